@@ -1,0 +1,33 @@
+"""The one exception a user sees: it names the file, the node and the key."""
+
+
+class GraphcompError(Exception):
+    """A user error (bad spec, bad value, bad argument); the CLI prints it and exits with status 2."""
+
+    def __init__(self, message, *, file=None, node=None, key=None):
+        super().__init__(message)
+        self.message, self.file, self.node, self.key = message, file, node, key
+
+    def where(self):
+        """'file: node 'v6', key 'op'' — the location part of the message."""
+        parts = []
+        if self.node is not None:
+            parts.append(f"node '{self.node}'")
+        if self.key is not None:
+            parts.append(f"key '{self.key}'")
+        loc = ", ".join(parts)
+        if self.file is not None:
+            loc = f"{self.file}: {loc}" if loc else str(self.file)
+        return loc
+
+    def __str__(self):
+        loc = self.where()
+        return f"{loc}: {self.message}" if loc else self.message
+
+
+class SpecError(GraphcompError):
+    """A malformed graph spec: unknown op, wrong arity, undefined name, cycle, bad shape..."""
+
+
+class DomainError(GraphcompError):
+    """A value outside an op's domain met during a sweep (x3 = 0 in a division, log of a negative)."""
