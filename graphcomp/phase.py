@@ -106,17 +106,18 @@ class Analytic:
         return 2 * (self.A @ x)[:, None] * self.A
 
 
-def derivatives(instance, source="analytic"):
-    """The derivative provider for `instance`: 'analytic' (hand-derived) or 'engine' (graphcomp.load)."""
-    if source == "analytic":
-        return Analytic(instance.A, instance.y)
+def check_source(source):
+    """Raise GraphcompError unless derivatives can come from `source`."""
+    if source not in SOURCES:
+        raise GraphcompError(f"unknown derivative source '{source}' (choose from {', '.join(SOURCES)})")
     if source == "engine":
-        import graphcomp
+        raise GraphcompError("--derivatives engine is not wired to the graph engine yet; use --derivatives analytic")
 
-        if not hasattr(graphcomp, "load"):
-            raise GraphcompError("--derivatives engine needs graphcomp.load, which this version does not have yet")
-        raise GraphcompError("--derivatives engine is not wired to graphcomp.load yet")
-    raise GraphcompError(f"unknown derivative source '{source}' (choose from {', '.join(SOURCES)})")
+
+def derivatives(instance, source="analytic"):
+    """The derivative provider for `instance`: 'analytic' (hand-derived) or 'engine' (the graph engine)."""
+    check_source(source)
+    return Analytic(instance.A, instance.y)
 
 
 def random_init(y, n, rng):
