@@ -1,0 +1,120 @@
+"""`graphcomp trace`: evaluate a spec or a formula and print its evaluation, tangent and adjoint traces."""
+import io
+
+import numpy as np
+
+from graphcomp.errors import GraphcompError
+
+
+def register(sub):
+    p = sub.add_parser("trace", help="print the forward/reverse-mode evaluation traces of a graph",
+                       description="Evaluate a graph and print its traces: values v_i, tangents v̇_i (forward mode) "
+                       "and/or adjoints v̄_i (reverse mode). Example: trace eq2.yaml --wrt x2 --mode reverse")
+    add_graph_args(p)
+    p.add_argument("--wrt", help="input(s) to differentiate with respect to: x2, or x1,x2, "
+                   "or a forward-mode direction x1=1,x2=0.5")
+    p.add_argument("--mode", choices=("forward", "reverse", "both"), default="reverse",
+                   help="forward (tangents), reverse (adjoints) or both (default: reverse)")
+    add_output_args(p)
+    p.set_defaults(run=run)
+
+
+def add_graph_args(p):
+    """Arguments naming a graph (spec file or --expr) and its input values."""
+    p.add_argument("spec", nargs="?", help="YAML spec file; a bare name is looked up in graphs/ (eq2.yaml)")
+    p.add_argument("--expr", help='a formula instead of a spec, e.g. "(x1*x2*sin(x3) + exp(x1*x2))/x3"')
+    p.add_argument("--at", help="input values, e.g. x1=1,x2=1.5,x3=2 (override the spec's)")
+    p.add_argument("--data", help=".npz file whose arrays set inputs by name")
+    p.add_argument("--seed", type=int, help="random seed for inputs drawn at random and random directions")
+
+
+def add_output_args(p):
+    """--format, --digits and -o."""
+    from graphcomp.render.tables import FORMATS
+
+    p.add_argument("--format", choices=FORMATS, default="rich", help="output format (default: rich)")
+    p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
+    p.add_argument("-o", "--output", help="write to this file instead of the terminal")
+
+
+def parse_assignments(text, what="--at"):
+    """'x1=1,x2=1.5' → {'x1': 1.0, 'x2': 1.5}; anything else is a GraphcompError."""
+    out = {}
+    for part in filter(None, (s.strip() for s in text.split(","))):
+        name, eq, value = part.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise GraphcompError(f"{what}: '{part}' is not of the form name=value (e.g. {what} x1=1,x2=1.5)")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise GraphcompError(f"{what}: '{value.strip()}' is not a number (in '{part}')") from None
+        if not np.isfinite(out[name]):
+            raise GraphcompError(f"{what}: '{part}' is not a finite number")
+    if not out:
+        raise GraphcompError(f"{what} is empty; give it as name=value,name=value")
+    return out
+
+
+def parse_wrt(text):
+    """'x2' → 'x2'; 'x1,x2' → ['x1', 'x2']; 'x1=1,x2=0.5' → a direction dict."""
+    if text is None:
+        return None
+    if "=" in text:
+        return parse_assignments(text, "--wrt")
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise GraphcompError("--wrt is empty")
+    return names[0] if len(names) == 1 else names
+
+
+def load_graph(args):
+    """The graph named by a spec argument or --expr."""
+    import graphcomp
+
+    at = parse_assignments(args.at) if args.at else None
+    if args.expr and args.spec:
+        raise GraphcompError("give either a spec file or --expr, not both")
+    if args.expr:
+        return graphcomp.parse_expr(args.expr, at=at), None
+    if not args.spec:
+        raise GraphcompError("name a spec file (e.g. eq2.yaml) or give --expr")
+    return graphcomp.load(args.spec), at
+
+
+def emit(args, text=None, renderables=None):
+    """Write text to -o FILE (atomically) or print it; rich renderables go to the console."""
+    from graphcomp.io import write_atomic
+
+    if args.output:
+        if text is None:
+            from rich.console import Console
+
+            console = Console(record=True, width=120, file=io.StringIO())
+            for r in renderables:
+                console.print(r)
+            text = console.export_text()
+        write_atomic(args.output, text)
+        print(f"wrote {args.output}")
+        return
+    if text is not None:
+        print(text, end="")
+        return
+    from rich.console import Console
+
+    console = Console()
+    for r in renderables:
+        console.print(r)
+
+
+def run(args):
+    if not 0 <= args.digits <= 16:
+        raise GraphcompError("--digits must be between 0 and 16")
+    graph, at = load_graph(args)
+    trace = graph.trace(at=at, wrt=parse_wrt(args.wrt), mode=args.mode, seed=args.seed, data=args.data)
+    from graphcomp.render import tables
+
+    if args.format == "rich":
+        emit(args, renderables=tables.rich_renderables(trace, args.digits))
+    else:
+        emit(args, text=tables.render(trace, args.format, args.digits))

@@ -1,0 +1,1 @@
+"""Renderers: they read a finished Trace (or a Graph) and never compute."""

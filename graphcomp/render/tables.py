@@ -1,0 +1,161 @@
+"""Trace tables: rich (terminal), LaTeX (booktabs), Markdown, CSV and JSON. They only read a finished Trace."""
+import csv
+import io
+import json
+
+import numpy as np
+
+from graphcomp.graph import default_label
+from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
+
+FORMATS = ("rich", "latex", "markdown", "csv", "json")
+
+
+def sections(trace):
+    """[(key, title, rows)] in the lecture's order: primal trace, then tangent and/or adjoint trace."""
+    out = [("primal", "Evaluation trace (forward pass)", trace.primal_rows())]
+    if trace.tangents is not None:
+        out.append(("tangent", "Forward mode: tangent trace", trace.tangent_rows()))
+    if trace.adjoints is not None:
+        out.append(("adjoint", "Reverse mode: adjoint trace (output back to inputs)", trace.adjoint_rows()))
+    return out
+
+
+def _is_row(trace, key):
+    # in the problem set's convention a vector's .d is a row vector (the derivative ∂f/∂V)
+    return key != "primal" and trace.graph.notation == "dot"
+
+
+def result_tex(trace):
+    """LaTeX of the derivative asked for, e.g. '\\frac{\\partial f}{\\partial x_{2}}' — or None."""
+    name = trace.wrt_name()
+    return None if name is None else f"\\partial f/\\partial {default_label(name)}"
+
+
+def _results(trace):
+    """[(LaTeX symbol, value)] of the final lines: f and the derivative asked for."""
+    out = [("f", trace.value)]
+    der = trace.derivative
+    label = result_tex(trace)
+    if isinstance(der, dict):
+        out += [(f"\\partial f/\\partial {default_label(k)}", x) for k, x in der.items()]
+    elif der is not None:
+        if label is None:
+            label = "\\partial f/\\partial \\text{seed direction}" if trace.tangents is not None else "\\langle \\nabla f, \\text{direction}\\rangle"
+        out.append((label, der))
+    return out
+
+
+def _where(trace, digits):
+    shown = [f"{k} = {fmt_number(x, digits)}" for k, x in trace.inputs.items() if np.ndim(x) == 0]
+    return ", ".join(shown)
+
+
+def rich_renderables(trace, digits=4):
+    """A list of rich renderables (tables and a result panel) for the console."""
+    from rich import box
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    where = _where(trace, digits)
+    head = f"{trace.graph.name}: {trace.graph.description or ''}" + (f"  [{where}]" if where else "")
+    items = [Text(head, style="bold magenta")]
+    for key, title, rows in sections(trace):
+        t = Table(title=title, box=box.SIMPLE_HEAD,
+                  title_style="bold", header_style="bold cyan", title_justify="left")
+        t.add_column("node", style="dim")
+        t.add_column("symbol", style="bold")
+        t.add_column("rule")
+        t.add_column("value", justify="right", style="green")
+        for r in rows:
+            t.add_row(r.node, tex_to_text(r.symbol), "= " + tex_to_text(r.rule),
+                      fmt_value(r.value, digits, row=_is_row(trace, key)))
+        items.append(t)
+    lines = [f"{tex_to_text(s)} = {fmt_value(x, digits, row=True)}" for s, x in _results(trace)]
+    items.append(Panel(Text("\n".join(lines), style="bold"), expand=False, border_style="green"))
+    return items
+
+
+def _tex_value(x, digits, row):
+    a = np.asarray(x)
+    if x is None:
+        return "--"
+    if a.ndim == 0:
+        return fmt_number(a, digits)
+    if a.ndim == 1:
+        sep = " & " if row else " \\\\ "
+        return "\\begin{bmatrix}" + sep.join(fmt_number(e, digits) for e in a) + "\\end{bmatrix}"
+    body = " \\\\ ".join(" & ".join(fmt_number(e, digits) for e in r) for r in a)
+    return "\\begin{bmatrix}" + body + "\\end{bmatrix}"
+
+
+def latex(trace, digits=4):
+    """booktabs `tabular`s (one per trace), ready to paste into a LaTeX report (needs booktabs, amsmath, amssymb)."""
+    parts = [f"% graphcomp trace of {trace.graph.name} ({trace.mode} mode); needs \\usepackage{{booktabs,amsmath,amssymb}}"]
+    for key, title, rows in sections(trace):
+        parts.append(f"% {title}")
+        parts.append("\\begin{tabular}{@{}l@{\\;}l@{\\;}r@{}}")
+        parts.append("\\toprule")
+        head = {"primal": "Value", "tangent": "Tangent", "adjoint": "Adjoint"}[key]
+        parts.append(f"\\multicolumn{{2}}{{@{{}}l}}{{{head}}} & \\\\")
+        parts.append("\\midrule")
+        for r in rows:
+            parts.append(f"${r.symbol}$ & $= {r.rule}$ & ${_tex_value(r.value, digits, _is_row(trace, key))}$ \\\\")
+        parts.append("\\bottomrule")
+        parts.append("\\end{tabular}")
+        parts.append("")
+    for s, x in _results(trace):
+        parts.append(f"% ${s} = {_tex_value(x, digits, True)}$")
+    return "\n".join(parts) + "\n"
+
+
+def markdown(trace, digits=4):
+    """GitHub/Jupyter Markdown tables with $LaTeX$ symbols."""
+    parts = []
+    for key, title, rows in sections(trace):
+        parts.append(f"**{title}**\n")
+        parts.append("| node | symbol | rule | value |")
+        parts.append("|---|---|---|---:|")
+        for r in rows:
+            value = _tex_value(r.value, digits, _is_row(trace, key))
+            parts.append(f"| {r.node} | ${r.symbol}$ | $= {r.rule}$ | ${value}$ |")
+        parts.append("")
+    parts += [f"${s} = {_tex_value(x, digits, True)}$  " for s, x in _results(trace)]
+    return "\n".join(parts) + "\n"
+
+
+def csv_text(trace, digits=4):
+    """One CSV row per trace line: trace, node, symbol, rule (Unicode) and value."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["trace", "node", "symbol", "rule", "value"])
+    for key, _, rows in sections(trace):
+        for r in rows:
+            w.writerow([key, r.node, tex_to_text(r.symbol), tex_to_text(r.rule),
+                        fmt_value(r.value, digits, row=True).replace("\n", " ")])
+    return buf.getvalue()
+
+
+def _plain(x):
+    return None if x is None else np.asarray(x, dtype=float).tolist()
+
+
+def json_text(trace, digits=4):
+    """The whole trace as JSON: full-precision numbers, LaTeX and Unicode rules."""
+    doc = {
+        "graph": trace.graph.name,
+        "mode": trace.mode,
+        "inputs": {k: _plain(x) for k, x in trace.inputs.items()},
+        "value": _plain(trace.value),
+        "results": [{"symbol": tex_to_text(s), "latex": s, "value": _plain(x)} for s, x in _results(trace)],
+    }
+    for key, _, rows in sections(trace):
+        doc[key] = [{"node": r.node, "symbol": tex_to_text(r.symbol), "rule": tex_to_text(r.rule),
+                     "latex": f"{r.symbol} = {r.rule}", "value": _plain(r.value)} for r in rows]
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def render(trace, fmt, digits=4):
+    """The trace as text in one of FORMATS other than 'rich'."""
+    return {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}[fmt](trace, digits)

@@ -1,0 +1,59 @@
+"""LaTeX → Unicode for terminal output (v_{-2} → v₋₂, \\bar{v}_{1} → v̄₁), and number formatting."""
+import re
+
+import numpy as np
+
+_SUB = str.maketrans("0123456789-+()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₋₊₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+_SUP = str.maketrans("0123456789-+()nT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁿᵀ")
+_WORDS = [
+    ("\\textstyle", ""), ("\\tfrac12", "½"), ("\\cdot", "·"), ("\\odot", "⊙"), ("\\times", "×"),
+    ("\\top", "T"), ("\\langle", "⟨"), ("\\rangle", "⟩"), ("\\|", "‖"), ("\\,", " "), ("\\sum", "Σ"),
+    ("\\sigma", "σ"), ("\\partial ", "∂"), ("\\nabla", "∇"), ("\\mathbb{1}", "𝟙"), ("\\mathbf{1}", "𝟏"), ("\\mathbb{R}", "ℝ"),
+    ("\\tanh", "tanh"), ("\\sin", "sin"), ("\\cos", "cos"), ("\\tan", "tan"), ("\\ln", "ln"),
+]
+
+
+def _script(m, table, mark):
+    body = m.group(1)
+    if body and all(ord(c) in table for c in body):
+        return body.translate(table)
+    return f"{mark}({body})" if len(body) > 1 else f"{mark}{body}"
+
+
+def tex_to_text(tex):
+    """Render the small LaTeX subset graphcomp's templates use as Unicode text."""
+    s = tex.replace("\\_", "\0")
+    s = re.sub(r"\\(?:mathrm|text|operatorname)\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"\\dot\{(\w)\}", "\\1\u0307", s)
+    s = re.sub(r"\\bar\{(\w)\}", "\\1\u0304", s)
+    for a, b in _WORDS:
+        s = s.replace(a, b)
+    prev = None
+    while prev != s:
+        prev = s
+        s = re.sub(r"_\{([^{}]*)\}", lambda m: _script(m, _SUB, "_"), s)
+        s = re.sub(r"\\sqrt\{([^{}]*)\}", r"√(\1)", s)
+        s = re.sub(r"\be\^\{([^{}]*)\}", r"exp(\1)", s)
+        s = re.sub(r"\^\{([^{}]*)\}", lambda m: _script(m, _SUP, "^"), s)
+        s = re.sub(r"\^(\w)", lambda m: _script(m, _SUP, "^"), s)
+    return s.replace("{", "").replace("}", "").replace("\\", "").replace("\0", "_")
+
+
+def fmt_number(x, digits):
+    """A float to `digits` decimals, without a '-0.0000'."""
+    s = f"{float(x):.{digits}f}"
+    return s[1:] if s.startswith("-") and float(s) == 0.0 else s
+
+
+def fmt_value(x, digits, *, row=False):
+    """A scalar, vector or matrix as text; vectors print as a row, marked ᵀ when they are columns."""
+    if x is None:
+        return "—"
+    a = np.asarray(x)
+    if a.ndim == 0:
+        return fmt_number(a, digits)
+    if a.ndim == 1:
+        body = "[" + ", ".join(fmt_number(e, digits) for e in a) + "]"
+        return body if row else body + "ᵀ"
+    return "\n".join(("[[" if k == 0 else " [") + ", ".join(fmt_number(e, digits) for e in r) + ("]]" if k == len(a) - 1 else "]")
+                     for k, r in enumerate(a))

@@ -1,0 +1,246 @@
+"""The three sweeps over a graph's flat step list: values, tangents (forward mode), adjoints (reverse mode).
+
+A graph is compiled once per math kit into plain tuples (node, rule, arg, arg);
+each sweep is then one flat loop with no recursion and no dictionary look-ups.
+Adjoints accumulate over fan-out. Contributions to nodes that need no derivative
+(data, constants) go to a spare slot at the end of the adjoint list and are dropped.
+"""
+from functools import partial
+
+import numpy as np
+
+from graphcomp import ops
+from graphcomp.errors import DomainError, GraphcompError
+from graphcomp.graph import CONST, DATA, INPUT, no_gc
+from graphcomp.kits import ArrayKit, FloatKit
+
+
+class Plan:
+    """A graph compiled for one math kit: the step tuples of each sweep, each built on first use."""
+
+    def __init__(self, graph, kit):
+        self.graph, self.kit, self.n = graph, kit, len(graph.nodes)
+        self.steps = [(i, ops.REGISTRY[n.op], n.params, *(n.args + (-1,))[:2])
+                      for i, n in enumerate(graph.nodes) if n.op is not None]
+        self.fwd = [(i, _bind(op.fwd, kit, params), a, b) for i, op, params, a, b in self.steps]
+        self._jvp = self._vjp = None
+        active = [n.kind == INPUT for n in graph.nodes]  # depends on a differentiable input
+        for i, _, _, a, b in self.steps:
+            active[i] = active[a] or (b >= 0 and active[b])
+        self.active = active
+
+    @property
+    def jvp(self):
+        """Forward-mode steps (node, tangent rule, arg, arg)."""
+        if self._jvp is None:
+            with no_gc():
+                self._jvp = [(i, _bind(op.jvp, self.kit, params), a, b) for i, op, params, a, b in self.steps]
+        return self._jvp
+
+    @property
+    def vjp(self):
+        """Reverse-mode steps in reverse order: (node, adjoint rule, arg, arg, where each arg's adjoint goes)."""
+        if self._vjp is None:
+            with no_gc():
+                self._vjp = self._reverse_steps()
+        return self._vjp
+
+    def _reverse_steps(self):
+        active, sink, out = self.active, self.n, []
+        for i, op, params, a, b in reversed(self.steps):
+            if not active[i]:
+                continue
+            vjp = _bind(op.vjp, self.kit, params)
+            if self.kit is ArrayKit and op.elementwise:
+                vjp = _unbroadcasting(vjp, [self.graph.nodes[j].shape for j in (a, b) if j >= 0])
+            out.append((i, vjp, a, b, a if active[a] else sink, b if b < 0 or active[b] else sink))
+        return out
+
+
+def _bind(rule, kit, params):
+    return partial(rule, kit, **params) if params else partial(rule, kit)
+
+
+def _unbroadcasting(vjp, shapes):
+    """Sum each adjoint contribution back to its argument's shape when the op broadcast it."""
+    if len(set(shapes)) == 1:
+        return vjp
+
+    def fit(g, shape):
+        while np.ndim(g) > len(shape):
+            g = np.sum(g, axis=0)
+        for ax, size in enumerate(shape):
+            if size == 1 and np.shape(g)[ax] != 1:
+                g = np.sum(g, axis=ax, keepdims=True)
+        return g
+
+    def wrapped(*args):
+        return tuple(fit(g, s) for g, s in zip(vjp(*args), shapes))
+
+    return wrapped
+
+
+def plan(graph, kit):
+    """The graph's compiled Plan for `kit`, built on first use."""
+    p = graph._plans.get(kit)
+    if p is None:
+        with no_gc():
+            p = graph._plans[kit] = Plan(graph, kit)
+    return p
+
+
+def values(graph, plan_, inputs):
+    """Forward pass: the list of every node's value (.v), inputs given by position."""
+    v = [None] * plan_.n
+    for i, x in inputs.items():
+        v[i] = x
+    for i, n in enumerate(graph.nodes):
+        if n.kind == CONST:
+            v[i] = plan_.kit.coerce(n.value)
+    step = None
+    try:
+        for step in plan_.fwd:
+            i, f, a, b = step
+            v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
+    except (ArithmeticError, ValueError, FloatingPointError) as exc:
+        raise _domain(graph, step, v, exc, "evaluating") from None
+    return v
+
+
+def tangents(graph, plan_, v, seed):
+    """Forward mode: every node's tangent v̇ for the seed {input position: direction}."""
+    kit = plan_.kit
+    t = [kit.zeros(n.shape) for n in graph.nodes] if kit is ArrayKit else [0.0] * plan_.n
+    live = [False] * plan_.n
+    for i, x in seed.items():
+        t[i], live[i] = x, True
+    step = None
+    try:
+        for step in plan_.jvp:
+            i, f, a, b = step
+            if b < 0:
+                if live[a]:
+                    t[i], live[i] = f(v[i], v[a], t[a]), True
+            elif live[a] or live[b]:
+                t[i], live[i] = f(v[i], v[a], v[b], t[a], t[b]), True
+    except (ArithmeticError, ValueError, FloatingPointError) as exc:
+        raise _domain(graph, step, v, exc, "computing tangents (forward mode)") from None
+    return t
+
+
+def adjoints(graph, plan_, v, seed=1.0):
+    """Reverse mode: every node's adjoint v̄ = ∂f/∂v, from the output back, accumulated over fan-out."""
+    d = [0.0] * (plan_.n + 1)
+    d[graph.output] = seed
+    step = None
+    try:
+        for step in plan_.vjp:
+            i, f, a, b, ta, tb = step
+            if b < 0:
+                (ga,) = f(d[i], v[i], v[a])
+                d[ta] = d[ta] + ga
+            else:
+                ga, gb = f(d[i], v[i], v[a], v[b])
+                d[ta] = d[ta] + ga
+                d[tb] = d[tb] + gb
+    except (ArithmeticError, ValueError, FloatingPointError) as exc:
+        raise _domain(graph, step, v, exc, "computing adjoints (reverse mode)") from None
+    d.pop()
+    for i, n in enumerate(graph.nodes):
+        if not plan_.active[i]:
+            d[i] = None
+        elif plan_.kit is ArrayKit and np.ndim(d[i]) != len(n.shape):
+            d[i] = np.zeros(n.shape) + d[i]
+    return d
+
+
+def _domain(graph, step, v, exc, phase):
+    i, _, a, b = step[:4]
+    n = graph.nodes[i]
+    op = ops.REGISTRY[n.op]
+    args = [graph.nodes[j] for j in (a, b) if j >= 0]
+    shown = ", ".join(f"{x.name} = {v[j]:.6g}" if np.ndim(v[j]) == 0 else x.name for x, j in zip(args, (a, b)))
+    reason = op.domain or str(exc)
+    return DomainError(f"{reason}: {n.op}({shown}), while {phase}", file=graph.file, node=n.name)
+
+
+def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None):
+    """Evaluate and differentiate `graph`; returns a Trace (see Graph.trace)."""
+    from graphcomp.trace import Trace
+
+    if mode not in ("forward", "reverse", "both", "value"):
+        raise GraphcompError(f"unknown mode '{mode}'; choose forward, reverse, both or value")
+    given = graph.defaults(seed, dist)
+    if data is not None:
+        given.update(_npz(data))
+    given.update(at or {})
+    kit = FloatKit if graph.scalar else ArrayKit
+    p = plan(graph, kit)
+    inputs = {}
+    for i in graph.inputs:
+        n = graph.nodes[i]
+        if n.name not in given:
+            raise GraphcompError(f"input '{n.name}' has no value: give it in the spec or with --at {n.name}=...",
+                                 file=graph.file, node=n.name)
+        inputs[i] = _coerce(graph, n, given[n.name], kit)
+    unknown = set(at or {}) - set(graph.input_names)
+    if unknown:
+        raise GraphcompError(f"--at names {', '.join(sorted(unknown))}, which {'is' if len(unknown) == 1 else 'are'} "
+                             f"not an input; inputs: {', '.join(graph.input_names)}", file=graph.file)
+    direction = _direction(graph, wrt, mode, seed, kit)
+    with np.errstate(divide="raise", over="raise", invalid="raise"):
+        v = values(graph, p, inputs)
+        t = tangents(graph, p, v, direction) if mode in ("forward", "both") else None
+        d = adjoints(graph, p, v) if mode in ("reverse", "both") else None
+    return Trace(graph, mode, v, t, d, wrt=wrt, direction=direction, inputs={graph.nodes[i].name: x for i, x in inputs.items()})
+
+
+def _coerce(graph, n, x, kit):
+    from graphcomp.spec import as_value
+
+    x = as_value(x, file=graph.file, node=n.name, key="value")
+    if np.shape(x) != tuple(n.shape):
+        raise GraphcompError(f"value has shape {np.shape(x)} but the graph expects {tuple(n.shape)}",
+                             file=graph.file, node=n.name, key="value")
+    return kit.coerce(x)
+
+
+def _npz(path):
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise GraphcompError(f"cannot read arrays: {exc}", file=path) from None
+
+
+def _direction(graph, wrt, mode, seed, kit):
+    """The forward-mode seed as {input position: tangent}; names alone get 1 (scalars) or a seeded random direction."""
+    if mode not in ("forward", "both"):
+        wrt_names = [wrt] if isinstance(wrt, str) else list(wrt or [])
+        for name in wrt_names:
+            _wrt_input(graph, name)
+        return {}
+    if wrt is None:
+        variables = [i for i in graph.inputs if graph.nodes[i].kind == INPUT]
+        wrt = [graph.nodes[variables[0]].name] if graph.scalar else [graph.nodes[i].name for i in variables]
+    if isinstance(wrt, str):
+        wrt = [wrt]
+    if not isinstance(wrt, dict):
+        rng = np.random.default_rng([0 if seed is None else seed, 1])  # a stream apart from the inputs' draws
+        wrt = {name: (1.0 if not graph.node(name).shape else rng.standard_normal(graph.node(name).shape))
+               for name in wrt}
+    out = {}
+    for name, x in wrt.items():
+        i = _wrt_input(graph, name)
+        out[i] = _coerce(graph, graph.nodes[i], x, kit)
+    return out
+
+
+def _wrt_input(graph, name):
+    i = graph.index.get(name)
+    if i is None or graph.nodes[i].kind not in (INPUT, DATA):
+        raise GraphcompError(f"--wrt '{name}' is not an input; inputs: {', '.join(graph.input_names)}", file=graph.file)
+    if graph.nodes[i].kind == DATA:
+        raise GraphcompError(f"--wrt '{name}': it is declared as data (kind: data), which is not differentiated",
+                             file=graph.file, node=name)
+    return i

@@ -1,0 +1,215 @@
+"""A finished trace: every node's value .v and derivative .d for one evaluation, and its rows.
+
+The rows are what the renderers print: for each node its symbol, the rule that
+gives it (LaTeX, with the lecture's names: v_i, \\dot v_i, \\bar v_i, or the
+problem set's .v / .d fields) and its number. Renderers only read them.
+"""
+import string
+from dataclasses import dataclass
+
+import numpy as np
+
+from graphcomp import ops
+from graphcomp.graph import CONST, DATA, INPUT, default_label
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """One node of a trace: .v its value, .d its derivative (adjoint in reverse mode, tangent in forward)."""
+
+    name: str
+    label: str
+    v: object
+    d: object
+    tangent: object = None
+    adjoint: object = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a trace table: `symbol = rule = value` (symbol and rule in LaTeX)."""
+
+    node: str
+    symbol: str
+    rule: str
+    value: object
+
+
+class Trace:
+    """Values and derivatives of one evaluation of a graph; `trace['v1'].v`, `trace['v1'].d`."""
+
+    def __init__(self, graph, mode, values, tangents, adjoints, *, wrt, direction, inputs):
+        self.graph, self.mode, self.wrt, self.inputs = graph, mode, wrt, inputs
+        self.values, self.tangents, self.adjoints = values, tangents, adjoints
+        self.direction = {graph.nodes[i].name: x for i, x in direction.items()}
+
+    def __getitem__(self, name):
+        i = self.graph.index[name] if name in self.graph.index else self.graph.node(name)
+        t = self.tangents[i] if self.tangents is not None else None
+        d = self.adjoints[i] if self.adjoints is not None else None
+        n = self.graph.nodes[i]
+        return NodeView(n.name, n.label, self.values[i], d if self.mode != "forward" else t, t, d)
+
+    def __iter__(self):
+        return (self[n.name] for n in self.graph.nodes if n.kind != CONST)
+
+    @property
+    def value(self):
+        """f, the output's value."""
+        return self.values[self.graph.output]
+
+    @property
+    def gradient(self):
+        """{input name: ∂f/∂input} for every differentiable input (reverse mode)."""
+        if self.adjoints is None:
+            return None
+        return {self.graph.nodes[i].name: self.adjoints[i] for i in self.graph.inputs
+                if self.graph.nodes[i].kind == INPUT}
+
+    @property
+    def derivative(self):
+        """The derivative asked for: ∂f/∂wrt, or the directional derivative along the seed."""
+        if self.tangents is not None:
+            return self.tangents[self.graph.output]
+        grad = self.gradient
+        if grad is None:
+            return None
+        if isinstance(self.wrt, str):
+            return grad[self.wrt]
+        if isinstance(self.wrt, dict):
+            return sum(float(np.sum(np.asarray(grad[k]) * np.asarray(x))) for k, x in self.wrt.items())
+        if self.wrt:
+            return {k: grad[k] for k in self.wrt}
+        return grad
+
+    def wrt_name(self):
+        """The one scalar input the derivative is taken with respect to, or None (a direction, a gradient)."""
+        names = list(self.direction) if self.direction else (
+            [self.wrt] if isinstance(self.wrt, str) else list(self.wrt or []))
+        if len(names) == 1 and not isinstance(self.wrt, dict) and not self.graph.node(names[0]).shape:
+            return names[0]
+        return None
+
+    # ---- the rows the renderers print ------------------------------------------------------------
+
+    def value_sym(self, i):
+        """LaTeX symbol of node i's value."""
+        n = self.graph.nodes[i]
+        if n.kind == CONST:
+            return n.label
+        return f"{n.label}.v" if self.graph.notation == "dot" else n.label
+
+    def deriv_sym(self, i, kind):
+        """LaTeX symbol of node i's tangent (kind 'tangent') or adjoint ('adjoint')."""
+        n = self.graph.nodes[i]
+        if self.graph.notation == "dot":
+            return f"{n.label}.d"
+        base, sub = _split(n.label)
+        accent = "\\dot" if kind == "tangent" else "\\bar"
+        return f"{accent}{{{base}}}{sub}"
+
+    def primal_rows(self):
+        """Evaluation trace: inputs first, then every node in evaluation order."""
+        rows = []
+        for i, n in enumerate(self.graph.nodes):
+            if n.kind == CONST:
+                continue
+            if n.op is None:
+                rule = _input_name(n)
+            else:
+                rule = _fill(ops.REGISTRY[n.op].tex, self._fields(i))
+            rows.append(Row(n.name, self.value_sym(i), rule, self.values[i]))
+        return rows
+
+    def tangent_rows(self):
+        """Forward-mode trace: v̇_i for inputs (the seed) and nodes, in evaluation order."""
+        seeded = [n.name in self.direction for n in self.graph.nodes]  # tangent can be non-zero
+        for i, n in enumerate(self.graph.nodes):
+            seeded[i] = seeded[i] or any(seeded[a] for a in n.args)
+        rows = []
+        for i, n in enumerate(self.graph.nodes):
+            if n.kind in (CONST, DATA):
+                continue
+            if n.op is None:
+                seed = self.direction.get(n.name)
+                rule = "1" if seed is not None and np.ndim(seed) == 0 and seed == 1.0 else ("0" if seed is None else "seed")
+                if seed is not None and np.ndim(seed) == 0 and seed not in (0.0, 1.0):
+                    rule = f"{seed:g}"
+            else:
+                terms = ops.REGISTRY[n.op].jvp_tex(self._shapes(n))
+                fields = self._fields(i)
+                rule = _sum(_fill(t, fields) for t, a in zip(terms, n.args) if seeded[a])
+            rows.append(Row(n.name, self.deriv_sym(i, "tangent"), rule, self.tangents[i]))
+        return rows
+
+    def adjoint_rows(self):
+        """Reverse-mode trace: v̄_i from the output back to the inputs, each a sum over the node's users."""
+        users = [[] for _ in self.graph.nodes]
+        for j, n in enumerate(self.graph.nodes):
+            for k, a in enumerate(n.args):
+                users[a].append((j, k))
+        rows = []
+        out = self.graph.output
+        for i in range(len(self.graph.nodes) - 1, -1, -1):
+            n = self.graph.nodes[i]
+            if self.adjoints[i] is None or n.kind == CONST:
+                continue
+            if i == out:
+                rule = "1"
+            else:
+                terms = []
+                for j, k in users[i]:
+                    if self.adjoints[j] is None:
+                        continue
+                    op = ops.REGISTRY[self.graph.nodes[j].op]
+                    terms.append(_fill(op.vjp_tex(self._shapes(self.graph.nodes[j]))[k], self._fields(j)))
+                rule = _sum(terms)
+            rows.append(Row(n.name, self.deriv_sym(i, "adjoint"), rule, self.adjoints[i]))
+        return rows
+
+    def _shapes(self, n):
+        return [self.graph.nodes[a].shape for a in n.args]
+
+    def _fields(self, i):
+        n = self.graph.nodes[i]
+        f = {"y": self.value_sym(i), "g": self.deriv_sym(i, "adjoint"), **n.params}
+        f = {k: (f"{x:g}" if isinstance(x, float) else x) for k, x in f.items()}
+        for k, a in enumerate(n.args):
+            f[str(k)] = self.value_sym(a)
+            f[f"t{k}"] = self.deriv_sym(a, "tangent")
+        return f
+
+    def _repr_markdown_(self):
+        from graphcomp.render.tables import markdown
+
+        return markdown(self)
+
+    def __repr__(self):
+        return f"<Trace of {self.graph.name} ({self.mode}): f = {self.value!r}>"
+
+
+def _sum(terms):
+    """Join LaTeX terms with + (or - for a negative term); '0' for none."""
+    out = ""
+    for t in terms:
+        out += (" - " + t[1:]) if t.startswith("-") and out else (" + " + t if out else t)
+    return out or "0"
+
+
+def _split(label):
+    """'v_{-2}' → ('v', '_{-2}'); 'D' → ('D', '')."""
+    k = label.find("_")
+    return (label, "") if k < 0 else (label[:k], label[k:])
+
+
+def _input_name(n):
+    kind = "data" if n.kind == DATA else "input"
+    return f"\\text{{{kind}}}" if n.label == default_label(n.name) else default_label(n.name)
+
+
+def _fill(template, fields):
+    positional = [fields[str(k)] for k in range(sum(k.isdigit() for k in fields))]
+    return _FORMATTER.vformat(template, positional, fields)
+
+
+_FORMATTER = string.Formatter()
