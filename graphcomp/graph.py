@@ -132,6 +132,22 @@ class Graph:
 
         return run(self, at=at, wrt=wrt, mode=mode, seed=seed, data=data, dist=dist)
 
+    def gradient(self, at=None, **kw):
+        """{input name: ∂f/∂input} by one reverse sweep."""
+        return self.trace(at=at, mode="reverse", **kw).gradient
+
+    def hvp(self, at, direction):
+        """Hessian–vector product {input: (∇²f · direction)[input]} by forward over reverse."""
+        from graphcomp.dual import hvp
+
+        return hvp(self, at, direction)
+
+    def hessian(self, at, wrt):
+        """The Hessian of f with respect to the input `wrt`, one forward-over-reverse sweep per column."""
+        from graphcomp.dual import hessian
+
+        return hessian(self, at, wrt)
+
 
 @contextmanager
 def no_gc():

@@ -72,3 +72,10 @@ class ArrayKit:
     @staticmethod
     def coerce(x):
         return np.asarray(x, dtype=float)
+
+    @staticmethod
+    def sum_to(g, shape):
+        """Sum an adjoint back to `shape` after broadcasting (over leading axes and size-1 axes)."""
+        g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape)))) if np.ndim(g) > len(shape) else g
+        axes = tuple(k for k, size in enumerate(shape) if size == 1 and np.shape(g)[k] != 1)
+        return np.sum(g, axis=axes, keepdims=True) if axes else g

@@ -51,8 +51,8 @@ class Plan:
             if not active[i]:
                 continue
             vjp = _bind(op.vjp, self.kit, params)
-            if self.kit is ArrayKit and op.elementwise:
-                vjp = _unbroadcasting(vjp, [self.graph.nodes[j].shape for j in (a, b) if j >= 0])
+            if self.kit is not FloatKit and op.elementwise:
+                vjp = _unbroadcasting(vjp, [self.graph.nodes[j].shape for j in (a, b) if j >= 0], self.kit)
             out.append((i, vjp, a, b, a if active[a] else sink, b if b < 0 or active[b] else sink))
         return out
 
@@ -61,21 +61,13 @@ def _bind(rule, kit, params):
     return partial(rule, kit, **params) if params else partial(rule, kit)
 
 
-def _unbroadcasting(vjp, shapes):
+def _unbroadcasting(vjp, shapes, kit):
     """Sum each adjoint contribution back to its argument's shape when the op broadcast it."""
     if len(set(shapes)) == 1:
         return vjp
 
-    def fit(g, shape):
-        while np.ndim(g) > len(shape):
-            g = np.sum(g, axis=0)
-        for ax, size in enumerate(shape):
-            if size == 1 and np.shape(g)[ax] != 1:
-                g = np.sum(g, axis=ax, keepdims=True)
-        return g
-
     def wrapped(*args):
-        return tuple(fit(g, s) for g, s in zip(vjp(*args), shapes))
+        return tuple(kit.sum_to(g, s) for g, s in zip(vjp(*args), shapes))
 
     return wrapped
 
@@ -102,7 +94,8 @@ def values(graph, plan_, inputs):
         for step in plan_.fwd:
             i, f, a, b = step
             v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
-    except (ArithmeticError, ValueError, FloatingPointError) as exc:
+    except (ArithmeticError, ValueError) as exc:
+        _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "evaluating") from None
     return v
 
@@ -123,14 +116,25 @@ def tangents(graph, plan_, v, seed):
                     t[i], live[i] = f(v[i], v[a], t[a]), True
             elif live[a] or live[b]:
                 t[i], live[i] = f(v[i], v[a], v[b], t[a], t[b]), True
-    except (ArithmeticError, ValueError, FloatingPointError) as exc:
+    except (ArithmeticError, ValueError) as exc:
+        _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing tangents (forward mode)") from None
     return t
 
 
+class _Sink:
+    """The adjoint slot of nodes that need none: adding to it keeps nothing, whatever the shape."""
+
+    def __add__(self, other):
+        return self
+
+
+_SINK = _Sink()
+
+
 def adjoints(graph, plan_, v, seed=1.0):
     """Reverse mode: every node's adjoint v̄ = ∂f/∂v, from the output back, accumulated over fan-out."""
-    d = [0.0] * (plan_.n + 1)
+    d = [0.0] * plan_.n + [_SINK]
     d[graph.output] = seed
     step = None
     try:
@@ -143,7 +147,8 @@ def adjoints(graph, plan_, v, seed=1.0):
                 ga, gb = f(d[i], v[i], v[a], v[b])
                 d[ta] = d[ta] + ga
                 d[tb] = d[tb] + gb
-    except (ArithmeticError, ValueError, FloatingPointError) as exc:
+    except (ArithmeticError, ValueError) as exc:
+        _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing adjoints (reverse mode)") from None
     d.pop()
     for i, n in enumerate(graph.nodes):
@@ -152,6 +157,12 @@ def adjoints(graph, plan_, v, seed=1.0):
         elif plan_.kit is ArrayKit and np.ndim(d[i]) != len(n.shape):
             d[i] = np.zeros(n.shape) + d[i]
     return d
+
+
+def _reraise_bugs(exc):
+    # math raises ValueError only for a domain error; any other ValueError is a bug to show as such
+    if isinstance(exc, ValueError) and "math domain error" not in str(exc):
+        raise exc
 
 
 def _domain(graph, step, v, exc, phase):
@@ -170,12 +181,27 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
 
     if mode not in ("forward", "reverse", "both", "value"):
         raise GraphcompError(f"unknown mode '{mode}'; choose forward, reverse, both or value")
+    kit = FloatKit if graph.scalar else ArrayKit
+    p = plan(graph, kit)
+    inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)
+    direction = _direction(graph, wrt, mode, seed, kit)
+    with np.errstate(divide="raise", over="raise", invalid="raise"):
+        v = values(graph, p, inputs)
+        t = tangents(graph, p, v, direction) if mode in ("forward", "both") else None
+        d = adjoints(graph, p, v) if mode in ("reverse", "both") else None
+    return Trace(graph, mode, v, t, d, wrt=wrt, direction=direction, inputs={graph.nodes[i].name: x for i, x in inputs.items()})
+
+
+def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
+    """{input position: value}: the spec's values (or seeded draws), then the .npz `data`, then `at`."""
     given = graph.defaults(seed, dist)
     if data is not None:
         given.update(_npz(data))
     given.update(at or {})
-    kit = FloatKit if graph.scalar else ArrayKit
-    p = plan(graph, kit)
+    unknown = set(at or {}) - set(graph.input_names)
+    if unknown:
+        raise GraphcompError(f"--at names {', '.join(sorted(unknown))}, which {'is' if len(unknown) == 1 else 'are'} "
+                             f"not an input; inputs: {', '.join(graph.input_names)}", file=graph.file)
     inputs = {}
     for i in graph.inputs:
         n = graph.nodes[i]
@@ -183,16 +209,7 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
             raise GraphcompError(f"input '{n.name}' has no value: give it in the spec or with --at {n.name}=...",
                                  file=graph.file, node=n.name)
         inputs[i] = _coerce(graph, n, given[n.name], kit)
-    unknown = set(at or {}) - set(graph.input_names)
-    if unknown:
-        raise GraphcompError(f"--at names {', '.join(sorted(unknown))}, which {'is' if len(unknown) == 1 else 'are'} "
-                             f"not an input; inputs: {', '.join(graph.input_names)}", file=graph.file)
-    direction = _direction(graph, wrt, mode, seed, kit)
-    with np.errstate(divide="raise", over="raise", invalid="raise"):
-        v = values(graph, p, inputs)
-        t = tangents(graph, p, v, direction) if mode in ("forward", "both") else None
-        d = adjoints(graph, p, v) if mode in ("reverse", "both") else None
-    return Trace(graph, mode, v, t, d, wrt=wrt, direction=direction, inputs={graph.nodes[i].name: x for i, x in inputs.items()})
+    return inputs
 
 
 def _coerce(graph, n, x, kit):
