@@ -236,7 +236,7 @@ class Run:
     iterations: int
     time: float
     status: str  # 'converged', 'max iterations' or 'diverged'
-    verdict: Verdict
+    verdict: Verdict | None  # None when run with judge=False
     history: list = field(default_factory=list)
 
 
@@ -310,14 +310,16 @@ def _levenberg_marquardt(deriv):
 STEPPERS = {"newton": _newton, "gauss-newton": _gauss_newton, "lm": _levenberg_marquardt}
 
 
-def run(deriv, method, x0, *, iters=100, tol=1e-12, x_true=None, scales=None):
+def run(deriv, method, x0, *, iters=100, tol=1e-12, x_true=None, scales=None, judge=True):
     """Iterate `method` from x0 until a step is below tol·‖x‖, or `iters` steps.
 
     `method` is one of METHODS or REFERENCE (scipy's least_squares 'lm').
-    Newton and Gauss–Newton take full steps, as the problem asks.
+    Newton and Gauss–Newton take full steps, as the problem asks. With
+    judge=False the end point is not classified (verdict None), which saves
+    two Hessian eigen-decompositions on large problems.
     """
     if method == REFERENCE:
-        return _run_scipy(deriv, x0, tol=tol, x_true=x_true, scales=scales)
+        return _run_scipy(deriv, x0, tol=tol, x_true=x_true, scales=scales, judge=judge)
     if method not in STEPPERS:
         raise GraphcompError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
     step = STEPPERS[method](deriv)
@@ -342,18 +344,18 @@ def run(deriv, method, x0, *, iters=100, tol=1e-12, x_true=None, scales=None):
             status = "converged"
             break
     elapsed = time.perf_counter() - start
-    verdict = classify(deriv, x, x_true=x_true, scales=scales)
+    verdict = classify(deriv, x, x_true=x_true, scales=scales) if judge else None
     return Run(method, x, len(history) - 1, elapsed, status, verdict, history)
 
 
-def _run_scipy(deriv, x0, *, tol, x_true, scales):
+def _run_scipy(deriv, x0, *, tol, x_true, scales, judge):
     from scipy.optimize import least_squares
 
     x0 = np.array(x0, dtype=float)
     start = time.perf_counter()
     res = least_squares(deriv.residual, x0, jac=deriv.jac, method="lm", xtol=tol, ftol=tol, gtol=tol)
     elapsed = time.perf_counter() - start
-    verdict = classify(deriv, res.x, x_true=x_true, scales=scales)
+    verdict = classify(deriv, res.x, x_true=x_true, scales=scales) if judge else None
     iterations = res.njev if res.njev is not None else res.nfev
     history = [
         Step(0, deriv.f(x0), float(np.linalg.norm(deriv.grad(x0))), float("nan"), rel_error(x0, x_true), 0.0),
