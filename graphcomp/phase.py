@@ -106,18 +106,68 @@ class Analytic:
         return 2 * (self.A @ x)[:, None] * self.A
 
 
+class Engine:
+    """The same five callables computed by the graph engine from graphs/phase.yaml.
+
+    f is a value sweep, ∇f one reverse sweep, ∇²f forward over reverse (one
+    Hessian–vector product per column). The spec's node 'r' is y − (Ax)², so
+    the residual is its negative and J's columns are the negated forward-mode
+    tangents of 'r' along the unit vectors.
+    """
+
+    SPEC = "phase.yaml"
+
+    def __init__(self, A, y):
+        import yaml
+
+        from graphcomp.spec import from_dict, resolve
+
+        path = resolve(self.SPEC)
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        m, n = np.shape(A)
+        shapes = {"A": [m, n], "y": [m], "x": [n]}
+        for entry in doc["inputs"]:
+            entry["shape"] = shapes[entry["name"]]  # the spec is written for n=20, m=100
+        self.graph = from_dict(doc, file=str(path))
+        self.graph.node("r")
+        self.data = {"A": np.asarray(A, dtype=float), "y": np.asarray(y, dtype=float)}
+
+    def _at(self, x):
+        return {**self.data, "x": np.asarray(x, dtype=float)}
+
+    def f(self, x):
+        """f by a value sweep."""
+        return float(self.graph.trace(at=self._at(x), mode="value").value)
+
+    def grad(self, x):
+        """∇f by one reverse sweep."""
+        return np.asarray(self.graph.gradient(at=self._at(x))["x"], dtype=float)
+
+    def hess(self, x):
+        """∇²f by forward over reverse."""
+        return self.graph.hessian(self._at(x), "x")
+
+    def residual(self, x):
+        """r = (Ax)² − y, the negated value of the spec's node 'r'."""
+        return -np.asarray(self.graph.trace(at=self._at(x), mode="value")["r"].v, dtype=float)
+
+    def jac(self, x):
+        """J by forward mode, one sweep per column."""
+        at = self._at(x)
+        cols = [self.graph.trace(at=at, wrt={"x": e}, mode="forward")["r"].d for e in np.eye(np.size(x))]
+        return -np.column_stack(cols)
+
+
 def check_source(source):
-    """Raise GraphcompError unless derivatives can come from `source`."""
+    """Raise GraphcompError unless `source` is one of SOURCES."""
     if source not in SOURCES:
         raise GraphcompError(f"unknown derivative source '{source}' (choose from {', '.join(SOURCES)})")
-    if source == "engine":
-        raise GraphcompError("--derivatives engine is not wired to the graph engine yet; use --derivatives analytic")
 
 
 def derivatives(instance, source="analytic"):
     """The derivative provider for `instance`: 'analytic' (hand-derived) or 'engine' (the graph engine)."""
     check_source(source)
-    return Analytic(instance.A, instance.y)
+    return (Analytic if source == "analytic" else Engine)(instance.A, instance.y)
 
 
 def random_init(y, n, rng):

@@ -41,6 +41,25 @@ def test_gradient_and_hessian_match_finite_differences(seed):
     assert np.linalg.norm(H - fd_hessian(fun, x, 1e-3)) <= 1e-5 * np.linalg.norm(H)
 
 
+@pytest.mark.parametrize("n, m, seed", [(20, 100, 0), (5, 30, 3)])
+def test_engine_derivatives_agree_with_the_hand_derived_ones(n, m, seed):
+    inst = phase.make_instance(n, m, seed)
+    analytic, engine = phase.Analytic(inst.A, inst.y), phase.Engine(inst.A, inst.y)
+    for x in np.random.default_rng(seed).standard_normal((2, n)):
+        for name in ("grad", "hess", "residual", "jac"):
+            want, got = getattr(analytic, name)(x), getattr(engine, name)(x)
+            assert got.shape == want.shape
+            assert np.linalg.norm(got - want) <= 1e-10 * np.linalg.norm(want), name
+        assert engine.f(x) == pytest.approx(analytic.f(x), rel=1e-10)
+
+
+def test_methods_on_engine_derivatives_follow_the_analytic_run():
+    inst = phase.make_instance(20, 100, README_SEED)
+    for method in ("newton", "gauss-newton"):
+        a, e = (phase.recover(inst, method, "spectral", source=s)[0] for s in ("analytic", "engine"))
+        assert e.verdict.success and e.iterations == a.iterations
+
+
 def test_residual_jacobian_and_gauss_newton_identities():
     inst = phase.make_instance(6, 40, 7)
     deriv = phase.Analytic(inst.A, inst.y)
@@ -172,6 +191,7 @@ def solve(*args, cwd=ROOT):
     (("--init", "zero"), "unknown init 'zero'"),
     (("--iters", "0"), "--iters must be at least 1"),
     (("--plot", "out.jpg"), "PNG"),
+    (("--derivatives", "torch"), "unknown derivative source 'torch'"),
 ])
 def test_cli_bad_arguments_exit_2_with_one_message(args, message):
     p = solve(*args)
@@ -181,11 +201,19 @@ def test_cli_bad_arguments_exit_2_with_one_message(args, message):
     assert len(lines) == 1 and lines[0].startswith("graphcomp: error:") and message in lines[0]
 
 
-def test_cli_prints_tables_and_verdicts():
-    p = solve("--method", "all", "--init", "spectral", "--n", "8", "--m", "40")
+@pytest.mark.parametrize("source", phase.SOURCES)
+def test_cli_prints_tables_and_verdicts(source):
+    p = solve("--method", "all", "--init", "spectral", "--n", "8", "--m", "40", "--derivatives", source)
     assert p.returncode == 0, p.stderr
     for name in ("Newton", "Gauss–Newton", "Levenberg–Marquardt"):
         assert f"{name}: global minimum reached" in p.stdout
+
+
+def test_cli_trials_table_has_the_scipy_reference():
+    pytest.importorskip("scipy")
+    p = solve("--trials", "3", "--n", "8", "--m", "40", "--restarts", "1")
+    assert p.returncode == 0, p.stderr
+    assert "scipy lm" in p.stdout and "Gauss–Newton" in p.stdout and "restarts" in p.stdout
 
 
 def is_png(path):
