@@ -24,7 +24,8 @@ system-deps:
 	  fi; }
 
 demo: install
-	$(BIN)/python cli.py trace eq2.yaml --wrt x2 --mode both
+	$(BIN)/python cli.py trace eq2.yaml --wrt x2 --mode forward
+	$(BIN)/python cli.py trace eq2.yaml --wrt x2 --mode reverse
 
 test: install
 	$(BIN)/python -m pytest

@@ -123,9 +123,10 @@ class Trace:
 
     def tangent_rows(self):
         """Forward-mode trace: v̇_i for inputs (the seed) and nodes, in evaluation order."""
-        seeded = [n.name in self.direction for n in self.graph.nodes]  # tangent can be non-zero
+        # terms in constants and data are always 0; terms in unseeded inputs stay, as in the lecture's trace
+        varies = [n.kind == INPUT for n in self.graph.nodes]
         for i, n in enumerate(self.graph.nodes):
-            seeded[i] = seeded[i] or any(seeded[a] for a in n.args)
+            varies[i] = varies[i] or any(varies[a] for a in n.args)
         rows = []
         for i, n in enumerate(self.graph.nodes):
             if n.kind in (CONST, DATA):
@@ -138,7 +139,7 @@ class Trace:
             else:
                 terms = ops.REGISTRY[n.op].jvp_tex(self._shapes(n))
                 fields = self._fields(i)
-                rule = _sum(_fill(t, fields) for t, a in zip(terms, n.args) if seeded[a])
+                rule = _sum(_fill(t, fields) for t, a in zip(terms, n.args) if varies[a])
             rows.append(Row(n.name, self.deriv_sym(i, "tangent"), rule, self.tangents[i]))
         return rows
 
