@@ -133,7 +133,10 @@ def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", par
         return tuple(_times(f"{{t{k}}}", pt, shapes) for k, pt in enumerate(partials_tex))
 
     def vjp_tex(shapes):
-        return tuple(_times("{g}", pt, shapes) for pt in partials_tex)
+        # a vector's adjoint is a row vector (the problem set's .d), so a vector-valued partial is transposed
+        row = all(len(s) == 1 for s in shapes)
+        return tuple(_times("{g}", f"{pt}^\\top" if row and pt.lstrip("-") != "1" else pt, shapes)
+                     for pt in partials_tex)
 
     shape = _same if arity == 1 else (lambda a, b, **_: _broadcast(a, b))
     return register(
@@ -234,11 +237,16 @@ register(Op(
     shape=_matmul_shape,
     doc="Matrix product A B (matrix–vector or matrix–matrix).",
 ))
+def _t(a):
+    # a vector or scalar is its own transpose; torch deprecates `.T` on them, Python floats lack it
+    return a.T if getattr(a, "ndim", 0) == 2 else a
+
+
 register(Op(
     "transpose", 1,
-    fwd=lambda m, a: a.T,
-    jvp=lambda m, y, a, ta: ta.T,
-    vjp=lambda m, g, y, a: (g.T,),
+    fwd=lambda m, a: _t(a),
+    jvp=lambda m, y, a, ta: _t(ta),
+    vjp=lambda m, g, y, a: (_t(g),),
     tex="({0})^\\top",
     jvp_tex=lambda shapes: ("({t0})^\\top",),
     vjp_tex=lambda shapes: ("({g})^\\top",),

@@ -4,6 +4,7 @@ The rows are what the renderers print: for each node its symbol, the rule that
 gives it (LaTeX, with the lecture's names: v_i, \\dot v_i, \\bar v_i, or the
 problem set's .v / .d fields) and its number. Renderers only read them.
 """
+import re
 import string
 from dataclasses import dataclass
 
@@ -151,6 +152,9 @@ class Trace:
                 users[a].append((j, k))
         rows = []
         out = self.graph.output
+        # in the .v/.d notation, an adjoint that is ±(one value) or its transpose is also written
+        # into its users' rules, as in Problem 3(b): V5.d = -D.d = -(D.v)^T
+        plain = {out: _ONE} if self.graph.notation == "dot" else {}
         for i in range(len(self.graph.nodes) - 1, -1, -1):
             n = self.graph.nodes[i]
             if self.adjoints[i] is None or n.kind == CONST:
@@ -158,13 +162,20 @@ class Trace:
             if i == out:
                 rule = "1"
             else:
-                terms = []
+                terms, inlined = [], []
                 for j, k in users[i]:
                     if self.adjoints[j] is None:
                         continue
                     op = ops.REGISTRY[self.graph.nodes[j].op]
-                    terms.append(_fill(op.vjp_tex(self._shapes(self.graph.nodes[j]))[k], self._fields(j)))
+                    template = op.vjp_tex(self._shapes(self.graph.nodes[j]))[k]
+                    terms.append(_fill(template, self._fields(j)))
+                    inlined.append(_inline(template, plain.get(j), self._fields(j)))
                 rule = _sum(terms)
+                if plain and terms and None not in inlined:
+                    if len(inlined) == 1:
+                        plain[i] = _as_plain(inlined[0])
+                    if _sum(inlined) != rule:
+                        rule += " = " + _sum(inlined)
             rows.append(Row(n.name, self.deriv_sym(i, "adjoint"), rule, self.adjoints[i]))
         return rows
 
@@ -179,6 +190,22 @@ class Trace:
             f[str(k)] = self.value_sym(a)
             f[f"t{k}"] = self.deriv_sym(a, "tangent")
         return f
+
+    # ---- local partials, for the edges of a diagram -----------------------------------------------
+
+    def local_partial(self, j, k):
+        """∂v_j/∂(argument k of node j) at this trace's values: (LaTeX rule, number); None on a tensor graph."""
+        if not self.graph.scalar:
+            return None  # a Jacobian there, not a number
+        from graphcomp.kits import FloatKit
+
+        n = self.graph.nodes[j]
+        op = ops.REGISTRY[n.op]
+        number = op.vjp(FloatKit, 1.0, self.values[j], *(self.values[a] for a in n.args), **n.params)[k]
+        # the tangent term of argument k with a blank tangent is the partial itself: "", "-" or " \cdot P"
+        term = _fill(op.jvp_tex(self._shapes(n))[k], {**self._fields(j), f"t{k}": "\0"})
+        rule = term.replace("\0 \\cdot ", "").replace("\0", "1")
+        return rule, float(number)
 
     def _repr_markdown_(self):
         from graphcomp.render.tables import markdown
@@ -195,6 +222,37 @@ def _sum(terms):
     for t in terms:
         out += (" - " + t[1:]) if t.startswith("-") and out else (" + " + t if out else t)
     return out or "0"
+
+
+_ONE = (False, "1", False)  # the output's adjoint
+_TRANSPOSED = re.compile(r"\((?P<core>[^() ]+)\)\^\\top")
+
+
+def _inline(template, form, fields):
+    """A vjp template with the user's adjoint written in values: form = (negated, value symbol, transposed)."""
+    if form is None:
+        return None
+    neg, core, transposed = form
+    if form == _ONE:
+        t = template.replace("({g})^\\top", "{g}").replace("{g} \\, ", "").replace("{g} ", "").replace("{g}", "1")
+    else:
+        core = core.replace("{", "{{").replace("}", "}}")
+        as_t = f"({core})^\\top"
+        t = template.replace("({g})^\\top", core if transposed else as_t).replace("{g}", as_t if transposed else core)
+    t = _fill(t, fields)
+    if t.startswith("-"):
+        neg, t = not neg, t[1:]
+    return "-" + t if neg else t
+
+
+def _as_plain(tex):
+    """'-(D.v)^\\top' → (True, 'D.v', True); None unless tex is ± one value symbol, maybe transposed."""
+    neg = tex.startswith("-")
+    body = tex[neg:]
+    m = _TRANSPOSED.fullmatch(body)
+    if m:
+        return neg, m["core"], True
+    return (neg, body, False) if " " not in body and "(" not in body else None
 
 
 def _split(label):

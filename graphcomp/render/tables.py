@@ -69,7 +69,8 @@ def rich_renderables(trace, digits=4):
         t.add_column("rule")
         t.add_column("value", justify="right", style="green")
         for r in rows:
-            t.add_row(r.node, tex_to_text(r.symbol), "= " + tex_to_text(r.rule),
+            # Text(), not a str: rich would take "[v₁ > 0]" in a rule for a markup tag and drop it
+            t.add_row(r.node, tex_to_text(r.symbol), Text("= " + tex_to_text(r.rule)),
                       fmt_value(r.value, digits, row=_is_row(trace, key)))
         items.append(t)
     lines = [f"{tex_to_text(s)} = {fmt_value(x, digits, row=True)}" for s, x in _results(trace)]
