@@ -1,10 +1,10 @@
 """Problem 1: recover x from y_i = (a_iᵀx)² by Newton, Gauss–Newton and Levenberg–Marquardt.
 
 The objective is f(x) = ¼ Σ (y_i − (a_iᵀx)²)², i.e. ¼‖r(x)‖² with residual
-r_i(x) = (a_iᵀx)² − y_i. Pure numpy and no printing: `graphcomp.commands.solve`
-does the I/O. The methods read derivatives from any object with the callables
-f, grad, hess, residual and jac (see `Analytic`), so another derivative source
-plugs in unchanged.
+r_i(x) = (a_iᵀx)² − y_i. numpy only and no printing: `graphcomp.commands.solve`
+does the I/O (scipy is imported only by the reference solver). The methods read
+derivatives from any object with the callables f, grad, hess, residual and jac:
+`Analytic` (hand-derived formulas) or `Engine` (the graph engine on graphs/phase.yaml).
 """
 import time
 from collections import Counter
@@ -26,7 +26,7 @@ GLOBAL, SPURIOUS, SADDLE, MAXIMUM, NO_CONVERGENCE = (
     "no convergence",
 )
 FAILURES = (SPURIOUS, SADDLE, MAXIMUM, NO_CONVERGENCE)
-PHASE_RATIOS = tuple(np.arange(1.5, 8.01, 0.5))
+PHASE_RATIOS = tuple(1.5 + 0.5 * k for k in range(14))  # m/n = 1.5, 2, …, 8
 
 # Classifier thresholds, relative to the scales of f, ∇f and ∇²f at the origin (see `Scales`).
 F_ZERO = 1e-14
