@@ -1,0 +1,254 @@
+"""Matrix nodes and the network of Problem 3 (Fig. 1): shapes, the 3(b) backward pass node by node,
+forward mode on tensors, many data points, ReLU at 0, and the printed trace.
+
+References are numpy written here from the problem's formulas, never the engine's rules.
+"""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import graphcomp
+from graphcomp import mlp
+from graphcomp.errors import SpecError
+from graphcomp.ops import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+RTOL = 1e-12  # the engine and numpy do the same float64 products: only summation order may differ
+
+# ---- shape rules: one row per tensor op ------------------------------------------------------------
+
+SHAPES = [
+    ("matmul", [(3, 2), (2,)], (3,)),
+    ("matmul", [(3, 2), (2, 5)], (3, 5)),
+    ("matmul", [(2,), (2, 4)], (4,)),
+    ("matmul", [(2,), (2,)], ()),
+    ("add", [(2, 3), (3,)], (2, 3)),
+    ("sub", [(2,), (2,)], (2,)),
+    ("mul", [(2, 1), (1, 4)], (2, 4)),
+    ("relu", [(3, 4)], (3, 4)),
+    ("sum", [(3, 4)], ()),
+    ("halfsq", [(3,)], ()),
+    ("transpose", [(3, 2)], (2, 3)),
+    ("transpose", [(3,)], (3,)),
+]
+BAD_SHAPES = [
+    ("matmul", [(2, 3), (2,)], ("2×3", "2")),
+    ("matmul", [(3, 2), (3, 2)], ("3×2",)),
+    ("add", [(2,), (3,)], ("2", "3")),
+    ("sub", [(2, 3), (3, 2)], ("2×3", "3×2")),
+    ("mul", [(4,), (2, 3)], ("4", "2×3")),
+]
+
+
+@pytest.mark.parametrize("op, shapes, expected", SHAPES)
+def test_shape_rule(op, shapes, expected):
+    assert REGISTRY[op].shape(*shapes) == expected
+
+
+def test_every_tensor_op_has_a_shape_row():
+    assert {"matmul", "add", "sub", "mul", "relu", "sum", "halfsq", "transpose"} <= {r[0] for r in SHAPES}
+
+
+@pytest.mark.parametrize("op, shapes, shown", BAD_SHAPES)
+def test_shape_mismatch_names_the_node_and_both_shapes(op, shapes, shown):
+    spec = {"inputs": [{"name": "a", "shape": list(shapes[0])}, {"name": "b", "shape": list(shapes[1])}],
+            "nodes": [{"name": "c", "op": op, "inputs": ["a", "b"]}, {"name": "f", "op": "sum", "inputs": ["c"]}],
+            "output": "f"}
+    with pytest.raises(SpecError) as err:
+        graphcomp.from_dict(spec, file="bad.yaml")
+    msg = str(err.value)
+    assert "node 'c'" in msg and f"{op}(a, b)" in msg
+    for s in shown:
+        assert s in msg
+
+
+def test_the_problem_sets_own_sizes_fail_naming_sizes_that_fit():
+    with pytest.raises(SpecError) as err:
+        graphcomp.load(ROOT / "tests" / "specs" / "fig1_problem_sizes.yaml")
+    msg = str(err.value)
+    assert "node 'V1'" in msg and "matmul(W1, x)" in msg and "2×3" in msg
+    assert "W1 ∈ ℝ^{3×2}" in msg and "W3 ∈ ℝ^{2×3}" in msg
+
+
+def test_a_non_scalar_output_is_refused():
+    spec = mlp.fig1_spec()
+    spec["output"] = "D"
+    with pytest.raises(SpecError, match="must be a scalar"):
+        graphcomp.from_dict(spec)
+
+
+# ---- Fig. 1: the default demo, and the 3(b) backward pass node by node --------------------------------------
+
+
+def _numpy_forward(a):
+    """Fig. 1's forward pass in numpy, from the problem's definitions."""
+    V1 = a["W1"] @ a["x"]
+    V2 = np.maximum(V1, 0.0)
+    V3 = a["W2"] @ V2
+    V4 = np.maximum(V3, 0.0)
+    V5 = a["W3"] @ V4
+    D = a["y"] - V5
+    return {"V1": V1, "V2": V2, "V3": V3, "V4": V4, "V5": V5, "D": D, "z": 0.5 * D @ D}
+
+
+def test_fig1_default_seed_keeps_relus_alive():
+    t = graphcomp.load("fig1.yaml").trace()
+    assert np.count_nonzero(t["V2"].v) >= 2 and np.count_nonzero(t["V4"].v) >= 2
+    assert all(np.count_nonzero(g) > 0 for g in t.gradient.values())
+    assert min(np.min(np.abs(t["V1"].v)), np.min(np.abs(t["V3"].v))) > 0.5  # far from the kinks
+
+
+@pytest.mark.parametrize("seed", [13, 1, 4, 8])
+def test_problem_3b_formulas_node_by_node(seed):
+    g = graphcomp.load("fig1.yaml")
+    a = g.defaults(seed)
+    t = g.trace(at=a)
+    v = _numpy_forward(a)
+    for name, value in v.items():
+        np.testing.assert_allclose(t[name].v, value, rtol=RTOL, atol=0)
+    d = {"z": 1.0, "D": v["D"], "V5": -v["D"], "W3": -np.outer(v["D"], v["V4"])}  # given in 3(b)
+    d["V4"] = d["V5"] @ a["W3"]
+    d["V3"] = d["V4"] * (v["V3"] > 0)
+    d["W2"] = np.outer(d["V3"], v["V2"])
+    d["V2"] = d["V3"] @ a["W2"]
+    d["V1"] = d["V2"] * (v["V1"] > 0)
+    d["W1"] = np.outer(d["V1"], a["x"])
+    for name, deriv in d.items():
+        np.testing.assert_allclose(t[name].d, deriv, rtol=RTOL, atol=1e-15, err_msg=f"{name}.d")
+        assert np.shape(t[name].d) == np.shape(t[name].v)  # .d of a vector is its row, never a Jacobian
+    assert t["x"].d is None and t["y"].d is None  # data: ∂D/∂y is not needed
+
+
+def test_reverse_trace_lists_the_3b_steps_in_symbols():
+    rows = {r.node: r.rule for r in graphcomp.load("fig1.yaml").trace().adjoint_rows()}
+    assert rows["z"] == "1"
+    assert rows["D"].endswith("= (D.v)^\\top")
+    assert rows["V5"] == "-D.d = -(D.v)^\\top"
+    assert rows["W3"].endswith("= -D.v (V_{4}.v)^\\top")
+    assert rows["V4"].startswith("V_{5}.d W_{3}.v")
+    assert rows["V3"] == "V_{4}.d \\odot \\mathbb{1}[V_{3}.v > 0]^\\top"
+    assert rows["W2"] == "(V_{3}.d)^\\top (V_{2}.v)^\\top"
+    assert rows["V2"] == "V_{3}.d W_{2}.v"
+    assert rows["V1"] == "V_{2}.d \\odot \\mathbb{1}[V_{1}.v > 0]^\\top"
+    assert rows["W1"] == "(V_{1}.d)^\\top (x.v)^\\top"
+    order = [r.node for r in graphcomp.load("fig1.yaml").trace().adjoint_rows()]
+    assert order.index("z") < order.index("D") < order.index("V5") < order.index("V1")
+
+
+@pytest.mark.parametrize("fmt, expected", [
+    ("rich", ["W₃.d", "= (V₅.d)ᵀ (V₄.v)ᵀ = -D.v", "𝟙[V₃.v > 0]ᵀ", "[[-1.8792, -2.1149, 0.0000]"]),
+    ("latex", ["$W_{3}.d$ & $= (V_{5}.d)^\\top (V_{4}.v)^\\top = -D.v (V_{4}.v)^\\top$",
+               "$W_{1}.d$ & $= (V_{1}.d)^\\top (x.v)^\\top$", "\\begin{bmatrix}-4.0284 & 6.7884 \\\\ 6.3515"]),
+])
+def test_trace_command_prints_the_backward_pass(fmt, expected):
+    out = subprocess.run([sys.executable, "cli.py", "trace", "fig1.yaml", "--mode", "reverse", "--format", fmt],
+                         cwd=ROOT, capture_output=True, text=True, env={"COLUMNS": "150", "PATH": ""}, check=True).stdout
+    for text in expected:
+        assert text in out
+
+
+# ---- forward mode on tensors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", ["fig1.yaml", "fig1_batch.yaml"])
+@pytest.mark.parametrize("seed", [0, 7])
+def test_forward_mode_along_a_seeded_direction_matches_reverse(spec, seed):
+    g = graphcomp.load(spec)
+    fwd = g.trace(mode="forward", seed=seed)
+    rev = g.trace(mode="reverse", seed=seed)
+    assert set(fwd.direction) == {"W1", "W2", "W3"}
+    dot = sum(float(np.sum(rev.gradient[k] * u)) for k, u in fwd.direction.items())
+    np.testing.assert_allclose(fwd.derivative, dot, rtol=1e-12)  # ⟨∇f, u⟩ = J u
+    again = g.trace(mode="forward", seed=seed)
+    assert all(np.array_equal(again.direction[k], u) for k, u in fwd.direction.items())
+
+
+def test_forward_mode_matches_a_finite_difference_along_the_direction():
+    g = graphcomp.load("fig1.yaml")
+    a = g.defaults()
+    fwd = g.trace(at=a, mode="forward")
+    h = 1e-6
+    up = {k: x + h * fwd.direction.get(k, 0.0) for k, x in a.items()}
+    down = {k: x - h * fwd.direction.get(k, 0.0) for k, x in a.items()}
+    fd = (_numpy_forward(up)["z"] - _numpy_forward(down)["z"]) / (2 * h)
+    np.testing.assert_allclose(fwd.derivative, fd, rtol=1e-7)
+
+
+# ---- many data points, other widths ------------------------------------------------------------------------------
+
+
+def test_batch_gradient_is_the_sum_of_per_point_gradients():
+    g = graphcomp.load("fig1_batch.yaml")
+    a = g.defaults()
+    batch = g.trace(at=a).gradient
+    single = graphcomp.from_dict(mlp.fig1_spec((2, 4, 5, 2)))
+    total = {k: 0.0 for k in batch}
+    for col in range(a["X"].shape[1]):
+        point = {"W1": a["W1"], "W2": a["W2"], "W3": a["W3"], "x": a["X"][:, col], "y": a["Y"][:, col]}
+        for k, gk in single.trace(at=point).gradient.items():
+            total[k] = total[k] + gk
+    for k in batch:
+        np.testing.assert_allclose(batch[k], total[k], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("widths, n", [((2, 3, 3, 2), None), ((2, 7, 1, 2), 5), ((4, 8, 6, 3), 32), ((1, 2, 2, 1), 3)])
+def test_other_widths_and_batches_match_the_analytic_gradient(widths, n):
+    g = graphcomp.from_dict(mlp.fig1_spec(widths, n, seed=3))
+    t = g.trace()
+    a = t.inputs
+    x, y = ("x", "y") if n is None else ("X", "Y")
+    expected = mlp.gradients(a["W1"], a["W2"], a["W3"], a[x], a[y])
+    for k, e in zip(("W1", "W2", "W3"), expected):
+        assert t.gradient[k].shape == g.node(k).shape
+        np.testing.assert_allclose(t.gradient[k], e, rtol=1e-12, atol=1e-13)
+
+
+def test_tensor_inputs_from_the_spec_and_from_npz(tmp_path):
+    rng = np.random.default_rng(5)
+    arrays = {"x": rng.standard_normal(2), "W1": rng.standard_normal((3, 2)), "W2": rng.standard_normal((3, 3)),
+              "W3": rng.standard_normal((2, 3)), "y": rng.standard_normal(2)}
+    np.savez(tmp_path / "p3.npz", **arrays)
+    g = graphcomp.load("fig1.yaml")
+    from_npz = g.trace(data=tmp_path / "p3.npz")
+    spec = mlp.fig1_spec()
+    for entry in spec["inputs"]:
+        entry["value"] = arrays[entry["name"]].tolist()
+    literal = graphcomp.from_dict(spec).trace()
+    np.testing.assert_allclose(from_npz.value, _numpy_forward(arrays)["z"], rtol=RTOL)
+    np.testing.assert_allclose(literal.value, from_npz.value, rtol=RTOL)
+    for k in ("W1", "W2", "W3"):
+        np.testing.assert_array_equal(literal.gradient[k], from_npz.gradient[k])
+
+
+# ---- ReLU at 0 -------------------------------------------------------------------------------------------------
+
+
+def test_relu_derivative_at_zero_is_zero_in_both_kits():
+    a = np.array([-1.0, 0.0, 2.0])
+    relu = REGISTRY["relu"]
+    from graphcomp.kits import ArrayKit, FloatKit
+
+    np.testing.assert_array_equal(relu.vjp(ArrayKit, np.ones(3), relu.fwd(ArrayKit, a), a)[0], [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(relu.jvp(ArrayKit, relu.fwd(ArrayKit, a), a, np.ones(3)), [0.0, 0.0, 1.0])
+    assert relu.vjp(FloatKit, 1.0, 0.0, 0.0)[0] == 0.0
+    assert "0" in relu.doc and "PyTorch" in relu.doc
+
+
+def test_relu_at_zero_in_the_network_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    spec = mlp.fig1_spec()
+    values = {"x": [1.0, 1.0], "W1": [[1.0, -1.0], [0.5, 0.25], [-2.0, 1.0]], "W2": np.eye(3).tolist(),
+              "W3": [[1.0, 2.0, 3.0], [-1.0, 0.5, 1.0]], "y": [0.5, -0.5]}
+    for entry in spec["inputs"]:
+        entry["value"] = values[entry["name"]]
+    t = graphcomp.from_dict(spec).trace()
+    assert t["V1"].v[0] == 0.0  # exactly on the kink
+    tt = {k: torch.tensor(v, dtype=torch.float64, requires_grad=k.startswith("W")) for k, v in values.items()}
+    D = tt["y"] - tt["W3"] @ torch.relu(tt["W2"] @ torch.relu(tt["W1"] @ tt["x"]))
+    (0.5 * (D * D).sum()).backward()
+    for k in ("W1", "W2", "W3"):
+        np.testing.assert_allclose(t.gradient[k], tt[k].grad.numpy(), rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(t.gradient["W1"][0], [0.0, 0.0])  # ReLU'(0) = 0 kills row 0
