@@ -1,0 +1,136 @@
+"""Bad input through the CLI: one line naming the file, the node and the key or problem; exit status 2.
+
+Each row is one class of bad input: a spec (eq2.yaml with one thing broken, or
+a small spec of its own, or raw text) and/or bad arguments, and the words the
+message must contain. Every case runs with -o, which must write nothing.
+"""
+import copy
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+EQ2 = yaml.safe_load((ROOT / "graphs" / "eq2.yaml").read_text(encoding="utf-8"))
+MARKER = "PWNED"  # a file that code smuggled into a spec or formula would create
+
+
+def eq2_with(change):
+    """eq2.yaml as a dict, with `change(doc)` applied."""
+    doc = copy.deepcopy(EQ2)
+    change(doc)
+    return doc
+
+
+def one_node(op, value):
+    """x = value, y = op(x)."""
+    return {"inputs": [{"name": "x", "value": value}], "nodes": [{"name": "y", "op": op, "inputs": ["x"]}],
+            "output": "y"}
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One class of bad input and the words its message must contain ('{file}' is the spec's path)."""
+
+    id: str
+    spec: object  # a dict (dumped to YAML), raw text, or None for graphs/eq2.yaml
+    args: tuple = ()
+    words: tuple = ()
+    command: str = "trace"
+    expr: str | None = None
+
+
+def _set(path, value):
+    def change(doc):
+        *head, last = path
+        target = doc
+        for k in head:
+            target = target[k]
+        target[last] = value
+    return change
+
+
+def _drop_output(doc):
+    del doc["output"]
+
+
+CASES = [
+    Bad("unknown op", eq2_with(_set(["nodes", 1, "op"], "sinn")), words=("{file}", "'v2'", "'op'", "'sinn'", "did you mean 'sin'")),
+    Bad("wrong arity", eq2_with(_set(["nodes", 0, "inputs"], ["x1"])), words=("{file}", "'v1'", "'inputs'", "takes 2", "got 1")),
+    Bad("undefined name", eq2_with(_set(["nodes", 3, "inputs"], ["v1", "v9"])), words=("{file}", "'v4'", "'inputs'", "'v9'", "not defined")),
+    Bad("duplicate name", eq2_with(_set(["nodes", 4, "name"], "v3")), words=("{file}", "'v3'", "'name'", "duplicate")),
+    Bad("cycle", eq2_with(_set(["nodes", 0, "inputs"], ["x1", "v4"])), words=("{file}", "'inputs'", "cycle", "v1", "v4")),
+    Bad("no output", eq2_with(_drop_output), words=("{file}", "'output'", "missing")),
+    Bad("output undefined", eq2_with(_set(["output"], "v7")), words=("{file}", "'output'", "'v7'")),
+    Bad("non-numeric value", eq2_with(_set(["inputs", 2, "value"], "two")), words=("{file}", "'x3'", "'value'", "'two'", "not a number")),
+    Bad("non-numeric constant", {"inputs": [{"name": "x", "value": 1.0}],
+                                 "nodes": [{"name": "y", "op": "mul", "inputs": ["x", [1, "a"]]}], "output": "y"},
+        words=("{file}", "'y'", "'inputs'", "not a")),
+    Bad("infinite value", eq2_with(_set(["inputs", 0, "value"], float("inf"))), words=("{file}", "'x1'", "'value'", "finite")),
+    Bad("not YAML", "inputs: [x1, x2\nnodes: {\n", words=("{file}", "not valid YAML", "line")),
+    Bad("not a mapping", "- just\n- a list\n", words=("{file}", "mapping")),
+    Bad("unknown key", eq2_with(_set(["nodes", 2, "colour"], "red")), words=("{file}", "'v3'", "'colour'", "unknown key")),
+    Bad("unknown top-level key", eq2_with(_set(["outputs"], "v6")), words=("{file}", "'outputs'", "unknown key")),
+    Bad("unsafe YAML tag", "inputs: !!python/object/apply:os.system ['touch {marker}']\nnodes: []\noutput: v1\n",
+        words=("{file}", "python/object")),
+    Bad("unsafe YAML object", "inputs:\n  - !!python/object:argparse.Namespace {name: x1}\nnodes: []\noutput: x1\n",
+        words=("{file}", "python/object")),
+    Bad("malformed --at (not a number)", None, ("--at", "x1=abc"), words=("--at", "'abc'", "x1")),
+    Bad("malformed --at (no =)", None, ("--at", "x1"), words=("--at", "'x1'", "name=value")),
+    Bad("--at names no input", None, ("--at", "x7=1"), words=("eq2.yaml", "--at", "x7")),
+    Bad("x3 = 0: division", None, ("--at", "x1=1,x2=1.5,x3=0"), words=("eq2.yaml", "'v6'", "divisor is 0", "x3 = 0")),
+    Bad("x3 = 0: division, forward mode", None, ("--at", "x3=0", "--mode", "forward", "--wrt", "x2"),
+        words=("eq2.yaml", "'v6'", "divisor is 0")),
+    Bad("log of a negative", one_node("log", -1.0), ("--wrt", "x"), words=("{file}", "'y'", "log", "positive", "x = -1")),
+    Bad("sqrt derivative at 0 (reverse)", one_node("sqrt", 0.0), ("--wrt", "x", "--mode", "reverse"),
+        words=("{file}", "'y'", "sqrt", "derivative", "reverse")),
+    Bad("sqrt derivative at 0 (forward)", one_node("sqrt", 0.0), ("--wrt", "x", "--mode", "forward"),
+        words=("{file}", "'y'", "sqrt", "derivative", "forward")),
+    Bad("unknown --wrt", None, ("--wrt", "x9"), words=("eq2.yaml", "--wrt", "'x9'", "not an input")),
+    Bad("unknown --wrt, forward mode", None, ("--wrt", "x9", "--mode", "forward"), words=("eq2.yaml", "--wrt", "'x9'")),
+    Bad("no such spec file", "missing", words=("no_such_spec.yaml", "no such")),
+    Bad("formula: attribute", None, expr="x1.real + x2", words=("--expr", "Attribute", "not allowed")),
+    Bad("formula: lambda", None, expr="lambda x: x", words=("--expr", "Lambda", "not allowed")),
+    Bad("formula: lambda called", None, expr="(lambda x: x)(x1)", words=("--expr", "not allowed")),
+    Bad("formula: __import__", None, expr="__import__('os').system('touch {marker}')", words=("--expr", "not allowed")),
+    Bad("formula: unknown function", None, expr="open(x1)", words=("--expr", "unknown function 'open'")),
+    Bad("formula: subscript", None, expr="x1[0] + x2", words=("--expr", "Subscript", "not allowed")),
+    Bad("formula: syntax", None, expr="x1 +* x2", words=("--expr", "not a formula")),
+    Bad("parse: attribute", None, expr="x1.__class__", command="parse", words=("--expr", "Attribute")),
+]
+
+
+def materialise(case, tmp_path):
+    """The spec file of a case (or eq2.yaml), and the CLI arguments."""
+    marker = tmp_path / MARKER
+    if case.expr is not None:
+        return None, [case.command, "--expr", case.expr.replace("{marker}", str(marker)), *case.args]
+    if case.spec is None:
+        return "eq2.yaml", [case.command, "eq2.yaml", *case.args]
+    if case.spec == "missing":
+        return "no_such_spec.yaml", [case.command, str(tmp_path / "no_such_spec.yaml"), *case.args]
+    path = tmp_path / "bad.yaml"
+    text = yaml.safe_dump(case.spec, sort_keys=False) if isinstance(case.spec, dict) else case.spec
+    path.write_text(text.replace("{marker}", str(marker)), encoding="utf-8")
+    return str(path), [case.command, str(path), *case.args]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_gives_one_line_and_status_2(case, tmp_path):
+    spec_file, args = materialise(case, tmp_path)
+    out = tmp_path / "out" / "result.txt"
+    res = subprocess.run([sys.executable, "cli.py", *args, "-o", str(out)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    for word in case.words:
+        assert word.format(file=spec_file) in lines[0], f"{word!r} not in: {lines[0]}"
+    assert res.stdout == ""
+    assert not out.exists() and not out.parent.exists()
+    assert not (tmp_path / MARKER).exists()
+    assert not (ROOT / MARKER).exists()
