@@ -13,14 +13,17 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP) system-deps
 
-# Graphviz's `dot` renders the diagrams; install it where we can (root on Debian/Ubuntu).
+# Graphviz's `dot` renders the diagrams and pdflatex builds the report; install them where
+# we can (root with apt-get), otherwise say what to install and go on without them.
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 system-deps:
-	@command -v dot >/dev/null 2>&1 || { \
+	@command -v dot >/dev/null 2>&1 && command -v pdflatex >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Graphviz (apt-get install graphviz)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	    echo "installing Graphviz and LaTeX (apt-get install graphviz texlive-latex-base texlive-latex-recommended)"; \
+	    apt-get update -qq && $(APT_INSTALL) graphviz texlive-latex-base texlive-latex-recommended >/dev/null; \
 	  else \
-	    echo "Graphviz 'dot' is missing: install it with 'sudo apt-get install graphviz', 'brew install graphviz' or 'conda install -c conda-forge graphviz'"; \
+	    command -v dot >/dev/null 2>&1 || echo "Graphviz 'dot' is missing: install it with 'sudo apt-get install graphviz', 'brew install graphviz' or 'conda install -c conda-forge graphviz'"; \
+	    command -v pdflatex >/dev/null 2>&1 || echo "pdflatex is missing (the report's PDF is skipped): 'sudo apt-get install texlive-latex-base texlive-latex-recommended' or 'brew install --cask mactex'"; \
 	  fi; }
 
 demo: install

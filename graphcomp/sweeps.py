@@ -244,8 +244,8 @@ def _direction(graph, wrt, mode, seed, kit):
         wrt = [wrt]
     if not isinstance(wrt, dict):
         rng = np.random.default_rng([0 if seed is None else seed, 1])  # a stream apart from the inputs' draws
-        wrt = {name: (1.0 if not graph.node(name).shape else rng.standard_normal(graph.node(name).shape))
-               for name in wrt}
+        shapes = {name: graph.nodes[_wrt_input(graph, name)].shape for name in wrt}
+        wrt = {name: rng.standard_normal(shape) if shape else 1.0 for name, shape in shapes.items()}
     out = {}
     for name, x in wrt.items():
         i = _wrt_input(graph, name)
