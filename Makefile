@@ -20,7 +20,8 @@ system-deps:
 	@command -v dot >/dev/null 2>&1 && command -v pdflatex >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Graphviz and LaTeX (apt-get install graphviz texlive-latex-base texlive-latex-recommended)"; \
-	    apt-get update -qq && $(APT_INSTALL) graphviz texlive-latex-base texlive-latex-recommended >/dev/null; \
+	    { apt-get update -qq && $(APT_INSTALL) graphviz texlive-latex-base texlive-latex-recommended >/dev/null; } \
+	      || echo "apt-get could not install them; drawings and the report's PDF will say what is missing"; \
 	  else \
 	    command -v dot >/dev/null 2>&1 || echo "Graphviz 'dot' is missing: install it with 'sudo apt-get install graphviz', 'brew install graphviz' or 'conda install -c conda-forge graphviz'"; \
 	    command -v pdflatex >/dev/null 2>&1 || echo "pdflatex is missing (the report's PDF is skipped): 'sudo apt-get install texlive-latex-base texlive-latex-recommended' or 'brew install --cask mactex'"; \
