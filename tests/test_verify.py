@@ -1,0 +1,135 @@
+"""Problem 3(c): analytic gradients, the engine, float64 PyTorch and finite differences agree, and `verify` says so.
+
+The PyTorch references here are written out from Eq. (6) with torch operations, not
+run through graphcomp's graph, so they are independent of verify.torch_gradients.
+"""
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import graphcomp
+from graphcomp import mlp, ops
+from graphcomp.verify import EXACT_TOL, FD_TOL, TORCH_HINT, finite_differences, verify
+
+ROOT = Path(__file__).resolve().parent.parent
+TORCH_RTOL = 1e-12  # float64 on both sides, same products: rounding only
+FD_RTOL = 1e-6
+
+
+def _torch_eq6(W1, W2, W3, x, y):
+    """∇W f by PyTorch autograd, float64, from copies of the numpy arrays; f = ½‖y − W3 σ(W2 σ(W1 x))‖²."""
+    torch = pytest.importorskip("torch")
+    W = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in (W1, W2, W3)]
+    x, y = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+    D = y - W[2] @ torch.relu(W[1] @ torch.relu(W[0] @ x))
+    (0.5 * (D * D).sum()).backward()
+    return [w.grad.numpy() for w in W]
+
+
+def _draw(seed, dist, widths=(2, 3, 3, 2), n=None):
+    g = graphcomp.from_dict(mlp.fig1_spec(widths, n, seed=seed, dist=dist))
+    a = g.defaults()
+    xy = ("x", "y") if n is None else ("X", "Y")
+    return g, [a["W1"], a["W2"], a["W3"], a[xy[0]], a[xy[1]]]
+
+
+@pytest.mark.parametrize("dist", ["normal", "uniform"])
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("n", [None, 8])
+def test_analytic_gradients_match_pytorch(seed, dist, n):
+    _, args = _draw(seed, dist, n=n)
+    for mine, ref in zip(mlp.gradients(*args), _torch_eq6(*args)):
+        np.testing.assert_allclose(mine, ref, rtol=TORCH_RTOL, atol=1e-14)
+    np.testing.assert_allclose(mlp.loss(*args), 0.5 * np.sum((args[4] - args[2] @ np.maximum(
+        args[1] @ np.maximum(args[0] @ args[3], 0), 0)) ** 2), rtol=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_analytic_gradients_match_finite_differences(seed):
+    g, args = _draw(seed, "normal", widths=(3, 4, 5, 2), n=6)
+    fd = finite_differences(g, g.defaults())
+    for k, mine in zip(("W1", "W2", "W3"), mlp.gradients(*args)):
+        np.testing.assert_allclose(mine, fd[k], rtol=FD_RTOL, atol=1e-8)
+
+
+@pytest.mark.parametrize("spec, seed, dist", [("fig1.yaml", None, None), ("fig1.yaml", 3, "uniform"),
+                                              ("fig1.yaml", 21, "normal"), ("fig1_batch.yaml", 5, "uniform")])
+def test_verify_fig1_four_ways(spec, seed, dist):
+    pytest.importorskip("torch")
+    r = verify(graphcomp.load(spec), seed=seed, dist=dist)
+    assert list(r.gradients) == ["analytic", "engine", "torch", "fd"] and not r.skipped
+    assert len(r.comparisons) == 6 * 3 and r.ok
+    for c in r.comparisons:
+        assert c.rel_diff <= (FD_RTOL if "fd" in (c.a, c.b) else TORCH_RTOL), c
+    xy = ("x", "y") if "x" in r.inputs else ("X", "Y")
+    args = [r.inputs[k] for k in ("W1", "W2", "W3", *xy)]
+    for k, ref in zip(("W1", "W2", "W3"), _torch_eq6(*args)):  # the same arrays through Eq. (6) in torch
+        np.testing.assert_allclose(r.gradients["engine"][k], ref, rtol=TORCH_RTOL, atol=1e-14)
+
+
+def test_verify_any_scalar_graph_without_the_analytic_column():
+    pytest.importorskip("torch")
+    r = verify(graphcomp.load("eq2.yaml"))
+    assert "analytic" in r.skipped and list(r.gradients) == ["engine", "torch", "fd"] and r.ok
+    # Problem 2's reverse-mode answer to four digits, from the problem set's worked numbers
+    assert round(float(r.gradients["torch"]["x2"]), 4) == 2.6955
+
+
+def test_verify_a_fig1_lookalike_is_not_given_the_analytic_column():
+    spec = mlp.fig1_spec()
+    spec["nodes"][1]["op"] = "tanh"  # same names and shapes, another network
+    r = verify(graphcomp.from_dict(spec), use_torch=False)
+    assert "analytic" in r.skipped and r.ok
+
+
+def test_verify_catches_a_wrong_rule(monkeypatch):
+    relu = ops.REGISTRY["relu"]
+    wrong = dataclasses.replace(relu, vjp=lambda m, g, y, a: (g * (a >= -0.5),))
+    monkeypatch.setitem(ops.REGISTRY, "relu", wrong)
+    r = verify(graphcomp.load("fig1.yaml"), seed=2, use_torch=False)
+    assert not r.ok
+    assert all(not c.ok for c in r.comparisons if "engine" in (c.a, c.b) and c.param == "W1")
+    assert all(c.ok for c in r.comparisons if c.a == "analytic" and c.b == "fd")
+
+
+def test_without_torch_the_other_columns_still_run(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
+    r = verify(graphcomp.load("fig1.yaml"))
+    assert list(r.gradients) == ["analytic", "engine", "fd"] and r.ok
+    assert TORCH_HINT in r.skipped["torch"] and TORCH_HINT == "pip install torch==2.13.0"
+
+
+def test_tolerances_are_stated():
+    assert EXACT_TOL == (1e-10, 1e-12) and FD_TOL == (1e-6, 1e-8)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "cli.py", "verify", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={"COLUMNS": "120", "PATH": ""})
+
+
+def test_verify_command():
+    pytest.importorskip("torch")
+    out = _cli("fig1.yaml", "--seed", "3", "--dist", "uniform")
+    assert out.returncode == 0, out.stderr
+    for text in ("(i) analytic", "(ii) engine reverse", "(iii) PyTorch autograd", "(iv) finite differences",
+                 "analytic – torch", "engine – fd", "max rel diff", "AGREE", "all 18 comparisons", "seed 3, uniform"):
+        assert text in out.stdout
+    eq2 = _cli("eq2.yaml")
+    assert eq2.returncode == 0 and "(i) analytic: skipped" in eq2.stdout and "AGREE" in eq2.stdout
+
+
+def test_verify_command_errors_are_one_line():
+    out = _cli(str(ROOT / "tests" / "specs" / "fig1_problem_sizes.yaml"))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "W1 ∈ ℝ^{3×2}" in out.stderr
+
+
+def test_trace_does_not_import_torch():
+    out = subprocess.run([sys.executable, "-X", "importtime", "cli.py", "trace", "eq2.yaml"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()}
+    assert not {"torch", "scipy", "matplotlib"} & imported
