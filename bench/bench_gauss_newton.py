@@ -45,7 +45,7 @@ def main():
     table = Table(title=f"time to relative error {TARGET:g} from spectral init (seed {args.seed})",
                   box=box.SIMPLE_HEAD)
     for col in ("n", "m", "solver", "tol", "iters", "error", "seconds", "scipy / ours"):
-        table.add_column(col, justify="left" if col == "solver" else "right")
+        table.add_column(col, justify="left" if col == "solver" else "right", no_wrap=True)
     for n, m in SIZES[:1] if args.quick else SIZES:
         inst = phase.make_instance(n, m, args.seed)
         deriv = phase.Analytic(inst.A, inst.y)
