@@ -192,6 +192,7 @@ def solve(*args, cwd=ROOT):
     (("--iters", "0"), "--iters must be at least 1"),
     (("--plot", "out.jpg"), "PNG"),
     (("--derivatives", "torch"), "unknown derivative source 'torch'"),
+    (("--trials", "2", "--plot", "out.png"), "does not combine with --trials"),
 ])
 def test_cli_bad_arguments_exit_2_with_one_message(args, message):
     p = solve(*args)

@@ -10,6 +10,8 @@ NAMES = {
 SHORT = {"newton": "Newton", "gauss-newton": "Gauss–Newton", "lm": "LM", "scipy-lm": "scipy lm"}
 COLUMNS = {"spurious local minimum": "spur.\nmin", "saddle point": "saddle", "local maximum": "local\nmax",
            "no convergence": "no\nconv", "global minimum": "f=0,\nx≠±x*"}
+STATUS = {"converged": "a step below --tol", "max iterations": "the iteration limit",
+          "diverged": "overflowing iterates"}
 
 
 def register(sub):
@@ -54,6 +56,9 @@ def _check(args):
         raise GraphcompError(f"--tol must be positive, got {args.tol}")
     if args.plot and not args.plot.lower().endswith(".png"):
         raise GraphcompError(f"--plot writes a PNG; give a file name ending in .png, not '{args.plot}'")
+    if args.plot and args.trials and not args.phase_transition:
+        raise GraphcompError("--plot draws one instance or, with --phase-transition, the success rates; "
+                             "it does not combine with --trials alone")
     phase.check_source(args.derivatives)
 
 
@@ -70,8 +75,9 @@ def run(args):
     elif args.trials:
         _trials(console, args, methods)
     else:
-        runs = {mt: phase.recover(phase.make_instance(args.n, args.m, args.seed), mt, args.init, iters=args.iters,
-                                  tol=args.tol, restarts=args.restarts, source=args.derivatives)
+        instance = phase.make_instance(args.n, args.m, args.seed)
+        runs = {mt: phase.recover(instance, mt, args.init, iters=args.iters, tol=args.tol, restarts=args.restarts,
+                                  source=args.derivatives)
                 for mt in methods}
         for mt, method_runs in runs.items():
             _print_runs(console, args, mt, method_runs)
@@ -105,13 +111,14 @@ def _verdict(method, r):
     from graphcomp import phase
 
     v = r.verdict
-    where = f"after {r.iterations} iterations ({r.status})"
+    where = f"after {r.iterations} iterations, stopped by {STATUS[r.status]}"
     evidence = (f"f = {v.f:.3e}, ‖∇f‖ = {v.grad_norm:.2e}, Hessian eigenvalues in [{v.eig_min:.3g}, {v.eig_max:.3g}]"
                 f", dist to ±x {v.rel_error:.2e}")
     if v.success:
-        return f"[bold green]{NAMES[method]}: global minimum reached {where} — x recovered up to its sign[/] ({evidence})"
-    what = "f = 0 at a point other than ±x" if v.kind == phase.GLOBAL else v.kind
-    return f"[bold red]{NAMES[method]}: not solved — stopped at a {what} {where}[/] ({evidence})"
+        return f"[bold green]{NAMES[method]}: global minimum reached, x recovered up to its sign[/] — {where} ({evidence})"
+    what = {phase.GLOBAL: "ended where f = 0 but x is neither x nor −x",
+            phase.NO_CONVERGENCE: "no convergence: the end point is not a stationary point"}.get(v.kind, f"ended at a {v.kind}")
+    return f"[bold red]{NAMES[method]}: not solved — {what}[/] — {where} ({evidence})"
 
 
 def _trials(console, args, methods):
