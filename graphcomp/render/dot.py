@@ -1,0 +1,305 @@
+"""Graphviz diagrams of a graph, left to right like the lecture's slides; optionally with a finished trace's numbers.
+
+Each node becomes a box of lines written once in LaTeX (its symbol and space,
+its definition, its .v and .d); `digraph` turns the lines into Graphviz
+HTML-like labels with real subscripts, `tikz` into LaTeX for a TikZ picture laid
+out by Graphviz. The renderer only reads: numbers come from the trace's rows.
+"""
+import json
+import re
+from dataclasses import dataclass, field
+from html import escape
+
+import numpy as np
+
+from graphcomp import ops
+from graphcomp.graph import CONST, DATA, INPUT, default_label, space
+from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
+
+FONT = "Helvetica,Arial,sans-serif"
+INK, MUTED = "#333333", "#6b6b6b"
+FLOW = {"tangent": "#1f5fbf", "adjoint": "#c0392b"}  # forward mode blue, reverse mode red
+STYLE = {  # node kind → Graphviz attributes: parameters, data, intermediate nodes and the output differ
+    INPUT: {"shape": "ellipse", "margin": "0", "style": "filled", "fillcolor": "#dbe8f7", "color": "#3d6fa8"},
+    DATA: {"shape": "box", "style": "filled,dashed", "fillcolor": "#eeeeee", "color": "#808080"},
+    "node": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff", "color": INK},
+    "output": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fde3c4", "color": "#b35900", "penwidth": "2"},
+    CONST: {"shape": "plaintext", "fontsize": "10", "fontcolor": MUTED, "margin": "0"},
+}
+
+
+@dataclass
+class Box:
+    """What one node shows: LaTeX lines, and lines of numbers (LaTeX symbol, value, shown as a row, colour)."""
+
+    kind: str
+    title: str
+    definition: str | None = None
+    numbers: list = field(default_factory=list)
+
+
+def boxes(graph, trace=None, *, values=False):
+    """{node position: Box} for every node, with .v lines if `values` and .d lines if the trace has them."""
+    out = {}
+    for i, n in enumerate(graph.nodes):
+        kind = "output" if i == graph.output else n.kind
+        if n.kind == CONST:
+            out[i] = Box(kind, n.label)
+            continue
+        title = n.label if not n.shape else f"{n.label} \\in {space(n.shape)}"
+        out[i] = Box(kind, title, _definition(n, graph))
+    if trace is None:
+        return out
+    shown = [("primal", trace.primal_rows())] if values else []
+    if trace.tangents is not None:
+        shown.append(("tangent", trace.tangent_rows()))
+    if trace.adjoints is not None:
+        shown.append(("adjoint", trace.adjoint_rows()))
+    for key, rows in shown:
+        row_vector = key != "primal" and graph.notation == "dot"  # the problem set's .d of a vector is a row
+        for r in rows:
+            out[graph.index[r.node]].numbers.append((r.symbol, r.value, row_vector, FLOW.get(key, INK)))
+    return out
+
+
+def _definition(n, graph):
+    """'= v_{-2} v_{-1}' for an op node; the input's own name, or what kind of input it is."""
+    if n.op is not None:
+        params = {k: f"{x:g}" for k, x in n.params.items()}
+        return "= " + ops.REGISTRY[n.op].tex.format(*(graph.nodes[a].label for a in n.args), **params)
+    if n.label != default_label(n.name):
+        return "= " + default_label(n.name)
+    if n.kind == DATA:
+        return "\\text{data}"
+    return "\\text{parameter}" if n.shape else "\\text{input}"
+
+
+def flow_edges(graph, trace):
+    """The edges (arg, node) along which the trace's derivative flows: from the inputs it is taken
+    with respect to, to the output. Empty without a derivative."""
+    if trace is None or (trace.tangents is None and trace.adjoints is None):
+        return set()
+    if trace.tangents is not None:
+        sources = set(trace.direction)
+    elif trace.wrt is None:
+        sources = {n.name for n in graph.nodes if n.kind == INPUT}
+    else:
+        sources = {trace.wrt} if isinstance(trace.wrt, str) else set(trace.wrt)
+    reached = [n.name in sources for n in graph.nodes]
+    for i, n in enumerate(graph.nodes):  # topological order: arguments come first
+        reached[i] = reached[i] or any(reached[a] for a in n.args)
+    feeds = [False] * len(graph.nodes)
+    feeds[graph.output] = True
+    for i in range(len(graph.nodes) - 1, -1, -1):
+        if feeds[i]:
+            for a in graph.nodes[i].args:
+                feeds[a] = True
+    return {(a, i) for i, n in enumerate(graph.nodes) if feeds[i] for a in n.args if reached[a]}
+
+
+def edge_labels(graph, trace, digits=4):
+    """{(node, k): LaTeX} the local partial along each edge from a non-constant argument k: '∂v_j/∂v_i = rule = number'
+    on scalar graphs (rule and number from the trace), the symbol ∂V/∂W alone on tensor graphs."""
+    out = {}
+    for a, i, k in _edges(graph):
+        if graph.nodes[a].kind == CONST:
+            continue
+        symbol = f"\\partial {graph.nodes[i].label}/\\partial {graph.nodes[a].label}"
+        local = trace.local_partial(i, k) if trace is not None else None
+        if local is None:
+            out[(i, k)] = symbol
+            continue
+        rule, number = local
+        rule = rule[1:-1] if rule.startswith("(") and rule.endswith(")") and "(" not in rule[1:] else rule
+        number = fmt_number(number, digits)
+        out[(i, k)] = f"{symbol} = {number}" if rule.lstrip("-") in ("1", number) else f"{symbol} = {rule} = {number}"
+    return out
+
+
+def caption(trace, digits=4):
+    """LaTeX line saying which mode and derivative a diagram shows and what the coloured edges mean; None without one."""
+    if trace is None or (trace.tangents is None and trace.adjoints is None):
+        return None
+    from graphcomp.render.tables import result_tex
+
+    forward = trace.tangents is not None
+    mode = "Forward and reverse mode" if forward and trace.adjoints is not None else (
+        "Forward mode" if forward else "Reverse mode")
+    der, symbol = trace.derivative, result_tex(trace)
+    if symbol is not None and np.ndim(der) == 0:
+        what = f"{symbol} = {fmt_number(der, digits)}"
+    else:
+        what = "\\text{the directional derivative}" if forward else "\\text{the gradient}"
+    where = "along the blue" if forward else "back along the red"
+    return f"\\text{{{mode}: }}{what}\\text{{ flows {where} edges}}"
+
+
+def _edges(graph):
+    """(arg, node, k) for every edge into argument k of a node, in the order both back ends draw them."""
+    return [(a, i, k) for i, n in enumerate(graph.nodes) for k, a in enumerate(n.args)]
+
+
+# ---- Graphviz ----------------------------------------------------------------------------------------
+
+
+_SCRIPT = re.compile(r"(?<!\\)([_^])(?:\{([^{}]*)\}|(\w))")
+_MARK = {"_": ("\x01", "\x02"), "^": ("\x03", "\x04")}
+_TAGS = {"\x01": "<SUB>", "\x02": "</SUB>", "\x03": "<SUP>", "\x04": "</SUP>"}
+
+
+def tex_to_html(tex):
+    """LaTeX of graphcomp's labels as a Graphviz HTML-like fragment: v_{-2} → v<SUB>−2</SUB>."""
+    prev = None
+    while prev != tex:  # innermost scripts first, so that e^{v_{1}} nests
+        prev = tex
+        tex = _SCRIPT.sub(lambda m: _MARK[m.group(1)][0] + (m.group(2) if m.group(3) is None else m.group(3))
+                          + _MARK[m.group(1)][1], tex)
+    text = escape(tex_to_text(re.sub(r"\\in\b", "∈", tex)).replace("× ", "×"), quote=False)
+    # a hyphen is too short for a minus in a subscript or exponent
+    text = re.sub(r"[\x01\x03][^\x02\x04]*[\x02\x04]", lambda m: m.group(0).replace("-", "−"), text)
+    for mark, tag in _TAGS.items():
+        text = text.replace(mark, tag)
+    return text
+
+
+def _html_box(box, digits):
+    if box.kind == CONST:
+        return "<" + tex_to_html(box.title) + ">"
+    # one table row per line, so that subscripts do not run into the next line
+    rows = [f"<B>{tex_to_html(box.title)}</B>"]
+    if box.definition:
+        rows.append(f'<FONT POINT-SIZE="11" COLOR="{MUTED}">{tex_to_html(box.definition)}</FONT>')
+    for symbol, value, row, colour in box.numbers:
+        body = escape(fmt_value(value, digits, row=row), quote=False).replace("\n", "<BR/>")
+        rows.append(f'<FONT POINT-SIZE="11" COLOR="{colour}">{tex_to_html(symbol)} = {body}</FONT>')
+    cells = "".join(f'<TR><TD BALIGN="LEFT">{r}</TD></TR>' for r in rows)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
+
+
+def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
+    """The graph as a `graphviz.Digraph` (left to right), shown inline by Jupyter.
+
+    trace:          a finished Trace; its tangents (v̇) or adjoints (v̄) are written in the boxes and
+                    the edges they flow along are drawn in colour.
+    values:         also write each node's value (.v), from the trace.
+    edge_partials:  label each edge with its local partial derivative (numbers need a trace).
+    digits:         decimals shown.
+    """
+    import graphviz
+
+    if (values or edge_partials) and trace is None:
+        trace = graph.trace(mode="value")
+    g = graphviz.Digraph(graph.name, comment=graph.description or None)
+    g.attr(rankdir="LR", nodesep="0.3", ranksep="0.45", bgcolor="white", fontname=FONT, fontsize="12")
+    g.attr("node", fontname=FONT, fontsize="14", color=INK, margin="0.12,0.06", height="0.4")
+    g.attr("edge", fontname=FONT, fontsize="10", color="#555555", arrowsize="0.7")
+    for i, box in boxes(graph, trace, values=values).items():
+        style = STYLE[box.kind]
+        if box.kind == INPUT and graph.nodes[i].shape:
+            style = {**style, "shape": "box"}  # an ellipse around a matrix wastes half the page
+        g.node(graph.nodes[i].name, _html_box(box, digits), **style)
+    flow = flow_edges(graph, trace)
+    colour = FLOW["tangent" if trace is not None and trace.tangents is not None else "adjoint"]
+    labels = edge_labels(graph, trace, digits) if edge_partials else {}
+    for a, i, k in _edges(graph):
+        attrs = {}
+        if graph.nodes[a].kind == CONST:
+            attrs = {"color": "#aaaaaa", "arrowsize": "0.5"}
+        elif (a, i) in flow:
+            attrs = {"color": colour, "penwidth": "2.2"}
+        if (i, k) in labels:
+            attrs.update(label="<" + tex_to_html(labels[(i, k)]) + ">", fontcolor=attrs.get("color", MUTED))
+        g.edge(graph.nodes[a].name, graph.nodes[i].name, **attrs)
+    text = caption(trace, digits)
+    if text:
+        g.attr(label="<" + tex_to_html(text) + ">", labelloc="b", fontcolor=INK)
+    return g
+
+
+# ---- TikZ ----------------------------------------------------------------------------------------------
+
+
+def tikz(graph, trace=None, *, layout=None, values=False, edge_partials=False, digits=4):
+    """The diagram as a LaTeX `tikzpicture`: Graphviz's layout and colours, LaTeX's own labels.
+
+    layout: Graphviz's `json` output for `digraph(graph, trace, ...)` with the same options (piped here
+    when not given). The picture needs tikz (with its shapes.geometric library), amsmath and amssymb.
+    """
+    from graphcomp.render.tables import _tex_value
+
+    if (values or edge_partials) and trace is None:
+        trace = graph.trace(mode="value")
+    if layout is None:
+        layout = digraph(graph, trace, values=values, edge_partials=edge_partials, digits=digits).pipe(format="json")
+    doc = json.loads(layout)
+    colours = {}
+
+    def colour(code):
+        return colours.setdefault(code.lower(), f"gc{len(colours)}")
+
+    def number(symbol, value, row, code):
+        return f"\\textcolor{{{colour(code)}}}{{${symbol} = {_tex_value(value, digits, row)}$}}"
+
+    body, all_boxes = [], boxes(graph, trace, values=values)
+    for obj in doc["objects"]:
+        i = graph.index[obj["name"]]
+        box, opts = all_boxes[i], _tikz_node_style(obj, colour)
+        if box.kind == CONST:
+            text = f"${box.title}$"
+        else:
+            lines = [f"${box.title}$"]
+            if box.definition:
+                lines.append(f"\\textcolor{{{colour(MUTED)}}}{{\\footnotesize ${box.definition}$}}")
+            lines += [f"\\footnotesize {number(*line)}" for line in box.numbers]
+            text = " \\\\ ".join(lines)
+        body.append(f"\\node[{opts}] (n{i}) at ({obj['pos']}) {{{text}}};")
+    labels = edge_labels(graph, trace, digits) if edge_partials else {}
+    names = [obj["name"] for obj in doc["objects"]]
+    laid = {}  # Graphviz groups edges by tail: find each by its ends, parallel ones in order
+    for edge in sorted(doc.get("edges", []), key=lambda e: e["_gvid"]):
+        laid.setdefault((names[edge["tail"]], names[edge["head"]]), []).append(edge)
+    for a, i, k in _edges(graph):
+        edge = laid[(graph.nodes[a].name, graph.nodes[i].name)].pop(0)
+        width = 0.6 * float(edge.get("penwidth", 1))
+        body.append(f"\\draw[-stealth, draw={colour(edge['color'])}, line width={width:.2f}bp] {_tikz_path(edge['pos'])};")
+        if (i, k) in labels:
+            body.append(f"\\node[font=\\scriptsize, text={colour(edge['fontcolor'])}] at ({edge['lp']}) {{${labels[(i, k)]}$}};")
+    text = caption(trace, digits)
+    if text:
+        body.append(f"\\node[font=\\small] at ({doc['lp']}) {{${text}$}};")
+    head = [f"% graphcomp: {graph.name}, laid out by Graphviz. Needs \\usepackage{{tikz,amsmath,amssymb}} and "
+            "\\usetikzlibrary{shapes.geometric}.",
+            "\\begin{tikzpicture}[x=1bp, y=1bp, every node/.style={align=center, inner sep=1bp}]"]
+    head += [f"\\definecolor{{{name}}}{{HTML}}{{{code[1:].upper()}}}" for code, name in colours.items()]
+    return "\n".join(head + body + ["\\end{tikzpicture}", ""])
+
+
+def _tikz_node_style(obj, colour):
+    """TikZ options for a node from its Graphviz attributes: shape, size, colours, dashes, corners."""
+    style = obj.get("style", "")
+    if obj["shape"] == "plaintext":
+        return f"text={colour(obj['fontcolor'])}, font=\\scriptsize"
+    opts = ["ellipse" if obj["shape"] == "ellipse" else "rectangle",
+            f"minimum width={float(obj['width']) * 72:.1f}bp", f"minimum height={float(obj['height']) * 72:.1f}bp",
+            f"draw={colour(obj['color'])}", f"line width={0.6 * float(obj.get('penwidth', 1)):.2f}bp"]
+    if "filled" in style:
+        opts.append(f"fill={colour(obj['fillcolor'])}")
+    if "dashed" in style:
+        opts.append("dashed")
+    if "rounded" in style:
+        opts.append("rounded corners=5bp")
+    return ", ".join(opts)
+
+
+def _tikz_path(pos):
+    """A Graphviz edge spline 'e,x,y p0 p1 p2 p3 ...' as a TikZ Bézier path ending at the arrow's tip."""
+    tip, points = None, []
+    for token in pos.split():
+        if token.startswith("e,"):
+            tip = token[2:]
+        elif not token.startswith("s,"):
+            points.append(token)
+    path = f"({points[0]})"
+    for c1, c2, end in zip(points[1::3], points[2::3], points[3::3]):
+        path += f" .. controls ({c1}) and ({c2}) .. ({end})"
+    return path + (f" -- ({tip})" if tip else "")
