@@ -95,6 +95,12 @@ class Graph:
         ops_used = sorted({n.op for n in self.nodes if n.op})
         return f"<Graph {self.name}: {len(self.nodes)} nodes, inputs {self.input_names}, ops {ops_used}>"
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Jupyter shows a graph as its diagram (graphcomp.render.dot, imported only then)."""
+        from graphcomp.render.dot import digraph
+
+        return digraph(self)._repr_mimebundle_(include, exclude)
+
     @property
     def input_names(self):
         """Names of the inputs (differentiable ones and data), in declaration order."""

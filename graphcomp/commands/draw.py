@@ -55,8 +55,9 @@ def write(graph, trace, out, **options):
     out = Path(out)
     fmt = out.suffix.lower()[1:]
     g = dot.digraph(graph, trace, **options)
+    text = g.source
     if fmt == "dot":
-        write_atomic(out, g.source)
+        write_atomic(out, text)
         return
     try:
         if fmt == "tex":
@@ -66,7 +67,7 @@ def write(graph, trace, out, **options):
                 g.attr(dpi=PNG_DPI)
             data = g.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
-        source = write_atomic(out.with_suffix(".dot"), g.source)
+        source = write_atomic(out.with_suffix(".dot"), text)
         raise GraphcompError(f"Graphviz's 'dot' program is not on PATH, so only {source} was written; {INSTALL}") from None
     except graphviz.CalledProcessError as exc:
         reason = (exc.stderr or b"").decode(errors="replace").strip().splitlines()

@@ -147,13 +147,19 @@ _MARK = {"_": ("\x01", "\x02"), "^": ("\x03", "\x04")}
 _TAGS = {"\x01": "<SUB>", "\x02": "</SUB>", "\x03": "<SUP>", "\x04": "</SUP>"}
 
 
+def _mark(m):
+    kind, body = m.group(1), m.group(2) if m.group(3) is None else m.group(3)
+    if kind == "^":  # Graphviz writes invalid SVG for <SUB> inside <SUP>: Unicode subscripts there
+        body = re.sub("\x01([^\x02]*)\x02", lambda s: tex_to_text("_{" + s.group(1) + "}"), body)
+    return _MARK[kind][0] + body + _MARK[kind][1]
+
+
 def tex_to_html(tex):
     """LaTeX of graphcomp's labels as a Graphviz HTML-like fragment: v_{-2} → v<SUB>−2</SUB>."""
     prev = None
-    while prev != tex:  # innermost scripts first, so that e^{v_{1}} nests
+    while prev != tex:  # innermost scripts first: e^{v_{1}} → e<SUP>v₁</SUP>
         prev = tex
-        tex = _SCRIPT.sub(lambda m: _MARK[m.group(1)][0] + (m.group(2) if m.group(3) is None else m.group(3))
-                          + _MARK[m.group(1)][1], tex)
+        tex = _SCRIPT.sub(_mark, tex)
     text = escape(tex_to_text(re.sub(r"\\in\b", "∈", tex)).replace("× ", "×"), quote=False)
     # a hyphen is too short for a minus in a subscript or exponent
     text = re.sub(r"[\x01\x03][^\x02\x04]*[\x02\x04]", lambda m: m.group(0).replace("-", "−"), text)
