@@ -30,6 +30,8 @@ system-deps:
 demo: install
 	$(BIN)/python cli.py trace eq2.yaml --wrt x2 --mode forward
 	$(BIN)/python cli.py trace eq2.yaml --wrt x2 --mode reverse
+	-$(BIN)/python cli.py draw eq2.yaml -o outputs/eq2.png
+	-$(BIN)/python cli.py draw fig1.yaml -o outputs/fig1.png
 
 test: install
 	$(BIN)/python -m pytest

@@ -207,7 +207,15 @@ def test_tikz_has_every_node_and_edge(tmp_path):
     assert text.count("{") == text.count("}")
 
 
-@pytest.mark.skipif(shutil.which("dot") is None or shutil.which("pdflatex") is None, reason="needs dot and pdflatex")
+def has_tikz():
+    """pdflatex with TikZ (Debian: texlive-pictures) is on this machine."""
+    if shutil.which("pdflatex") is None or shutil.which("kpsewhich") is None:
+        return False
+    return bool(subprocess.run(["kpsewhich", "tikz.sty"], capture_output=True, text=True).stdout.strip())
+
+
+@needs_dot
+@pytest.mark.skipif(not has_tikz(), reason="needs pdflatex with TikZ")
 def test_tikz_compiles(tmp_path):
     assert draw("fig1.yaml", "-o", tmp_path / "fig1.tex", "--values", "--mode", "reverse").returncode == 0
     (tmp_path / "doc.tex").write_text(

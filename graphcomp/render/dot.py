@@ -179,7 +179,7 @@ def _html_box(box, digits):
         body = escape(fmt_value(value, digits, row=row), quote=False).replace("\n", "<BR/>")
         rows.append(f'<FONT POINT-SIZE="11" COLOR="{colour}">{tex_to_html(symbol)} = {body}</FONT>')
     cells = "".join(f'<TR><TD BALIGN="LEFT">{r}</TD></TR>' for r in rows)
-    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>>'
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{cells}</TABLE>>'
 
 
 def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
