@@ -1,0 +1,239 @@
+"""Scalar benchmark: forward + reverse time per node, graphcomp vs micrograd vs PyTorch scalar autograd.
+
+    .venv/bin/python bench/bench_scalar.py             # 10³ … 10⁶ nodes, and the CLI's wall time
+    .venv/bin/python bench/bench_scalar.py --max 1e5   # a quicker run
+
+The function is the same for all three: blocks of five scalar ops on positive
+numbers, m = a·b, s = m^0.5, t = s + c, h = 0.5·t, r = relu(h), where a is the
+previous block's result and b, c are drawn (seeded) from the inputs and the last
+64 block results, so values fan out to several later uses. The graph is positively homogeneous
+of degree 1, so its values stay in range at any depth and Euler's identity
+Σ x_i ∂f/∂x_i = f checks every gradient.
+
+What is timed:
+  graphcomp  `graph.trace(mode="reverse")` (values, then adjoints) on a graph built
+             and compiled once; the one-time build (from_dict) and compile (the extra
+             cost of the first trace) are reported apart.
+  micrograd  building the Value graph (its forward pass) and `backward()`.
+  PyTorch    the forward pass on 0-d float64 tensors and `backward()`.
+Each (library, size) runs in a fresh subprocess, so that one's memory or crash
+does not touch the others; the best of a few repetitions is kept.
+micrograd's `backward` sorts the graph recursively: its recursion limit is raised
+for micrograd's runs only (to a little above the graph's depth); a size where it
+still fails is reported as such.
+"""
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+N_INPUTS = 8
+BLOCK = 5  # ops per block
+WINDOW = 64  # how many recent block results a block's extra arguments are drawn from
+SIZES = (10**3, 10**4, 10**5, 10**6)
+LIBRARIES = ("graphcomp", "micrograd", "torch")
+
+
+def blueprint(n, seed=0):
+    """The function as data: input values and, per block, the positions of its three arguments."""
+    rng = random.Random(seed)
+    x = [rng.uniform(0.5, 1.5) for _ in range(N_INPUTS)]
+    outputs = list(range(N_INPUTS))  # positions of the inputs and of each block's result r
+    blocks = []
+    for _ in range(n // BLOCK):
+        recent = outputs[-WINDOW:]  # only degree-1 values, so that the whole stays homogeneous
+        blocks.append((outputs[-1], rng.choice(recent), rng.choice(recent)))
+        outputs.append(N_INPUTS + BLOCK * len(blocks) - 1)
+    return x, blocks
+
+
+def graphcomp_spec(x, blocks):
+    """The blueprint as a graphcomp spec dict."""
+    names = [f"x{k}" for k in range(len(x))]
+    nodes = []
+    for a, b, c in blocks:
+        k = len(names)
+        m, s, t, h, r = (f"v{k + j}" for j in range(BLOCK))
+        nodes += [
+            {"name": m, "op": "mul", "inputs": [names[a], names[b]]},
+            {"name": s, "op": "powc", "inputs": [m], "p": 0.5},
+            {"name": t, "op": "add", "inputs": [s, names[c]]},
+            {"name": h, "op": "mul", "inputs": [t, 0.5]},
+            {"name": r, "op": "relu", "inputs": [h]},
+        ]
+        names += [m, s, t, h, r]
+    inputs = [{"name": nm, "value": v} for nm, v in zip(names, x)]
+    return {"name": "bench", "inputs": inputs, "nodes": nodes, "output": names[-1]}
+
+
+def eager(x_leaves, blocks):
+    """Run the blueprint on any scalar type with * + ** and .relu() (micrograd's Value, a torch tensor)."""
+    vals = list(x_leaves)
+    for a, b, c in blocks:
+        m = vals[a] * vals[b]
+        s = m**0.5
+        t = s + vals[c]
+        h = t * 0.5
+        vals += [m, s, t, h, h.relu()]
+    return vals[-1]
+
+
+def best_of(repeats, run):
+    """(shortest time, last result) over `repeats` calls of run()."""
+    times, result = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - t0)
+    return min(times), result
+
+
+def measure_graphcomp(x, blocks, repeats):
+    import graphcomp
+
+    spec = graphcomp_spec(x, blocks)
+    t0 = time.perf_counter()
+    graph = graphcomp.from_dict(spec)
+    build = time.perf_counter() - t0
+    first, _ = best_of(1, lambda: graph.trace(mode="reverse"))
+    run, tr = best_of(repeats, lambda: graph.trace(mode="reverse"))
+    grad = tr.gradient
+    return {"run": run, "build": build, "compile": max(first - run, 0.0),
+            "f": tr.value, "grad": [grad[f"x{k}"] for k in range(len(x))]}
+
+
+def measure_micrograd(x, blocks, repeats):
+    from micrograd.engine import Value
+
+    def run():
+        leaves = [Value(v) for v in x]
+        out = eager(leaves, blocks)
+        out.backward()
+        return out, leaves
+
+    # micrograd's topological sort recurses once per level of the graph: raise the limit for it alone
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 2 * BLOCK * len(blocks) + 1000))
+    try:
+        t, (out, leaves) = best_of(repeats, run)
+    finally:
+        sys.setrecursionlimit(old)
+    return {"run": t, "f": out.data, "grad": [v.grad for v in leaves]}
+
+
+def measure_torch(x, blocks, repeats):
+    import torch
+
+    torch.set_num_threads(1)  # scalar ops: threads only add overhead
+
+    def run():
+        leaves = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in x]
+        out = eager(leaves, blocks)
+        out.backward()
+        return out, leaves
+
+    t, (out, leaves) = best_of(repeats, run)
+    return {"run": t, "f": out.item(), "grad": [v.grad.item() for v in leaves]}
+
+
+MEASURE = {"graphcomp": measure_graphcomp, "micrograd": measure_micrograd, "torch": measure_torch}
+
+
+def one(library, n):
+    """Measure one library at one size in this process; prints a JSON line."""
+    x, blocks = blueprint(n)
+    repeats = max(1, min(5, 10**5 // n))
+    result = MEASURE[library](x, blocks, repeats)
+    print(json.dumps(result))
+
+
+def child(library, n):
+    """Run `one` in a fresh interpreter; returns its result dict, or {'error': ...}."""
+    cmd = [sys.executable, __file__, "--one", library, str(n)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    except subprocess.TimeoutExpired:
+        return {"error": "timed out after 30 min"}
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        if proc.returncode < 0:
+            tail = f"killed by signal {-proc.returncode} (a crash: C stack overflow?)"
+        return {"error": tail[:120]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def check(results, x, n):
+    """The three libraries computed the same f and gradient, and Euler's identity holds."""
+    ok = [r for r in results.values() if "error" not in r]
+    ref = ok[0]
+    for r in ok[1:]:
+        assert abs(r["f"] - ref["f"]) <= 1e-9 * abs(ref["f"]), (n, r["f"], ref["f"])
+        assert all(abs(g - h) <= 1e-9 * (abs(h) + 1e-12) for g, h in zip(r["grad"], ref["grad"])), n
+    euler = sum(xi * gi for xi, gi in zip(x, ref["grad"]))
+    assert abs(euler - ref["f"]) <= 1e-9 * abs(ref["f"]), (n, euler, ref["f"])
+
+
+def us_per_node(seconds, n):
+    return 1e6 * seconds / n
+
+
+def cli_wall(repeats=7):
+    """Wall times of `python cli.py trace eq2.yaml --wrt x2 --mode reverse`, in seconds."""
+    cmd = [sys.executable, "cli.py", "trace", "eq2.yaml", "--wrt", "x2", "--mode", "reverse"]
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--max", type=float, default=1e6, help="largest graph size (default 1e6)")
+    ap.add_argument("--one", nargs=2, metavar=("LIBRARY", "N"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        one(args.one[0], int(args.one[1]))
+        return
+
+    print(f"forward + reverse, µs per node (best of up to 5); python {sys.version.split()[0]}")
+    head = (f"{'nodes':>9} | {'graphcomp':>9} | {'micrograd':>9} | {'torch':>9} | {'micrograd ÷ graphcomp':>21} | "
+            f"{'torch ÷ graphcomp':>17} | {'build':>6} | {'compile':>7} | {'first run':>9}")
+    print(head)
+    print("-" * len(head))
+    for n in (s for s in SIZES if s <= args.max):
+        results = {lib: child(lib, n) for lib in LIBRARIES}
+        check(results, blueprint(n)[0], n)
+        gc = results["graphcomp"]
+        once = gc["build"] + gc["compile"] + gc["run"]
+
+        def cell(lib, width=9):
+            r = results[lib]
+            return f"{'failed':>{width}}" if "error" in r else f"{us_per_node(r['run'], n):>{width}.2f}"
+
+        def ratio(lib, width):
+            r = results[lib]
+            return f"{'–':>{width}}" if "error" in r else f"{r['run'] / gc['run']:>{width - 1}.1f}×"
+
+        print(f"{n:>9,} | {cell('graphcomp')} | {cell('micrograd')} | {cell('torch')} | "
+              f"{ratio('micrograd', 21)} | {ratio('torch', 17)} | {us_per_node(gc['build'], n):>6.2f} | "
+              f"{us_per_node(gc['compile'], n):>7.2f} | {us_per_node(once, n):>9.2f}", flush=True)
+        for lib in LIBRARIES:
+            if "error" in results[lib]:
+                print(f"{'':>9}   {lib} failed at {n:,} nodes: {results[lib]['error']}")
+    print("graphcomp's one-time costs, µs per node: build = from_dict, compile = the first trace's extra time; "
+          "first run = build + compile + one forward + reverse (what a single evaluation costs)")
+
+    times = cli_wall()
+    print(f"\npython cli.py trace eq2.yaml --wrt x2 --mode reverse: wall {min(times):.3f} s best, "
+          f"{statistics.median(times):.3f} s median of {len(times)} (target < 0.4 s)")
+
+
+if __name__ == "__main__":
+    main()
