@@ -207,7 +207,7 @@ def as_value(x, *, file=None, node=None, key="value"):
     if isinstance(x, str):
         raise SpecError(f"'{x}' is not a number", file=file, node=node, key=key)
     try:
-        arr = np.array(x, dtype=float)
+        arr = np.asarray(x, dtype=float)  # no copy of a float array: sweeps never write into inputs
     except (TypeError, ValueError):
         raise SpecError(f"{x!r} is not a number or a rectangular list of numbers", file=file, node=node, key=key) from None
     if arr.dtype == object or not np.all(np.isfinite(arr)):

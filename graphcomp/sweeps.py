@@ -130,11 +130,12 @@ class _Sink:
 
 
 _SINK = _Sink()
+_ZERO = 0.0  # every adjoint starts as this one object; a first contribution replaces it, with no copy
 
 
 def adjoints(graph, plan_, v, seed=1.0):
     """Reverse mode: every node's adjoint v̄ = ∂f/∂v, from the output back, accumulated over fan-out."""
-    d = [0.0] * plan_.n + [_SINK]
+    d = [_ZERO] * plan_.n + [_SINK]
     d[graph.output] = seed
     step = None
     try:
@@ -142,11 +143,11 @@ def adjoints(graph, plan_, v, seed=1.0):
             i, f, a, b, ta, tb = step
             if b < 0:
                 (ga,) = f(d[i], v[i], v[a])
-                d[ta] = d[ta] + ga
+                d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
             else:
                 ga, gb = f(d[i], v[i], v[a], v[b])
-                d[ta] = d[ta] + ga
-                d[tb] = d[tb] + gb
+                d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
+                d[tb] = gb if d[tb] is _ZERO else d[tb] + gb
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing adjoints (reverse mode)") from None
@@ -194,10 +195,9 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
 
 def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
     """{input position: value}: the spec's values (or seeded draws), then the .npz `data`, then `at`."""
-    given = graph.defaults(seed, dist)
-    if data is not None:
-        given.update(_npz(data))
-    given.update(at or {})
+    given = {**(_npz(data) if data is not None else {}), **(at or {})}
+    if not set(graph.input_names) <= given.keys():  # draw only when something is missing: a 2048² draw costs a matmul
+        given = {**graph.defaults(seed, dist), **given}
     unknown = set(at or {}) - set(graph.input_names)
     if unknown:
         raise GraphcompError(f"--at names {', '.join(sorted(unknown))}, which {'is' if len(unknown) == 1 else 'are'} "
