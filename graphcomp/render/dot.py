@@ -13,7 +13,7 @@ from html import escape
 import numpy as np
 
 from graphcomp import ops
-from graphcomp.graph import CONST, DATA, INPUT, default_label, space
+from graphcomp.graph import CONST, DATA, INPUT, NODE, default_label, space
 from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
 
 FONT = "Helvetica,Arial,sans-serif"
@@ -22,7 +22,7 @@ FLOW = {"tangent": "#1f5fbf", "adjoint": "#c0392b"}  # forward mode blue, revers
 STYLE = {  # node kind → Graphviz attributes: parameters, data, intermediate nodes and the output differ
     INPUT: {"shape": "ellipse", "margin": "0", "style": "filled", "fillcolor": "#dbe8f7", "color": "#3d6fa8"},
     DATA: {"shape": "box", "style": "filled,dashed", "fillcolor": "#eeeeee", "color": "#808080"},
-    "node": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff", "color": INK},
+    NODE: {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff", "color": INK},
     "output": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fde3c4", "color": "#b35900", "penwidth": "2"},
     CONST: {"shape": "plaintext", "fontsize": "10", "fontcolor": MUTED, "margin": "0"},
 }
@@ -112,8 +112,16 @@ def edge_labels(graph, trace, digits=4):
         rule, number = local
         rule = rule[1:-1] if rule.startswith("(") and rule.endswith(")") and "(" not in rule[1:] else rule
         number = fmt_number(number, digits)
-        out[(i, k)] = f"{symbol} = {number}" if rule.lstrip("-") in ("1", number) else f"{symbol} = {rule} = {number}"
+        out[(i, k)] = f"{symbol} = {number}" if _is_number(rule) else f"{symbol} = {rule} = {number}"
     return out
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def caption(trace, digits=4):
