@@ -1,0 +1,97 @@
+"""Fig. 1's network, forward + reverse: graphcomp's engine against PyTorch CPU, on the same arrays.
+
+f = ½‖Y − W3 σ(W2 σ(W1 X))‖_F² with X, Y ∈ ℝ^{2×256} and both hidden widths w up to 2048.
+For each width, one run times, side by side, (a) graphcomp: `graph.trace(at=arrays)`,
+forward and reverse pass with every input given; (b) PyTorch float64: tensors made
+from the same numpy arrays (torch.from_numpy, no copy), forward and `backward()`.
+Each is timed as the best of 10 calls after a warm-up, engine first, then PyTorch; the gradients are checked
+to agree (rtol 1e-10) and the table gives the ratio engine / PyTorch. Target: ≤ 1.2×;
+both should be bound by the w×w×256 matrix products.
+
+On some processors OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are set in the environment
+and slow numpy's OpenBLAS down; unset both for this command only:
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/bench_mlp.py [--quick]
+"""
+import argparse
+import os
+import time
+
+import numpy as np
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+import graphcomp
+from graphcomp import mlp
+
+N = 256
+WIDTHS = (64, 256, 1024, 2048)
+TARGET = 1.2
+PAUSE = 0.5  # seconds between the two libraries' runs
+
+
+def best_of(fn, repeats):
+    """The smallest wall time of `repeats` calls of fn, after a pause and a warm-up call, and its last result.
+
+    The pause lets the other library's idle BLAS/OpenMP threads stop spinning: on 2 cores they would
+    otherwise steal the CPU from this one's threads.
+    """
+    time.sleep(PAUSE)
+    out = fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def engine_step(graph, arrays):
+    """Forward and reverse pass through graphcomp; returns the gradients."""
+    return graph.trace(at=arrays, mode="reverse").gradient
+
+
+def torch_step(torch, arrays):
+    """Forward and backward in PyTorch float64 on tensors sharing the numpy arrays' memory; returns the gradients."""
+    W = [torch.from_numpy(arrays[k]).requires_grad_() for k in ("W1", "W2", "W3")]
+    X, Y = torch.from_numpy(arrays["X"]), torch.from_numpy(arrays["Y"])
+    D = Y - W[2] @ torch.relu(W[1] @ torch.relu(W[0] @ X))
+    (0.5 * (D * D).sum()).backward()
+    return {k: w.grad.numpy() for k, w in zip(("W1", "W2", "W3"), W)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="widths up to 256 only, fewer repeats")
+    args = parser.parse_args()
+    import torch
+
+    widths = WIDTHS[:2] if args.quick else WIDTHS
+    repeats = 3 if args.quick else 10
+    console = Console()
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if var in os.environ:
+            console.print(f"[yellow]{var} is set; run with env -u {var} for numpy's full speed[/]")
+    table = Table(title=f"Fig. 1 forward + reverse, {N} data points, float64 "
+                  f"(numpy threads: OpenBLAS, torch threads: {torch.get_num_threads()})", box=box.SIMPLE_HEAD)
+    for col in ("width", "graphcomp (ms)", "PyTorch (ms)", "ratio", f"≤ {TARGET}×", "max rel grad diff"):
+        table.add_column(col, justify="right")
+    ok = True
+    for w in widths:
+        graph = graphcomp.from_dict(mlp.fig1_spec((2, w, w, 2), N, seed=w))
+        arrays = graph.defaults()
+        t_engine, g_engine = best_of(lambda: engine_step(graph, arrays), repeats)
+        t_torch, g_torch = best_of(lambda: torch_step(torch, arrays), repeats)
+        diff = max(float(np.max(np.abs(g_engine[k] - g_torch[k])) / np.max(np.abs(g_torch[k]))) for k in g_torch)
+        assert diff < 1e-10, f"width {w}: gradients differ by {diff:.1e}"
+        ratio = t_engine / t_torch
+        ok &= ratio <= TARGET
+        table.add_row(str(w), f"{1e3 * t_engine:.2f}", f"{1e3 * t_torch:.2f}", f"{ratio:.2f}",
+                      "yes" if ratio <= TARGET else "[red]no[/]", f"{diff:.1e}")
+    console.print(table)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
