@@ -18,6 +18,7 @@ from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
 
 FONT = "Helvetica,Arial,sans-serif"
 INK, MUTED = "#333333", "#6b6b6b"
+MARGIN = "0.12,0.06"  # inches around a box's label
 FLOW = {"tangent": "#1f5fbf", "adjoint": "#c0392b"}  # forward mode blue, reverse mode red
 STYLE = {  # node kind → Graphviz attributes: parameters, data, intermediate nodes and the output differ
     INPUT: {"shape": "ellipse", "margin": "0", "style": "filled", "fillcolor": "#dbe8f7", "color": "#3d6fa8"},
@@ -184,8 +185,14 @@ def _html_box(box, digits):
     if box.definition:
         rows.append(f'<FONT POINT-SIZE="11" COLOR="{MUTED}">{tex_to_html(box.definition)}</FONT>')
     for symbol, value, row, colour in box.numbers:
-        body = escape(fmt_value(value, digits, row=row), quote=False).replace("\n", "<BR/>")
-        rows.append(f'<FONT POINT-SIZE="11" COLOR="{colour}">{tex_to_html(symbol)} = {body}</FONT>')
+        lines = escape(fmt_value(value, digits, row=row), quote=False).replace(" [", "&#160;[").split("\n")
+        font = f'<FONT POINT-SIZE="11" COLOR="{colour}">'
+        if len(lines) == 1:
+            rows.append(f"{font}{tex_to_html(symbol)} = {lines[0]}</FONT>")
+        else:  # a matrix: its rows aligned in a cell of their own, beside the symbol
+            rows.append(f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD VALIGN="TOP" ALIGN="RIGHT">{font}'
+                        f'{tex_to_html(symbol)} =&#160;</FONT></TD><TD BALIGN="LEFT">{font}{"<BR/>".join(lines)}'
+                        "</FONT></TD></TR></TABLE>")
     cells = "".join(f'<TR><TD BALIGN="LEFT">{r}</TD></TR>' for r in rows)
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{cells}</TABLE>>'
 
@@ -205,12 +212,12 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
         trace = graph.trace(mode="value")
     g = graphviz.Digraph(graph.name, comment=graph.description or None)
     g.attr(rankdir="LR", nodesep="0.3", ranksep="0.45", bgcolor="white", fontname=FONT, fontsize="12")
-    g.attr("node", fontname=FONT, fontsize="14", color=INK, margin="0.12,0.06", height="0.4")
+    g.attr("node", fontname=FONT, fontsize="14", color=INK, margin=MARGIN, height="0.4")
     g.attr("edge", fontname=FONT, fontsize="10", color="#555555", arrowsize="0.7")
     for i, box in boxes(graph, trace, values=values).items():
         style = STYLE[box.kind]
         if box.kind == INPUT and graph.nodes[i].shape:
-            style = {**style, "shape": "box"}  # an ellipse around a matrix wastes half the page
+            style = {**style, "shape": "box", "margin": MARGIN}  # an ellipse around a matrix wastes half the page
         g.node(graph.nodes[i].name, _html_box(box, digits), **style)
     flow = flow_edges(graph, trace)
     colour = FLOW["tangent" if trace is not None and trace.tangents is not None else "adjoint"]
