@@ -207,22 +207,6 @@ class Trace:
         rule = term.replace("\0 \\cdot ", "").replace("\0", "1")
         return rule, float(number)
 
-    # ---- local partials, for the edges of a diagram -----------------------------------------------
-
-    def local_partial(self, j, k):
-        """∂v_j/∂(argument k of node j) at this trace's values: (LaTeX rule, number); None on a tensor graph."""
-        if not self.graph.scalar:
-            return None  # a Jacobian there, not a number
-        from graphcomp.kits import FloatKit
-
-        n = self.graph.nodes[j]
-        op = ops.REGISTRY[n.op]
-        number = op.vjp(FloatKit, 1.0, self.values[j], *(self.values[a] for a in n.args), **n.params)[k]
-        # the tangent term of argument k with a blank tangent is the partial itself: "", "-" or " \cdot P"
-        term = _fill(op.jvp_tex(self._shapes(n))[k], {**self._fields(j), f"t{k}": "\0"})
-        rule = term.replace("\0 \\cdot ", "").replace("\0", "1")
-        return rule, float(number)
-
     def _repr_markdown_(self):
         from graphcomp.render.tables import markdown
 
