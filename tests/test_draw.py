@@ -149,6 +149,16 @@ def test_tensor_edge_partials_are_symbols():
 
 
 @needs_dot
+def test_a_multi_line_description_stays_a_comment(tmp_path):
+    spec = tmp_path / "two.yaml"
+    spec.write_text("description: |\n  first line\n  second line\ninputs: [{name: x, value: 1.0}]\n"
+                    "nodes: [{name: y, op: sin, inputs: [x]}]\noutput: y\n")
+    r = draw(spec, "-o", tmp_path / "two.svg")
+    assert r.returncode == 0, r.stderr
+    assert "// first line second line\n" in source(spec)
+
+
+@needs_dot
 def test_png_is_a_png_of_a_sensible_size(tmp_path):
     out = tmp_path / "eq2.png"
     r = draw("eq2.yaml", "-o", out)

@@ -210,7 +210,8 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
 
     if (values or edge_partials) and trace is None:
         trace = graph.trace(mode="value")
-    g = graphviz.Digraph(graph.name, comment=graph.description or None)
+    # the description becomes a // comment: one line, or dot reads the rest as source
+    g = graphviz.Digraph(graph.name, comment=" ".join(str(graph.description or "").split()) or None)
     g.attr(rankdir="LR", nodesep="0.3", ranksep="0.45", bgcolor="white", fontname=FONT, fontsize="12")
     g.attr("node", fontname=FONT, fontsize="14", color=INK, margin=MARGIN, height="0.4")
     g.attr("edge", fontname=FONT, fontsize="10", color="#555555", arrowsize="0.7")
