@@ -98,6 +98,15 @@ def test_values_and_digits_change_the_boxes():
     assert "v<SUB>−1</SUB> = 2.5000" in source(values=True, mode="value", at={"x2": 2.5})
 
 
+def test_big_tensors_are_cut_with_an_ellipsis():
+    import numpy as np
+
+    assert dot._value_text(np.arange(3.0), 1, False) == "[0.0, 1.0, 2.0]ᵀ"
+    assert dot._value_text(np.arange(20.0), 0, True) == "[0, 1, 2, 3, 4, 5, …]"
+    lines = dot._value_text(np.zeros((40, 30)), 0, False).split("\n")
+    assert len(lines) == dot.SHOWN and lines[0] == "[[0, 0, 0, 0, 0, 0, …]" and lines[-1] == " …]"
+
+
 def test_forward_mode_adds_tangents_and_colours_the_path_from_x2():
     src = source(wrt="x2", mode="forward")
     assert "v̇<SUB>6</SUB> = 2.6955" in src and "v̄" not in src

@@ -19,6 +19,7 @@ from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
 FONT = "Helvetica,Arial,sans-serif"
 INK, MUTED = "#333333", "#6b6b6b"
 MARGIN = "0.12,0.06"  # inches around a box's label
+SHOWN = 6  # entries of a tensor written in its box, per axis
 FLOW = {"tangent": "#1f5fbf", "adjoint": "#c0392b"}  # forward mode blue, reverse mode red
 STYLE = {  # node kind → Graphviz attributes: parameters, data, intermediate nodes and the output differ
     INPUT: {"shape": "ellipse", "margin": "0", "style": "filled", "fillcolor": "#dbe8f7", "color": "#3d6fa8"},
@@ -177,6 +178,19 @@ def tex_to_html(tex):
     return text
 
 
+def _value_text(value, digits, row):
+    """fmt_value, cut to the first SHOWN entries along each axis (with …) so that a box stays box-sized."""
+    a = np.asarray(value)
+    if all(n <= SHOWN for n in a.shape):
+        return fmt_value(value, digits, row=row)
+    lines = fmt_value(a[(slice(SHOWN),) * a.ndim], digits, row=row).split("\n")
+    if a.shape[-1] > SHOWN:
+        lines = [re.sub(r"\]+", lambda m: ", …" + m.group(0), line, count=1) for line in lines]
+    if a.ndim == 2 and a.shape[0] > SHOWN:
+        lines[-1] = " …]"  # the last row shown gives way to the ellipsis, which closes the matrix
+    return "\n".join(lines)
+
+
 def _html_box(box, digits):
     if box.kind == CONST:
         return "<" + tex_to_html(box.title) + ">"
@@ -185,7 +199,7 @@ def _html_box(box, digits):
     if box.definition:
         rows.append(f'<FONT POINT-SIZE="11" COLOR="{MUTED}">{tex_to_html(box.definition)}</FONT>')
     for symbol, value, row, colour in box.numbers:
-        lines = escape(fmt_value(value, digits, row=row), quote=False).replace(" [", "&#160;[").split("\n")
+        lines = escape(_value_text(value, digits, row), quote=False).replace(" [", "&#160;[").split("\n")
         font = f'<FONT POINT-SIZE="11" COLOR="{colour}">'
         if len(lines) == 1:
             rows.append(f"{font}{tex_to_html(symbol)} = {lines[0]}</FONT>")
