@@ -261,8 +261,6 @@ def tikz(graph, trace=None, *, layout=None, values=False, edge_partials=False, d
     layout: Graphviz's `json` output for `digraph(graph, trace, ...)` with the same options (piped here
     when not given). The picture needs tikz (with its shapes.geometric library), amsmath and amssymb.
     """
-    from graphcomp.render.tables import _tex_value
-
     if (values or edge_partials) and trace is None:
         trace = graph.trace(mode="value")
     if layout is None:
@@ -274,7 +272,7 @@ def tikz(graph, trace=None, *, layout=None, values=False, edge_partials=False, d
         return colours.setdefault(code.lower(), f"gc{len(colours)}")
 
     def number(symbol, value, row, code):
-        return f"\\textcolor{{{colour(code)}}}{{${symbol} = {_tex_value(value, digits, row)}$}}"
+        return f"\\textcolor{{{colour(code)}}}{{${symbol} = {_tex_array(value, digits, row)}$}}"
 
     body, all_boxes = [], boxes(graph, trace, values=values)
     for obj in doc["objects"]:
@@ -308,6 +306,20 @@ def tikz(graph, trace=None, *, layout=None, values=False, edge_partials=False, d
             "\\begin{tikzpicture}[x=1bp, y=1bp, every node/.style={align=center, inner sep=1bp}]"]
     head += [f"\\definecolor{{{name}}}{{HTML}}{{{code[1:].upper()}}}" for code, name in colours.items()]
     return "\n".join(head + body + ["\\end{tikzpicture}", ""])
+
+
+def _tex_array(value, digits, row):
+    """A number, or a bmatrix cut like the Graphviz boxes (\\cdots, \\vdots); a column vector is a row with ^\\top."""
+    a = np.asarray(value)
+    if a.ndim == 0:
+        return fmt_number(a, digits)
+    m = np.atleast_2d(a)
+    shown = m[:SHOWN] if len(m) <= SHOWN else m[:SHOWN - 1]  # as many lines as in the Graphviz box
+    cells = [[fmt_number(x, digits) for x in r[:SHOWN]] + ["\\cdots"] * (m.shape[1] > SHOWN) for r in shown]
+    if m.shape[0] > SHOWN:
+        cells.append(["\\vdots"] * len(cells[0]))
+    body = "\\begin{bmatrix}" + " \\\\ ".join(" & ".join(r) for r in cells) + "\\end{bmatrix}"
+    return body + ("^\\top" if a.ndim == 1 and not row else "")
 
 
 def _tikz_node_style(obj, colour):
