@@ -96,6 +96,8 @@ def test_values_and_digits_change_the_boxes():
     assert "1.5000" not in bare and "v<SUB>1</SUB> = 1.5000" in values
     assert "v<SUB>6</SUB> = 2.92<" in source(values=True, digits=2, mode="value")
     assert "v<SUB>−1</SUB> = 2.5000" in source(values=True, mode="value", at={"x2": 2.5})
+    drawn = [source("fig1.yaml", values=True, mode="value", seed=seed) for seed in (1, 1, 2)]
+    assert drawn[0] == drawn[1] != drawn[2]  # --seed draws the tensor inputs
 
 
 def test_big_tensors_are_cut_with_an_ellipsis():
