@@ -54,7 +54,7 @@ def random_specs(draw):
             args.append(draw(NUMBER) if constant else draw(st.sampled_from(names)))
         node = {"name": f"v{k}", "op": op, "inputs": args}
         if op == "powc":
-            node["p"] = draw(st.sampled_from([2.0, 3.0, -1.0]))
+            node["p"] = draw(st.sampled_from([2.0, 3.0]))  # defined for any base
         nodes.append(node)
         names.append(node["name"])
     if shape:
@@ -130,7 +130,10 @@ def test_declaration_order_does_not_matter(case):
     position = {n.name: k for k, n in enumerate(graph.nodes)}
     assert all(a < k for k, n in enumerate(graph.nodes) for a in n.args), "an argument after its use"
     ordered = dict(spec, nodes=in_dependency_order(spec))
-    reference = graphcomp.from_dict(ordered).trace(at=at, wrt=direction, mode="both")
+    try:
+        reference = graphcomp.from_dict(ordered).trace(at=at, wrt=direction, mode="both")
+    except graphcomp.DomainError:  # exp overflowed: nothing to compare
+        assume(False)
     tr = graph.trace(at=at, wrt=direction, mode="both")
     for n in ordered["nodes"]:
         name = n["name"]
