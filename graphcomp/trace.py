@@ -103,8 +103,9 @@ class Trace:
     def deriv_sym(self, i, kind):
         """LaTeX symbol of node i's tangent (kind 'tangent') or adjoint ('adjoint')."""
         n = self.graph.nodes[i]
-        if self.graph.notation == "dot":
+        if self.graph.notation == "dot" and kind == "adjoint":
             return f"{n.label}.d"
+        # a tangent is not the problem's .d (∂f/∂V): it keeps the lecture's dot in either notation
         base, sub = _split(n.label)
         accent = "\\dot" if kind == "tangent" else "\\bar"
         return f"{accent}{{{base}}}{sub}"

@@ -162,6 +162,8 @@ def test_forward_mode_along_a_seeded_direction_matches_reverse(spec, seed):
     assert set(fwd.direction) == {"W1", "W2", "W3"}
     dot = sum(float(np.sum(rev.gradient[k] * u)) for k, u in fwd.direction.items())
     np.testing.assert_allclose(fwd.derivative, dot, rtol=1e-12)  # ⟨∇f, u⟩ = J u
+    rows = {r.node: r for r in fwd.tangent_rows()}
+    assert rows["V1"].symbol == "\\dot{V}_{1}"  # a tangent, not the problem's .d = ∂f/∂V
     again = g.trace(mode="forward", seed=seed)
     assert all(np.array_equal(again.direction[k], u) for k, u in fwd.direction.items())
 

@@ -22,8 +22,8 @@ def sections(trace):
 
 
 def _is_row(trace, key):
-    # in the problem set's convention a vector's .d is a row vector (the derivative ∂f/∂V)
-    return key != "primal" and trace.graph.notation == "dot"
+    # in the problem set's convention a vector's .d is a row vector (the derivative ∂f/∂V); a tangent is a column
+    return key == "adjoint" and trace.graph.notation == "dot"
 
 
 def result_tex(trace):
