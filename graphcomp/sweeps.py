@@ -5,6 +5,7 @@ each sweep is then one flat loop with no recursion and no dictionary look-ups.
 Adjoints accumulate over fan-out. Contributions to nodes that need no derivative
 (data, constants) go to a spare slot at the end of the adjoint list and are dropped.
 """
+import math
 from functools import partial
 
 import numpy as np
@@ -97,6 +98,7 @@ def values(graph, plan_, inputs):
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "evaluating") from None
+    _finite(graph, plan_, v, v, "evaluating")
     return v
 
 
@@ -119,6 +121,7 @@ def tangents(graph, plan_, v, seed):
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing tangents (forward mode)") from None
+    _finite(graph, plan_, t, v, "computing tangents (forward mode)")
     return t
 
 
@@ -152,6 +155,7 @@ def adjoints(graph, plan_, v, seed=1.0):
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing adjoints (reverse mode)") from None
     d.pop()
+    _finite(graph, plan_, d, v, "computing adjoints (reverse mode)")
     for i, n in enumerate(graph.nodes):
         if not plan_.active[i]:
             d[i] = None
@@ -160,19 +164,30 @@ def adjoints(graph, plan_, v, seed=1.0):
     return d
 
 
+def _finite(graph, plan_, xs, v, phase):
+    """Float arithmetic overflows to inf without raising (numpy's does raise here): find the first such node."""
+    if plan_.kit is not FloatKit or all(map(math.isfinite, xs)):
+        return
+    steps = plan_.fwd if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp
+    for step in steps:
+        if not math.isfinite(xs[step[0]]) or any(not math.isfinite(xs[j]) for j in step[4:] if j < plan_.n):
+            exc = OverflowError("the result overflows the range of floating point numbers")
+            raise _domain(graph, step, v, exc, phase, overflow=True)
+
+
 def _reraise_bugs(exc):
     # math raises ValueError only for a domain error; any other ValueError is a bug to show as such
     if isinstance(exc, ValueError) and "math domain error" not in str(exc):
         raise exc
 
 
-def _domain(graph, step, v, exc, phase):
+def _domain(graph, step, v, exc, phase, overflow=False):
     i, _, a, b = step[:4]
     n = graph.nodes[i]
     op = ops.REGISTRY[n.op]
     args = [graph.nodes[j] for j in (a, b) if j >= 0]
-    shown = ", ".join(f"{x.name} = {v[j]:.6g}" if np.ndim(v[j]) == 0 else x.name for x, j in zip(args, (a, b)))
-    reason = op.domain or str(exc)
+    shown = ", ".join(f"{x.name} = {v[j]:.6g}" if isinstance(v[j], float) else x.name for x, j in zip(args, (a, b)))
+    reason = str(exc) if overflow else op.domain or str(exc)
     return DomainError(f"{reason}: {n.op}({shown}), while {phase}", file=graph.file, node=n.name)
 
 
