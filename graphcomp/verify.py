@@ -59,6 +59,7 @@ class Report:
     gradients: dict
     skipped: dict = field(default_factory=dict)
     comparisons: list = field(default_factory=list)
+    kinks: dict = field(default_factory=dict)  # {ReLU node: how many of its inputs sit at the kink 0}
 
     @property
     def ok(self):
@@ -70,7 +71,7 @@ def verify(graph, *, seed=None, dist=None, data=None, at=None, use_torch=True):
     """Compute the gradient of `graph`'s output every available way and compare each pair of methods."""
     t = graph.trace(at=at, mode="reverse", seed=seed, data=data, dist=dist)
     inputs = t.inputs
-    report = Report(graph, float(t.value), inputs, {})
+    report = Report(graph, float(t.value), inputs, {}, kinks=relu_kinks(graph, t.values))
     analytic = analytic_gradients(graph, inputs, t.value)
     if analytic is None:
         report.skipped["analytic"] = "skipped, the graph is not Fig. 1's network (inputs x, W1, W2, W3, y and its value)"
@@ -90,6 +91,19 @@ def verify(graph, *, seed=None, dist=None, data=None, at=None, use_torch=True):
             for param, ga in report.gradients[a].items():
                 report.comparisons.append(_compare(a, b, param, ga, report.gradients[b][param], tol))
     return report
+
+
+def relu_kinks(graph, values, rel=1e-5):
+    """{ReLU node: number of its input entries within rel·max(1, |input|max) of 0}: there the
+    one-sided derivatives differ, central differences straddle the kink, and only fd can disagree."""
+    out = {}
+    for n in graph.nodes:
+        if n.op == "relu":
+            pre = np.abs(np.asarray(values[n.args[0]], dtype=float))
+            count = int(np.count_nonzero(pre <= rel * max(1.0, float(np.max(pre, initial=0.0)))))
+            if count:
+                out[n.name] = count
+    return out
 
 
 def _compare(a, b, param, ga, gb, tol):

@@ -96,6 +96,14 @@ def test_verify_catches_a_wrong_rule(monkeypatch):
     assert all(c.ok for c in r.comparisons if c.a == "analytic" and c.b == "fd")
 
 
+def test_relu_kinks_are_reported_and_only_finite_differences_disagree_there():
+    pytest.importorskip("torch")
+    r = verify(graphcomp.load("fig1.yaml"), seed=3, dist="rademacher")  # ±1 entries: pre-activations exactly 0
+    assert r.kinks and not r.ok
+    assert all(c.ok for c in r.comparisons if "fd" not in (c.a, c.b))
+    assert verify(graphcomp.load("fig1.yaml")).kinks == {}
+
+
 def test_without_torch_the_other_columns_still_run(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     r = verify(graphcomp.load("fig1.yaml"))

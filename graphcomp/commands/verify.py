@@ -68,6 +68,9 @@ def renderables(report, *, seed, dist):
     items.append(t)
     for m, why in report.skipped.items():
         items.append(Text(f"{METHOD_NAMES[m]}: {why}", style="yellow"))
+    for node, count in report.kinks.items():
+        items.append(Text(f"{node}: {count} ReLU input{'s' * (count > 1)} at the kink 0, where ReLU′(0) = 0 "
+                          "and central differences straddle it", style="yellow"))
     bad = [c for c in report.comparisons if not c.ok]
     rule = (f"tolerance: |a − b|max ≤ atol + rtol·max(|a|max, |b|max); exact methods rtol {EXACT_TOL[0]:.0e}, "
             f"atol {EXACT_TOL[1]:.0e}; against finite differences rtol {FD_TOL[0]:.0e}, atol {FD_TOL[1]:.0e}")
