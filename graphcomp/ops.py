@@ -35,6 +35,7 @@ class Op:
     elementwise: bool = False  # arguments broadcast against each other
     doc: str = ""
     aliases: tuple = field(default=())
+    partials: Callable | None = None  # partials(m, y, *args, **params) -> one ∂y/∂arg each (elementwise ops)
 
 
 REGISTRY: dict[str, Op] = {}
@@ -140,7 +141,7 @@ def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", par
 
     shape = _same if arity == 1 else (lambda a, b, **_: _broadcast(a, b))
     return register(
-        Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, aliases)
+        Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, aliases, partials)
     )
 
 

@@ -29,18 +29,29 @@ class Plan:
         for i, _, _, a, b in self.steps:
             active[i] = active[a] or (b >= 0 and active[b])
         self.active = active
+        self.inactive = [i for i, x in enumerate(active) if not x]
 
     @property
     def jvp(self):
-        """Forward-mode steps (node, tangent rule, arg, arg)."""
+        """Forward-mode steps (node, tangent rule, arg, arg); on floats the rule gives the local partials."""
         if self._jvp is None:
             with no_gc():
-                self._jvp = [(i, _bind(op.jvp, self.kit, params), a, b) for i, op, params, a, b in self.steps]
+                rule = self._local if self.kit is FloatKit else (lambda op, params: _bind(op.jvp, self.kit, params))
+                self._jvp = [(i, rule(op, params), a, b) for i, op, params, a, b in self.steps]
         return self._jvp
+
+    def _local(self, op, params):
+        """On floats every op's derivative is its local partials: one call gives ∂y/∂a (and ∂y/∂b)."""
+        if op.partials is not None:
+            return _bind(op.partials, self.kit, params)
+        return partial(op.vjp, self.kit, 1.0, **params)  # a VJP with adjoint 1 is the partial
 
     @property
     def vjp(self):
-        """Reverse-mode steps in reverse order: (node, adjoint rule, arg, arg, where each arg's adjoint goes)."""
+        """Reverse-mode steps in reverse order: (node, adjoint rule, arg, arg, where each arg's adjoint goes).
+
+        On floats the rule gives the local partials (the sweep multiplies by the adjoint), one call a step.
+        """
         if self._vjp is None:
             with no_gc():
                 self._vjp = self._reverse_steps()
@@ -51,7 +62,7 @@ class Plan:
         for i, op, params, a, b in reversed(self.steps):
             if not active[i]:
                 continue
-            vjp = _bind(op.vjp, self.kit, params)
+            vjp = self._local(op, params) if self.kit is FloatKit else _bind(op.vjp, self.kit, params)
             if self.kit is not FloatKit and op.elementwise:
                 vjp = _unbroadcasting(vjp, [self.graph.nodes[j].shape for j in (a, b) if j >= 0], self.kit)
             out.append((i, vjp, a, b, a if active[a] else sink, b if b < 0 or active[b] else sink))
@@ -111,13 +122,23 @@ def tangents(graph, plan_, v, seed):
         t[i], live[i] = x, True
     step = None
     try:
-        for step in plan_.jvp:
-            i, f, a, b = step
-            if b < 0:
-                if live[a]:
-                    t[i], live[i] = f(v[i], v[a], t[a]), True
-            elif live[a] or live[b]:
-                t[i], live[i] = f(v[i], v[a], v[b], t[a], t[b]), True
+        if kit is FloatKit:
+            for step in plan_.jvp:
+                i, f, a, b = step
+                if b < 0:
+                    if live[a]:
+                        t[i], live[i] = f(v[i], v[a])[0] * t[a], True
+                elif live[a] or live[b]:
+                    da, db = f(v[i], v[a], v[b])
+                    t[i], live[i] = da * t[a] + db * t[b], True
+        else:
+            for step in plan_.jvp:
+                i, f, a, b = step
+                if b < 0:
+                    if live[a]:
+                        t[i], live[i] = f(v[i], v[a], t[a]), True
+                elif live[a] or live[b]:
+                    t[i], live[i] = f(v[i], v[a], v[b], t[a], t[b]), True
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing tangents (forward mode)") from None
@@ -142,25 +163,37 @@ def adjoints(graph, plan_, v, seed=1.0):
     d[graph.output] = seed
     step = None
     try:
-        for step in plan_.vjp:
-            i, f, a, b, ta, tb = step
-            if b < 0:
-                (ga,) = f(d[i], v[i], v[a])
-                d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
-            else:
-                ga, gb = f(d[i], v[i], v[a], v[b])
-                d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
-                d[tb] = gb if d[tb] is _ZERO else d[tb] + gb
+        if plan_.kit is FloatKit:
+            for step in plan_.vjp:
+                i, f, a, b, ta, tb = step
+                g = d[i]
+                if b < 0:
+                    d[ta] = d[ta] + g * f(v[i], v[a])[0]
+                else:
+                    da, db = f(v[i], v[a], v[b])
+                    d[ta] = d[ta] + g * da
+                    d[tb] = d[tb] + g * db
+        else:
+            for step in plan_.vjp:
+                i, f, a, b, ta, tb = step
+                if b < 0:
+                    (ga,) = f(d[i], v[i], v[a])
+                    d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
+                else:
+                    ga, gb = f(d[i], v[i], v[a], v[b])
+                    d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
+                    d[tb] = gb if d[tb] is _ZERO else d[tb] + gb
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing adjoints (reverse mode)") from None
     d.pop()
     _finite(graph, plan_, d, v, "computing adjoints (reverse mode)")
-    for i, n in enumerate(graph.nodes):
-        if not plan_.active[i]:
-            d[i] = None
-        elif plan_.kit is ArrayKit and np.ndim(d[i]) != len(n.shape):
-            d[i] = np.zeros(n.shape) + d[i]
+    for i in plan_.inactive:
+        d[i] = None
+    if plan_.kit is not FloatKit:
+        for i, n in enumerate(graph.nodes):
+            if d[i] is not None and np.ndim(d[i]) != len(n.shape):
+                d[i] = np.zeros(n.shape) + d[i]
     return d
 
 
