@@ -88,6 +88,9 @@ def _children(node, where):
         if len(node.args) != 1:
             raise SpecError(f"{node.func.id}() takes one argument, got {len(node.args)}", file=where)
         return list(node.args)
+    if isinstance(node, ast.Call):
+        raise SpecError(f"this call is not allowed; only {', '.join(sorted(FUNCS))} may be called, with one argument",
+                        file=where)
     what = type(node.op).__name__ if isinstance(node, (ast.BinOp, ast.UnaryOp)) else type(node).__name__
     raise SpecError(f"'{what}' is not allowed in a formula (use + - * / ** @, numbers, names and "
                     f"{', '.join(sorted(FUNCS))})", file=where)

@@ -196,6 +196,14 @@ def _number_label(value):
     return f"{float(value):g}"
 
 
+def _number(text, file, node, key):
+    # YAML 1.1 reads 1e-6 (no dot) as a string; take any string Python reads as a float
+    try:
+        return float(text)
+    except ValueError:
+        raise SpecError(f"'{text}' is not a number", file=file, node=node, key=key) from None
+
+
 def as_value(x, *, file=None, node=None, key="value"):
     """A number or a nested list of numbers as float / float array; anything else is a SpecError."""
     if isinstance(x, bool) or x is None:
@@ -205,7 +213,7 @@ def as_value(x, *, file=None, node=None, key="value"):
             raise SpecError(f"{x} is not a finite number", file=file, node=node, key=key)
         return float(x)
     if isinstance(x, str):
-        raise SpecError(f"'{x}' is not a number", file=file, node=node, key=key)
+        return as_value(_number(x, file, node, key), file=file, node=node, key=key)
     try:
         arr = np.asarray(x, dtype=float)  # no copy of a float array: sweeps never write into inputs
     except (TypeError, ValueError):
