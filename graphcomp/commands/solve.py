@@ -1,17 +1,8 @@
 """`graphcomp solve`: Problem 1 — recover x from y_i = (a_iᵀx)² with Newton and Gauss–Newton."""
 from graphcomp.errors import GraphcompError
 
-NAMES = {
-    "newton": "Newton",
-    "gauss-newton": "Gauss–Newton",
-    "lm": "Levenberg–Marquardt",
-    "scipy-lm": "scipy least_squares 'lm'",
-}
-SHORT = {"newton": "Newton", "gauss-newton": "Gauss–Newton", "lm": "LM", "scipy-lm": "scipy lm"}
-COLUMNS = {"spurious local minimum": "spur.\nmin", "saddle point": "saddle", "local maximum": "local\nmax",
-           "no convergence": "no\nconv", "global minimum": "f=0,\nx≠±x*"}
-STATUS = {"converged": "a step below --tol", "max iterations": "the iteration limit",
-          "diverged": "overflowing iterates"}
+from graphcomp.render import plots
+from graphcomp.render.results import COLUMNS, NAMES, SHORT, verdict_text
 
 
 def register(sub):
@@ -82,7 +73,8 @@ def run(args):
         for mt, method_runs in runs.items():
             _print_runs(console, args, mt, method_runs)
         if args.plot:
-            _write(console, args.plot, _convergence_png({mt: r[0] for mt, r in runs.items()}, args))
+            _write(console, args.plot, plots.convergence_png({mt: r[0] for mt, r in runs.items()}, n=args.n, m=args.m,
+                                                                  seed=args.seed, init=args.init))
     return 0
 
 
@@ -108,17 +100,9 @@ def _print_runs(console, args, method, runs):
 
 
 def _verdict(method, r):
-    from graphcomp import phase
-
-    v = r.verdict
-    where = f"after {r.iterations} iterations, stopped by {STATUS[r.status]}"
-    evidence = (f"f = {v.f:.3e}, ‖∇f‖ = {v.grad_norm:.2e}, Hessian eigenvalues in [{v.eig_min:.3g}, {v.eig_max:.3g}]"
-                f", dist to ±x {v.rel_error:.2e}")
-    if v.success:
-        return f"[bold green]{NAMES[method]}: global minimum reached, x recovered up to its sign[/] — {where} ({evidence})"
-    what = {phase.GLOBAL: "ended where f = 0 but x is neither x nor −x",
-            phase.NO_CONVERGENCE: "no convergence: the end point is not a stationary point"}.get(v.kind, f"ended at a {v.kind}")
-    return f"[bold red]{NAMES[method]}: not solved — {what}[/] — {where} ({evidence})"
+    ok, text = verdict_text(method, r)
+    head, _, rest = text.partition(" — ")
+    return f"[bold {'green' if ok else 'red'}]{head}[/] — {rest}"
 
 
 def _trials(console, args, methods):
@@ -184,58 +168,7 @@ def _phase_transition(console, args):
         table.add_row(f"{ratio:.1f}", str(int(round(ratio * args.n))), *(f"{100 * r[j]:.0f}" for r in rates.values()))
     console.print(table)
     if args.plot:
-        _write(console, args.plot, _phase_png(ratios, rates, args.n, count))
-
-
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt, plt.subplots(figsize=(6.4, 4.2), dpi=100)
-
-
-def _png(plt, fig):
-    import io
-
-    buf = io.BytesIO()
-    # No 'Software' entry, so the bytes do not depend on the matplotlib version string.
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _convergence_png(runs, args):
-    import numpy as np
-
-    plt, (fig, ax) = _figure()
-    for method, r in runs.items():
-        k = [s.k for s in r.history]
-        # f reaches exact zeros; clip them to the smallest positive float so the log scale can show them.
-        f = np.maximum([s.f for s in r.history], np.finfo(float).tiny)
-        ax.semilogy(k, f, marker="o", markersize=3, label=f"{NAMES[method]} ({r.verdict.kind})")
-    ax.set_xlabel("iteration k")
-    ax.set_ylabel("f(x_k)")
-    ax.set_title(f"n={args.n}, m={args.m}, seed={args.seed}, {args.init} init")
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="lower left")
-    fig.tight_layout()
-    return _png(plt, fig)
-
-
-def _phase_png(ratios, rates, n, count):
-    plt, (fig, ax) = _figure()
-    for init, r in rates.items():
-        ax.plot(ratios, 100 * r, marker="o", label=f"Gauss–Newton, {init} init")
-    ax.set_xlabel("m / n")
-    ax.set_ylabel("success rate (%)")
-    ax.set_ylim(-2, 102)
-    ax.set_title(f"Phase transition, n={n}, {count} instances per ratio")
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    return _png(plt, fig)
+        _write(console, args.plot, plots.phase_png(ratios, rates, n=args.n, count=count))
 
 
 def _write(console, path, data):
