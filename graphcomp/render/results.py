@@ -21,8 +21,8 @@ COLUMNS = {"spurious local minimum": "spur.\nmin", "saddle point": "saddle", "lo
            "no convergence": "no\nconv", "global minimum": "f=0,\nx≠±x*"}
 STATUS = {"converged": "a step below --tol", "max iterations": "the iteration limit",
           "diverged": "overflowing iterates"}
-METHOD_NAMES = {"analytic": "analytic (3a)", "engine": "reverse mode (3b)", "torch": "PyTorch autograd",
-                "fd": "finite differences"}
+METHOD_NAMES = {"analytic": "(i) analytic", "engine": "(ii) engine reverse", "torch": "(iii) PyTorch autograd",
+                "fd": "(iv) finite differences"}
 
 
 def verdict_text(method, run):
