@@ -44,30 +44,32 @@ def run(args):
     print(f"wrote {out}")
 
 
+def render(graph, trace, fmt, **options):
+    """The diagram as bytes (png, svg, pdf) or text (dot, tex); raises graphviz.ExecutableNotFound without `dot`."""
+    from graphcomp.render import dot
+
+    g = dot.digraph(graph, trace, **options)
+    if fmt == "dot":
+        return g.source
+    if fmt == "tex":
+        return dot.tikz(graph, trace, layout=g.pipe(format="json"), **options)
+    if fmt == "png":
+        g.attr(dpi=PNG_DPI)
+    return g.pipe(format=fmt)
+
+
 def write(graph, trace, out, **options):
     """Render to `out` in the format of its extension; without Graphviz's `dot`, write the .dot source and say
     what to install (a GraphcompError)."""
     import graphviz
 
     from graphcomp.io import write_atomic
-    from graphcomp.render import dot
 
     out = Path(out)
-    fmt = out.suffix.lower()[1:]
-    g = dot.digraph(graph, trace, **options)
-    text = g.source
-    if fmt == "dot":
-        write_atomic(out, text)
-        return
     try:
-        if fmt == "tex":
-            data = dot.tikz(graph, trace, layout=g.pipe(format="json"), **options)
-        else:
-            if fmt == "png":
-                g.attr(dpi=PNG_DPI)
-            data = g.pipe(format=fmt)
+        data = render(graph, trace, out.suffix.lower()[1:], **options)
     except graphviz.ExecutableNotFound:
-        source = write_atomic(out.with_suffix(".dot"), text)
+        source = write_atomic(out.with_suffix(".dot"), render(graph, trace, "dot", **options))
         raise GraphcompError(f"Graphviz's 'dot' program is not on PATH, so only {source} was written; {INSTALL}") from None
     except graphviz.CalledProcessError as exc:
         reason = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
