@@ -8,6 +8,7 @@ SHOW_VALUES = 16  # print the gradients themselves when no parameter has more en
 
 
 def register(sub):
+    """Add the `verify` sub-command to the CLI's sub-parsers."""
     p = sub.add_parser("verify", help="compare gradients: analytic, engine reverse pass, PyTorch, finite differences",
                        description="Compute the gradient of a graph's scalar output (i) by the analytic formulas of "
                        "Problem 3(a) for Fig. 1-shaped graphs, (ii) by the engine's reverse pass, (iii) by PyTorch "
@@ -21,6 +22,7 @@ def register(sub):
 
 
 def run(args):
+    """Compute and compare the gradients; exit status 0 when every pair agrees, 1 otherwise."""
     from graphcomp.verify import verify
 
     graph, at = load_graph(args)
