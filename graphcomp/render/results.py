@@ -51,7 +51,7 @@ def sci(x, digits=3):
 def _tex_text(s):
     """Plain text for a LaTeX document: the Unicode of the verdict sentences spelled in math."""
     for a, b in (("‖∇f‖", "$\\|\\nabla f\\|$"), ("±", "$\\pm$"), ("−", "$-$"), ("'", "\\textquotesingle{}"),
-                 ("_", "\\_")):
+                 ("_", "\\_"), ("--", "-{}-")):
         s = s.replace(a, b)
     return s
 
@@ -65,8 +65,8 @@ def run_latex(method, init, run, *, n, m, seed):
     rows = "".join(f"{s.k} & ${sci(s.f)}$ & ${sci(s.grad_norm)}$ & {'' if s.k == 0 else f'${sci(s.step)}$'} & "
                    f"${sci(s.rel_error)}$ \\\\\n" for s in run.history)
     ok, text = verdict_text(method, run)
-    return head + rows + "\\bottomrule\n\\end{tabular}\n\n" + f"\\noindent\\textbf{{{'Solved' if ok else 'Not solved'}.}} " \
-        + _tex_text(text) + "\n"
+    return ("\\begin{center}\n" + head + rows + "\\bottomrule\n\\end{tabular}\n\\end{center}\n\n"
+            + f"\\noindent\\textbf{{{'Solved' if ok else 'Not solved'}.}} " + _tex_text(text) + "\n")
 
 
 def trials_rows(summaries):
@@ -129,20 +129,26 @@ def _tex_array(x, digits=4):
     return "\\begin{bmatrix}" + body + "\\end{bmatrix}" + ("^\\top" if a.ndim == 1 else "")
 
 
-def verify_latex(report, digits=4):
-    """Problem 3(c): every method's gradient, then the largest differences of every pair, as booktabs tabulars."""
+def gradients_latex(report, digits=4):
+    """Problem 3(c): every method's gradient of every parameter, side by side, as a booktabs tabular."""
     g = report.graph
     methods = list(report.gradients)
-    params = list(report.gradients["engine"])
     out = [f"% gradients of {g.name} computed {len(methods)} ways; f = {report.value!r}",
            "\\begin{tabular}{@{}l" + "c" * len(methods) + "@{}}", "\\toprule",
            " & " + " & ".join(METHOD_NAMES[m] for m in methods) + " \\\\", "\\midrule"]
-    for k in params:
+    for k in report.gradients["engine"]:
         out.append(f"$\\nabla_{{{g.node(k).label}}} f$ & "
                    + " & ".join(f"${_tex_array(report.gradients[m][k], digits)}$" for m in methods) + " \\\\[2pt]")
-    out += ["\\bottomrule", "\\end{tabular}", "", "\\medskip", ""]
-    out += ["\\begin{tabular}{@{}llrrl@{}}", "\\toprule",
-            "methods & parameter & max abs.\\ diff. & max rel.\\ diff. & within tolerance \\\\", "\\midrule"]
+    out += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(out) + "\n"
+
+
+def verify_latex(report):
+    """Problem 3(c): the largest difference of every pair of methods, per parameter, as a booktabs tabular."""
+    g = report.graph
+    out = [f"% pairwise differences of the gradients of {g.name}; f = {report.value!r}",
+           "\\begin{tabular}{@{}llrrl@{}}", "\\toprule",
+           "methods & parameter & max abs.\\ diff. & max rel.\\ diff. & within tolerance \\\\", "\\midrule"]
     for c in report.comparisons:
         out.append(f"{METHOD_NAMES[c.a]} vs {METHOD_NAMES[c.b]} & ${g.node(c.param).label}$ & ${sci(c.abs_diff, 2)}$ & "
                    f"${sci(c.rel_diff, 2)}$ & {'yes' if c.ok else 'NO'} \\\\")

@@ -1,0 +1,124 @@
+"""`graphcomp report`: every figure and table of the problem set, and report.tex / report.pdf, in one folder."""
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from graphcomp.errors import GraphcompError
+
+PDFLATEX_HINT = ("pdflatex is not installed, so report.pdf was not built: install it with "
+                 "'sudo apt-get install texlive-latex-base texlive-latex-recommended' (or MacTeX), then run "
+                 "'pdflatex report.tex' in {out}")
+
+
+def register(sub):
+    p = sub.add_parser("report", help="write every figure and table of the problem set, and report.tex/.pdf",
+                       description="Build the write-up: Problem 2 traces and graph, Problem 3 backward pass and "
+                       "gradient check, Problem 1 runs, trials and plots, and a LaTeX document that inputs them all.")
+    p.add_argument("--seed", type=int, help="seed of Problem 1's instance and trials and of Problem 3's data "
+                   "(default: 0 for Problem 1, the spec's seed for Problem 3)")
+    p.add_argument("--out", default="outputs", help="folder to write into (default: outputs/)")
+    p.add_argument("--trials", type=int, default=100, help="instances for Problem 1's trials and per m/n (default: 100)")
+    p.add_argument("--no-pdf", action="store_true", help="do not run pdflatex")
+    p.set_defaults(run=run)
+
+
+def run(args):
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    import graphcomp
+    from graphcomp import report
+    from graphcomp.phase import PHASE_RATIOS
+
+    if args.trials < 1:
+        raise GraphcompError(f"--trials must be at least 1, got {args.trials}")
+    out = Path(args.out)
+    console = Console()
+    seed = 0 if args.seed is None else args.seed
+    fig1 = graphcomp.load("fig1.yaml")
+    p3_seed = fig1.seed if args.seed is None else args.seed
+    made = []
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+
+        def part(label, build, total=1):
+            task = progress.add_task(label, total=total)
+            try:
+                result = build(lambda: progress.advance(task))
+            except GraphcompError as exc:
+                raise GraphcompError(f"report: {label} failed, nothing of it was written: {exc}") from None
+            items = result[0] if isinstance(result, tuple) else result
+            _write(out, items)
+            made.extend(items)
+            progress.update(task, completed=total)
+            return result
+
+        part("Problem 2: graph and traces of Eq. 2", lambda tick: report.problem2(graphcomp.load("eq2.yaml")))
+        _, check = part("Problem 3: backward pass and gradient check", lambda tick: report.problem3(fig1, p3_seed))
+        _, verdicts = part("Problem 1: Newton and Gauss–Newton runs", lambda tick: report.problem1_runs(seed))
+        part(f"Problem 1: {args.trials} trials and the phase transition",
+             lambda tick: report.problem1_trials(seed, args.trials, progress=tick),
+             total=args.trials * (1 + len(PHASE_RATIOS)))
+        doc = report.document(made, seed=seed, p3_seed=p3_seed, count=args.trials, verdicts=verdicts, agree=check.ok)
+        tex = report.Artifact("report.tex", "the whole write-up (LaTeX)", "all", doc)
+        _write(out, [tex])
+        made.append(tex)
+        pdf_note = None
+        if not args.no_pdf:
+            task = progress.add_task("LaTeX: report.pdf", total=1)
+            pdf_note = _pdflatex(out)
+            progress.update(task, completed=1)
+    _summary(console, out, made, pdf_note)
+    return 0
+
+
+def _write(out, items):
+    from graphcomp.io import write_atomic
+
+    for a in items:
+        if hasattr(a, "data"):
+            write_atomic(out / a.name, a.data)
+
+
+def _pdflatex(out):
+    """Build report.pdf beside report.tex; returns a note when it cannot (pdflatex missing)."""
+    exe = shutil.which("pdflatex")
+    if exe is None:
+        return PDFLATEX_HINT.format(out=out)
+    # a fixed date makes the PDF the same bytes on every run
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [exe, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={tmp}", "report.tex"]
+        done = subprocess.run(cmd, cwd=out, env=env, capture_output=True, text=True, errors="replace")
+        pdf = Path(tmp) / "report.pdf"
+        if done.returncode != 0 or not pdf.exists():
+            log = [line for line in done.stdout.splitlines() if line.startswith("!") or "Error" in line]
+            raise GraphcompError(f"report: pdflatex failed on {out / 'report.tex'}: "
+                                 f"{log[0] if log else 'see its log'} (the other files are written)")
+        os.replace(pdf, out / "report.pdf")
+    return None
+
+
+def _summary(console, out, made, pdf_note):
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=f"graphcomp report → {out}/", box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
+    table.add_column("part", style="cyan", no_wrap=True)
+    table.add_column("file", style="bold")
+    table.add_column("what")
+    for a in made:
+        if hasattr(a, "data"):
+            table.add_row(a.part, a.name, a.what)
+        else:
+            table.add_row(a.part, a.name, f"[yellow]not made: {a.why}[/]")
+    if pdf_note is None and (out / "report.pdf").exists():
+        table.add_row("all", "report.pdf", "the write-up, compiled")
+    console.print(table)
+    if pdf_note:
+        console.print(f"[yellow]{pdf_note}[/]")
+    elif (out / "report.pdf").exists():
+        console.print(f"[bold green]Report: {out / 'report.pdf'}[/]")
