@@ -30,14 +30,15 @@ system-deps:
 demo: install
 	$(BIN)/python cli.py trace eq2.yaml --wrt x2 --mode forward
 	$(BIN)/python cli.py trace eq2.yaml --wrt x2 --mode reverse
-	-$(BIN)/python cli.py draw eq2.yaml -o outputs/eq2.png
-	-$(BIN)/python cli.py draw fig1.yaml -o outputs/fig1.png
+	$(BIN)/python cli.py report --out outputs
 
 test: install
 	$(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python bench/bench_scalar.py
+	$(BIN)/python bench/bench_mlp.py
+	$(BIN)/python bench/bench_gauss_newton.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
