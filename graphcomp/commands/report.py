@@ -35,7 +35,7 @@ def run(args):
     if args.trials < 1:
         raise GraphcompError(f"--trials must be at least 1, got {args.trials}")
     out = Path(args.out)
-    console = Console()
+    console = Console(width=max(Console().width, 100))
     seed = 0 if args.seed is None else args.seed
     fig1 = graphcomp.load("fig1.yaml")
     p3_seed = fig1.seed if args.seed is None else args.seed
@@ -108,7 +108,7 @@ def _summary(console, out, made, pdf_note):
 
     table = Table(title=f"graphcomp report → {out}/", box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
     table.add_column("part", style="cyan", no_wrap=True)
-    table.add_column("file", style="bold")
+    table.add_column("file", style="bold", no_wrap=True)
     table.add_column("what")
     for a in made:
         if hasattr(a, "data"):

@@ -301,8 +301,8 @@ def tikz(graph, trace=None, *, layout=None, values=False, edge_partials=False, d
     text = caption(trace, digits)
     if text:
         body.append(f"\\node[font=\\small] at ({doc['lp']}) {{${text}$}};")
-    head = [f"% graphcomp: {graph.name}, laid out by Graphviz. Needs \\usepackage{{tikz,amsmath,amssymb}} and "
-            "\\usetikzlibrary{shapes.geometric}.",
+    head = [f"% graphcomp: {graph.name}, laid out by Graphviz. Needs \\usepackage{{tikz,amsmath,amssymb}}.",
+            "\\usetikzlibrary{shapes.geometric}",  # allowed in the body too: the fragment pastes as it is
             "\\begin{tikzpicture}[x=1bp, y=1bp, every node/.style={align=center, inner sep=1bp}]"]
     head += [f"\\definecolor{{{name}}}{{HTML}}{{{code[1:].upper()}}}" for code, name in colours.items()]
     return "\n".join(head + body + ["\\end{tikzpicture}", ""])

@@ -1,0 +1,144 @@
+"""`graphcomp report`: every listed file, non-trivial, reproducible, compilable, and holding the engine's numbers."""
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import graphcomp
+
+ROOT = Path(__file__).resolve().parents[1]
+TRIALS = "3"
+EXPECTED = [
+    "eq2.png", "eq2.pdf", "eq2_graph.tex", "eq2_forward.tex", "eq2_forward.md", "eq2_reverse.tex", "eq2_reverse.md",
+    "fig1_gradients.tex", "fig1_backward.tex", "fig1_backward.md", "fig1.png", "fig1_gradients_4ways.tex",
+    "fig1_verify.tex", "fig1_verify.md", "fig1_verify.csv", "fig1_data.npz", "fig1_data.tex",
+    "problem1_newton_random.tex", "problem1_newton_spectral.tex", "problem1_gauss_newton_random.tex",
+    "problem1_gauss_newton_spectral.tex", "convergence.png", "problem1_trials.tex", "problem1_trials.md",
+    "problem1_trials.csv", "problem1_phase.tex", "phase.png", "report.tex",
+]
+TEXT = (".tex", ".md", ".csv")
+
+
+def build(out, *extra):
+    return subprocess.run([sys.executable, "cli.py", "report", "--out", str(out), "--trials", TRIALS, *extra],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """Two reports built from scratch with the same seed."""
+    a, b = tmp_path_factory.mktemp("a"), tmp_path_factory.mktemp("b")
+    ra, rb = build(a), build(b, "--no-pdf")
+    assert ra.returncode == 0, ra.stderr
+    assert rb.returncode == 0, rb.stderr
+    return a, b, ra.stdout
+
+
+def test_every_listed_file_exists_and_is_not_trivial(reports):
+    out, _, stdout = reports
+    for name in EXPECTED:
+        path = out / name
+        assert path.exists(), name
+        assert path.stat().st_size > 200, name
+        assert name in stdout, f"{name} missing from the summary"
+    assert not list(out.glob(".*.tmp")), "a temporary file was left behind"
+
+
+def test_text_outputs_are_byte_identical_for_the_same_seed(reports):
+    a, b, _ = reports
+    names = [n for n in EXPECTED if n.endswith(TEXT)]
+    assert names
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_pngs_are_pngs(reports):
+    out, _, _ = reports
+    for name in ("eq2.png", "fig1.png", "convergence.png", "phase.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_report_pdf_is_built(reports):
+    out, _, stdout = reports
+    pdf = out / "report.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert pdf.stat().st_size > 50_000
+    assert "report.pdf" in stdout
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize("name", [n for n in EXPECTED if n.endswith(".tex") and n != "report.tex"])
+def test_each_fragment_compiles_alone(reports, tmp_path, name):
+    out, _, _ = reports
+    shutil.copy(out / name, tmp_path / name)
+    doc = ("\\documentclass{article}\\usepackage{amsmath,amssymb,booktabs,tikz}\\begin{document}\n"
+           f"\\input{{{name}}}\n\\end{{document}}\n")
+    (tmp_path / "doc.tex").write_text(doc)
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, errors="replace", timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+
+
+def numbers_of(rows_tex):
+    """The last number of each table row `... & $1.2345$ \\\\` in a LaTeX fragment, by row symbol."""
+    out = {}
+    for line in rows_tex.splitlines():
+        m = re.match(r"\$(.+?)\$ & .* & \$(-?\d+\.\d+)\$ \\\\$", line)
+        if m:
+            out.setdefault(m.group(1), []).append(float(m.group(2)))
+    return out
+
+
+def test_problem2_tables_hold_the_engines_numbers(reports):
+    out, _, _ = reports
+    g = graphcomp.load("eq2.yaml")
+    for mode, symbol in (("forward", "\\dot{{v}}{}"), ("reverse", "\\bar{{v}}{}")):
+        t = g.trace(wrt="x2", mode=mode)
+        table = numbers_of((out / f"eq2_{mode}.tex").read_text())
+        for node in t:
+            sub = node.label[1:]
+            assert table[node.label][0] == pytest.approx(node.v, abs=5e-5), node.name
+            assert table[symbol.format(sub)][0] == pytest.approx(node.d, abs=5e-5), node.name
+    assert "2.6955" in (out / "eq2_reverse.tex").read_text()
+
+
+def test_problem3_data_and_comparison_match_the_engine(reports):
+    out, _, _ = reports
+    g = graphcomp.load("fig1.yaml")
+    with np.load(out / "fig1_data.npz") as z:
+        data = {k: z[k] for k in z.files}
+    assert set(data) == {"x", "W1", "W2", "W3", "y"}
+    grad = g.trace(at=data, mode="reverse").gradient
+    expected_w1 = " & ".join(f"{e:.4f}" for e in grad["W1"][0])
+    assert expected_w1 in (out / "fig1_gradients_4ways.tex").read_text()
+    csv = (out / "fig1_verify.csv").read_text().splitlines()
+    assert csv[0].startswith("method_a,method_b,parameter")
+    assert all(line.endswith(",True") for line in csv[1:])
+
+
+def test_problem1_tables_and_verdicts(reports):
+    out, _, _ = reports
+    gn = (out / "problem1_gauss_newton_spectral.tex").read_text()
+    assert "\\textbf{Solved.}" in gn and "global minimum" in gn
+    trials = (out / "problem1_trials.csv").read_text().splitlines()
+    assert trials[0].startswith("method,init,success_pct")
+    assert len(trials) == 1 + 4 * 2  # Newton, Gauss–Newton, LM and scipy, each from two inits
+    report = (out / "report.tex").read_text()
+    order = [report.index(s) for s in ("Problem 1", "Problem 2", "Problem 3")]
+    assert order == sorted(order)
+    for name in EXPECTED:
+        if name.endswith(".tex") and name != "report.tex" and name != "eq2_graph.tex":
+            assert name in report, f"report.tex does not input {name}"
+
+
+def test_bad_trials_is_a_clean_error(tmp_path):
+    done = subprocess.run([sys.executable, "cli.py", "report", "--out", str(tmp_path / "r"), "--trials", "0"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "--trials" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "r").exists()
