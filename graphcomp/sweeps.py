@@ -24,6 +24,7 @@ class Plan:
         self.steps = [(i, ops.REGISTRY[n.op], n.params, *(n.args + (-1,))[:2])
                       for i, n in enumerate(graph.nodes) if n.op is not None]
         self.fwd = [(i, _bind(op.fwd, kit, params), a, b) for i, op, params, a, b in self.steps]
+        self.consts = [(i, kit.coerce(n.value)) for i, n in enumerate(graph.nodes) if n.kind == CONST]
         self._jvp = self._vjp = None
         active = [n.kind == INPUT for n in graph.nodes]  # depends on a differentiable input
         for i, _, _, a, b in self.steps:
@@ -98,9 +99,8 @@ def values(graph, plan_, inputs):
     v = [None] * plan_.n
     for i, x in inputs.items():
         v[i] = x
-    for i, n in enumerate(graph.nodes):
-        if n.kind == CONST:
-            v[i] = plan_.kit.coerce(n.value)
+    for i, x in plan_.consts:
+        v[i] = x
     step = None
     try:
         for step in plan_.fwd:
