@@ -33,7 +33,7 @@ demo: install
 	$(BIN)/python cli.py report --out outputs
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q -rs
 
 bench: install
 	$(BIN)/python bench/bench_scalar.py
