@@ -115,6 +115,8 @@ class Graph:
 
     def defaults(self, seed=None, dist=None):
         """Input values from the spec; tensor inputs without a value are drawn from a seeded generator."""
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise GraphcompError(f"a seed must be a whole number 0 or more, not {seed!r}", file=self.file)
         rng = np.random.default_rng(self.seed if seed is None else seed)
         out = {}
         for i in self.inputs:

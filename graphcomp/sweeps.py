@@ -243,18 +243,21 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
 
 def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
     """{input position: value}: the spec's values (or seeded draws), then the .npz `data`, then `at`."""
-    given = {**(_npz(data) if data is not None else {}), **(at or {})}
+    arrays = _npz(data) if data is not None else {}
+    for source, names in ((data, arrays), ("values given", at or {})):
+        unknown = sorted(set(names) - set(graph.input_names))
+        if unknown:
+            raise GraphcompError(f"{source}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not an input "
+                                 f"of the graph; its inputs: {', '.join(graph.input_names)}", file=graph.file)
+    given = {**arrays, **(at or {})}
     if not set(graph.input_names) <= given.keys():  # draw only when something is missing: a 2048² draw costs a matmul
         given = {**graph.defaults(seed, dist), **given}
-    unknown = set(at or {}) - set(graph.input_names)
-    if unknown:
-        raise GraphcompError(f"--at names {', '.join(sorted(unknown))}, which {'is' if len(unknown) == 1 else 'are'} "
-                             f"not an input; inputs: {', '.join(graph.input_names)}", file=graph.file)
     inputs = {}
     for i in graph.inputs:
         n = graph.nodes[i]
         if n.name not in given:
-            raise GraphcompError(f"input '{n.name}' has no value: give it in the spec or with --at {n.name}=...",
+            raise GraphcompError(f"input '{n.name}' has no value: give it in the spec, or as at={{'{n.name}': ...}} "
+                                 f"(--at {n.name}=... on the command line)",
                                  file=graph.file, node=n.name)
         inputs[i] = _coerce(graph, n, given[n.name], kit)
     return inputs
@@ -274,8 +277,10 @@ def _npz(path):
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise GraphcompError(f"cannot read arrays: {exc}", file=path) from None
+    except OSError as exc:
+        raise GraphcompError(f"cannot read: {exc.strerror or exc}", file=path) from None
+    except ValueError:
+        raise GraphcompError("not an .npz file of numeric arrays (write one with numpy.savez)", file=path) from None
 
 
 def _direction(graph, wrt, mode, seed, kit):

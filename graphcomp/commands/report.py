@@ -5,6 +5,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from graphcomp.commands.trace import seed_arg
 from graphcomp.errors import GraphcompError
 
 PDFLATEX_HINT = ("pdflatex is not installed, so report.pdf was not built: install it with "
@@ -16,7 +17,7 @@ def register(sub):
     p = sub.add_parser("report", help="write every figure and table of the problem set, and report.tex/.pdf",
                        description="Build the write-up: Problem 2 traces and graph, Problem 3 backward pass and "
                        "gradient check, Problem 1 runs, trials and plots, and a LaTeX document that inputs them all.")
-    p.add_argument("--seed", type=int, help="seed of Problem 1's instance and trials and of Problem 3's data "
+    p.add_argument("--seed", type=seed_arg, help="seed of Problem 1's instance and trials and of Problem 3's data "
                    "(default: 0 for Problem 1, the spec's seed for Problem 3)")
     p.add_argument("--out", default="outputs", help="folder to write into (default: outputs/)")
     p.add_argument("--trials", type=int, default=100, help="instances for Problem 1's trials and per m/n (default: 100)")

@@ -1,4 +1,5 @@
 """`graphcomp solve`: Problem 1 — recover x from y_i = (a_iᵀx)² with Newton and Gauss–Newton."""
+from graphcomp.commands.trace import seed_arg
 from graphcomp.errors import GraphcompError
 
 from graphcomp.render import plots
@@ -14,7 +15,7 @@ def register(sub):
     p.add_argument("--method", default="all", help="newton, gauss-newton, lm or all (default: all)")
     p.add_argument("--n", type=int, default=20, help="unknowns (default: 20)")
     p.add_argument("--m", type=int, default=100, help="equations y_i, at least n (default: 100)")
-    p.add_argument("--seed", type=int, default=0, help="instance seed; trials use seed, seed+1, … (default: 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="instance seed; trials use seed, seed+1, … (default: 0)")
     p.add_argument("--init", default="random", help="random or spectral starting point (default: random)")
     p.add_argument("--iters", type=int, default=100, help="iteration limit per run (default: 100)")
     p.add_argument("--tol", type=float, default=1e-12, help="stop when a step is below tol·‖x‖ (default: 1e-12)")

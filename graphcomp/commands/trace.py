@@ -1,4 +1,5 @@
 """`graphcomp trace`: evaluate a spec or a formula and print its evaluation, tangent and adjoint traces."""
+import argparse
 import io
 
 import numpy as np
@@ -25,7 +26,7 @@ def add_graph_args(p):
     p.add_argument("--expr", help='a formula instead of a spec, e.g. "(x1*x2*sin(x3) + exp(x1*x2))/x3"')
     p.add_argument("--at", help="input values, e.g. x1=1,x2=1.5,x3=2 (override the spec's)")
     p.add_argument("--data", help=".npz file whose arrays set inputs by name")
-    p.add_argument("--seed", type=int, help="random seed for inputs drawn at random and random directions")
+    p.add_argument("--seed", type=seed_arg, help="random seed for inputs drawn at random and random directions")
 
 
 def add_output_args(p):
@@ -37,6 +38,17 @@ def add_output_args(p):
     p.add_argument("-o", "--output", help="write to this file instead of the terminal")
 
 
+def seed_arg(text):
+    """argparse type for --seed: a non-negative integer (numpy's generators take no negative seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be 0 or more, not {value}")
+    return value
+
+
 def parse_assignments(text, what="--at"):
     """'x1=1,x2=1.5' → {'x1': 1.0, 'x2': 1.5}; anything else is a GraphcompError."""
     out = {}
@@ -45,6 +57,8 @@ def parse_assignments(text, what="--at"):
         name = name.strip()
         if not eq or not name:
             raise GraphcompError(f"{what}: '{part}' is not of the form name=value (e.g. {what} x1=1,x2=1.5)")
+        if name in out:
+            raise GraphcompError(f"{what}: '{name}' is given twice")
         try:
             out[name] = float(value)
         except ValueError:
@@ -79,7 +93,12 @@ def load_graph(args):
         return graphcomp.parse_expr(args.expr, at=at), None
     if not args.spec:
         raise GraphcompError("name a spec file (e.g. eq2.yaml) or give --expr")
-    return graphcomp.load(args.spec), at
+    graph = graphcomp.load(args.spec)
+    unknown = sorted(set(at or {}) - set(graph.input_names))
+    if unknown:
+        raise GraphcompError(f"--at: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not an input; "
+                             f"inputs: {', '.join(graph.input_names)}", file=graph.file)
+    return graph, at
 
 
 def emit(args, text=None, renderables=None):

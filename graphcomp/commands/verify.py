@@ -13,7 +13,7 @@ def register(sub):
                        description="Compute the gradient of a graph's scalar output (i) by the analytic formulas of "
                        "Problem 3(a) for Fig. 1-shaped graphs, (ii) by the engine's reverse pass, (iii) by PyTorch "
                        "autograd in float64 on the same arrays, (iv) by central finite differences, and compare every "
-                       "pair. Exit status 1 when some pair disagrees. Example: verify fig1.yaml --seed 3 --dist uniform")
+                       "pair. Exit status 1 when some pair disagrees. Example: verify fig1.yaml --seed 13 --dist uniform")
     add_graph_args(p)
     p.add_argument("--dist", choices=DISTS, help="distribution of the inputs drawn at random (default: the spec's)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
@@ -34,6 +34,7 @@ def run(args):
 
 def renderables(report, *, seed, dist):
     """Rich tables: the gradients (when small), the differences of every pair of methods, and the verdict."""
+    import numpy as np
     from rich import box
     from rich.panel import Panel
     from rich.table import Table
@@ -68,6 +69,9 @@ def renderables(report, *, seed, dist):
         t.add_row(f"{c.a} – {c.b}", _param(g, c.param), f"{c.abs_diff:.2e}", f"{c.rel_diff:.2e}",
                   f"{c.tol[0]:.0e}", Text("ok", style="green") if c.ok else Text("FAIL", style="bold red"))
     items.append(t)
+    if all(not np.any(x) for x in report.gradients["engine"].values()):
+        items.append(Text("every gradient is 0 at these inputs (for Fig. 1: every ReLU path is dead), so the "
+                          "agreement below says little; try another --seed", style="bold yellow"))
     for m, why in report.skipped.items():
         items.append(Text(f"{METHOD_NAMES[m]}: {why}", style="yellow"))
     for node, count in report.kinks.items():
