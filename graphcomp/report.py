@@ -110,7 +110,7 @@ def problem1_trials(seed, count, progress=None, n=20, m=100, restarts=3):
 def _diagrams(graph, stem, part, what, trace=None, formats=("png", "pdf", "tex"), values=False):
     import graphviz
 
-    from graphcomp.commands.draw import INSTALL, render
+    from graphcomp.render.dot import INSTALL, render
 
     for fmt in formats:
         name = f"{stem}_graph.tex" if fmt == "tex" else f"{stem}.{fmt}"
@@ -167,10 +167,10 @@ def document(artifacts, *, seed, p3_seed, count, verdicts, agree):
     def fit(name):
         return f"\\begin{{center}}\\fit{{\\input{{{name}}}}}\\end{{center}}\n" if name in names else ""
 
-    from graphcomp.render.results import _tex_text
+    from graphcomp.render.results import tex_text
 
     solved = {True: "\\textbf{Solved.}", False: "\\textbf{Not solved.}"}
-    runs = "\n\n".join(f"\\noindent {solved[ok]} {_tex_text(text)}" for ok, text in verdicts)
+    runs = "\n\n".join(f"\\noindent {solved[ok]} {tex_text(text)}" for ok, text in verdicts)
     return rf"""% made by: python cli.py report --seed {seed}
 \documentclass[11pt]{{article}}
 \usepackage[margin=2cm]{{geometry}}

@@ -5,9 +5,6 @@ from graphcomp.commands.trace import add_graph_args, load_graph, parse_wrt
 from graphcomp.errors import GraphcompError
 
 FORMATS = (".png", ".svg", ".pdf", ".dot", ".tex")
-PNG_DPI = "192"  # sharp when pasted into a report at its natural size
-INSTALL = ("install Graphviz: sudo apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS) "
-           "or conda install -c conda-forge graphviz")
 
 
 def register(sub):
@@ -44,26 +41,13 @@ def run(args):
     print(f"wrote {out}")
 
 
-def render(graph, trace, fmt, **options):
-    """The diagram as bytes (png, svg, pdf) or text (dot, tex); raises graphviz.ExecutableNotFound without `dot`."""
-    from graphcomp.render import dot
-
-    g = dot.digraph(graph, trace, **options)
-    if fmt == "dot":
-        return g.source
-    if fmt == "tex":
-        return dot.tikz(graph, trace, layout=g.pipe(format="json"), **options)
-    if fmt == "png":
-        g.attr(dpi=PNG_DPI)
-    return g.pipe(format=fmt)
-
-
 def write(graph, trace, out, **options):
     """Render to `out` in the format of its extension; without Graphviz's `dot`, write the .dot source and say
     what to install (a GraphcompError)."""
     import graphviz
 
     from graphcomp.io import write_atomic
+    from graphcomp.render.dot import INSTALL, render
 
     out = Path(out)
     try:

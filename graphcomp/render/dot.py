@@ -40,6 +40,11 @@ class Box:
     numbers: list = field(default_factory=list)
 
 
+PNG_DPI = "192"  # sharp when pasted into a report at its natural size
+INSTALL = ("install Graphviz: sudo apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS) "
+           "or conda install -c conda-forge graphviz")
+
+
 def boxes(graph, trace=None, *, values=False):
     """{node position: Box} for every node, with .v lines if `values` and .d lines if the trace has them."""
     out = {}
@@ -222,8 +227,7 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
     """
     import graphviz
 
-    if (values or edge_partials) and trace is None:
-        trace = graph.trace(mode="value")
+    _need_trace(trace, values, edge_partials)
     # the description becomes a // comment: one line, or dot reads the rest as source
     g = graphviz.Digraph(graph.name, comment=" ".join(str(graph.description or "").split()) or None)
     g.attr(rankdir="LR", nodesep="0.3", ranksep="0.45", bgcolor="white", fontname=FONT, fontsize="12")
@@ -252,6 +256,12 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
     return g
 
 
+def _need_trace(trace, values, edge_partials):
+    # a renderer only reads: the numbers come from a finished trace
+    if (values or edge_partials) and trace is None:
+        raise ValueError("values and edge partials are read from a trace: pass graph.trace(...)")
+
+
 # ---- TikZ ----------------------------------------------------------------------------------------------
 
 
@@ -261,8 +271,7 @@ def tikz(graph, trace=None, *, layout=None, values=False, edge_partials=False, d
     layout: Graphviz's `json` output for `digraph(graph, trace, ...)` with the same options (piped here
     when not given). The picture needs tikz (with its shapes.geometric library), amsmath and amssymb.
     """
-    if (values or edge_partials) and trace is None:
-        trace = graph.trace(mode="value")
+    _need_trace(trace, values, edge_partials)
     if layout is None:
         layout = digraph(graph, trace, values=values, edge_partials=edge_partials, digits=digits).pipe(format="json")
     doc = json.loads(layout)
@@ -351,3 +360,15 @@ def _tikz_path(pos):
     for c1, c2, end in zip(points[1::3], points[2::3], points[3::3]):
         path += f" .. controls ({c1}) and ({c2}) .. ({end})"
     return path + (f" -- ({tip})" if tip else "")
+
+
+def render(graph, trace, fmt, **options):
+    """The diagram as bytes (png, svg, pdf) or text (dot, tex); raises graphviz.ExecutableNotFound without `dot`."""
+    g = digraph(graph, trace, **options)
+    if fmt == "dot":
+        return g.source
+    if fmt == "tex":
+        return tikz(graph, trace, layout=g.pipe(format="json"), **options)
+    if fmt == "png":
+        g.attr(dpi=PNG_DPI)
+    return g.pipe(format=fmt)

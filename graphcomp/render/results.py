@@ -48,7 +48,7 @@ def sci(x, digits=3):
     return f"{mant}\\times 10^{{{int(exp)}}}"
 
 
-def _tex_text(s):
+def tex_text(s):
     """Plain text for a LaTeX document: the Unicode of the verdict sentences spelled in math."""
     for a, b in (("‖∇f‖", "$\\|\\nabla f\\|$"), ("±", "$\\pm$"), ("−", "$-$"), ("'", "\\textquotesingle{}"),
                  ("_", "\\_"), ("--", "-{}-")):
@@ -66,7 +66,7 @@ def run_latex(method, init, run, *, n, m, seed):
                    f"${sci(s.rel_error)}$ \\\\\n" for s in run.history)
     ok, text = verdict_text(method, run)
     return ("\\begin{center}\n" + head + rows + "\\bottomrule\n\\end{tabular}\n\\end{center}\n\n"
-            + f"\\noindent\\textbf{{{'Solved' if ok else 'Not solved'}.}} " + _tex_text(text) + "\n")
+            + f"\\noindent\\textbf{{{'Solved' if ok else 'Not solved'}.}} " + tex_text(text) + "\n")
 
 
 def trials_rows(summaries):
