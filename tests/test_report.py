@@ -13,14 +13,14 @@ import graphcomp
 ROOT = Path(__file__).resolve().parents[1]
 TRIALS = "3"
 EXPECTED = [
-    "eq2.png", "eq2.pdf", "eq2_graph.tex", "eq2_forward.tex", "eq2_forward.md", "eq2_reverse.tex", "eq2_reverse.md",
+    "eq2.png", "eq2.pdf", "eq2_graph.tex", "eq2.dot", "eq2_forward.tex", "eq2_forward.md", "eq2_reverse.tex", "eq2_reverse.md",
     "fig1_gradients.tex", "fig1_backward.tex", "fig1_backward.md", "fig1.png", "fig1_gradients_4ways.tex",
     "fig1_verify.tex", "fig1_verify.md", "fig1_verify.csv", "fig1_data.npz", "fig1_data.tex",
     "problem1_newton_random.tex", "problem1_newton_spectral.tex", "problem1_gauss_newton_random.tex",
     "problem1_gauss_newton_spectral.tex", "convergence.png", "problem1_trials.tex", "problem1_trials.md",
     "problem1_trials.csv", "problem1_phase.tex", "phase.png", "report.tex",
 ]
-TEXT = (".tex", ".md", ".csv")
+TEXT = (".tex", ".md", ".csv", ".dot")
 
 
 def build(out, *extra):
@@ -69,6 +69,14 @@ def test_report_pdf_is_built(reports):
     assert pdf.read_bytes()[:5] == b"%PDF-"
     assert pdf.stat().st_size > 50_000
     assert "report.pdf" in stdout
+
+
+def test_no_pdf_lists_no_pdf_even_when_an_old_one_is_there(tmp_path):
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.5 stale")
+    done = build(tmp_path, "--no-pdf")
+    assert done.returncode == 0, done.stderr
+    assert "report.pdf was not built" in done.stdout
+    assert "the write-up, compiled" not in done.stdout
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
@@ -129,10 +137,10 @@ def test_problem1_tables_and_verdicts(reports):
     assert trials[0].startswith("method,init,success_pct")
     assert len(trials) == 1 + 4 * 2  # Newton, Gauss–Newton, LM and scipy, each from two inits
     report = (out / "report.tex").read_text()
-    order = [report.index(s) for s in ("Problem 1", "Problem 2", "Problem 3")]
+    order = [report.index(f"\\section*{{Problem {k}") for k in (1, 2, 3)]
     assert order == sorted(order)
     for name in EXPECTED:
-        if name.endswith(".tex") and name != "report.tex" and name != "eq2_graph.tex":
+        if name.endswith(".tex") and name not in ("report.tex", "eq2_graph.tex"):
             assert name in report, f"report.tex does not input {name}"
 
 

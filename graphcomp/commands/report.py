@@ -59,15 +59,16 @@ def run(args):
 
         part("Problem 2: graph and traces of Eq. 2", lambda tick: report.problem2(graphcomp.load("eq2.yaml")))
         _, check = part("Problem 3: backward pass and gradient check", lambda tick: report.problem3(fig1, p3_seed))
-        _, verdicts = part("Problem 1: Newton and Gauss–Newton runs", lambda tick: report.problem1_runs(seed))
+        part("Problem 1: Newton and Gauss–Newton runs", lambda tick: report.problem1_runs(seed))
         part(f"Problem 1: {args.trials} trials and the phase transition",
              lambda tick: report.problem1_trials(seed, args.trials, progress=tick),
              total=args.trials * (1 + len(PHASE_RATIOS)))
-        doc = report.document(made, seed=seed, p3_seed=p3_seed, count=args.trials, verdicts=verdicts, agree=check.ok)
+        command = "python cli.py report" + ("" if args.seed is None else f" --seed {args.seed}") + f" --trials {args.trials}"
+        doc = report.document(made, command=command, seed=seed, p3_seed=p3_seed, count=args.trials, check=check)
         tex = report.Artifact("report.tex", "the whole write-up (LaTeX)", "all", doc)
         _write(out, [tex])
         made.append(tex)
-        pdf_note = None
+        pdf_note = "report.pdf was not built (--no-pdf)"
         if not args.no_pdf:
             task = progress.add_task("LaTeX: report.pdf", total=1)
             pdf_note = _pdflatex(out)
@@ -85,7 +86,7 @@ def _write(out, items):
 
 
 def _pdflatex(out):
-    """Build report.pdf beside report.tex; returns a note when it cannot (pdflatex missing)."""
+    """Build report.pdf beside report.tex; returns None, or a note saying why it could not (pdflatex missing)."""
     exe = shutil.which("pdflatex")
     if exe is None:
         return PDFLATEX_HINT.format(out=out)
@@ -116,10 +117,10 @@ def _summary(console, out, made, pdf_note):
             table.add_row(a.part, a.name, a.what)
         else:
             table.add_row(a.part, a.name, f"[yellow]not made: {a.why}[/]")
-    if pdf_note is None and (out / "report.pdf").exists():
+    if pdf_note is None:
         table.add_row("all", "report.pdf", "the write-up, compiled")
     console.print(table)
     if pdf_note:
         console.print(f"[yellow]{pdf_note}[/]")
-    elif (out / "report.pdf").exists():
+    else:
         console.print(f"[bold green]Report: {out / 'report.pdf'}[/]")
