@@ -9,7 +9,7 @@ and VJP follow from those.
 
 Template placeholders: {0}, {1} the arguments' values, {y} the result's value,
 {g} the result's adjoint, {t0}, {t1} the arguments' tangents, {p} a constant
-parameter. Adjoint templates give the contribution to one argument's adjoint.
+parameter ({pm1} is p − 1). Adjoint templates give the contribution to one argument's adjoint.
 """
 from dataclasses import dataclass, field
 from typing import Callable
@@ -171,7 +171,7 @@ elementwise(
 )
 elementwise(
     "powc", 1, lambda m, a, p: m.power(a, p), lambda m, y, a, p: (p * m.power(a, p - 1.0),),
-    "{0}^{{{p}}}", ("{p}\\,{0}^{{{p}-1}}",), params=("p",),
+    "{0}^{{{p}}}", ("{p}\\,{0}^{{{pm1}}}",), params=("p",),
     domain="this power is undefined here (negative base with a fractional exponent, or 0 to a negative power)",
 )
 elementwise("neg", 1, lambda m, a: -a, lambda m, y, a: (-1.0,), "-{0}", ("-1",))
@@ -202,7 +202,7 @@ elementwise(
 )
 elementwise(
     "relu", 1, lambda m, a: m.relu(a), lambda m, y, a: (m.step(a),), "\\operatorname{{ReLU}}({0})",
-    ("\\mathbb{{1}}[{0} > 0]",),
+    ("\\mathbf{{1}}[{0} > 0]",),
     doc="ReLU; its derivative at 0 is taken to be 0, as in PyTorch.",
 )
 

@@ -53,7 +53,7 @@ def test_cli_dot_output_is_the_golden_source(tmp_path):
     ("e^{v_{1}}", "e<SUP>v₁</SUP>"),  # no <SUB> inside <SUP>: Graphviz's SVG would be invalid
     ("W_{1} \\in \\mathbb{R}^{3\\times 2}", "W<SUB>1</SUB> ∈ ℝ<SUP>3×2</SUP>"),
     ("\\bar{v}_{0}", "v̄<SUB>0</SUB>"),
-    ("\\mathbb{1}[V_{3} > 0]", "𝟙[V<SUB>3</SUB> &gt; 0]"),
+    ("\\mathbf{1}[V_{3} > 0]", "𝟙[V<SUB>3</SUB> &gt; 0]"),
     ("\\mathrm{loss\\_fn}", "loss_fn"),
 ])
 def test_tex_to_html(tex, html):

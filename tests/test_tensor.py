@@ -129,10 +129,10 @@ def test_reverse_trace_lists_the_3b_steps_in_symbols():
     assert rows["V5"] == "-D.d = -(D.v)^\\top"
     assert rows["W3"].endswith("= -D.v (V_{4}.v)^\\top")
     assert rows["V4"].startswith("V_{5}.d W_{3}.v")
-    assert rows["V3"] == "V_{4}.d \\odot \\mathbb{1}[V_{3}.v > 0]^\\top"
+    assert rows["V3"] == "V_{4}.d \\odot \\mathbf{1}[V_{3}.v > 0]^\\top"
     assert rows["W2"] == "(V_{3}.d)^\\top (V_{2}.v)^\\top"
     assert rows["V2"] == "V_{3}.d W_{2}.v"
-    assert rows["V1"] == "V_{2}.d \\odot \\mathbb{1}[V_{1}.v > 0]^\\top"
+    assert rows["V1"] == "V_{2}.d \\odot \\mathbf{1}[V_{1}.v > 0]^\\top"
     assert rows["W1"] == "(V_{1}.d)^\\top (x.v)^\\top"
     order = [r.node for r in graphcomp.load("fig1.yaml").trace().adjoint_rows()]
     assert order.index("z") < order.index("D") < order.index("V5") < order.index("V1")
@@ -140,8 +140,8 @@ def test_reverse_trace_lists_the_3b_steps_in_symbols():
 
 @pytest.mark.parametrize("fmt, expected", [
     ("rich", ["W₃.d", "= (V₅.d)ᵀ (V₄.v)ᵀ = -D.v", "𝟙[V₃.v > 0]ᵀ", "[[-1.8792, -2.1149, 0.0000]"]),
-    ("latex", ["$W_{3}.d$ & $= (V_{5}.d)^\\top (V_{4}.v)^\\top = -D.v (V_{4}.v)^\\top$",
-               "$W_{1}.d$ & $= (V_{1}.d)^\\top (x.v)^\\top$", "\\begin{bmatrix}-4.0284 & 6.7884 \\\\ 6.3515"]),
+    ("latex", ["$W_{3}.d$ & $= (V_{5}.d)^\\top\\, (V_{4}.v)^\\top = -D.v\\, (V_{4}.v)^\\top$",
+               "$W_{1}.d$ & $= (V_{1}.d)^\\top\\, (x.v)^\\top$", "\\begin{bmatrix}-4.0284 & 6.7884 \\\\ 6.3515"]),
 ])
 def test_trace_command_prints_the_backward_pass(fmt, expected):
     out = subprocess.run([sys.executable, "cli.py", "trace", "fig1.yaml", "--mode", "reverse", "--format", fmt],

@@ -1,5 +1,6 @@
 """Trace tables: rich (terminal), LaTeX (booktabs), Markdown, CSV and JSON. They only read a finished Trace."""
 import csv
+import re
 import io
 import json
 
@@ -24,6 +25,13 @@ def sections(trace):
 def _is_row(trace, key):
     # in the problem set's convention a vector's .d is a row vector (the derivative ∂f/∂V); a tangent is a column
     return key == "adjoint" and trace.graph.notation == "dot"
+
+
+def _spaced(trace, rule):
+    """Thin spaces between juxtaposed factors: LaTeX would run `W_{1}.v x.v` together as W₁.vx.v."""
+    if trace.graph.notation != "dot":
+        return rule
+    return re.sub(r"(?<=[\w}).])\s+(?=[\w(])", r"\\, ", rule)
 
 
 def result_tex(trace):
@@ -102,7 +110,8 @@ def latex(trace, digits=4):
         parts.append(f"\\multicolumn{{2}}{{@{{}}l}}{{{head}}} & \\\\")
         parts.append("\\midrule")
         for r in rows:
-            parts.append(f"${r.symbol}$ & $= {r.rule}$ & ${_tex_value(r.value, digits, _is_row(trace, key))}$ \\\\")
+            rule = _spaced(trace, r.rule)
+            parts.append(f"${r.symbol}$ & $= {rule}$ & ${_tex_value(r.value, digits, _is_row(trace, key))}$ \\\\")
         parts.append("\\bottomrule")
         parts.append("\\end{tabular}")
         parts.append("")
@@ -120,7 +129,7 @@ def markdown(trace, digits=4):
         parts.append("|---|---|---|---:|")
         for r in rows:
             value = _tex_value(r.value, digits, _is_row(trace, key))
-            parts.append(f"| {r.node} | ${r.symbol}$ | $= {r.rule}$ | ${value}$ |")
+            parts.append(f"| {r.node} | ${r.symbol}$ | $= {_spaced(trace, r.rule)}$ | ${value}$ |")
         parts.append("")
     parts += [f"${s} = {_tex_value(x, digits, True)}$  " for s, x in _results(trace)]
     return "\n".join(parts) + "\n"

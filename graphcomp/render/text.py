@@ -8,7 +8,7 @@ _SUP = str.maketrans("0123456789-+()nT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽�
 _WORDS = [
     ("\\textstyle", ""), ("\\tfrac12", "½"), ("\\cdot", "·"), ("\\odot", "⊙"), ("\\times", "×"),
     ("\\top", "T"), ("\\langle", "⟨"), ("\\rangle", "⟩"), ("\\|", "‖"), ("\\,", " "), ("\\sum", "Σ"),
-    ("\\sigma", "σ"), ("\\partial ", "∂"), ("\\nabla", "∇"), ("\\mathbb{1}", "𝟙"), ("\\mathbf{1}", "𝟏"), ("\\mathbb{R}", "ℝ"),
+    ("\\sigma", "σ"), ("\\partial ", "∂"), ("\\nabla", "∇"), ("\\mathbf{1}", "𝟙"), ("\\mathbb{R}", "ℝ"),
     ("\\tanh", "tanh"), ("\\sin", "sin"), ("\\cos", "cos"), ("\\tan", "tan"), ("\\ln", "ln"),
 ]
 
