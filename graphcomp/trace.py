@@ -156,10 +156,8 @@ class Trace:
         # in the .v/.d notation, an adjoint that is ±(one value) or its transpose is also written
         # into its users' rules, as in Problem 3(b): V5.d = -D.d = -(D.v)^T
         plain = {out: _ONE} if self.graph.notation == "dot" else {}
-        for i in range(len(self.graph.nodes) - 1, -1, -1):
+        for i in self._reverse_order(users):
             n = self.graph.nodes[i]
-            if self.adjoints[i] is None or n.kind == CONST:
-                continue
             if i == out:
                 rule = "1"
             else:
@@ -179,6 +177,26 @@ class Trace:
                         rule += " = " + _sum(inlined)
             rows.append(Row(n.name, self.deriv_sym(i, "adjoint"), rule, self.adjoints[i]))
         return rows
+
+    def _reverse_order(self, users):
+        """Nodes with an adjoint, output first. The lecture's scalar traces go strictly back from v_k to
+        v_{-k}; in the .v/.d notation a parameter follows as soon as its users are done (V5.d, then W3.d)."""
+        nodes, d = self.graph.nodes, self.adjoints
+        order = [i for i in range(len(nodes) - 1, -1, -1) if d[i] is not None and nodes[i].kind != CONST]
+        if self.graph.notation != "dot":
+            return order
+        waiting = {i: sum(d[j] is not None for j, _ in users[i]) for i in order if nodes[i].op is None}
+        out = [i for i, left in waiting.items() if left == 0 and i == self.graph.output]
+        for i in order:
+            if nodes[i].op is None:
+                continue
+            out.append(i)
+            for a in nodes[i].args:
+                if a in waiting:
+                    waiting[a] -= 1
+                    if waiting[a] == 0:
+                        out.append(a)
+        return out + [i for i, left in waiting.items() if left == 0 and i != self.graph.output and not users[i]]
 
     def _shapes(self, n):
         return [self.graph.nodes[a].shape for a in n.args]
