@@ -32,8 +32,6 @@ def build_parser():
     return parser
 
 
-
-
 def main(argv=None):
     """Run the CLI; returns the process exit status."""
     parser = build_parser()

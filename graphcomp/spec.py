@@ -33,10 +33,12 @@ def resolve(path):
     p = Path(path)
     if p.exists():
         return p
-    for cand in (GRAPHS_DIR / p.name, GRAPHS_DIR / f"{p.name}.yaml"):
-        if p.parent == Path(".") and cand.exists():
-            return cand
-    raise SpecError(f"no such spec file (looked in . and {GRAPHS_DIR})", file=path)
+    if p.parent == Path("."):
+        for folder in (Path("graphs"), GRAPHS_DIR):
+            for cand in (folder / p.name, folder / f"{p.name}.yaml"):
+                if cand.exists():
+                    return cand
+    raise SpecError(f"no such spec file (looked in ., ./graphs and {GRAPHS_DIR})", file=path)
 
 
 def load(path):

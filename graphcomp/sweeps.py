@@ -214,12 +214,18 @@ def _reraise_bugs(exc):
         raise exc
 
 
+def _arg_text(node, value):
+    if node.kind == CONST:
+        return node.label  # a constant shows as its number, not its internal name
+    return f"{node.name} = {value:.6g}" if isinstance(value, float) else node.name
+
+
 def _domain(graph, step, v, exc, phase, overflow=False):
     i, _, a, b = step[:4]
     n = graph.nodes[i]
     op = ops.REGISTRY[n.op]
     args = [graph.nodes[j] for j in (a, b) if j >= 0]
-    shown = ", ".join(f"{x.name} = {v[j]:.6g}" if isinstance(v[j], float) else x.name for x, j in zip(args, (a, b)))
+    shown = ", ".join(_arg_text(x, v[j]) for x, j in zip(args, (a, b)))
     reason = str(exc) if overflow else op.domain or str(exc)
     return DomainError(f"{reason}: {n.op}({shown}), while {phase}", file=graph.file, node=n.name)
 
@@ -263,13 +269,13 @@ def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
     return inputs
 
 
-def _coerce(graph, n, x, kit):
+def _coerce(graph, n, x, kit, key="value"):
     from graphcomp.spec import as_value
 
-    x = as_value(x, file=graph.file, node=n.name, key="value")
+    x = as_value(x, file=graph.file, node=n.name, key=key)
     if np.shape(x) != tuple(n.shape):
-        raise GraphcompError(f"value has shape {np.shape(x)} but the graph expects {tuple(n.shape)}",
-                             file=graph.file, node=n.name, key="value")
+        raise GraphcompError(f"{'a direction' if key == 'wrt' else 'value'} of shape {np.shape(x)}, but the input "
+                             f"has shape {tuple(n.shape)}", file=graph.file, node=n.name, key=key)
     return kit.coerce(x)
 
 
@@ -302,7 +308,7 @@ def _direction(graph, wrt, mode, seed, kit):
     out = {}
     for name, x in wrt.items():
         i = _wrt_input(graph, name)
-        out[i] = _coerce(graph, graph.nodes[i], x, kit)
+        out[i] = _coerce(graph, graph.nodes[i], x, kit, key="wrt")
     return out
 
 

@@ -1,6 +1,7 @@
 """`graphcomp trace`: evaluate a spec or a formula and print its evaluation, tangent and adjoint traces."""
 import argparse
 import io
+from pathlib import Path
 
 import numpy as np
 
@@ -23,17 +24,22 @@ def register(sub):
 def add_graph_args(p):
     """Arguments naming a graph (spec file or --expr) and its input values."""
     p.add_argument("spec", nargs="?", help="YAML spec file; a bare name is looked up in graphs/ (eq2.yaml)")
-    p.add_argument("--expr", help='a formula instead of a spec, e.g. "(x1*x2*sin(x3) + exp(x1*x2))/x3"')
+    p.add_argument("--expr", help='a formula instead of a spec, e.g. "(x1*x2*sin(x3) + exp(x1*x2))/x3" '
+                   '(one that starts with "-" goes as --expr="-x/2")')
     p.add_argument("--at", help="input values, e.g. x1=1,x2=1.5,x3=2 (override the spec's)")
     p.add_argument("--data", help=".npz file whose arrays set inputs by name")
     p.add_argument("--seed", type=seed_arg, help="random seed for inputs drawn at random and random directions")
+
+
+SUFFIXES = {".tex": "latex", ".md": "markdown", ".csv": "csv", ".json": "json"}
 
 
 def add_output_args(p):
     """--format, --digits and -o."""
     from graphcomp.render.tables import FORMATS
 
-    p.add_argument("--format", choices=FORMATS, default="rich", help="output format (default: rich)")
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from the extension of -o, "
+                   ".tex .md .csv .json, else rich)")
     p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
     p.add_argument("-o", "--output", help="write to this file instead of the terminal")
 
@@ -133,7 +139,8 @@ def run(args):
     trace = graph.trace(at=at, wrt=parse_wrt(args.wrt), mode=args.mode, seed=args.seed, data=args.data)
     from graphcomp.render import tables
 
-    if args.format == "rich":
+    fmt = args.format or SUFFIXES.get(Path(args.output or "").suffix.lower(), "rich")
+    if fmt == "rich":
         emit(args, renderables=tables.rich_renderables(trace, args.digits))
     else:
-        emit(args, text=tables.render(trace, args.format, args.digits))
+        emit(args, text=tables.render(trace, fmt, args.digits))

@@ -16,7 +16,7 @@ def _figure():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt, plt.subplots(figsize=(6.4, 4.2), dpi=100)
+    return plt, plt.subplots(figsize=(6.4, 4.2), dpi=150)
 
 
 def _png(plt, fig):
@@ -29,16 +29,18 @@ def _png(plt, fig):
 def convergence_png(runs, *, n, m, seed, init):
     """f(x_k) against k (log scale) for {method: Run} on one instance."""
     plt, (fig, ax) = _figure()
-    for method, r in runs.items():
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")]  # curves that coincide stay visible
+    for (marker, line), (method, r) in zip(styles, runs.items()):
         k = [s.k for s in r.history]
         # f reaches exact zeros; clip them to the smallest positive float so the log scale can show them
         f = np.maximum([s.f for s in r.history], np.finfo(float).tiny)
-        ax.semilogy(k, f, marker="o", markersize=3, label=f"{NAMES[method]} ({r.verdict.kind})")
+        ax.semilogy(k, f, marker=marker, linestyle=line, markersize=4, markerfacecolor="none",
+                    label=f"{NAMES[method]} ({r.verdict.kind})")
     ax.set_xlabel("iteration k")
     ax.set_ylabel("f(x_k)")
     ax.set_title(f"n={n}, m={m}, seed={seed}, {init} init")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper right")
     fig.tight_layout()
     return _png(plt, fig)
 

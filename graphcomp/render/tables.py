@@ -49,7 +49,7 @@ def _results(trace):
         out += [(f"\\partial f/\\partial {default_label(k)}", x) for k, x in der.items()]
     elif der is not None:
         if label is None:
-            label = "\\partial f/\\partial \\text{seed direction}" if trace.tangents is not None else "\\langle \\nabla f, \\text{direction}\\rangle"
+            label = "\\dot{f} = \\langle\\nabla f, \\text{seed}\\rangle"
         out.append((label, der))
     return out
 
@@ -158,6 +158,7 @@ def json_text(trace, digits=4):
         "mode": trace.mode,
         "inputs": {k: _plain(x) for k, x in trace.inputs.items()},
         "value": _plain(trace.value),
+        "seed": {k: _plain(x) for k, x in trace.direction.items()},
         "results": [{"symbol": tex_to_text(s), "latex": s, "value": _plain(x)} for s, x in _results(trace)],
     }
     for key, _, rows in sections(trace):
