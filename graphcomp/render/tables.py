@@ -67,7 +67,7 @@ def rich_renderables(trace, digits=4):
     from rich.text import Text
 
     where = _where(trace, digits)
-    head = f"{trace.graph.name}: {trace.graph.description or ''}" + (f"  [{where}]" if where else "")
+    head = f"{trace.graph.name}: {trace.graph.description or ''}" + (f"\nat {where}" if where else "")
     items = [Text(head, style="bold magenta")]
     for key, title, rows in sections(trace):
         t = Table(title=title, box=box.SIMPLE_HEAD,
