@@ -312,9 +312,18 @@ def tikz(graph, trace=None, *, layout=None, values=False, edge_partials=False, d
         body.append(f"\\node[font=\\small] at ({doc['lp']}) {{${text}$}};")
     head = [f"% graphcomp: {graph.name}, laid out by Graphviz. Needs \\usepackage{{tikz,amsmath,amssymb}}.",
             "\\usetikzlibrary{shapes.geometric}",  # allowed in the body too: the fragment pastes as it is
-            "\\begin{tikzpicture}[x=1bp, y=1bp, every node/.style={align=center, inner sep=1bp}]"]
+            f"\\begin{{tikzpicture}}[x=1bp, y=1bp, scale={_fit_scale(doc)}, "
+            "every node/.style={align=center, inner sep=1bp, transform shape}]"]
     head += [f"\\definecolor{{{name}}}{{HTML}}{{{code[1:].upper()}}}" for code, name in colours.items()]
     return "\n".join(head + body + ["\\end{tikzpicture}", ""])
+
+
+TEXT_WIDTH_BP = 340  # an article's text width, about 345pt: wider pictures shrink to fit as they paste
+
+
+def _fit_scale(layout):
+    width = float(layout["bb"].split(",")[2])
+    return f"{min(1.0, TEXT_WIDTH_BP / width):.3f}"
 
 
 def _tex_array(value, digits, row):
