@@ -11,7 +11,7 @@ Template placeholders: {0}, {1} the arguments' values, {y} the result's value,
 {g} the result's adjoint, {t0}, {t1} the arguments' tangents, {p} a constant
 parameter ({pm1} is p − 1). Adjoint templates give the contribution to one argument's adjoint.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from graphcomp.errors import SpecError
@@ -34,7 +34,6 @@ class Op:
     domain: str = ""  # what a value outside the op's domain means
     elementwise: bool = False  # arguments broadcast against each other
     doc: str = ""
-    aliases: tuple = field(default=())
     partials: Callable | None = None  # partials(m, y, *args, **params) -> one ∂y/∂arg each (elementwise ops)
 
 
@@ -43,10 +42,9 @@ REGISTRY: dict[str, Op] = {}
 
 def register(op):
     """Add an op to the registry; a name clash is a programming error and fails at import."""
-    for name in (op.name, *op.aliases):
-        if name in REGISTRY:
-            raise ValueError(f"op '{name}' registered twice")
-        REGISTRY[name] = op
+    if op.name in REGISTRY:
+        raise ValueError(f"op '{op.name}' registered twice")
+    REGISTRY[op.name] = op
     return op
 
 
@@ -105,7 +103,7 @@ def _transpose_shape(s, **_):
 # ---- building blocks for rules ---------------------------------------------------------------------
 
 
-def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc="", aliases=()):
+def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc=""):
     """An elementwise op from its forward function and its local partial derivatives.
 
     `partials(m, y, *args, **params)` returns one ∂y/∂arg per argument; the JVP is
@@ -141,7 +139,7 @@ def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", par
 
     shape = _same if arity == 1 else (lambda a, b, **_: _broadcast(a, b))
     return register(
-        Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, aliases, partials)
+        Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, partials)
     )
 
 
