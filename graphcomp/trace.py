@@ -45,10 +45,10 @@ class Trace:
         self.direction = {graph.nodes[i].name: x for i, x in direction.items()}
 
     def __getitem__(self, name):
-        i = self.graph.index[name] if name in self.graph.index else self.graph.node(name)
+        n = self.graph.node(name)
+        i = self.graph.index[name]
         t = self.tangents[i] if self.tangents is not None else None
         d = self.adjoints[i] if self.adjoints is not None else None
-        n = self.graph.nodes[i]
         return NodeView(n.name, n.label, self.values[i], d if self.mode != "forward" else t, t, d)
 
     def __iter__(self):
@@ -135,9 +135,7 @@ class Trace:
                 continue
             if n.op is None:
                 seed = self.direction.get(n.name)
-                rule = "1" if seed is not None and np.ndim(seed) == 0 and seed == 1.0 else ("0" if seed is None else "seed")
-                if seed is not None and np.ndim(seed) == 0 and seed not in (0.0, 1.0):
-                    rule = f"{seed:g}"
+                rule = "0" if seed is None else "\\text{seed}" if np.ndim(seed) else f"{seed:g}"
             else:
                 terms = ops.REGISTRY[n.op].jvp_tex(self._shapes(n))
                 fields = self._fields(i)
