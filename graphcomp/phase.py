@@ -129,7 +129,7 @@ class Engine:
         for entry in doc["inputs"]:
             entry["shape"] = shapes[entry["name"]]  # the spec is written for n=20, m=100
         self.graph = from_dict(doc, file=str(path))
-        self.graph.node("r")
+        self.graph.node("r")  # the residual is read from this node: fail now, naming the spec, if it is gone
         self.data = {"A": np.asarray(A, dtype=float), "y": np.asarray(y, dtype=float)}
 
     def _at(self, x):
