@@ -16,15 +16,16 @@ install: $(STAMP) system-deps
 # Graphviz's `dot` renders the diagrams and pdflatex builds the report; install them where
 # we can (root with apt-get), otherwise say what to install and go on without them.
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+TEX_PACKAGES = texlive-latex-base texlive-latex-recommended texlive-pictures
 system-deps:
-	@command -v dot >/dev/null 2>&1 && command -v pdflatex >/dev/null 2>&1 || { \
+	@command -v dot >/dev/null 2>&1 && kpsewhich tikz.sty >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Graphviz and LaTeX (apt-get install graphviz texlive-latex-base texlive-latex-recommended)"; \
-	    { apt-get update -qq && $(APT_INSTALL) graphviz texlive-latex-base texlive-latex-recommended >/dev/null; } \
+	    echo "installing Graphviz and LaTeX (apt-get install graphviz $(TEX_PACKAGES))"; \
+	    { apt-get update -qq && $(APT_INSTALL) graphviz $(TEX_PACKAGES) >/dev/null; } \
 	      || echo "apt-get could not install them; drawings and the report's PDF will say what is missing"; \
 	  else \
 	    command -v dot >/dev/null 2>&1 || echo "Graphviz 'dot' is missing: install it with 'sudo apt-get install graphviz', 'brew install graphviz' or 'conda install -c conda-forge graphviz'"; \
-	    command -v pdflatex >/dev/null 2>&1 || echo "pdflatex is missing (the report's PDF is skipped): 'sudo apt-get install texlive-latex-base texlive-latex-recommended' or 'brew install --cask mactex'"; \
+	    kpsewhich tikz.sty >/dev/null 2>&1 || echo "LaTeX (pdflatex with TikZ) is missing, so the report's PDF is skipped: 'sudo apt-get install $(TEX_PACKAGES)' or 'brew install --cask mactex'"; \
 	  fi; }
 
 demo: install

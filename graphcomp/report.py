@@ -176,7 +176,7 @@ def document(artifacts, *, command, seed, p3_seed, count, check):
 % Problem 1: instance seed {seed}, trials seeds {seed}..{seed + count - 1}; Problem 3: data seed {p3_seed}
 \documentclass[11pt]{{article}}
 \usepackage[margin=2cm]{{geometry}}
-\usepackage{{amsmath,amssymb,booktabs,graphicx,tikz}}
+\usepackage{{amsmath,amssymb,booktabs,graphicx}}
 \newcommand{{\fit}}[1]{{\resizebox{{\ifdim\width>\linewidth\linewidth\else\width\fi}}{{!}}{{#1}}}}
 \title{{Homework Set 2 --- computed with graphcomp}}
 \date{{}}
