@@ -11,6 +11,8 @@ Template placeholders: {0}, {1} the arguments' values, {y} the result's value,
 {g} the result's adjoint, {t0}, {t1} the arguments' tangents, {p} a constant
 parameter ({pm1} is p − 1). Adjoint templates give the contribution to one argument's adjoint.
 """
+import math
+import operator
 from dataclasses import dataclass
 from typing import Callable
 
@@ -35,6 +37,7 @@ class Op:
     elementwise: bool = False  # arguments broadcast against each other
     doc: str = ""
     partials: Callable | None = None  # partials(m, y, *args, **params) -> one ∂y/∂arg each (elementwise ops)
+    on_floats: Callable | None = None  # the forward function as a C builtin, for Python floats (no frame per call)
 
 
 REGISTRY: dict[str, Op] = {}
@@ -103,7 +106,7 @@ def _transpose_shape(s, **_):
 # ---- building blocks for rules ---------------------------------------------------------------------
 
 
-def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc=""):
+def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc="", on_floats=None):
     """An elementwise op from its forward function and its local partial derivatives.
 
     `partials(m, y, *args, **params)` returns one ∂y/∂arg per argument; the JVP is
@@ -139,7 +142,7 @@ def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", par
 
     shape = _same if arity == 1 else (lambda a, b, **_: _broadcast(a, b))
     return register(
-        Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, partials)
+        Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, partials, on_floats)
     )
 
 
@@ -155,12 +158,12 @@ def _times(sym, partial, shapes):
 
 # ---- scalar and elementwise ops ---------------------------------------------------------------------
 
-elementwise("add", 2, lambda m, a, b: a + b, lambda m, y, a, b: (1.0, 1.0), "{0} + {1}", ("1", "1"))
-elementwise("sub", 2, lambda m, a, b: a - b, lambda m, y, a, b: (1.0, -1.0), "{0} - {1}", ("1", "-1"))
-elementwise("mul", 2, lambda m, a, b: a * b, lambda m, y, a, b: (b, a), "{0} {1}", ("{1}", "{0}"))
+elementwise("add", 2, lambda m, a, b: a + b, lambda m, y, a, b: (1.0, 1.0), "{0} + {1}", ("1", "1"), on_floats=operator.add)
+elementwise("sub", 2, lambda m, a, b: a - b, lambda m, y, a, b: (1.0, -1.0), "{0} - {1}", ("1", "-1"), on_floats=operator.sub)
+elementwise("mul", 2, lambda m, a, b: a * b, lambda m, y, a, b: (b, a), "{0} {1}", ("{1}", "{0}"), on_floats=operator.mul)
 elementwise(
     "div", 2, lambda m, a, b: a / b, lambda m, y, a, b: (1.0 / b, -y / b),
-    "{0} / {1}", ("1/{1}", "(-{y}/{1})"), domain="the divisor is 0",
+    "{0} / {1}", ("1/{1}", "(-{y}/{1})"), domain="the divisor is 0", on_floats=operator.truediv,
 )
 elementwise(
     "pow", 2, lambda m, a, b: m.power(a, b), lambda m, y, a, b: (b * m.power(a, b - 1.0), y * m.log(a)),
@@ -172,14 +175,17 @@ elementwise(
     "{0}^{{{p}}}", ("{p}\\,{0}^{{{pm1}}}",), params=("p",),
     domain="this power is undefined here (negative base with a fractional exponent, or 0 to a negative power)",
 )
-elementwise("neg", 1, lambda m, a: -a, lambda m, y, a: (-1.0,), "-{0}", ("-1",))
-elementwise("exp", 1, lambda m, a: m.exp(a), lambda m, y, a: (y,), "e^{{{0}}}", ("{y}",), domain="exp overflows")
+elementwise("neg", 1, lambda m, a: -a, lambda m, y, a: (-1.0,), "-{0}", ("-1",), on_floats=operator.neg)
+elementwise("exp", 1, lambda m, a: m.exp(a), lambda m, y, a: (y,), "e^{{{0}}}", ("{y}",), domain="exp overflows",
+            on_floats=math.exp)
 elementwise(
     "log", 1, lambda m, a: m.log(a), lambda m, y, a: (1.0 / a,), "\\ln {0}", ("1/{0}",),
-    domain="log needs a positive argument",
+    domain="log needs a positive argument", on_floats=math.log,
 )
-elementwise("sin", 1, lambda m, a: m.sin(a), lambda m, y, a: (m.cos(a),), "\\sin {0}", ("\\cos {0}",))
-elementwise("cos", 1, lambda m, a: m.cos(a), lambda m, y, a: (-m.sin(a),), "\\cos {0}", ("(-\\sin {0})",))
+elementwise("sin", 1, lambda m, a: m.sin(a), lambda m, y, a: (m.cos(a),), "\\sin {0}", ("\\cos {0}",),
+            on_floats=math.sin)
+elementwise("cos", 1, lambda m, a: m.cos(a), lambda m, y, a: (-m.sin(a),), "\\cos {0}", ("(-\\sin {0})",),
+            on_floats=math.cos)
 elementwise(
     "tan", 1, lambda m, a: m.tan(a), lambda m, y, a: (1.0 + y * y,), "\\tan {0}", ("(1 + {y}^2)",),
     domain="tan is undefined here",
@@ -193,7 +199,8 @@ elementwise(
     "reciprocal", 1, lambda m, a: 1.0 / a, lambda m, y, a: (-y * y,), "1/{0}", ("(-{y}^2)",),
     domain="the reciprocal of 0",
 )
-elementwise("tanh", 1, lambda m, a: m.tanh(a), lambda m, y, a: (1.0 - y * y,), "\\tanh {0}", ("(1 - {y}^2)",))
+elementwise("tanh", 1, lambda m, a: m.tanh(a), lambda m, y, a: (1.0 - y * y,), "\\tanh {0}", ("(1 - {y}^2)",),
+            on_floats=math.tanh)
 elementwise(
     "sigmoid", 1, lambda m, a: m.sigmoid(a), lambda m, y, a: (y * (1.0 - y),), "\\sigma({0})",
     ("{y}(1 - {y})",),

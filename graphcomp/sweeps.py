@@ -23,7 +23,8 @@ class Plan:
         self.graph, self.kit, self.n = graph, kit, len(graph.nodes)
         self.steps = [(i, ops.REGISTRY[n.op], n.params, *(n.args + (-1,))[:2])
                       for i, n in enumerate(graph.nodes) if n.op is not None]
-        self.fwd = [(i, _bind(op.fwd, kit, params), a, b) for i, op, params, a, b in self.steps]
+        self.fwd = [(i, op.on_floats if kit is FloatKit and op.on_floats else _bind(op.fwd, kit, params), a, b)
+                    for i, op, params, a, b in self.steps]
         self.consts = [(i, kit.coerce(n.value)) for i, n in enumerate(graph.nodes) if n.kind == CONST]
         self._jvp = self._vjp = None
         active = [n.kind == INPUT for n in graph.nodes]  # depends on a differentiable input
