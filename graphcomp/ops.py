@@ -226,8 +226,7 @@ def _matmul_vjp(m, g, a, b):
 
 
 def _matmul_vjp_tex(shapes):
-    a, b = shapes[0], shapes[1]
-    if len(b) == 1:  # C = A b with b a vector: C.d is a row vector (the problem set's convention)
+    if len(shapes[1]) == 1:  # C = A b with b a vector: C.d is a row vector (the problem set's convention)
         return ("({g})^\\top ({1})^\\top", "{g} {0}")
     return ("{g} ({1})^\\top", "({0})^\\top {g}")
 

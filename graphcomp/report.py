@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphcomp.render.text import fmt_number
+from graphcomp.render.text import tex_matrix
 
 
 @dataclass(frozen=True)
@@ -132,10 +132,7 @@ def _data_tex(graph, inputs, seed):
     lines = [f"% the inputs of {graph.name}, drawn with numpy.random.default_rng({seed}) ({graph.dist})", "\\begin{gather*}"]
     cells = []
     for name, x in inputs.items():
-        a = np.asarray(x)
-        rows = a.reshape(-1, 1) if a.ndim == 1 else a
-        body = " \\\\ ".join(" & ".join(fmt_number(e, 4) for e in r) for r in np.atleast_2d(rows))
-        cells.append(f"{graph.node(name).label} = \\begin{{bmatrix}}{body}\\end{{bmatrix}}")
+        cells.append(f"{graph.node(name).label} = {tex_matrix(x, 4)}")
     # three matrices to a line keep the display inside the page
     lines.append(" \\\\\n".join(",\\quad ".join(cells[k:k + 3]) for k in range(0, len(cells), 3)))
     lines.append("\\end{gather*}")

@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 
-from graphcomp.render.text import fmt_number
+from graphcomp.render.text import tex_matrix
 
 NAMES = {
     "newton": "Newton",
@@ -120,15 +120,6 @@ def phase_latex(ratios, rates, *, n, count):
     return "\n".join(head + body + ["\\bottomrule", "\\end{tabular}"]) + "\n"
 
 
-def _tex_array(x, digits=4):
-    a = np.asarray(x)
-    if a.ndim == 0:
-        return fmt_number(a, digits)
-    rows = [a] if a.ndim == 1 else a
-    body = " \\\\ ".join(" & ".join(fmt_number(e, digits) for e in np.atleast_1d(r)) for r in rows)
-    return "\\begin{bmatrix}" + body + "\\end{bmatrix}" + ("^\\top" if a.ndim == 1 else "")
-
-
 def gradients_latex(report, digits=4):
     """Problem 3(c): every method's gradient of every parameter, side by side, as a booktabs tabular."""
     g = report.graph
@@ -138,7 +129,7 @@ def gradients_latex(report, digits=4):
            " & " + " & ".join(METHOD_NAMES[m] for m in methods) + " \\\\", "\\midrule"]
     for k in report.gradients["engine"]:
         out.append(f"$\\nabla_{{{g.node(k).label}}} f$ & "
-                   + " & ".join(f"${_tex_array(report.gradients[m][k], digits)}$" for m in methods) + " \\\\[2pt]")
+                   + " & ".join(f"${tex_matrix(report.gradients[m][k], digits, vector='row^T')}$" for m in methods) + " \\\\[2pt]")
     out += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(out) + "\n"
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from graphcomp.graph import default_label
-from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
+from graphcomp.render.text import fmt_number, fmt_value, tex_matrix, tex_to_text
 
 FORMATS = ("rich", "latex", "markdown", "csv", "json")
 
@@ -87,16 +87,7 @@ def rich_renderables(trace, digits=4):
 
 
 def _tex_value(x, digits, row):
-    a = np.asarray(x)
-    if x is None:
-        return "--"
-    if a.ndim == 0:
-        return fmt_number(a, digits)
-    if a.ndim == 1:
-        sep = " & " if row else " \\\\ "
-        return "\\begin{bmatrix}" + sep.join(fmt_number(e, digits) for e in a) + "\\end{bmatrix}"
-    body = " \\\\ ".join(" & ".join(fmt_number(e, digits) for e in r) for r in a)
-    return "\\begin{bmatrix}" + body + "\\end{bmatrix}"
+    return "--" if x is None else tex_matrix(x, digits, vector="row" if row else "column")
 
 
 def latex(trace, digits=4):

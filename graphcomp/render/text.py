@@ -45,6 +45,16 @@ def fmt_number(x, digits):
     return s[1:] if s.startswith("-") and float(s) == 0.0 else s
 
 
+def tex_matrix(x, digits, *, vector="column"):
+    """A scalar, vector or matrix in LaTeX (bmatrix); a vector as a 'column', a 'row', or a 'row^T' (a column)."""
+    a = np.asarray(x)
+    if a.ndim == 0:
+        return fmt_number(a, digits)
+    rows = a.reshape(-1, 1) if a.ndim == 1 and vector == "column" else np.atleast_2d(a)
+    body = " \\\\ ".join(" & ".join(fmt_number(e, digits) for e in r) for r in rows)
+    return "\\begin{bmatrix}" + body + "\\end{bmatrix}" + ("^\\top" if a.ndim == 1 and vector == "row^T" else "")
+
+
 def fmt_value(x, digits, *, row=False):
     """A scalar, vector or matrix as text; vectors print as a row, marked ᵀ when they are columns."""
     if x is None:
