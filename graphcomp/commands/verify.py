@@ -1,9 +1,7 @@
 """`graphcomp verify`: Problem 3(c), the gradient four ways (analytic, engine, PyTorch, finite differences) side by side."""
 from graphcomp.commands.trace import add_graph_args, emit, load_graph
 from graphcomp.graph import DISTS
-
-METHOD_NAMES = {"analytic": "(i) analytic", "engine": "(ii) engine reverse", "torch": "(iii) PyTorch autograd",
-                "fd": "(iv) finite differences"}
+from graphcomp.render.results import METHOD_NAMES
 SHOW_VALUES = 16  # print the gradients themselves when no parameter has more entries than this
 
 
