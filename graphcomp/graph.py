@@ -127,7 +127,7 @@ class Graph:
                 out[n.name] = draw(rng, dist or n.dist or self.dist, n.shape, file=self.file, node=n.name)
         return out
 
-    def trace(self, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None):
+    def trace(self, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None, jit=False):
         """Evaluate and differentiate; returns a finished Trace.
 
         at:   {input name: value} overriding the spec's values.
@@ -135,10 +135,13 @@ class Graph:
         mode: 'forward' (tangents v̇), 'reverse' (adjoints v̄), 'both', or 'value'.
         seed: random seed for drawn tensor inputs and random tangent directions.
         data: a path to an .npz file whose arrays override inputs by name.
+        jit:  on a scalar graph, run values and adjoints as straight-line Python compiled once
+              (graphcomp.codegen): several times faster per evaluation, for graphs evaluated often.
+              Tensor graphs ignore it (their time goes to numpy).
         """
         from graphcomp.sweeps import run
 
-        return run(self, at=at, wrt=wrt, mode=mode, seed=seed, data=data, dist=dist)
+        return run(self, at=at, wrt=wrt, mode=mode, seed=seed, data=data, dist=dist, jit=jit)
 
     def gradient(self, at=None, **kw):
         """{input name: ∂f/∂input} by one reverse sweep."""

@@ -27,6 +27,7 @@ class Plan:
                     for i, op, params, a, b in self.steps]
         self.consts = [(i, kit.coerce(n.value)) for i, n in enumerate(graph.nodes) if n.kind == CONST]
         self._jvp = self._vjp = None
+        self.compiled = None  # the straight-line sweep of graphcomp.codegen, for jit=True
         active = [n.kind == INPUT for n in graph.nodes]  # depends on a differentiable input
         for i, _, _, a, b in self.steps:
             active[i] = active[a] or (b >= 0 and active[b])
@@ -188,6 +189,11 @@ def adjoints(graph, plan_, v, seed=1.0):
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing adjoints (reverse mode)") from None
     d.pop()
+    return finish_adjoints(graph, plan_, d, v)
+
+
+def finish_adjoints(graph, plan_, d, v):
+    """Check the adjoints for overflow, set None for nodes that need none, give arrays their node's shape."""
     _finite(graph, plan_, d, v, "computing adjoints (reverse mode)")
     for i in plan_.inactive:
         d[i] = None
@@ -200,8 +206,8 @@ def adjoints(graph, plan_, v, seed=1.0):
 
 def _finite(graph, plan_, xs, v, phase):
     """Float arithmetic overflows to inf without raising (numpy's does raise here): find the first such node."""
-    if plan_.kit is not FloatKit or all(map(math.isfinite, xs)):
-        return
+    if plan_.kit is not FloatKit or math.isfinite(sum(xs)):
+        return  # inf and nan reach the sum; a finite sum may still overflow: then the search below finds nothing
     steps = plan_.fwd if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp
     for step in steps:
         if not math.isfinite(xs[step[0]]) or any(not math.isfinite(xs[j]) for j in step[4:] if j < plan_.n):
@@ -231,7 +237,7 @@ def _domain(graph, step, v, exc, phase, overflow=False):
     return DomainError(f"{reason}: {n.op}({shown}), while {phase}", file=graph.file, node=n.name)
 
 
-def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None):
+def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None, jit=False):
     """Evaluate and differentiate `graph`; returns a Trace (see Graph.trace)."""
     from graphcomp.trace import Trace
 
@@ -241,10 +247,21 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     p = plan(graph, kit)
     inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)
     direction = _direction(graph, wrt, mode, seed, kit)
+    reverse = mode in ("reverse", "both")
+    done = None
+    if jit and kit is FloatKit:
+        from graphcomp import codegen
+
+        done = codegen.run(graph, p, inputs, reverse)  # None if a step raised: the sweeps below name the node
     with np.errstate(divide="raise", over="raise", invalid="raise"):
-        v = values(graph, p, inputs)
+        if done is None:
+            v = values(graph, p, inputs)
+            d = adjoints(graph, p, v) if reverse else None
+        else:
+            v, d = done
+            _finite(graph, p, v, v, "evaluating")
+            d = finish_adjoints(graph, p, d, v) if reverse else None
         t = tangents(graph, p, v, direction) if mode in ("forward", "both") else None
-        d = adjoints(graph, p, v) if mode in ("reverse", "both") else None
     return Trace(graph, mode, v, t, d, wrt=wrt, direction=direction, inputs={graph.nodes[i].name: x for i, x in inputs.items()})
 
 
@@ -271,6 +288,8 @@ def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
 
 
 def _coerce(graph, n, x, kit, key="value"):
+    if type(x) is float and not n.shape and math.isfinite(x):
+        return x  # already what the float sweeps take: skip the general checks
     from graphcomp.spec import as_value
 
     x = as_value(x, file=graph.file, node=n.name, key=key)

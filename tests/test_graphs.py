@@ -103,14 +103,15 @@ def close(got, ref, what):
                                err_msg=what)
 
 
+@pytest.mark.parametrize("jit", [False, True], ids=["interpreted", "jit"])
 @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(random_specs())
-def test_random_dags_agree_with_torch_and_the_dot_product_identity(case):
+def test_random_dags_agree_with_torch_and_the_dot_product_identity(jit, case):
     spec, at, direction = case
     values, adjoints = torch_run(spec, at)
     assume(all(np.all(np.abs(v) < 1e6) for v in values.values()))  # keep away from overflow
     graph = graphcomp.from_dict(spec)
-    tr = graph.trace(at=at, wrt=direction, mode="both")
+    tr = graph.trace(at=at, wrt=direction, mode="both", jit=jit)  # jit compiles the scalar graphs
     for name, ref in values.items():
         close(tr[name].v, ref, f"value of {name}")
         close(tr[name].adjoint, adjoints[name], f"adjoint of {name}")

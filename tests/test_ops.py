@@ -100,6 +100,9 @@ CASES = [
 
 ROWS = [pytest.param(case, shapes, id=f"{case.id}-{'x'.join(map(str, shapes))}")
         for case in CASES for shapes in case.layouts]
+# all-scalar rows run twice: through the interpreted float sweeps and through the compiled ones (jit=True)
+JIT_ROWS = [pytest.param(*row.values, jit, id=f"{row.id}{'-jit' if jit else ''}")
+            for row in ROWS for jit in (False, True) if jit is False or not any(row.values[1])]
 
 
 def test_every_registered_op_has_a_row():
@@ -135,9 +138,9 @@ def as_input(x):
     return float(x) if np.ndim(x) == 0 else x
 
 
-@pytest.mark.parametrize("case, shapes", ROWS)
+@pytest.mark.parametrize("case, shapes, jit", JIT_ROWS)
 @pytest.mark.parametrize("seed", SEEDS)
-def test_op_derivatives_match_finite_differences(case, shapes, seed):
+def test_op_derivatives_match_finite_differences(case, shapes, jit, seed):
     rng = np.random.default_rng([seed, len(shapes), *map(len, shapes)])
     x = [case.sample(k, rng, s) for k, s in enumerate(shapes)]
     out_shape = np.shape(case.ref(*x))
@@ -150,7 +153,7 @@ def test_op_derivatives_match_finite_differences(case, shapes, seed):
 
     at = {n: as_input(v) for n, v in zip(names, x)} | {"ybar": as_input(ybar)}
     direction = {n: as_input(v) for n, v in zip(names, xdot)}
-    tr = graph.trace(at=at, wrt=direction, mode="both")
+    tr = graph.trace(at=at, wrt=direction, mode="both", jit=jit)
 
     assert tr["y"].v == pytest.approx(case.ref(*x), rel=1e-12, abs=1e-14)
     assert tr.value == pytest.approx(f_ref(x), rel=1e-12, abs=1e-14)

@@ -1,0 +1,147 @@
+"""Scalar graphs compiled to straight-line Python: both sweeps unrolled, one line per step.
+
+The interpreted sweeps (graphcomp.sweeps) pay a loop iteration and a call per step.
+Here the same steps become one Python function, with every value and adjoint a local
+variable, which runs several times faster; `Graph.trace(jit=True)` uses it.
+
+The op rules are not restated. Each rule is run once on `SymbolKit`, a math kit
+whose values are Python expressions: `mul`'s partials (b, a) called on the names
+v3, v4 give the text "v4", "v3". So the forward line of every step and the local
+partials of its adjoint lines come from the registry itself, and compute exactly
+what the float sweeps compute, in the same order.
+
+The source holds only what this module writes: the rules' expressions, local
+names v<i> and d<i> (node positions) and float literals. No name, formula or
+other text from a spec enters it, so compiling it cannot run user input.
+"""
+import math
+
+from graphcomp.graph import no_gc
+from graphcomp.kits import FloatKit
+
+
+def _infix(symbol):
+    """A binary operator and its reflected form, writing `(left symbol right)`."""
+    return (lambda s, o: Sym(f"({s.src} {symbol} {_src(o)})"),
+            lambda s, o: Sym(f"({_src(o)} {symbol} {s.src})"))
+
+
+class Sym:
+    """A Python expression standing for a float while a rule is traced."""
+
+    __slots__ = ("src",)
+
+    def __init__(self, src):
+        self.src = src
+
+    __add__, __radd__ = _infix("+")
+    __sub__, __rsub__ = _infix("-")
+    __mul__, __rmul__ = _infix("*")
+    __truediv__, __rtruediv__ = _infix("/")
+    __pow__, __rpow__ = _infix("**")
+
+    def __neg__(self):
+        return Sym(f"(-{self.src})")
+
+
+def _src(x):
+    """The source text of a traced value or a constant (finite floats print exactly, as their repr)."""
+    if isinstance(x, Sym):
+        return x.src
+    x = float(x)
+    return f"({x!r})" if math.isfinite(x) else f"float('{x}')"
+
+
+def _call(name):
+    return staticmethod(lambda *args: Sym(f"{name}({', '.join(map(_src, args))})"))
+
+
+# what the generated code calls: FloatKit's own functions, so both paths compute the same
+NAMESPACE = {"sin": FloatKit.sin, "cos": FloatKit.cos, "tan": FloatKit.tan, "exp": FloatKit.exp, "log": FloatKit.log,
+             "sqrt": FloatKit.sqrt, "tanh": FloatKit.tanh, "sigmoid": FloatKit.sigmoid, "pow": FloatKit.power}
+
+
+class SymbolKit:
+    """The float kit's functions as expression builders (see FloatKit for what each computes)."""
+
+    sin, cos, tan, exp, log = _call("sin"), _call("cos"), _call("tan"), _call("exp"), _call("log")
+    sqrt, tanh, sigmoid, power = _call("sqrt"), _call("tanh"), _call("sigmoid"), _call("pow")
+
+    @staticmethod
+    def relu(a):
+        return Sym(f"({a.src} if {a.src} > 0.0 else 0.0)")  # FloatKit.relu inline: no call per step
+
+    @staticmethod
+    def step(a):
+        return Sym(f"(1.0 if {a.src} > 0.0 else 0.0)")  # ReLU's derivative, 0 at 0 as in FloatKit
+
+    @staticmethod
+    def total(a):
+        return a
+
+    @staticmethod
+    def ones_like(a):
+        return 1.0
+
+
+def source(graph, plan_):
+    """The Python source of `sweep(v, reverse, seed)` for a scalar graph's float plan.
+
+    v holds the inputs' values by node position; the function returns
+    (every node's value, every node's adjoint or None when `reverse` is false), with
+    0.0 as the adjoint of nodes that need none (the sweeps set those to None).
+    """
+    n, out = plan_.n, graph.output
+    lines = ["def sweep(v, reverse, seed):"]
+    lines += [f"    v{i} = v[{i}]" for i in sorted(graph.inputs)]
+    lines += [f"    v{i} = {_src(x)}" for i, x in plan_.consts]
+    for i, op, params, a, b in plan_.steps:
+        args = [Sym(f"v{a}")] + ([Sym(f"v{b}")] if b >= 0 else [])
+        lines.append(f"    v{i} = {_src(op.fwd(SymbolKit, *args, **params))}")
+    values = f"[{', '.join(f'v{i}' for i in range(n))}]"
+    lines += ["    if not reverse:", f"        return {values}, None", f"    d{out} = seed"]
+    assigned = {out}
+    for i, op, params, a, b in reversed(plan_.steps):
+        if i not in assigned:
+            continue  # not on a path to the output (or data): its adjoint is 0 and adds nothing
+        args = [Sym(f"v{a}")] + ([Sym(f"v{b}")] if b >= 0 else [])
+        partials = _local(op, params)(Sym(f"v{i}"), *args)
+        for j, partial in zip((a, b), partials):
+            if not plan_.active[j]:
+                continue
+            term = f"d{i}" if partial == 1.0 else f"-d{i}" if partial == -1.0 else f"d{i} * {_src(partial)}"
+            lines.append(f"    d{j} = d{j} + {term}" if j in assigned else f"    d{j} = {term}")
+            assigned.add(j)
+    adjoints = ", ".join(f"d{i}" if i in assigned else "0.0" for i in range(n))
+    lines.append(f"    return {values}, [{adjoints}]")
+    return "\n".join(lines) + "\n"
+
+
+def _local(op, params):
+    """The op's local partials on SymbolKit, as the float sweep takes them (sweeps.Plan._local)."""
+    if op.partials is not None:
+        return lambda *args: op.partials(SymbolKit, *args, **params)
+    return lambda *args: op.vjp(SymbolKit, 1.0, *args, **params)
+
+
+def compiled(graph, plan_):
+    """The graph's compiled `sweep` function, built on first use and kept with the plan."""
+    if plan_.compiled is None:
+        with no_gc():
+            code = compile(source(graph, plan_), f"<graphcomp: {graph.name}>", "exec")
+            namespace = dict(NAMESPACE)
+            exec(code, namespace)  # the source holds no user text (see the module docstring)
+            plan_.compiled = namespace["sweep"]
+    return plan_.compiled
+
+
+def run(graph, plan_, inputs, reverse, seed=1.0):
+    """(values, adjoints) by the compiled sweep, or None if a step raised (the interpreter then names the node)."""
+    v = [None] * plan_.n
+    for i, x in inputs.items():
+        v[i] = x
+    try:
+        return compiled(graph, plan_)(v, reverse, seed)
+    except (ArithmeticError, ValueError):
+        return None
+

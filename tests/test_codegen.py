@@ -1,0 +1,122 @@
+"""The compiled float sweeps (jit=True): same numbers as the interpreter, same errors, no user text in the code.
+
+Their derivatives are checked against finite differences op by op in test_ops.py
+(the -jit rows) and against PyTorch on random graphs in test_graphs.py; here:
+Eq. 2 against its closed form, errors, overflow, a long chain, and the source itself.
+"""
+import math
+
+import pytest
+
+import graphcomp
+from graphcomp import codegen, sweeps
+from graphcomp.errors import DomainError
+from graphcomp.kits import FloatKit
+
+
+def eq2_closed_form(x1, x2, x3):
+    """f of Eq. 2 and its gradient, derived by hand."""
+    e = math.exp(x1 * x2)
+    f = (x1 * x2 * math.sin(x3) + e) / x3
+    return f, {"x1": x2 * (math.sin(x3) + e) / x3, "x2": x1 * (math.sin(x3) + e) / x3,
+               "x3": x1 * x2 * math.cos(x3) / x3 - f / x3}
+
+
+@pytest.mark.parametrize("at", [{"x1": 1.0, "x2": 1.5, "x3": 2.0}, {"x1": -0.7, "x2": 0.4, "x3": -3.1}])
+def test_eq2_compiled_matches_the_closed_form_and_the_interpreter(at):
+    graph = graphcomp.load("graphs/eq2.yaml")
+    jit = graph.trace(at=at, mode="reverse", jit=True)
+    f, grad = eq2_closed_form(**at)
+    assert jit.value == pytest.approx(f, rel=1e-14)
+    for name, g in grad.items():
+        assert jit.gradient[name] == pytest.approx(g, rel=1e-12)
+    interpreted = graph.trace(at=at, mode="reverse")
+    assert [n.v for n in jit] == [n.v for n in interpreted]  # same operations in the same order: bit for bit
+    assert [n.d for n in jit] == [n.d for n in interpreted]
+
+
+def test_value_mode_compiles_the_forward_half_only():
+    graph = graphcomp.load("graphs/eq2.yaml")
+    tr = graph.trace(mode="value", jit=True)
+    assert tr.value == pytest.approx(eq2_closed_form(1.0, 1.5, 2.0)[0], rel=1e-14)
+    assert all(n.d is None for n in tr)
+
+
+def test_the_source_is_the_adjoint_program_of_eq2():
+    graph = graphcomp.load("graphs/eq2.yaml")
+    src = codegen.source(graph, sweeps.plan(graph, FloatKit))
+    lines = [line.strip() for line in src.splitlines()]
+    assert "v3 = (v0 * v1)" in lines  # x1·x2, computed once
+    assert "d8 = seed" in lines  # the output's adjoint is the seed
+    assert "d3 = d3 + d5 * v5" in lines  # v3 fans out: its second contribution, through e^{v3}, is accumulated
+    assert lines[-1] == f"return [{', '.join(f'v{i}' for i in range(9))}], [{', '.join(f'd{i}' for i in range(9))}]"
+
+
+HOSTILE = "__import__('os').system('false')"
+
+
+def test_no_spec_text_reaches_the_compiled_source():
+    spec = {"name": HOSTILE, "inputs": [{"name": "x", "value": 0.5, "label": HOSTILE}],
+            "nodes": [{"name": "y_" + "q" * 40, "op": "sin", "inputs": ["x"]},
+                      {"name": "z", "op": "mul", "inputs": ["y_" + "q" * 40, 2.5]}],
+            "output": "z"}
+    graph = graphcomp.from_dict(spec)
+    src = codegen.source(graph, sweeps.plan(graph, FloatKit))
+    assert "import" not in src and "system" not in src and "__" not in src and "q" * 40 not in src
+    assert graph.trace(mode="reverse", jit=True).gradient["x"] == pytest.approx(2.5 * math.cos(0.5), rel=1e-15)
+
+
+def test_a_domain_error_names_the_node_as_the_interpreter_does():
+    graph = graphcomp.load("graphs/eq2.yaml")
+    with pytest.raises(DomainError) as interpreted:
+        graph.trace(at={"x3": 0.0}, mode="reverse")
+    with pytest.raises(DomainError) as jit:
+        graph.trace(at={"x3": 0.0}, mode="reverse", jit=True)
+    assert str(jit.value) == str(interpreted.value)
+    assert "divisor is 0" in str(jit.value)
+
+
+@pytest.mark.parametrize("spec, where", [
+    ({"inputs": [{"name": "x", "value": 1000.0}], "nodes": [{"name": "y", "op": "exp", "inputs": ["x"]}],
+      "output": "y"}, "'y'"),  # math.exp raises OverflowError
+    ({"inputs": [{"name": "x", "value": 1e200}], "nodes": [{"name": "y", "op": "mul", "inputs": ["x", "x"]}],
+      "output": "y"}, "'y'"),  # float multiplication overflows to inf silently
+])
+def test_overflow_is_an_error_under_jit_too(spec, where):
+    graph = graphcomp.from_dict(spec)
+    with pytest.raises(DomainError, match=where):
+        graph.trace(mode="reverse", jit=True)
+
+
+def test_adjoints_of_constants_and_unreached_nodes():
+    """A node no path joins to the output has adjoint 0; data has none, as in the interpreter."""
+    spec = {"inputs": [{"name": "x", "value": 2.0}, {"name": "k", "value": 3.0, "kind": "data"}],
+            "nodes": [{"name": "unused", "op": "sin", "inputs": ["x"]},
+                      {"name": "y", "op": "mul", "inputs": ["x", "k"]}],
+            "output": "y"}
+    graph = graphcomp.from_dict(spec)
+    jit, interpreted = graph.trace(jit=True), graph.trace()
+    assert jit["unused"].d == 0.0 and jit["k"].d is None and jit["x"].d == 3.0
+    assert [n.d for n in jit] == [n.d for n in interpreted]
+
+
+def test_a_long_chain_compiles_without_recursion():
+    """20 000 nodes of exp, log, mul by c, neg: ∂f/∂x = c^m with m = 5 000 cycles (as in test_graphs' 10⁶ chain)."""
+    x, c, cycle = 0.3, 1 + 1e-4, ("exp", "log", "mul", "neg")
+    nodes, prev = [], "x"
+    for k in range(20_000):
+        op = cycle[k % 4]
+        nodes.append({"name": f"n{k}", "op": op, "inputs": [prev, "c"] if op == "mul" else [prev]})
+        prev = f"n{k}"
+    graph = graphcomp.from_dict({"inputs": [{"name": "x", "value": x}, {"name": "c", "value": c}],
+                                 "nodes": nodes, "output": prev})
+    tr = graph.trace(mode="reverse", jit=True)
+    power = math.exp(5_000 * math.log1p(c - 1))
+    assert tr.gradient["x"] == pytest.approx(power, rel=1e-9)
+    assert tr.gradient["c"] == pytest.approx(5_000 * x * power / c, rel=1e-9)
+
+
+def test_tensor_graphs_ignore_jit():
+    graph = graphcomp.load("graphs/fig1.yaml")
+    a, b = graph.gradient(), graph.trace(jit=True).gradient
+    assert all((a[k] == b[k]).all() for k in a)
