@@ -168,6 +168,10 @@ def _node(entry, k, file, claim, consts):
     if len(args) != op.arity:
         raise SpecError(f"op '{op.name}' takes {op.arity} input{'s' * (op.arity != 1)}, got {len(args)}",
                         file=file, node=name, key="inputs")
+    if op.name == "pow" and not isinstance(args[1], str):
+        exponent = as_value(args[1], file=file, node=name, key="inputs")
+        if np.ndim(exponent) == 0:  # a literal exponent is powc's p: pow's partial in it, y ln a, needs a > 0
+            op, args, entry = ops.REGISTRY["powc"], args[:1], {**entry, "p": exponent}
     refs = []
     for j, a in enumerate(args):
         if isinstance(a, str):

@@ -33,6 +33,12 @@ class Plan:
             active[i] = active[a] or (b >= 0 and active[b])
         self.active = active
         self.inactive = [i for i, x in enumerate(active) if not x]
+        reaches = [False] * (self.n + 1)  # on a path to the output: only these steps pass adjoints back
+        reaches[graph.output] = True
+        for i, _, _, a, b in reversed(self.steps):
+            if reaches[i]:
+                reaches[a] = reaches[b] = True  # a unary step's b = -1 marks the spare entry at the end
+        self.reaches = reaches[:-1]
 
     @property
     def jvp(self):
@@ -63,8 +69,8 @@ class Plan:
     def _reverse_steps(self):
         active, sink, out = self.active, self.n, []
         for i, op, params, a, b in reversed(self.steps):
-            if not active[i]:
-                continue
+            if not (active[i] and self.reaches[i]):
+                continue  # its adjoint is none (data only) or 0 (off every path to the output)
             vjp = self._local(op, params) if self.kit is FloatKit else _bind(op.vjp, self.kit, params)
             if self.kit is not FloatKit and op.elementwise:
                 vjp = _unbroadcasting(vjp, [self.graph.nodes[j].shape for j in (a, b) if j >= 0], self.kit)

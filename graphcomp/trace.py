@@ -286,7 +286,7 @@ def _input_name(n):
 
 def _fill(template, fields):
     positional = [fields[str(k)] for k in range(sum(k.isdigit() for k in fields))]
-    return _FORMATTER.vformat(template, positional, fields)
+    return _FORMATTER.vformat(template, positional, fields).replace("^{1}", "")  # x^{1} (powc at p = 2) is x
 
 
 _FORMATTER = string.Formatter()

@@ -189,3 +189,38 @@ def test_million_node_chain_forward_and_reverse():
     assert tr.derivative == pytest.approx(power, rel=1e-9)  # forward mode
     assert tr.gradient["x"] == pytest.approx(power, rel=1e-9)  # reverse mode
     assert tr.gradient["c"] == pytest.approx(m * x * power / c, rel=1e-9)  # accumulated over 250 000 uses
+
+
+# ---- branches off the path to the output, and literal exponents ----------------------------------
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [((2,), (2, 2)), ((2, 3), (3, 2)), ((2,), (2,))])
+def test_a_branch_that_misses_the_output_gets_zero_adjoints(x_shape, w_shape):
+    """a = W x (or x W) is computed but unused; f = ½‖x‖²: ∂f/∂W = 0 and ∂f/∂x = x, in PyTorch's shapes."""
+    args = ["x", "W"] if len(x_shape) == 2 else ["W", "x"]
+    spec = {"inputs": [{"name": "W", "shape": list(w_shape)}, {"name": "x", "shape": list(x_shape)}],
+            "nodes": [{"name": "a", "op": "matmul", "inputs": args}, {"name": "h", "op": "halfsq", "inputs": ["x"]}],
+            "output": "h", "seed": 3}
+    graph = graphcomp.from_dict(spec)
+    tr = graph.trace(mode="reverse")
+    np.testing.assert_array_equal(tr.gradient["W"], np.zeros(w_shape))
+    np.testing.assert_array_equal(tr.gradient["x"], tr["x"].v)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_an_unused_node_at_the_edge_of_its_domain_does_not_stop_reverse_mode(jit):
+    """sqrt(x) at x = 0 has no derivative, but f = sin x does not use it: ∂f/∂x = cos 0 = 1."""
+    spec = {"inputs": [{"name": "x", "value": 0.0}],
+            "nodes": [{"name": "a", "op": "sqrt", "inputs": ["x"]}, {"name": "s", "op": "sin", "inputs": ["x"]}],
+            "output": "s"}
+    assert graphcomp.from_dict(spec).trace(mode="reverse", jit=jit).gradient["x"] == 1.0
+
+
+@pytest.mark.parametrize("x", [-1.5, 0.0, 2.0])
+def test_pow_with_a_literal_exponent_works_for_any_base(x):
+    """pow(x, 2) is x², defined for every x: d/dx = 2x; the exponent is a constant, not differentiated."""
+    spec = {"inputs": [{"name": "x", "value": x}], "nodes": [{"name": "y", "op": "pow", "inputs": ["x", 2]}],
+            "output": "y"}
+    tr = graphcomp.from_dict(spec).trace(wrt="x", mode="both")
+    assert tr.value == x * x
+    assert tr.derivative == 2 * x and tr.gradient["x"] == 2 * x
