@@ -174,6 +174,7 @@ def document(artifacts, *, command, seed, p3_seed, count, check):
 \documentclass[11pt]{{article}}
 \usepackage[margin=2cm]{{geometry}}
 \usepackage{{amsmath,amssymb,booktabs,graphicx}}
+\setcounter{{MaxMatrixCols}}{{64}}
 \newcommand{{\fit}}[1]{{\resizebox{{\ifdim\width>\linewidth\linewidth\else\width\fi}}{{!}}{{#1}}}}
 \title{{Homework Set 2 --- computed with graphcomp}}
 \date{{}}

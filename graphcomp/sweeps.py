@@ -218,7 +218,7 @@ def _finite(graph, plan_, xs, v, phase):
     for step in steps:
         if not math.isfinite(xs[step[0]]) or any(not math.isfinite(xs[j]) for j in step[4:] if j < plan_.n):
             exc = OverflowError("the result overflows the range of floating point numbers")
-            raise _domain(graph, step, v, exc, phase, overflow=True)
+            raise _domain(graph, step, v, exc, phase)
 
 
 def _reraise_bugs(exc):
@@ -233,13 +233,14 @@ def _arg_text(node, value):
     return f"{node.name} = {value:.6g}" if isinstance(value, float) else node.name
 
 
-def _domain(graph, step, v, exc, phase, overflow=False):
+def _domain(graph, step, v, exc, phase):
     i, _, a, b = step[:4]
     n = graph.nodes[i]
     op = ops.REGISTRY[n.op]
     args = [graph.nodes[j] for j in (a, b) if j >= 0]
     shown = ", ".join(_arg_text(x, v[j]) for x, j in zip(args, (a, b)))
-    reason = str(exc) if overflow else op.domain or str(exc)
+    overflow = isinstance(exc, OverflowError) or "overflow" in str(exc)  # numpy says so in its message
+    reason = "the result overflows the range of floating point numbers" if overflow else op.domain or str(exc)
     return DomainError(f"{reason}: {n.op}({shown}), while {phase}", file=graph.file, node=n.name)
 
 

@@ -274,9 +274,16 @@ def _as_plain(tex):
 
 
 def _split(label):
-    """'v_{-2}' → ('v', '_{-2}'); 'D' → ('D', '')."""
-    k = label.find("_")
-    return (label, "") if k < 0 else (label[:k], label[k:])
+    """The base a dot or bar goes on, and the scripts after it: 'v_{-2}' → ('v', '_{-2}'), 'h^{(1)}' → ('h', '^{(1)}').
+
+    Only a `_` or `^` outside braces and not escaped starts the scripts: '\\mathrm{W\\_out}' is all base.
+    """
+    depth = 0
+    for k, c in enumerate(label):
+        depth += (c == "{") - (c == "}")
+        if depth == 0 and c in "_^" and k > 0 and label[k - 1] != "\\":
+            return label[:k], label[k:]
+    return label, ""
 
 
 def _input_name(n):

@@ -13,6 +13,19 @@ _WORDS = [
 ]
 
 
+_GREEK = dict(zip(
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho tau upsilon phi chi psi omega "
+    "Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega".split(),
+    "αβγδεζηθικλμνξπρτυφχψωΓΔΘΛΞΠΣΦΨΩ"))
+_ACCENT = {"dot": "\u0307", "bar": "\u0304"}
+
+
+def _accented(m):
+    # a combining mark on every character: over a multi-letter name it reads as one line, like \overline
+    mark = _ACCENT[m.group(1)]
+    return "".join(c if c == "\0" else c + mark for c in m.group(2))
+
+
 def _script(m, table, mark):
     body = m.group(1)
     if body and all(ord(c) in table for c in body):
@@ -24,10 +37,10 @@ def tex_to_text(tex):
     """Render the small LaTeX subset graphcomp's templates use as Unicode text."""
     s = tex.replace("\\_", "\0")
     s = re.sub(r"\\(?:mathrm|text|operatorname)\{([^{}]*)\}", r"\1", s)
-    s = re.sub(r"\\dot\{(\w)\}", "\\1\u0307", s)
-    s = re.sub(r"\\bar\{(\w)\}", "\\1\u0304", s)
     for a, b in _WORDS:
         s = s.replace(a, b)
+    s = re.sub(r"\\([A-Za-z]+)(?![A-Za-z])", lambda m: _GREEK.get(m.group(1), m.group(0)), s)
+    s = re.sub(r"\\(dot|bar)\{([^{}]*)\}", _accented, s)
     prev = None
     while prev != s:
         prev = s

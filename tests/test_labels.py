@@ -1,0 +1,78 @@
+"""Names and labels a student may choose (W_out, \\alpha, h^{(1)}): accents in text and LaTeX, and overflow messages."""
+import shutil
+import subprocess
+
+import pytest
+
+import graphcomp
+from graphcomp.errors import DomainError
+from graphcomp.render import tables
+from graphcomp.render.text import tex_to_text
+
+LABELLED = {
+    "name": "labels",
+    "inputs": [{"name": "W_out", "value": 0.5}, {"name": "alpha", "value": 2.0, "label": "\\alpha"},
+               {"name": "h", "value": 1.5, "label": "h^{(1)}"}],
+    "nodes": [{"name": "p", "op": "mul", "inputs": ["W_out", "alpha"]},
+              {"name": "loss", "op": "mul", "inputs": ["p", "h"]}],
+    "output": "loss",
+}
+
+
+@pytest.mark.parametrize("tex, text", [
+    ("\\bar{v}_{1}", "v\u0304\u2081"),
+    ("\\dot{v}_{-2}", "v\u0307\u208b\u2082"),
+    ("\\bar{\\alpha}", "\u03b1\u0304"),
+    ("\\dot{h}^{(1)}", "h\u0307\u207d\u00b9\u207e"),
+    ("\\bar{\\mathrm{loss}}", "l\u0304o\u0304s\u0304s\u0304"),
+    ("\\bar{\\mathrm{W\\_out}}", "W\u0304_o\u0304u\u0304t\u0304"),
+    ("\\eta + \\beta\\,\\theta", "\u03b7 + \u03b2 \u03b8"),
+])
+def test_accents_and_greek_in_text(tex, text):
+    assert tex_to_text(tex) == text
+
+
+def test_symbols_put_the_accent_on_the_base_only():
+    tr = graphcomp.from_dict(LABELLED).trace(mode="both", wrt="alpha")
+    i = {n.name: k for k, n in enumerate(tr.graph.nodes)}
+    assert tr.deriv_sym(i["W_out"], "adjoint") == "\\bar{\\mathrm{W\\_out}}"
+    assert tr.deriv_sym(i["alpha"], "tangent") == "\\dot{\\alpha}"
+    assert tr.deriv_sym(i["h"], "adjoint") == "\\bar{h}^{(1)}"
+    assert tr.gradient == {"W_out": 3.0, "alpha": 0.75, "h": 1.0}  # ∂(W·α·h): α h, W h, W α
+
+
+def pdflatex(tmp_path, body):
+    """Compile `body` in a minimal article with the packages graphcomp's LaTeX output names; the log tail on failure."""
+    (tmp_path / "doc.tex").write_text("\\documentclass{article}\\usepackage{booktabs,amsmath,amssymb}"
+                                      "\\begin{document}\n" + body + "\n\\end{document}\n", encoding="utf-8")
+    r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    return r.returncode, r.stdout[-1500:]
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize("graph", [
+    pytest.param(lambda: graphcomp.from_dict(LABELLED), id="underscores-greek-superscripts"),
+    pytest.param(lambda: graphcomp.load("graphs/fig1_batch.yaml"), id="fig1_batch-16-columns"),
+])
+def test_latex_tables_compile(tmp_path, graph):
+    g = graph()
+    wrt = "alpha" if g.scalar else None
+    code, log = pdflatex(tmp_path, tables.latex(g.trace(mode="both", wrt=wrt)))
+    assert code == 0, log
+
+
+@pytest.mark.parametrize("spec, at", [
+    ({"inputs": [{"name": "x"}, {"name": "y"}], "nodes": [{"name": "p", "op": "pow", "inputs": ["x", "y"]}],
+      "output": "p"}, {"x": 10.0, "y": 400.0}),
+    ({"inputs": [{"name": "x"}], "nodes": [{"name": "p", "op": "powc", "inputs": ["x"], "p": 400}],
+      "output": "p"}, {"x": 10.0}),
+    ({"inputs": [{"name": "a", "shape": [1]}, {"name": "b", "shape": [1]}],
+      "nodes": [{"name": "q", "op": "div", "inputs": ["a", "b"]}, {"name": "p", "op": "sum", "inputs": ["q"]}],
+      "output": "p"}, {"a": [1e300], "b": [1e-300]}),
+])
+def test_overflow_is_called_overflow_not_the_ops_domain(spec, at):
+    graph = graphcomp.from_dict(spec)
+    with pytest.raises(DomainError, match="overflows") as err:
+        graph.trace(at=at)
+    assert "positive base" not in str(err.value) and "divisor is 0" not in str(err.value)
