@@ -12,8 +12,11 @@ of degree 1, so its values stay in range at any depth and Euler's identity
 
 What is timed:
   graphcomp  `graph.trace(mode="reverse")` (values, then adjoints) on a graph built
-             and compiled once; the one-time build (from_dict) and compile (the extra
-             cost of the first trace) are reported apart.
+             and compiled once, two ways: interpreted (the flat-loop sweeps) and
+             `jit=True` (the sweeps compiled to straight-line Python, graphcomp.codegen;
+             up to codegen.MAX_STEPS steps). The one-time costs are reported apart:
+             build (from_dict), compile (the first interpreted trace's extra time) and
+             jit (the first jit trace's extra time: generating and compiling the code).
   micrograd  building the Value graph (its forward pass) and `backward()`.
   PyTorch    the forward pass on 0-d float64 tensors and `backward()`.
 Each (library, size) runs in a fresh subprocess, so that one's memory or crash
@@ -95,6 +98,7 @@ def best_of(repeats, run):
 
 def measure_graphcomp(x, blocks, repeats):
     import graphcomp
+    from graphcomp import codegen
 
     spec = graphcomp_spec(x, blocks)
     t0 = time.perf_counter()
@@ -103,8 +107,14 @@ def measure_graphcomp(x, blocks, repeats):
     first, _ = best_of(1, lambda: graph.trace(mode="reverse"))
     run, tr = best_of(repeats, lambda: graph.trace(mode="reverse"))
     grad = tr.gradient
-    return {"run": run, "build": build, "compile": max(first - run, 0.0),
-            "f": tr.value, "grad": [grad[f"x{k}"] for k in range(len(x))]}
+    out = {"run": run, "build": build, "compile": max(first - run, 0.0),
+           "f": tr.value, "grad": [grad[f"x{k}"] for k in range(len(x))]}
+    if len(graph) <= codegen.MAX_STEPS:
+        first, _ = best_of(1, lambda: graph.trace(mode="reverse", jit=True))
+        out["jit"], tr = best_of(repeats, lambda: graph.trace(mode="reverse", jit=True))
+        out["jit_compile"] = max(first - out["jit"], 0.0)
+        assert tr.value == out["f"] and [tr.gradient[f"x{k}"] for k in range(len(x))] == out["grad"]
+    return out
 
 
 def measure_micrograd(x, blocks, repeats):
@@ -203,32 +213,36 @@ def main():
         return
 
     print(f"forward + reverse, µs per node (best of up to 5); python {sys.version.split()[0]}")
-    head = (f"{'nodes':>9} | {'graphcomp':>9} | {'micrograd':>9} | {'torch':>9} | {'micrograd ÷ graphcomp':>21} | "
-            f"{'torch ÷ graphcomp':>17} | {'build':>6} | {'compile':>7} | {'first run':>9}")
+    head = (f"{'nodes':>9} | {'jit':>6} | {'interp.':>7} | {'micrograd':>9} | {'torch':>6} | "
+            f"{'micrograd ÷ jit':>15} | {'torch ÷ jit':>11} | {'micrograd ÷ interp.':>19} | {'torch ÷ interp.':>15} | "
+            f"{'build':>6} | {'compile':>7} | {'jit once':>8}")
     print(head)
     print("-" * len(head))
     for n in (s for s in SIZES if s <= args.max):
         results = {lib: child(lib, n) for lib in LIBRARIES}
         check(results, blueprint(n)[0], n)
         gc = results["graphcomp"]
-        once = gc["build"] + gc["compile"] + gc["run"]
 
-        def cell(lib, width=9):
+        def us(seconds, width):
+            return f"{'–':>{width}}" if seconds is None else f"{us_per_node(seconds, n):>{width}.2f}"
+
+        def ratio(lib, key, width):
             r = results[lib]
-            return f"{'failed':>{width}}" if "error" in r else f"{us_per_node(r['run'], n):>{width}.2f}"
+            return f"{'–':>{width}}" if "error" in r or key not in gc else f"{r['run'] / gc[key]:>{width - 1}.1f}×"
 
-        def ratio(lib, width):
-            r = results[lib]
-            return f"{'–':>{width}}" if "error" in r else f"{r['run'] / gc['run']:>{width - 1}.1f}×"
+        def run(lib):
+            return None if "error" in results[lib] else results[lib]["run"]
 
-        print(f"{n:>9,} | {cell('graphcomp')} | {cell('micrograd')} | {cell('torch')} | "
-              f"{ratio('micrograd', 21)} | {ratio('torch', 17)} | {us_per_node(gc['build'], n):>6.2f} | "
-              f"{us_per_node(gc['compile'], n):>7.2f} | {us_per_node(once, n):>9.2f}", flush=True)
+        print(f"{n:>9,} | {us(gc.get('jit'), 6)} | {us(gc['run'], 7)} | {us(run('micrograd'), 9)} | "
+              f"{us(run('torch'), 6)} | {ratio('micrograd', 'jit', 15)} | {ratio('torch', 'jit', 11)} | "
+              f"{ratio('micrograd', 'run', 19)} | {ratio('torch', 'run', 15)} | {us(gc['build'], 6)} | "
+              f"{us(gc['compile'], 7)} | {us(gc.get('jit_compile'), 8)}", flush=True)
         for lib in LIBRARIES:
             if "error" in results[lib]:
                 print(f"{'':>9}   {lib} failed at {n:,} nodes: {results[lib]['error']}")
-    print("graphcomp's one-time costs, µs per node: build = from_dict, compile = the first trace's extra time; "
-          "first run = build + compile + one forward + reverse (what a single evaluation costs)")
+    print("graphcomp: jit = trace(jit=True), interp. = the interpreted sweeps; one-time costs in µs per node: "
+          "build = from_dict, compile = the first trace's extra time, jit once = generating and compiling the "
+          "straight-line code (jit stops at codegen.MAX_STEPS steps: '–')")
 
     times = cli_wall()
     print(f"\npython cli.py trace eq2.yaml --wrt x2 --mode reverse: wall {min(times):.3f} s best, "

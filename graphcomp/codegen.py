@@ -16,8 +16,11 @@ other text from a spec enters it, so compiling it cannot run user input.
 """
 import math
 
+from graphcomp.errors import GraphcompError
 from graphcomp.graph import no_gc
 from graphcomp.kits import FloatKit
+
+MAX_STEPS = 200_000  # compiling 2·10⁵ steps takes ~10 s and ~3 GB; beyond, the interpreter is the better deal
 
 
 def _infix(symbol):
@@ -126,6 +129,10 @@ def _local(op, params):
 
 def compiled(graph, plan_):
     """The graph's compiled `sweep` function, built on first use and kept with the plan."""
+    if len(plan_.steps) > MAX_STEPS:
+        raise GraphcompError(f"jit compiles graphs of up to {MAX_STEPS:,} steps; this one has {len(plan_.steps):,} "
+                             f"(Python's compiler needs ~50 µs and ~13 kB per step): trace it without jit",
+                             file=graph.file)
     if plan_.compiled is None:
         with no_gc():
             code = compile(source(graph, plan_), f"<graphcomp: {graph.name}>", "exec")

@@ -138,6 +138,8 @@ def hvp(graph, at, direction):
     """Hessian–vector product: {input: (∇²f · direction)[input]} by forward over reverse."""
     from graphcomp import sweeps
 
+    for name in direction:
+        sweeps.wrt_input(graph, name)  # a misspelt or data input would be silently ignored or seeded
     inputs = sweeps.input_values(graph, at, kit=DualKit)
     seeded = {}
     for i in graph.inputs:
@@ -152,15 +154,18 @@ def hvp(graph, at, direction):
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         v = sweeps.values(graph, p, seeded)
         d = sweeps.adjoints(graph, p, v, seed=Dual(1.0, 0.0))
-    return {graph.nodes[i].name: _parts(d[i])[1] + np.zeros(graph.nodes[i].shape)
-            for i in graph.inputs if graph.nodes[i].kind == INPUT}
+    out = {graph.nodes[i].name: _parts(d[i])[1] + np.zeros(graph.nodes[i].shape)
+           for i in graph.inputs if graph.nodes[i].kind == INPUT}
+    return {k: float(x) if x.ndim == 0 else x for k, x in out.items()}  # scalars as floats, like Trace.gradient
 
 
 def hessian(graph, at, wrt):
     """The Hessian of f with respect to one input `wrt`, as a (size × size) matrix: one HVP per column."""
-    n = graph.node(wrt)
-    if n.kind != INPUT:
-        raise GraphcompError(f"'{wrt}' is not a differentiable input", file=graph.file, node=wrt)
+    from graphcomp import sweeps
+
+    if not isinstance(wrt, str):
+        raise GraphcompError(f"hessian takes one input's name, not {wrt!r}", file=graph.file)
+    n = graph.nodes[sweeps.wrt_input(graph, wrt)]
     size = int(np.prod(n.shape, dtype=int))
     cols = []
     for k in range(size):

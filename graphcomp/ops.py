@@ -264,7 +264,8 @@ register(Op(
     vjp=lambda m, g, y, a: (g * m.ones_like(a),),
     tex="\\textstyle\\sum {0}",
     jvp_tex=lambda shapes: ("\\textstyle\\sum {t0}",),
-    vjp_tex=lambda shapes: ("{g} \\mathbf{{1}}^\\top",) if len(shapes[0]) else ("{g}",),
+    vjp_tex=lambda shapes: ("{g}",) if not shapes[0] else (
+        "{g} \\mathbf{{1}}^\\top" if len(shapes[0]) == 1 else "{g} \\mathbf{{1}}\\mathbf{{1}}^\\top",),
     shape=_scalar_out,
 ))
 register(Op(
@@ -274,7 +275,7 @@ register(Op(
     vjp=lambda m, g, y, a: (g * a,),
     tex="\\tfrac12 \\|{0}\\|^2",
     jvp_tex=lambda shapes: ("\\langle {0}, {t0} \\rangle",),
-    vjp_tex=lambda shapes: ("{g} ({0})^\\top",) if len(shapes[0]) == 1 else ("{g} \\, {0}",),
+    vjp_tex=lambda shapes: {0: ("{g} \\cdot {0}",), 1: ("{g} ({0})^\\top",)}.get(len(shapes[0]), ("{g} \\, {0}",)),
     shape=_scalar_out,
     doc="Half the squared (Frobenius) norm, ½‖A‖².",
 ))

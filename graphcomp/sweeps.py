@@ -321,7 +321,7 @@ def _direction(graph, wrt, mode, seed, kit):
     if mode not in ("forward", "both"):
         wrt_names = [wrt] if isinstance(wrt, str) else list(wrt or [])
         for name in wrt_names:
-            _wrt_input(graph, name)
+            wrt_input(graph, name)
         return {}
     if wrt is None:
         variables = [i for i in graph.inputs if graph.nodes[i].kind == INPUT]
@@ -330,20 +330,21 @@ def _direction(graph, wrt, mode, seed, kit):
         wrt = [wrt]
     if not isinstance(wrt, dict):
         rng = np.random.default_rng([0 if seed is None else seed, 1])  # a stream apart from the inputs' draws
-        shapes = {name: graph.nodes[_wrt_input(graph, name)].shape for name in wrt}
+        shapes = {name: graph.nodes[wrt_input(graph, name)].shape for name in wrt}
         wrt = {name: rng.standard_normal(shape) if shape else 1.0 for name, shape in shapes.items()}
     out = {}
     for name, x in wrt.items():
-        i = _wrt_input(graph, name)
+        i = wrt_input(graph, name)
         out[i] = _coerce(graph, graph.nodes[i], x, kit, key="wrt")
     return out
 
 
-def _wrt_input(graph, name):
+def wrt_input(graph, name):
+    """The position of the differentiable input `name`, or a GraphcompError saying what it is instead."""
     i = graph.index.get(name)
     if i is None or graph.nodes[i].kind not in (INPUT, DATA):
-        raise GraphcompError(f"--wrt '{name}' is not an input; inputs: {', '.join(graph.input_names)}", file=graph.file)
+        raise GraphcompError(f"wrt '{name}' is not an input; inputs: {', '.join(graph.input_names)}", file=graph.file)
     if graph.nodes[i].kind == DATA:
-        raise GraphcompError(f"--wrt '{name}': it is declared as data (kind: data), which is not differentiated",
+        raise GraphcompError(f"wrt '{name}': it is declared as data (kind: data), which is not differentiated",
                              file=graph.file, node=name)
     return i

@@ -252,7 +252,10 @@ def _inline(template, form, fields):
         return None
     neg, core, transposed = form
     if form == _ONE:
-        t = template.replace("({g})^\\top", "{g}").replace("{g} \\, ", "").replace("{g} ", "").replace("{g}", "1")
+        t = template.replace("({g})^\\top", "{g}")
+        for times in ("{g} \\cdot ", "{g} \\, ", "{g} "):  # 1 · x is x
+            t = t.replace(times, "")
+        t = t.replace("{g}", "1")
     else:
         core = core.replace("{", "{{").replace("}", "}}")
         as_t = f"({core})^\\top"

@@ -120,3 +120,9 @@ def test_tensor_graphs_ignore_jit():
     graph = graphcomp.load("graphs/fig1.yaml")
     a, b = graph.gradient(), graph.trace(jit=True).gradient
     assert all((a[k] == b[k]).all() for k in a)
+
+
+def test_jit_refuses_a_graph_too_big_to_compile_well(monkeypatch):
+    monkeypatch.setattr(codegen, "MAX_STEPS", 5)  # eq2 has 6 steps
+    with pytest.raises(graphcomp.GraphcompError, match="up to 5 steps; this one has 6"):
+        graphcomp.load("graphs/eq2.yaml").trace(jit=True)
