@@ -2,9 +2,11 @@
 
 Parsed with Python's `ast` and a whitelist of operators and functions (never
 eval). Repeated subexpressions become one node. Inputs are numbered as in the
-slides (v_{-(k-1)} … v_0), intermediates v_1 … v_n in evaluation order.
+slides (v_{-(k-1)} … v_0), intermediates v_1 … v_n in evaluation order (a number an
+input's name already takes, as in "v1*sin(x)", is skipped).
 """
 import ast
+import math
 
 from graphcomp.errors import SpecError
 from graphcomp.spec import from_dict
@@ -20,11 +22,10 @@ def to_spec(expr, at=None, name="formula"):
     where = "--expr"
     if not isinstance(expr, str) or not expr.strip():
         raise SpecError("the formula is empty", file=where)
-    try:
-        tree = ast.parse(expr.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise SpecError(f"not a formula: {exc.msg} at column {exc.offset}", file=where) from None
+    text = expr.strip()
+    tree = _parse(text, where)
     inputs, nodes, memo = [], [], {}
+    names = _fresh_names({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
 
     def leaf_input(ident):
         if ident in FUNCS or ident in ALIASES:
@@ -36,7 +37,7 @@ def to_spec(expr, at=None, name="formula"):
     def make(op, args, extra=None):
         key = (op, tuple(args), tuple(sorted((extra or {}).items())))
         if key not in memo:  # a repeated subexpression is one node
-            memo[key] = f"v{len(nodes) + 1}"
+            memo[key] = next(names)
             nodes.append({"name": memo[key], "op": op, "inputs": list(args), **(extra or {})})
         return memo[key]
 
@@ -45,7 +46,7 @@ def to_spec(expr, at=None, name="formula"):
     while stack:
         node, visited = stack.pop()
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            results.append(float(node.value))
+            results.append(_float(node, text, where))
             continue
         if isinstance(node, ast.Name):
             results.append(leaf_input(node.id))
@@ -73,7 +74,51 @@ def to_spec(expr, at=None, name="formula"):
         if ident in at:
             entry["value"] = float(at[ident])
         spec_inputs.append(entry)
-    return {"name": name, "description": expr.strip(), "inputs": spec_inputs, "nodes": nodes, "output": out}
+    return {"name": name, "description": text, "inputs": spec_inputs, "nodes": nodes, "output": out}
+
+
+def _parse(text, where):
+    """The ast of a formula, or a one-line SpecError that says where its syntax breaks."""
+    try:
+        # the newline makes CPython give the real column of an error at the end (without it, 0)
+        return ast.parse(text + "\n", mode="eval")
+    except SyntaxError as exc:
+        raise SpecError(f"not a formula: {exc.msg}{_position(exc, text)}", file=where) from None
+    except (RecursionError, MemoryError):
+        raise SpecError("the formula is too deeply nested or too long for Python's parser; "
+                        "split it up, or write it as a YAML spec", file=where) from None
+
+
+def _position(exc, text):
+    if not exc.offset:
+        return ""
+    lines = text.split("\n")
+    line = lines[exc.lineno - 1] if exc.lineno and exc.lineno <= len(lines) else ""
+    at = " at the end" if exc.offset > len(line) else ""
+    row = f"line {exc.lineno}, " if len(lines) > 1 else ""
+    return f"{at} ({row}column {exc.offset})"
+
+
+def _float(node, text, where):
+    """The number of an ast.Constant as a float; one out of float range (10**400, 1e400) is a SpecError."""
+    try:
+        value = float(node.value)
+    except OverflowError:
+        value = math.inf
+    if math.isfinite(value):
+        return value
+    literal = ast.get_source_segment(text, node) or str(node.value)
+    shown = literal if len(literal) <= 20 else f"{literal[:12]}... ({len(literal)} characters)"
+    raise SpecError(f"the number {shown} is out of the range of a float (about ±1.8e308)", file=where)
+
+
+def _fresh_names(taken):
+    """v1, v2, ... skipping the names the formula uses for its inputs (students call inputs v1 too)."""
+    k = 0
+    while True:
+        k += 1
+        if f"v{k}" not in taken:
+            yield f"v{k}"
 
 
 def _children(node, where):

@@ -176,8 +176,7 @@ elementwise(
     domain="this power is undefined here (negative base with a fractional exponent, or 0 to a negative power)",
 )
 elementwise("neg", 1, lambda m, a: -a, lambda m, y, a: (-1.0,), "-{0}", ("-1",), on_floats=operator.neg)
-elementwise("exp", 1, lambda m, a: m.exp(a), lambda m, y, a: (y,), "e^{{{0}}}", ("{y}",), domain="exp overflows",
-            on_floats=math.exp)
+elementwise("exp", 1, lambda m, a: m.exp(a), lambda m, y, a: (y,), "e^{{{0}}}", ("{y}",), on_floats=math.exp)
 elementwise(
     "log", 1, lambda m, a: m.log(a), lambda m, y, a: (1.0 / a,), "\\ln {0}", ("1/{0}",),
     domain="log needs a positive argument", on_floats=math.log,

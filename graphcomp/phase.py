@@ -118,12 +118,10 @@ class Engine:
     SPEC = "phase.yaml"
 
     def __init__(self, A, y):
-        import yaml
-
-        from graphcomp.spec import from_dict, resolve
+        from graphcomp.spec import from_dict, resolve, safe_load
 
         path = resolve(self.SPEC)
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = safe_load(path.read_text(encoding="utf-8"))
         m, n = np.shape(A)
         shapes = {"A": [m, n], "y": [m], "x": [n]}
         for entry in doc["inputs"]:

@@ -12,6 +12,7 @@ Every error names the file, the node and the key.
 import math
 import numbers
 import re
+from collections.abc import Hashable
 from pathlib import Path
 
 import numpy as np
@@ -49,13 +50,39 @@ def load(path):
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read: {exc}", file=path) from None
     try:
-        doc = yaml.safe_load(text)
+        doc = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise SpecError(f"not valid YAML{where}: {problem}", file=path) from None
     return from_dict(doc, file=str(path))
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that rejects a mapping holding the same key twice (plain safe_load keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        """The mapping of `node`, or a ConstructorError at the second occurrence of a key."""
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden, by design
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                if not isinstance(key, Hashable):
+                    continue  # the base class reports an unhashable key
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"duplicate key {key!r} (each key may appear once)", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_load(text):
+    """yaml.safe_load, except that a duplicate key in a mapping is a yaml.YAMLError."""
+    return yaml.load(text, Loader=UniqueKeyLoader)
 
 
 def from_dict(doc, file="<spec>"):
@@ -78,6 +105,7 @@ def _from_dict(doc, file):
         raise SpecError("'nodes' must be a list", file=file, key="nodes")
     if not isinstance(doc["output"], str):
         raise SpecError("'output' must name a node", file=file, key="output")
+    _text(doc, file)
     notation = doc.get("notation")
     if notation not in (None, "bar", "dot"):
         raise SpecError("notation must be 'bar' (v̄, v̇) or 'dot' (.v, .d)", file=file, key="notation")
@@ -102,14 +130,24 @@ def _from_dict(doc, file):
     consts = []
     for k, entry in enumerate(nodes):
         built.append(_node(entry, k, file, claim, consts))
+    internal = {c.name for c in consts}
     for n in built:
         for a in n.args:
-            if a not in names and not a.startswith("#"):
+            if a not in names and a not in internal:
                 raise SpecError(f"'{a}' is not defined (not an input, nor a node)", file=file, node=n.name, key="inputs")
     if doc["output"] not in names:
         raise SpecError(f"output '{doc['output']}' is not a defined name", file=file, key="output")
     return Graph(consts + built, doc["output"], file=file, name=doc.get("name"),
                  description=doc.get("description", ""), notation=notation, seed=seed, dist=dist)
+
+
+def _text(doc, file):
+    # the name titles tables and LaTeX % comments, so one line; a description may span several
+    name = doc.get("name", "")
+    if not isinstance(name, str) or "\n" in name or "\r" in name:
+        raise SpecError(f"name must be a one-line string, not {name!r}", file=file, key="name")
+    if not isinstance(doc.get("description", ""), str):
+        raise SpecError(f"description must be a string, not {doc['description']!r}", file=file, key="description")
 
 
 def _no_unknown(entry, allowed, file, node, extra=()):
@@ -168,8 +206,9 @@ def _node(entry, k, file, claim, consts):
     if len(args) != op.arity:
         raise SpecError(f"op '{op.name}' takes {op.arity} input{'s' * (op.arity != 1)}, got {len(args)}",
                         file=file, node=name, key="inputs")
+    args = [_arg(a, file, name) for a in args]
     if op.name == "pow" and not isinstance(args[1], str):
-        exponent = as_value(args[1], file=file, node=name, key="inputs")
+        exponent = args[1]
         if np.ndim(exponent) == 0:  # a literal exponent is powc's p: pow's partial in it, y ln a, needs a > 0
             op, args, entry = ops.REGISTRY["powc"], args[:1], {**entry, "p": exponent}
     refs = []
@@ -177,16 +216,35 @@ def _node(entry, k, file, claim, consts):
         if isinstance(a, str):
             refs.append(a)
         else:
-            value = as_value(a, file=file, node=name, key="inputs")
-            cname = f"#{name}.{j}"
-            consts.append(Node(cname, CONST, _number_label(value), shape=np.shape(value), value=value))
+            cname = f"#{name}.{j}"  # '#' is not in NAME, so no declared name can take it
+            consts.append(Node(cname, CONST, _number_label(a), shape=np.shape(a), value=a))
             refs.append(cname)
     params = {}
     for p in op.params:
         if p not in entry:
             raise SpecError(f"op '{op.name}' needs the constant '{p}'", file=file, node=name, key=p)
-        params[p] = float(as_value(entry[p], file=file, node=name, key=p))
+        params[p] = _param(entry[p], file, name, p)
     return Node(name, NODE, _label(entry, name, file), op.name, tuple(refs), params)
+
+
+def _arg(a, file, node):
+    """One entry of a node's inputs: a name to look up later, or a literal number / list as float / array."""
+    if isinstance(a, str) and NAME.match(a):
+        return a  # a name, even 'inf' or 'nan': names come before numbers
+    if isinstance(a, str):
+        try:
+            float(a)  # YAML 1.1 reads 1e-3 (no dot) as a string
+        except ValueError:
+            raise SpecError(f"'{a}' is not defined (not an input, nor a node)", file=file, node=node,
+                            key="inputs") from None
+    return as_value(a, file=file, node=node, key="inputs")
+
+
+def _param(x, file, node, key):
+    value = as_value(x, file=file, node=node, key=key)
+    if np.ndim(value):
+        raise SpecError(f"{key} must be a number, not a list: {x!r}", file=file, node=node, key=key)
+    return float(value)
 
 
 def _label(entry, name, file):

@@ -1,4 +1,5 @@
 """`graphcomp draw`: the computational graph as a diagram (PNG, SVG, PDF, Graphviz source or TikZ)."""
+import re
 from pathlib import Path
 
 from graphcomp.commands.trace import add_graph_args, load_graph, parse_wrt
@@ -28,7 +29,7 @@ def run(args):
     if not 0 <= args.digits <= 16:
         raise GraphcompError("--digits must be between 0 and 16")
     graph, at = load_graph(args)
-    out = Path(args.output or f"outputs/{graph.name}.png")
+    out = Path(args.output or default_output(graph.name))
     if out.suffix.lower() not in FORMATS:
         raise GraphcompError(f"cannot tell the format of '{out}': end it in {', '.join(FORMATS)}")
     trace = None
@@ -39,6 +40,13 @@ def run(args):
         trace = graph.trace(at=at, mode="value", seed=args.seed, data=args.data)
     write(graph, trace, out, values=args.values, edge_partials=args.edge_partials, digits=args.digits)
     print(f"wrote {out}")
+
+
+def default_output(name):
+    """outputs/NAME.png, NAME kept to letters, digits, '_', '-' and '.' so that it stays inside outputs/."""
+    # a spec's name is free text: '../x' or '/etc/x' must not choose where a plain `draw` writes
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._-")
+    return Path("outputs") / f"{stem or 'graph'}.png"
 
 
 def write(graph, trace, out, **options):

@@ -1,0 +1,101 @@
+"""Inputs that are valid but were once mishandled: formula names, number strings, YAML merge keys, draw's default path."""
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from graphcomp.commands.draw import default_output
+from graphcomp.formula import parse, to_spec
+from graphcomp.spec import load, safe_load
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_spec(tmp_path, text):
+    path = tmp_path / "spec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("expr", ["v1*sin(x)", "v2*sin(x)", "v1*v2 + sin(v3)"])
+def test_formula_node_names_skip_the_input_names(expr):
+    spec = to_spec(expr)
+    inputs = {i["name"] for i in spec["inputs"]}
+    nodes = [n["name"] for n in spec["nodes"]]
+    assert not inputs & set(nodes), (inputs, nodes)
+    assert len(set(nodes)) == len(nodes)
+
+
+def test_formula_with_lecture_input_names_evaluates():
+    trace = parse("v2*sin(x)", at={"v2": 2.0, "x": 1.0}).trace(wrt="x")
+    assert trace.value == pytest.approx(2 * math.sin(1.0))
+    assert trace.gradient["x"] == pytest.approx(2 * math.cos(1.0))
+
+
+def test_formula_with_lecture_input_names_through_the_cli():
+    res = subprocess.run([sys.executable, "cli.py", "trace", "--expr", "v1*sin(x)", "--at", "v1=2,x=1", "--wrt", "x",
+                          "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert f"{2 * math.sin(1.0):.4f}" in res.stdout
+
+
+def test_exponent_without_dot_in_inputs_is_a_number(tmp_path):
+    # YAML 1.1 reads 1e-3 as the string '1e-3'
+    path = write_spec(tmp_path, "inputs: [{name: x, value: 2}]\nnodes: [{name: y, op: mul, inputs: [x, 1e-3]},"
+                                " {name: z, op: pow, inputs: [y, 2e0]}]\noutput: z\n")
+    graph = load(path)
+    assert graph.trace().value == pytest.approx((2 * 1e-3) ** 2)
+    assert graph.node("z").op == "powc"  # a literal exponent, even from a string
+
+
+def test_declared_name_wins_over_a_number_string(tmp_path):
+    # 'inf' reads as a float, but here it names an input
+    path = write_spec(tmp_path, "inputs: [{name: x, value: 2}, {name: inf, value: 3}]\n"
+                                "nodes: [{name: y, op: mul, inputs: [x, inf]}]\noutput: y\n")
+    assert load(path).trace().value == pytest.approx(6.0)
+
+
+def test_merge_keys_may_be_overridden():
+    doc = safe_load("a: &a {p: 1, q: 2}\nb: {<<: *a, q: 3}\n")
+    assert doc["b"] == {"p": 1, "q": 3}
+
+
+def test_duplicate_keys_are_found_however_spelled():
+    with pytest.raises(yaml.YAMLError, match="duplicate key"):
+        safe_load("m: {1: a, 1.0: b}\n")
+
+
+def test_unique_key_loader_stays_safe():
+    with pytest.raises(yaml.YAMLError, match="python/object"):
+        safe_load("x: !!python/object/apply:os.system [echo]\n")
+
+
+@pytest.mark.parametrize("name, expected", [("eq2", "eq2"), ("../../../tmp/x", "tmp_x"), ("/etc/passwd", "etc_passwd"),
+                                            ("..", "graph"), ("my graph (v2)", "my_graph_v2")])
+def test_default_draw_output_stays_in_outputs(name, expected):
+    assert default_output(name) == Path("outputs") / f"{expected}.png"
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_draw_without_o_writes_inside_outputs(tmp_path):
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    spec = write_spec(tmp_path, "name: ../../escaped\ninputs: [{name: x, value: 1}]\n"
+                                "nodes: [{name: y, op: sin, inputs: [x]}]\noutput: y\n")
+    res = subprocess.run([sys.executable, str(ROOT / "cli.py"), "draw", str(spec)], cwd=work,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert (work / "outputs" / "escaped.png").is_file()
+    assert not list(tmp_path.glob("escaped*")) and not list((tmp_path / "a").glob("escaped*"))
+
+
+def test_parse_header_survives_a_newline_in_at(tmp_path):
+    out = tmp_path / "mine.yaml"
+    res = subprocess.run([sys.executable, "cli.py", "parse", "--expr", "x*2", "--at", "x=\n1", "-o", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert load(out).trace().value == pytest.approx(2.0)
