@@ -76,3 +76,13 @@ def test_overflow_is_called_overflow_not_the_ops_domain(spec, at):
     with pytest.raises(DomainError, match="overflows") as err:
         graph.trace(at=at)
     assert "positive base" not in str(err.value) and "divisor is 0" not in str(err.value)
+
+
+@pytest.mark.parametrize("x, digits, text", [
+    (2.69549324858, 4, "2.6955"), (-0.00001, 4, "0.0000"), (999999999999.0, 2, "999999999999.00"),
+    (1e12, 4, "1.0000e+12"), (-16331239353195370.0, 4, "-1.6331e+16"), (5e159, 2, "5.00e+159"),
+])
+def test_numbers_to_fixed_decimals_and_huge_ones_in_scientific_notation(x, digits, text):
+    from graphcomp.render.text import fmt_number
+
+    assert fmt_number(x, digits) == text

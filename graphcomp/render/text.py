@@ -53,8 +53,11 @@ def tex_to_text(tex):
 
 
 def fmt_number(x, digits):
-    """A float to `digits` decimals, without a '-0.0000'."""
-    s = f"{float(x):.{digits}f}"
+    """A float to `digits` decimals, without a '-0.0000'; from 10¹² on in scientific notation (no 160-digit rows)."""
+    x = float(x)
+    if abs(x) >= 1e12:
+        return f"{x:.{digits}e}"
+    s = f"{x:.{digits}f}"
     return s[1:] if s.startswith("-") and float(s) == 0.0 else s
 
 
