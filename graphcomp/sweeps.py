@@ -13,6 +13,7 @@ import numpy as np
 from graphcomp import ops
 from graphcomp.errors import DomainError, GraphcompError
 from graphcomp.graph import CONST, DATA, INPUT, no_gc
+from graphcomp.io import read_npz
 from graphcomp.kits import ArrayKit, FloatKit
 
 
@@ -274,7 +275,7 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
 
 def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
     """{input position: value}: the spec's values (or seeded draws), then the .npz `data`, then `at`."""
-    arrays = _npz(data) if data is not None else {}
+    arrays = read_npz(data) if data is not None else {}
     for source, names in ((data, arrays), ("values given", at or {})):
         unknown = sorted(set(names) - set(graph.input_names))
         if unknown:
@@ -304,16 +305,6 @@ def _coerce(graph, n, x, kit, key="value"):
         raise GraphcompError(f"{'a direction' if key == 'wrt' else 'value'} of shape {np.shape(x)}, but the input "
                              f"has shape {tuple(n.shape)}", file=graph.file, node=n.name, key=key)
     return kit.coerce(x)
-
-
-def _npz(path):
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except OSError as exc:
-        raise GraphcompError(f"cannot read: {exc.strerror or exc}", file=path) from None
-    except ValueError:
-        raise GraphcompError("not an .npz file of numeric arrays (write one with numpy.savez)", file=path) from None
 
 
 def _direction(graph, wrt, mode, seed, kit):

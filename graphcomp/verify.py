@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphcomp import mlp, ops
+from graphcomp.errors import DomainError
 from graphcomp.graph import CONST, INPUT
 from graphcomp.kits import ArrayKit, FloatKit
 from graphcomp.sweeps import plan, values
@@ -23,7 +24,17 @@ METHODS = ("analytic", "engine", "torch", "fd")
 TORCH_HINT = "pip install torch==2.13.0"
 # (rtol, atol), normwise per parameter: |a - b|_max <= atol + rtol * max(|a|_max, |b|_max)
 EXACT_TOL = (1e-10, 1e-12)  # between exact methods: only rounding differs
-FD_TOL = (1e-6, 1e-8)  # central differences: O(h²) truncation plus O(eps/h) rounding, h ≈ eps^(1/3)
+# against finite differences the atol also gets their own error estimate (truncation and rounding, per parameter)
+FD_TOL = (1e-6, 1e-8)
+FD_MAX_REL = 1e-4  # an fd estimate less accurate than this (relative to the gradient) is not compared: it would pass anything
+EPS = np.finfo(float).eps
+FD_STEP = EPS ** (1 / 3)  # the step that balances truncation (h²) and rounding (eps/h) for a function on scale 1
+FD_STEPS = 60  # at most this many step sizes per entry
+FD_PATIENCE = 2  # below the smallest natural step, stop after this many steps without a better estimate
+
+
+class FDUnavailable(Exception):
+    """Finite differences cannot check the gradient here (a probe leaves a domain, or no step is accurate)."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +71,17 @@ class Report:
     skipped: dict = field(default_factory=dict)
     comparisons: list = field(default_factory=list)
     kinks: dict = field(default_factory=dict)  # {ReLU node: how many of its inputs sit at the kink 0}
+    fd_error: dict = field(default_factory=dict)  # {param: the largest error estimate of its finite differences}
 
     @property
     def ok(self):
         """True when every comparison is within its tolerance."""
         return all(c.ok for c in self.comparisons)
+
+    @property
+    def constant(self):
+        """True when no differentiable input reaches the output (only constants and data do): every gradient is 0."""
+        return not plan(self.graph, FloatKit if self.graph.scalar else ArrayKit).active[self.graph.output]
 
 
 def verify(graph, *, seed=None, dist=None, data=None, at=None, use_torch=True):
@@ -83,14 +100,32 @@ def verify(graph, *, seed=None, dist=None, data=None, at=None, use_torch=True):
         report.skipped["torch"] = f"not installed; {TORCH_HINT}" if use_torch else "skipped (--no-torch)"
     else:
         report.gradients["torch"] = torch_grads
-    report.gradients["fd"] = finite_differences(graph, inputs)
+    try:
+        report.gradients["fd"], report.fd_error = _fd_column(graph, inputs)
+    except FDUnavailable as exc:
+        report.skipped["fd"] = str(exc)
     names = [m for m in METHODS if m in report.gradients]
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            tol = FD_TOL if "fd" in (a, b) else EXACT_TOL
             for param, ga in report.gradients[a].items():
+                tol = (FD_TOL[0], FD_TOL[1] + report.fd_error[param]) if "fd" in (a, b) else EXACT_TOL
                 report.comparisons.append(_compare(a, b, param, ga, report.gradients[b][param], tol))
     return report
+
+
+def _fd_column(graph, inputs):
+    """({param: fd gradient}, {param: its largest error estimate}), or FDUnavailable when they would say nothing."""
+    grads, errors = finite_differences_with_errors(graph, inputs)
+    worst = {k: float(np.max(e, initial=0.0)) for k, e in errors.items()}
+    for k, err in worst.items():
+        scale = float(np.max(np.abs(grads[k]), initial=0.0))
+        if np.isinf(err):
+            raise FDUnavailable(f"not compared: no usable step h in {k} at this point (x ± h rounds back to x "
+                                "before two estimates agree)")
+        if not err <= FD_MAX_REL * scale + FD_TOL[1]:
+            raise FDUnavailable(f"not compared: at this point no step h estimates the derivative in {k} to better than "
+                                f"±{err:.1e} (rounding or curvature swamps f(x + h) − f(x − h))")
+    return grads, worst
 
 
 def relu_kinks(graph, values, rel=1e-5):
@@ -154,41 +189,94 @@ def torch_gradients(graph, inputs):
         v.append(torch.tensor(x, dtype=torch.float64, requires_grad=n.kind == INPUT))
         if n.kind == INPUT:
             leaves[n.name] = v[-1]
-    v[graph.output].backward()
-    return {k: (t.grad.numpy() if t.grad is not None else np.zeros(t.shape)) for k, t in leaves.items()}
+    if v[graph.output].requires_grad:  # else no differentiable input reaches the output: every gradient is 0
+        v[graph.output].backward()
+    return {k: (t.grad.numpy() if t.grad is not None else np.zeros(tuple(t.shape))) for k, t in leaves.items()}
 
 
-def finite_differences(graph, inputs, h=None):
-    """(iv) Central differences (f(x + hₖ eₖ) − f(x − hₖ eₖ)) / 2hₖ for every entry of every variable input.
+def finite_differences(graph, inputs):
+    """(iv) Central-difference gradient {param: array} of every variable input (see finite_differences_with_errors)."""
+    return finite_differences_with_errors(graph, inputs)[0]
 
-    hₖ = h·max(1, |xₖ|) with h = eps^(1/3) ≈ 6e-6 by default, which balances truncation (h²) and rounding (eps/h).
-    Near a ReLU kink (a pre-activation within hₖ of 0) the difference straddles it and is wrong.
+
+def finite_differences_with_errors(graph, inputs):
+    """(iv) Central differences entry by entry: ({param: gradient}, {param: error estimate per entry}).
+
+    Each entry xₖ gets its own step (see _derivative). A probe that leaves an op's domain at every step
+    raises FDUnavailable: a limit of the check, not an error in the inputs.
     """
-    h = np.finfo(float).eps ** (1 / 3) if h is None else h
     kit = FloatKit if graph.scalar else ArrayKit
     p = plan(graph, kit)
     base = {i: kit.coerce(inputs[graph.nodes[i].name]) for i in graph.inputs}
-
-    def f(i, x):
-        with np.errstate(divide="raise", over="raise", invalid="raise"):
-            return float(values(graph, p, {**base, i: x})[graph.output])
-
-    out = {}
+    grads, errors = {}, {}
     for i in graph.inputs:
         n = graph.nodes[i]
         if n.kind != INPUT:
             continue
         x0 = base[i]
         if not n.shape:
-            step = h * max(1.0, abs(x0))
-            out[n.name] = np.float64((f(i, x0 + step) - f(i, x0 - step)) / (2 * step))
+            d, err = _entry(graph, p, base, i, n.name, x0, lambda x: x)
+            grads[n.name], errors[n.name] = np.float64(d), np.float64(err)
             continue
-        grad = np.empty(n.shape)
+        grads[n.name], errors[n.name] = np.empty(n.shape), np.empty(n.shape)
         for k in np.ndindex(*n.shape):
-            step = h * max(1.0, abs(x0[k]))
-            up, down = x0.copy(), x0.copy()
-            up[k] += step
-            down[k] -= step
-            grad[k] = (f(i, up) - f(i, down)) / (2 * step)
-        out[n.name] = grad
-    return out
+            def at(x, k=k):
+                moved = x0.copy()
+                moved[k] = x
+                return moved
+
+            grads[n.name][k], errors[n.name][k] = _entry(graph, p, base, i, f"{n.name}{list(k)}", float(x0[k]), at)
+    return grads, errors
+
+
+def _entry(graph, p, base, i, where, x, at):
+    """(df/dxₖ, error estimate) at xₖ = x for one entry of input i; `at(xₖ)` gives the input with that entry set."""
+    def f(xk):
+        with np.errstate(divide="raise", over="raise", invalid="raise"):
+            return float(values(graph, p, {**base, i: at(xk)})[graph.output])
+
+    try:
+        return _derivative(f, x)
+    except DomainError as exc:
+        raise FDUnavailable(f"could not run at {where} = {x!r}: the probes x ± h leave an op's domain (node "
+                            f"'{exc.node}': {exc.message}); a limit of the check, not an error in the input") from None
+
+
+def _derivative(f, x):
+    """(f'(x), error estimate) by central differences D(h) = (f(x+h) − f(x−h)) / 2h over shrinking steps h.
+
+    A fixed h·max(1, |x|) fails both ways: too coarse for log near 0 (the function's scale is |x|), too
+    coarse for sin(x) at x = 1e6 (its scale is 1). So h starts at eps^(1/3)·max(1, |x|) and shrinks past
+    eps^(1/3)·min(1, |x|), by 4 per step (more when that range is huge). The error of D(h) is estimated as
+    |D(h) − D(previous h)| (truncation is O(h²), so this bounds it) plus eps·|f|/h (rounding); the estimate
+    with the smallest error is returned. Steps stop once rounding alone exceeds the best error, or when the
+    error has stopped falling below the small end. A probe outside an op's domain skips that step; when
+    no two steps in a row succeed, the last DomainError is raised.
+    """
+    hi = FD_STEP * max(1.0, abs(x))
+    lo = FD_STEP * max(min(1.0, abs(x)), np.finfo(float).tiny) if x else hi  # no subnormal steps: they lose digits
+    ratio = max(4.0, (hi / lo) ** (1 / 20))  # at most 20 steps to go from hi to lo
+    best, prev, stale, failure, h = (np.inf, np.nan), None, 0, None, hi
+    for _ in range(FD_STEPS):
+        up, down = x + h, x - h
+        if up == down:
+            break  # h is below x's precision
+        try:
+            fu, fd = f(up), f(down)
+        except DomainError as exc:
+            failure, prev = exc, None
+        else:
+            width = up - down  # the step as represented, not 2h: x ± h are rounded
+            d, rounding = (fu - fd) / width, 2 * EPS * max(abs(fu), abs(fd)) / width
+            if prev is not None:
+                err = abs(d - prev) + rounding
+                stale = 0 if err < best[0] else stale + 1
+                if not stale:
+                    best = (err, d)
+            if rounding > best[0] or (h < lo and stale >= FD_PATIENCE):
+                break
+            prev = d
+        h /= ratio if h > lo else 4.0
+    if np.isinf(best[0]) and failure is not None:
+        raise failure
+    return best[1], best[0]

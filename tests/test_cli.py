@@ -1,8 +1,14 @@
 """The CLI's listing commands."""
+import csv
+import io
+import json
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from graphcomp.ops import REGISTRY
 
@@ -23,3 +29,96 @@ def test_help_lists_every_command():
     done = subprocess.run([sys.executable, "cli.py", "--help"], cwd=ROOT, capture_output=True, text=True)
     for command in ("trace", "parse", "draw", "verify", "solve", "report", "ops"):
         assert command in done.stdout
+
+
+def _run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "120"})
+
+
+def _one_line_error(done, *words):
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    for w in words:
+        assert w in done.stderr, done.stderr
+
+
+DX2 = f"{(math.sin(2) + math.exp(1.5)) / 2:.4f}"  # Eq. 2's ∂f/∂x2 at (1, 1.5, 2) by hand: (x1 sin x3 + x1 e^(x1 x2)) / x3
+
+
+def test_trace_writes_through_a_symlink(tmp_path):
+    target = tmp_path / "notes.md"
+    target.write_text("old")
+    (tmp_path / "link.md").symlink_to("notes.md")
+    done = _run("trace", "eq2.yaml", "--wrt", "x2", "-o", "link.md", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "link.md").is_symlink() and os.readlink(tmp_path / "link.md") == "notes.md"
+    assert "| node | symbol | rule | value |" in target.read_text() and f"${DX2}$" in target.read_text()
+
+
+def test_dash_is_standard_output(tmp_path):
+    done = _run("trace", "eq2.yaml", "--wrt", "x2", "--format", "csv", "-o", "-", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("trace,node,symbol,rule,value\n") and DX2 in done.stdout
+    assert "wrote" not in done.stdout and not (tmp_path / "-").exists()
+    verify = _run("verify", "eq2.yaml", "--no-torch", "--format", "json", "-o", "-", cwd=tmp_path)
+    assert json.loads(verify.stdout)["agree"] is True and not (tmp_path / "-").exists()
+    _one_line_error(_run("draw", "eq2.yaml", "-o", "-", cwd=tmp_path), "'-'")  # a picture has no text form
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("kind, words", [("dir", "it is a directory"), ("fifo", "it is a pipe")])
+def test_output_that_is_not_a_regular_file_is_one_line(tmp_path, kind, words):
+    out = tmp_path / "out"
+    out.mkdir() if kind == "dir" else os.mkfifo(out)
+    _one_line_error(_run("trace", "eq2.yaml", "-o", str(out)), str(out), words)
+    _one_line_error(_run("verify", "eq2.yaml", "--no-torch", "-o", str(out)), str(out), words)
+
+
+def test_verify_output_format_follows_the_extension(tmp_path):
+    for name in ("v.tex", "v.md", "v.csv", "v.json", "v.txt"):
+        done = _run("verify", "eq2.yaml", "--no-torch", "-o", str(tmp_path / name))
+        assert done.returncode == 0 and done.stdout == f"wrote {tmp_path / name}\n", done.stderr
+    tex = (tmp_path / "v.tex").read_text()
+    assert "\\begin{tabular}" in tex and "\\toprule" in tex and f"${DX2}$" in tex and "% AGREE" in tex
+    md = (tmp_path / "v.md").read_text()
+    assert "| methods | parameter |" in md and f"${DX2}$" in md and "**AGREE" in md
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "v.csv").read_text())))
+    assert {(r["method_a"], r["method_b"]) for r in rows} == {("engine", "fd")} and all(r["ok"] == "True" for r in rows)
+    doc = json.loads((tmp_path / "v.json").read_text())
+    assert doc["gradients"]["engine"]["x2"] == pytest.approx((math.sin(2) + math.exp(1.5)) / 2, rel=1e-14)
+    assert doc["agree"] is True and "torch" in doc["skipped"]
+    assert "AGREE" in (tmp_path / "v.txt").read_text() and "\\begin" not in (tmp_path / "v.txt").read_text()
+
+
+def test_verify_format_and_digits(tmp_path):
+    done = _run("verify", "eq2.yaml", "--no-torch", "--format", "markdown", "--digits", "6")
+    assert done.returncode == 0, done.stderr
+    assert f"${(math.sin(2) + math.exp(1.5)) / 2:.6f}$" in done.stdout and done.stdout.startswith("| parameter |")
+    rich = _run("verify", "eq2.yaml", "--no-torch", "--digits", "2")
+    assert "2 decimals" in rich.stdout and f"{(math.sin(2) + math.exp(1.5)) / 2:.2f}" in rich.stdout
+    _one_line_error(_run("verify", "eq2.yaml", "--digits", "40"), "--digits")
+
+
+def test_verify_writes_the_file_and_still_says_disagree(tmp_path):
+    pytest.importorskip("torch")
+    # ±1 entries put ReLU inputs exactly at the kink 0, where central differences straddle it
+    done = _run("verify", "fig1.yaml", "--seed", "3", "--dist", "rademacher", "-o", str(tmp_path / "v.json"))
+    assert done.returncode == 1, done.stderr
+    doc = json.loads((tmp_path / "v.json").read_text())
+    assert doc["agree"] is False and doc["kinks"]
+    assert all(c["ok"] for c in doc["comparisons"] if "fd" not in (c["a"], c["b"]))
+
+
+def test_report_out_must_be_a_directory(tmp_path):
+    out = tmp_path / "eq2.png"
+    out.write_bytes(b"a picture")
+    _one_line_error(_run("report", "--out", str(out), "--no-pdf", "--trials", "1"), str(out),
+                    "--out must be a directory")
+    _one_line_error(_run("report", "--out", str(out / "sub"), "--no-pdf", "--trials", "1"), f"{out} is a file")
+    assert out.read_bytes() == b"a picture"
+
+
+def test_solve_refuses_sizes_that_do_not_fit_in_memory():
+    # A alone is 10^10 float64 entries, 80 GB
+    _one_line_error(_run("solve", "--n", "100000", "--m", "100000"), "--n 100000")

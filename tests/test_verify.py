@@ -141,3 +141,72 @@ def test_trace_does_not_import_torch():
                          capture_output=True, text=True, check=True)
     imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()}
     assert not {"torch", "scipy", "matplotlib"} & imported
+
+
+def _constant_output_spec():
+    return {"name": "constout", "inputs": [{"name": "x", "value": 1.5}, {"name": "c", "value": 2.0, "kind": "data"}],
+            "nodes": [{"name": "v1", "op": "sin", "inputs": ["c"]}, {"name": "v2", "op": "mul", "inputs": ["x", "x"]}],
+            "output": "v1"}
+
+
+def test_an_output_no_differentiable_input_reaches_has_zero_gradients():
+    pytest.importorskip("torch")
+    r = verify(graphcomp.from_dict(_constant_output_spec()))  # f = sin(c): ∂f/∂x = 0
+    assert r.constant and r.ok and list(r.gradients) == ["engine", "torch", "fd"]
+    assert all(float(g["x"]) == 0.0 for g in r.gradients.values())
+    assert r.value == pytest.approx(np.sin(2.0), rel=1e-15)
+
+
+def test_verify_command_on_a_constant_output(tmp_path):
+    pytest.importorskip("torch")
+    import yaml
+
+    spec = tmp_path / "constout.yaml"
+    spec.write_text(yaml.safe_dump(_constant_output_spec()))
+    out = _cli(str(spec))
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert "no differentiable input reaches the output" in out.stdout and "AGREE" in out.stdout
+
+
+# d/dx by hand at points where a step h·max(1, |x|) was too coarse (log near 0, sin and exp at large x)
+# or stepped out of the domain (sqrt near 0)
+CLOSED_FORMS = [("log(x)", 1e-3, lambda x: 1 / x), ("sin(x)", 1e6, np.cos), ("exp(x)", 700.0, np.exp),
+                ("sqrt(x)", 1e-12, lambda x: 0.5 / np.sqrt(x)), ("exp(x)", 709.7, np.exp),
+                ("cos(x) + x", 1e-8, lambda x: 1 - np.sin(x)), ("x*x", 0.0, lambda x: 2 * x)]
+
+
+@pytest.mark.parametrize("expr, x, derivative", CLOSED_FORMS)
+def test_finite_differences_are_accurate_at_every_scale(expr, x, derivative):
+    r = verify(graphcomp.parse_expr(expr, at={"x": x}))
+    assert r.ok and "fd" in r.gradients, r.comparisons
+    exact = derivative(x)
+    assert abs(r.gradients["fd"]["x"] - exact) <= 1e-8 * abs(exact) + 1e-12
+    assert abs(r.gradients["fd"]["x"] - exact) <= r.fd_error["x"]  # the error estimate is an honest bound
+
+
+def test_finite_differences_tolerance_still_catches_a_small_error(monkeypatch):
+    sin = ops.REGISTRY["sin"]
+    wrong = dataclasses.replace(sin, partials=lambda m, y, a: (m.cos(a) * (1 + 1e-5),))
+    monkeypatch.setitem(ops.REGISTRY, "sin", wrong)
+    r = verify(graphcomp.parse_expr("sin(x)", at={"x": 1e6}), use_torch=False)
+    assert r.gradients["engine"]["x"] == pytest.approx(np.cos(1e6) * (1 + 1e-5), rel=1e-12)  # the rule is in use
+    assert not r.ok and r.fd_error["x"] < 1e-8
+    assert abs(r.gradients["fd"]["x"] - np.cos(1e6)) < 1e-8
+
+
+def test_a_probe_outside_the_domain_skips_finite_differences_not_the_input():
+    x = 1 - 2.0 ** -53  # the largest float below 1: every probe x + h reaches 1, where sqrt(1 - x²) ends
+    r = verify(graphcomp.parse_expr("sqrt(1 - x*x)", at={"x": x}))
+    assert "fd" not in r.gradients and "could not run" in r.skipped["fd"]
+    assert "not an error in the input" in r.skipped["fd"] and r.ok
+    exact = -x / np.sqrt(2.0 ** -52 - 2.0 ** -106)  # 1 - x² in exact arithmetic
+    assert r.gradients["engine"]["x"] == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize("expr, at, says", [("log(x)", "x=1e-3", "AGREE"), ("sin(x)", "x=1e6", "AGREE"),
+                                            ("exp(x)", "x=700", "AGREE"), ("sqrt(x)", "x=1e-12", "AGREE"),
+                                            ("sqrt(1 - x*x)", "x=0.9999999999999999", "could not run")])
+def test_verify_command_agrees_where_finite_differences_used_to_fail(expr, at, says):
+    out = _cli("--expr", expr, "--at", at, "--no-torch")  # the step, not torch, is what failed here
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    assert says in out.stdout and "DISAGREE" not in out.stdout

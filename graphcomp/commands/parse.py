@@ -17,7 +17,7 @@ def register(sub):
 
 def run(args):
     from graphcomp.formula import parse, to_spec
-    from graphcomp.io import write_atomic
+    from graphcomp.io import is_stream, write_atomic
 
     at = parse_assignments(args.at) if args.at else None
     spec = to_spec(args.expr, at, args.name)
@@ -27,6 +27,7 @@ def run(args):
         spec, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100)
     if args.output:
         write_atomic(args.output, text)
-        print(f"wrote {args.output}")
+        if not is_stream(args.output):
+            print(f"wrote {args.output}")
     else:
         print(text, end="")

@@ -35,7 +35,7 @@ def run(args):
 
     if args.trials < 1:
         raise GraphcompError(f"--trials must be at least 1, got {args.trials}")
-    out = Path(args.out)
+    out = _out_dir(args.out)
     console = Console(width=max(Console().width, 100))
     seed = 0 if args.seed is None else args.seed
     fig1 = graphcomp.load("fig1.yaml")
@@ -75,6 +75,20 @@ def run(args):
             progress.update(task, completed=1)
     _summary(console, out, made, pdf_note)
     return 0
+
+
+def _out_dir(path):
+    """--out as a Path, checked before any work: it must be a directory, or not exist yet (it is then created)."""
+    out = Path(path)
+    try:
+        existing = next(p for p in (out, *out.parents) if p.exists())  # the nearest part of it that exists
+    except OSError as exc:
+        raise GraphcompError(f"--out: cannot look here: {exc.strerror or exc}", file=out) from None
+    if not existing.is_dir():
+        what = "it is a file" if existing == out else f"{existing} is a file"
+        raise GraphcompError(f"--out must be a directory (the report writes several files into it), but {what}",
+                             file=out)
+    return out
 
 
 def _write(out, items):

@@ -1,4 +1,6 @@
 """`graphcomp solve`: Problem 1 — recover x from y_i = (a_iᵀx)² with Newton and Gauss–Newton."""
+import os
+
 from graphcomp.commands.trace import seed_arg
 from graphcomp.errors import GraphcompError
 
@@ -52,14 +54,40 @@ def _check(args):
         raise GraphcompError("--plot draws one instance or, with --phase-transition, the success rates; "
                              "it does not combine with --trials alone")
     phase.check_source(args.derivatives)
+    _check_memory(args.n, int(max(phase.PHASE_RATIOS) * args.n) if args.phase_transition else args.m)
+
+
+def _check_memory(n, m):
+    """Refuse sizes whose arrays would not fit in half of this machine's memory, before allocating any."""
+    need = 8 * (4 * m * n + 2 * n * n)  # float64: about four m×n arrays (A, J, products) and two n×n (Hessian, solve)
+    total = _physical_memory()
+    if total is not None and need > total / 2:
+        raise GraphcompError(f"--n {n} with m = {m} needs about {need / 2**30:.3g} GiB of memory, more than half of "
+                             f"this machine's {total / 2**30:.3g} GiB: choose a smaller --n or --m")
+
+
+def _physical_memory():
+    """Bytes of RAM, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def run(args):
+    """Solve, run the trials or the phase transition; running out of memory is a one-line error too."""
+    _check(args)
+    try:
+        return _solve(args)
+    except MemoryError:
+        raise GraphcompError(f"out of memory with --n {args.n} --m {args.m}: choose smaller sizes") from None
+
+
+def _solve(args):
     from rich.console import Console
 
     from graphcomp import phase
 
-    _check(args)
     console = Console()
     methods = phase.METHODS if args.method == "all" else (args.method,)
     if args.phase_transition:

@@ -41,7 +41,15 @@ def add_output_args(p):
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the extension of -o, "
                    ".tex .md .csv .json, else rich)")
     p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
-    p.add_argument("-o", "--output", help="write to this file instead of the terminal")
+    p.add_argument("-o", "--output", help="write to this file instead of the terminal ('-': standard output); "
+                   "a symlink is written through")
+
+
+def output_format(args):
+    """The --format asked for, else the one the extension of -o names, else rich; checks --digits too."""
+    if not 0 <= args.digits <= 16:
+        raise GraphcompError("--digits must be between 0 and 16")
+    return args.format or SUFFIXES.get(Path(args.output or "").suffix.lower(), "rich")
 
 
 def seed_arg(text):
@@ -108,8 +116,8 @@ def load_graph(args):
 
 
 def emit(args, text=None, renderables=None):
-    """Write text to -o FILE (atomically) or print it; rich renderables go to the console."""
-    from graphcomp.io import write_atomic
+    """Write text to -o FILE (atomically; '-' is standard output) or print it; rich renderables go to the console."""
+    from graphcomp.io import is_stream, write_atomic
 
     if args.output:
         if text is None:
@@ -120,7 +128,8 @@ def emit(args, text=None, renderables=None):
                 console.print(r)
             text = console.export_text()
         write_atomic(args.output, text)
-        print(f"wrote {args.output}")
+        if not is_stream(args.output):
+            print(f"wrote {args.output}")
         return
     if text is not None:
         print(text, end="")
@@ -133,13 +142,11 @@ def emit(args, text=None, renderables=None):
 
 
 def run(args):
-    if not 0 <= args.digits <= 16:
-        raise GraphcompError("--digits must be between 0 and 16")
+    fmt = output_format(args)
     graph, at = load_graph(args)
     trace = graph.trace(at=at, wrt=parse_wrt(args.wrt), mode=args.mode, seed=args.seed, data=args.data)
     from graphcomp.render import tables
 
-    fmt = args.format or SUFFIXES.get(Path(args.output or "").suffix.lower(), "rich")
     if fmt == "rich":
         emit(args, renderables=tables.rich_renderables(trace, args.digits))
     else:
