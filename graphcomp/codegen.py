@@ -8,18 +8,22 @@ The op rules are not restated. Each rule is run once on `SymbolKit`, a math kit
 whose values are Python expressions: `mul`'s partials (b, a) called on the names
 v3, v4 give the text "v4", "v3". So the forward line of every step and the local
 partials of its adjoint lines come from the registry itself, and compute exactly
-what the float sweeps compute, in the same order.
+what the float sweeps compute, in the same order. (One difference no one sees: the
+interpreter starts an adjoint at 0.0 and adds, so where a first contribution is -0.0
+it keeps 0.0; both compare equal and print alike.)
 
 The source holds only what this module writes: the rules' expressions, local
 names v<i> and d<i> (node positions) and float literals. No name, formula or
 other text from a spec enters it, so compiling it cannot run user input.
 """
 import math
+import re
 
 from graphcomp.errors import GraphcompError
 from graphcomp.graph import no_gc
 from graphcomp.kits import FloatKit
 
+_NAME = re.compile(r"v\d+")  # a partial that is a node's value: evaluating it alone cannot fail
 MAX_STEPS = 200_000  # compiling 2·10⁵ steps takes ~10 s and ~3 GB; beyond, the interpreter is the better deal
 
 
@@ -111,6 +115,8 @@ def source(graph, plan_):
         partials = _local(op, params)(Sym(f"v{i}"), *args)
         for j, partial in zip((a, b), partials):
             if not plan_.active[j]:
+                if isinstance(partial, Sym) and not _NAME.fullmatch(partial.src):
+                    lines.append(f"    {partial.src}")  # evaluated as the interpreter does: a domain error raises alike
                 continue
             term = f"d{i}" if partial == 1.0 else f"-d{i}" if partial == -1.0 else f"d{i} * {_src(partial)}"
             lines.append(f"    d{j} = d{j} + {term}" if j in assigned else f"    d{j} = {term}")
@@ -135,7 +141,7 @@ def compiled(graph, plan_):
                              file=graph.file)
     if plan_.compiled is None:
         with no_gc():
-            code = compile(source(graph, plan_), f"<graphcomp: {graph.name}>", "exec")
+            code = compile(source(graph, plan_), "<graphcomp jit>", "exec")
             namespace = dict(NAMESPACE)
             exec(code, namespace)  # the source holds no user text (see the module docstring)
             plan_.compiled = namespace["sweep"]
@@ -144,11 +150,12 @@ def compiled(graph, plan_):
 
 def run(graph, plan_, inputs, reverse, seed=1.0):
     """(values, adjoints) by the compiled sweep, or None if a step raised (the interpreter then names the node)."""
+    sweep = compiled(graph, plan_)
     v = [None] * plan_.n
     for i, x in inputs.items():
         v[i] = x
     try:
-        return compiled(graph, plan_)(v, reverse, seed)
+        return sweep(v, reverse, seed)
     except (ArithmeticError, ValueError):
         return None
 

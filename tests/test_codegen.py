@@ -31,7 +31,7 @@ def test_eq2_compiled_matches_the_closed_form_and_the_interpreter(at):
     for name, g in grad.items():
         assert jit.gradient[name] == pytest.approx(g, rel=1e-12)
     interpreted = graph.trace(at=at, mode="reverse")
-    assert [n.v for n in jit] == [n.v for n in interpreted]  # same operations in the same order: bit for bit
+    assert [n.v for n in jit] == [n.v for n in interpreted]  # same operations in the same order
     assert [n.d for n in jit] == [n.d for n in interpreted]
 
 
@@ -126,3 +126,28 @@ def test_jit_refuses_a_graph_too_big_to_compile_well(monkeypatch):
     monkeypatch.setattr(codegen, "MAX_STEPS", 5)  # eq2 has 6 steps
     with pytest.raises(graphcomp.GraphcompError, match="up to 5 steps; this one has 6"):
         graphcomp.load("graphs/eq2.yaml").trace(jit=True)
+
+
+@pytest.mark.parametrize("base, exponent", [
+    (-3.0, {"value": 2.0, "kind": "data"}),  # the exponent's partial y ln a has no value at a < 0
+    (0.5, {"value": -1023.5}),  # the base's partial overflows where the value does not
+])
+def test_a_partial_no_adjoint_needs_fails_alike_compiled_or_not(base, exponent):
+    """Both sweeps evaluate the partials of a step on the path, even the one whose adjoint is dropped."""
+    data = exponent.get("kind") == "data"
+    spec = {"inputs": [{"name": "a", "value": base, **({} if data else {"kind": "data"})}, {"name": "k", **exponent}],
+            "nodes": [{"name": "y", "op": "pow", "inputs": ["a", "k"]}], "output": "y"}
+    graph = graphcomp.from_dict(spec)
+    with pytest.raises(DomainError) as interpreted:
+        graph.trace()
+    with pytest.raises(DomainError) as jit:
+        graph.trace(jit=True)
+    assert str(jit.value) == str(interpreted.value)
+
+
+def test_a_spec_name_that_python_cannot_take_as_a_file_name_still_compiles():
+    spec = {"name": "a\0b", "inputs": [{"name": "x", "value": 1.0}],
+            "nodes": [{"name": "y", "op": "sin", "inputs": ["x"]}], "output": "y"}
+    graph = graphcomp.from_dict(spec)
+    assert graph.trace(jit=True).gradient["x"] == pytest.approx(math.cos(1.0), rel=1e-15)
+    assert sweeps.plan(graph, FloatKit).compiled is not None  # compiled once, kept
