@@ -10,7 +10,7 @@ import sys
 
 from graphcomp.errors import GraphcompError
 
-COMMANDS = ("trace", "parse", "draw", "verify", "solve", "report", "ops")
+COMMANDS = ("trace", "parse", "draw", "code", "verify", "solve", "report", "ops")
 
 
 def build_parser():

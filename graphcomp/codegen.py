@@ -126,6 +126,21 @@ def source(graph, plan_):
     return "\n".join(lines) + "\n"
 
 
+def listing(graph, plan_):
+    """`source` for reading (`graphcomp code`): each node's value under its own name, its adjoint as name_bar.
+
+    Constants are c1, c2, … Never compiled. Where a name would clash (with another, or
+    with a function the code calls), the listing keeps the numbered v<i>, d<i> throughout.
+    """
+    src = source(graph, plan_)
+    consts = {i: f"c{k}" for k, (i, _) in enumerate(plan_.consts, 1)}  # a constant's own name is internal
+    value = {i: consts.get(i, n.name) for i, n in enumerate(graph.nodes)}
+    shown = [*value.values(), *(f"{x}_bar" for x in value.values())]
+    if len(set(shown)) < len(shown) or set(shown) & {*NAMESPACE, "v", "reverse", "seed", "sweep"}:
+        return src
+    return re.sub(r"\b([vd])(\d+)\b", lambda m: value[int(m.group(2))] + ("_bar" if m.group(1) == "d" else ""), src)
+
+
 def _local(op, params):
     """The op's local partials on SymbolKit, as the float sweep takes them (sweeps.Plan._local)."""
     if op.partials is not None:
