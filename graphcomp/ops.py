@@ -9,7 +9,7 @@ and VJP follow from those.
 
 Template placeholders: {0}, {1} the arguments' values, {y} the result's value,
 {g} the result's adjoint, {t0}, {t1} the arguments' tangents, {p} a constant
-parameter ({pm1} is p − 1). Adjoint templates give the contribution to one argument's adjoint.
+parameter ({pm1} is p − 1, {pc} is p as a factor, in parentheses when negative). Adjoint templates give the contribution to one argument's adjoint.
 """
 import math
 import operator
@@ -172,7 +172,7 @@ elementwise(
 )
 elementwise(
     "powc", 1, lambda m, a, p: m.power(a, p), lambda m, y, a, p: (p * m.power(a, p - 1.0),),
-    "{0}^{{{p}}}", ("{p}\\,{0}^{{{pm1}}}",), params=("p",),
+    "{0}^{{{p}}}", ("{pc}\\,{0}^{{{pm1}}}",), params=("p",),
     domain="this power is undefined here (negative base with a fractional exponent, or 0 to a negative power)",
 )
 elementwise("neg", 1, lambda m, a: -a, lambda m, y, a: (-1.0,), "-{0}", ("-1",), on_floats=operator.neg)

@@ -202,7 +202,8 @@ class Trace:
     def _fields(self, i):
         n = self.graph.nodes[i]
         f = {"y": self.value_sym(i), "g": self.deriv_sym(i, "adjoint"), **n.params,
-             **{f"{k}m1": x - 1.0 for k, x in n.params.items()}}
+             **{f"{k}m1": x - 1.0 for k, x in n.params.items()},
+             **{f"{k}c": f"({x:g})" if x < 0 else x for k, x in n.params.items()}}  # as a factor: 3 (-1) x, not 3 -1 x
         f = {k: (f"{x:g}" if isinstance(x, float) else x) for k, x in f.items()}
         for k, a in enumerate(n.args):
             f[str(k)] = self.value_sym(a)

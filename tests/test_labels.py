@@ -86,3 +86,12 @@ def test_numbers_to_fixed_decimals_and_huge_ones_in_scientific_notation(x, digit
     from graphcomp.render.text import fmt_number
 
     assert fmt_number(x, digits) == text
+
+
+def test_a_negative_exponent_prints_in_parentheses_as_a_factor():
+    spec = {"inputs": [{"name": "x", "value": 2.0}], "nodes": [{"name": "y", "op": "powc", "inputs": ["x"], "p": -1}],
+            "output": "y"}
+    tr = graphcomp.from_dict(spec).trace(mode="both", wrt="x")
+    adjoint = {r.node: r.rule for r in tr.adjoint_rows()}["x"]
+    assert "(-1)" in adjoint and "\\cdot -1" not in adjoint
+    assert tr.gradient["x"] == -0.25  # d/dx x⁻¹ = -x⁻² at 2

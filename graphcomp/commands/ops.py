@@ -17,7 +17,7 @@ def run(args):
     from graphcomp.ops import REGISTRY
     from graphcomp.render.text import tex_to_text
 
-    names = {"0": "a", "1": "b", "y": "y", "g": "ȳ", "p": "p", "pm1": "p-1", "t0": "ȧ", "t1": "ḃ"}
+    names = {"0": "a", "1": "b", "y": "y", "g": "ȳ", "p": "p", "pm1": "p-1", "pc": "p", "t0": "ȧ", "t1": "ḃ"}
     table = Table(box=box.SIMPLE_HEAD, header_style="bold cyan", title="graphcomp ops", title_justify="left")
     for col in ("op", "kind", "y =", "adjoint of each argument", "notes"):
         table.add_column(col, overflow="fold")
