@@ -201,7 +201,7 @@ elementwise(
 elementwise("tanh", 1, lambda m, a: m.tanh(a), lambda m, y, a: (1.0 - y * y,), "\\tanh {0}", ("(1 - {y}^2)",),
             on_floats=math.tanh)
 elementwise(
-    "sigmoid", 1, lambda m, a: m.sigmoid(a), lambda m, y, a: (y * (1.0 - y),), "\\sigma({0})",
+    "sigmoid", 1, lambda m, a: m.sigmoid(a), lambda m, y, a: (y * (1.0 - y),), "\\operatorname{{sigmoid}}({0})",
     ("{y}(1 - {y})",),
 )
 elementwise(

@@ -197,7 +197,7 @@ From the same random start:
 From the spectral start:
 \input{{problem1_gauss_newton_spectral.tex}}
 {figure("convergence.png", 0.7)}
-Over {count} seeded instances (seeds {seed}, \dots), with up to three restarts from random points when a run ends at $f > 0$:
+Over {count} seeded instances (seeds {seed}, \dots, {seed + count - 1}), with up to three restarts from random points when a run ends at $f > 0$:
 {fit("problem1_trials.tex")}
 Gauss--Newton's success rate against the oversampling ratio $m/n$:
 {fit("problem1_phase.tex")}

@@ -91,7 +91,7 @@ def verify(graph, *, seed=None, dist=None, data=None, at=None, use_torch=True):
     report = Report(graph, float(t.value), inputs, {}, kinks=relu_kinks(graph, t.values))
     analytic = analytic_gradients(graph, inputs, t.value)
     if analytic is None:
-        report.skipped["analytic"] = "skipped, the graph is not Fig. 1's network (inputs x, W1, W2, W3, y and its value)"
+        report.skipped["analytic"] = "skipped, the graph is not Fig. 1's network (inputs x or X, W1, W2, W3, y or Y, and its value)"
     else:
         report.gradients["analytic"] = analytic
     report.gradients["engine"] = {k: np.asarray(g, dtype=float) for k, g in t.gradient.items()}

@@ -31,3 +31,13 @@ def test_hvp_along_x2_is_the_hessian_column_by_finite_differences_of_the_gradien
     plus, minus = g.gradient({**at, "x2": 1.5 + h}), g.gradient({**at, "x2": 1.5 - h})
     for name in at:
         assert float(hv[name]) == pytest.approx((plus[name] - minus[name]) / (2 * h), rel=1e-6)
+
+
+def test_a_plot_without_matplotlib_is_a_one_line_error(monkeypatch):
+    import sys
+
+    from graphcomp.render import plots
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the plot extra looks like
+    with pytest.raises(GraphcompError, match="pip install matplotlib"):
+        plots._figure()

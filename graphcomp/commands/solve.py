@@ -111,7 +111,8 @@ def _print_runs(console, args, method, runs):
     from rich.table import Table
 
     first = runs[0]
-    table = Table(title=f"{NAMES[method]} from {args.init} init — n={args.n}, m={args.m}, seed={args.seed}")
+    source = {"analytic": "hand-derived derivatives", "engine": "derivatives by the graph engine"}[args.derivatives]
+    table = Table(title=f"{NAMES[method]} from {args.init} init — n={args.n}, m={args.m}, seed={args.seed}, {source}")
     for col in ("k", "f(x_k)", "‖∇f(x_k)‖", "step", "dist to ±x / ‖x‖", "time ms"):
         table.add_column(col, justify="right")
     for s in first.history:

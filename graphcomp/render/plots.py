@@ -11,7 +11,13 @@ from graphcomp.render.results import NAMES
 
 
 def _figure():
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from graphcomp.errors import GraphcompError
+
+        raise GraphcompError("drawing a plot needs matplotlib: pip install matplotlib "
+                             "(or pip install -e '.[plot]')") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -66,7 +66,7 @@ def run_latex(method, init, run, *, n, m, seed):
                    f"${sci(s.rel_error)}$ \\\\\n" for s in run.history)
     ok, text = verdict_text(method, run)
     return ("\\begin{center}\n" + head + rows + "\\bottomrule\n\\end{tabular}\n\\end{center}\n\n"
-            + f"\\noindent\\textbf{{{'Solved' if ok else 'Not solved'}.}} " + tex_text(text) + "\n")
+            + f"\\noindent\\textbf{{{'Solved' if ok else 'Not solved'}.}} " + tex_text(text) + "\n\n")
 
 
 def trials_rows(summaries):
