@@ -22,6 +22,7 @@ import re
 from graphcomp.errors import GraphcompError
 from graphcomp.graph import no_gc
 from graphcomp.kits import FloatKit
+from graphcomp.sweeps import local_partials
 
 _NAME = re.compile(r"v\d+")  # a partial that is a node's value: evaluating it alone cannot fail
 MAX_STEPS = 200_000  # compiling 2·10⁵ steps takes ~10 s and ~3 GB; beyond, the interpreter is the better deal
@@ -68,8 +69,9 @@ NAMESPACE = {"sin": FloatKit.sin, "cos": FloatKit.cos, "tan": FloatKit.tan, "exp
              "sqrt": FloatKit.sqrt, "tanh": FloatKit.tanh, "sigmoid": FloatKit.sigmoid, "pow": FloatKit.power}
 
 
-class SymbolKit:
-    """The float kit's functions as expression builders (see FloatKit for what each computes)."""
+class SymbolKit(FloatKit):
+    """The float kit's functions as expression builders (see FloatKit for what each computes; total and
+    ones_like, which compute nothing, are FloatKit's own)."""
 
     sin, cos, tan, exp, log = _call("sin"), _call("cos"), _call("tan"), _call("exp"), _call("log")
     sqrt, tanh, sigmoid, power = _call("sqrt"), _call("tanh"), _call("sigmoid"), _call("pow")
@@ -81,14 +83,6 @@ class SymbolKit:
     @staticmethod
     def step(a):
         return Sym(f"(1.0 if {a.src} > 0.0 else 0.0)")  # ReLU's derivative, 0 at 0 as in FloatKit
-
-    @staticmethod
-    def total(a):
-        return a
-
-    @staticmethod
-    def ones_like(a):
-        return 1.0
 
 
 def source(graph, plan_):
@@ -112,7 +106,7 @@ def source(graph, plan_):
         if i not in assigned:
             continue  # not on a path to the output (or data): its adjoint is 0 and adds nothing
         args = [Sym(f"v{a}")] + ([Sym(f"v{b}")] if b >= 0 else [])
-        partials = _local(op, params)(Sym(f"v{i}"), *args)
+        partials = local_partials(op, SymbolKit, params)(Sym(f"v{i}"), *args)
         for j, partial in zip((a, b), partials):
             if not plan_.active[j]:
                 if isinstance(partial, Sym) and not _NAME.fullmatch(partial.src):
@@ -139,13 +133,6 @@ def listing(graph, plan_):
     if len(set(shown)) < len(shown) or set(shown) & {*NAMESPACE, "v", "reverse", "seed", "sweep"}:
         return src
     return re.sub(r"\b([vd])(\d+)\b", lambda m: value[int(m.group(2))] + ("_bar" if m.group(1) == "d" else ""), src)
-
-
-def _local(op, params):
-    """The op's local partials on SymbolKit, as the float sweep takes them (sweeps.Plan._local)."""
-    if op.partials is not None:
-        return lambda *args: op.partials(SymbolKit, *args, **params)
-    return lambda *args: op.vjp(SymbolKit, 1.0, *args, **params)
 
 
 def compiled(graph, plan_):

@@ -59,30 +59,46 @@ def load(path):
     return from_dict(doc, file=str(path))
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that rejects a mapping holding the same key twice (plain safe_load keeps the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        """The mapping of `node`, or a ConstructorError at the second occurrence of a key."""
-        if isinstance(node, yaml.MappingNode):
-            seen = set()
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden, by design
-                    continue
-                key = self.construct_object(key_node, deep=deep)
-                if not isinstance(key, Hashable):
-                    continue  # the base class reports an unhashable key
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", node.start_mark,
-                        f"duplicate key {key!r} (each key may appear once)", key_node.start_mark)
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def safe_load(text):
-    """yaml.safe_load, except that a duplicate key in a mapping is a yaml.YAMLError."""
-    return yaml.load(text, Loader=UniqueKeyLoader)
+    """yaml.safe_load, except that a key given twice in one mapping is a yaml.YAMLError (safe_load keeps the last).
+
+    The same SafeLoader steps as yaml.safe_load (compose the node graph, then construct it),
+    with the node graph checked in between.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _unique_keys(loader, node)
+        return None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _unique_keys(loader, root):
+    """A ConstructorError at the second occurrence of a key in any mapping of the node graph (walked without recursion)."""
+    stack, seen_nodes = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes or isinstance(node, yaml.ScalarNode):
+            continue
+        seen_nodes.add(id(node))  # aliases share nodes
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+            continue
+        keys = set()
+        for key_node, value_node in node.value:
+            stack.append(value_node)
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden, by design
+                continue
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # construction reports an unhashable key
+            if key in keys:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"duplicate key {key!r} (each key may appear once)", key_node.start_mark)
+            keys.add(key)
 
 
 def from_dict(doc, file="<spec>"):

@@ -46,15 +46,9 @@ class Plan:
         """Forward-mode steps (node, tangent rule, arg, arg); on floats the rule gives the local partials."""
         if self._jvp is None:
             with no_gc():
-                rule = self._local if self.kit is FloatKit else (lambda op, params: _bind(op.jvp, self.kit, params))
-                self._jvp = [(i, rule(op, params), a, b) for i, op, params, a, b in self.steps]
+                self._jvp = [(i, local_partials(op, self.kit, params) if self.kit is FloatKit
+                              else _bind(op.jvp, self.kit, params), a, b) for i, op, params, a, b in self.steps]
         return self._jvp
-
-    def _local(self, op, params):
-        """On floats every op's derivative is its local partials: one call gives ∂y/∂a (and ∂y/∂b)."""
-        if op.partials is not None:
-            return _bind(op.partials, self.kit, params)
-        return partial(op.vjp, self.kit, 1.0, **params)  # a VJP with adjoint 1 is the partial
 
     @property
     def vjp(self):
@@ -72,11 +66,18 @@ class Plan:
         for i, op, params, a, b in reversed(self.steps):
             if not (active[i] and self.reaches[i]):
                 continue  # its adjoint is none (data only) or 0 (off every path to the output)
-            vjp = self._local(op, params) if self.kit is FloatKit else _bind(op.vjp, self.kit, params)
+            vjp = local_partials(op, self.kit, params) if self.kit is FloatKit else _bind(op.vjp, self.kit, params)
             if self.kit is not FloatKit and op.elementwise:
                 vjp = _unbroadcasting(vjp, [self.graph.nodes[j].shape for j in (a, b) if j >= 0], self.kit)
             out.append((i, vjp, a, b, a if active[a] else sink, b if b < 0 or active[b] else sink))
         return out
+
+
+def local_partials(op, kit, params):
+    """The rule (y, a[, b]) -> (∂y/∂a[, ∂y/∂b]) on a scalar kit: on floats every derivative is its local partials."""
+    if op.partials is not None:
+        return _bind(op.partials, kit, params)
+    return partial(op.vjp, kit, 1.0, **params)  # a VJP with adjoint 1 is the partial
 
 
 def _bind(rule, kit, params):

@@ -93,10 +93,11 @@ def _tex_value(x, digits, row):
 def latex(trace, digits=4):
     """booktabs `tabular`s (one per trace), ready to paste into a LaTeX report (needs booktabs, amsmath, amssymb)."""
     parts = [f"% graphcomp trace of {trace.graph.name} ({trace.mode} mode); needs \\usepackage{{booktabs,amsmath,amssymb}}"]
-    widest = max((np.shape(r.value)[-1] for _, _, rows in sections(trace) for r in rows if np.ndim(r.value)), default=0)
+    tables = list(sections(trace))
+    widest = max((np.shape(r.value)[-1] for _, _, rows in tables for r in rows if np.ndim(r.value)), default=0)
     if widest > 10:  # amsmath's matrices take 10 columns unless told more
         parts.append(f"\\setcounter{{MaxMatrixCols}}{{{widest}}}")
-    for key, title, rows in sections(trace):
+    for key, title, rows in tables:
         parts.append(f"% {title}")
         parts.append("\\begin{tabular}{@{}l@{\\;}l@{\\;}r@{}}")
         parts.append("\\toprule")
