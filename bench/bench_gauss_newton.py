@@ -1,4 +1,4 @@
-"""Gauss–Newton (graphcomp.phase) against scipy least_squares 'lm': time to relative error 1e-9.
+"""Gauss–Newton (graphcomp.problems.phase) against scipy least_squares 'lm': time to relative error 1e-9.
 
 Both solvers start from the same spectral initial point (not timed) and get
 the same analytic residual and Jacobian. Neither reports the error while it
@@ -13,7 +13,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from graphcomp import phase
+from graphcomp.problems import phase
 
 TARGET = 1e-9
 TOLERANCES = [10.0 ** -k for k in range(1, 16)]

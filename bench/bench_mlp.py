@@ -5,7 +5,7 @@ For each width, one run times, side by side:
 (a) graphcomp: `graph.trace(at=arrays)`, forward and reverse pass with every input given;
 (b) PyTorch float64 on tensors made from the same numpy arrays (torch.from_numpy, no copy),
     forward and `backward()`;
-(c) for scale, the same forward and backward written by hand in numpy (graphcomp.mlp.gradients):
+(c) for scale, the same forward and backward written by hand in numpy (graphcomp.problems.mlp.gradients):
     engine / numpy is graphcomp's own overhead, numpy / torch is OpenBLAS against PyTorch's MKL.
 Each time is the best of 3 rounds × 5 calls (after a warm-up), the libraries taking turns. The gradients
 are checked to agree (rtol 1e-10). Target: engine / torch ≤ 1.2; all three should be bound
@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 import graphcomp
-from graphcomp import mlp
+from graphcomp.problems import mlp
 
 N = 256
 WIDTHS = (64, 256, 1024, 2048)

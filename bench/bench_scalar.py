@@ -13,7 +13,7 @@ of degree 1, so its values stay in range at any depth and Euler's identity
 What is timed:
   graphcomp  `graph.trace(mode="reverse")` (values, then adjoints) on a graph built
              and compiled once, two ways: interpreted (the flat-loop sweeps) and
-             `jit=True` (the sweeps compiled to straight-line Python, graphcomp.codegen;
+             `jit=True` (the sweeps compiled to straight-line Python, graphcomp.engine.jit;
              up to codegen.MAX_STEPS steps). The one-time costs are reported apart:
              build (from_dict), compile (the first interpreted trace's extra time) and
              jit (the first jit trace's extra time: generating and compiling the code).
@@ -98,7 +98,7 @@ def best_of(repeats, run):
 
 def measure_graphcomp(x, blocks, repeats):
     import graphcomp
-    from graphcomp import codegen
+    from graphcomp.engine import jit as codegen
 
     spec = graphcomp_spec(x, blocks)
     t0 = time.perf_counter()

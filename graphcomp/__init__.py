@@ -6,17 +6,19 @@
     >>> round(t.derivative, 4)
     2.6955
 """
-from graphcomp.errors import DomainError, GraphcompError, SpecError
-from graphcomp.graph import Graph
+from graphcomp.core.errors import DomainError, GraphcompError, SpecError
+from graphcomp.engine.graph import Graph
+from graphcomp.engine.trace import Trace
+from graphcomp.frontends.arrays import read_npz
+from graphcomp.frontends.formula import parse as parse_expr
+from graphcomp.frontends.spec import from_dict, load
 from graphcomp.ops import REGISTRY as OPS
-from graphcomp.spec import from_dict, load
-from graphcomp.trace import Trace
+from graphcomp.render import dot, tables
 
-__all__ = ["load", "from_dict", "parse_expr", "Graph", "Trace", "OPS", "GraphcompError", "SpecError", "DomainError"]
+__all__ = ["load", "from_dict", "parse_expr", "Graph", "Trace", "OPS", "read_npz", "GraphcompError", "SpecError", "DomainError"]
 
 
-def parse_expr(expr, at=None, **kw):
-    """Build a Graph from a formula such as "(x1*x2*sin(x3) + exp(x1*x2))/x3" (see graphcomp.formula)."""
-    from graphcomp.formula import parse
 
-    return parse(expr, at=at, **kw)
+# Jupyter shows a graph as its diagram and a trace as its tables; hooked here, so the engine never imports a renderer
+Graph._repr_mimebundle_ = lambda self, include=None, exclude=None: dot.digraph(self)._repr_mimebundle_(include, exclude)
+Trace._repr_markdown_ = tables.markdown

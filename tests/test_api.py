@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import graphcomp
-from graphcomp.errors import GraphcompError
+from graphcomp.core.errors import GraphcompError
 
 
 @pytest.mark.parametrize("graph, direction, words", [
@@ -36,7 +36,7 @@ def test_hvp_along_x2_is_the_hessian_column_by_finite_differences_of_the_gradien
 def test_a_plot_without_matplotlib_is_a_one_line_error(monkeypatch):
     import sys
 
-    from graphcomp.render import plots
+    from graphcomp.problems import plots
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the plot extra looks like
     with pytest.raises(GraphcompError, match="pip install matplotlib"):

@@ -9,9 +9,9 @@ import math
 import pytest
 
 import graphcomp
-from graphcomp import codegen, sweeps
-from graphcomp.errors import DomainError
-from graphcomp.kits import FloatKit
+from graphcomp.core.errors import DomainError
+from graphcomp.engine import jit, plan
+from graphcomp.ops.kits import FloatKit
 
 
 def eq2_closed_form(x1, x2, x3):
@@ -44,7 +44,7 @@ def test_value_mode_compiles_the_forward_half_only():
 
 def test_the_source_is_the_adjoint_program_of_eq2():
     graph = graphcomp.load("graphs/eq2.yaml")
-    src = codegen.source(graph, sweeps.plan(graph, FloatKit))
+    src = jit.source(graph, plan.plan(graph, FloatKit))
     lines = [line.strip() for line in src.splitlines()]
     assert "v3 = (v0 * v1)" in lines  # x1·x2, computed once
     assert "d8 = seed" in lines  # the output's adjoint is the seed
@@ -61,7 +61,7 @@ def test_no_spec_text_reaches_the_compiled_source():
                       {"name": "z", "op": "mul", "inputs": ["y_" + "q" * 40, 2.5]}],
             "output": "z"}
     graph = graphcomp.from_dict(spec)
-    src = codegen.source(graph, sweeps.plan(graph, FloatKit))
+    src = jit.source(graph, plan.plan(graph, FloatKit))
     assert "import" not in src and "system" not in src and "__" not in src and "q" * 40 not in src
     assert graph.trace(mode="reverse", jit=True).gradient["x"] == pytest.approx(2.5 * math.cos(0.5), rel=1e-15)
 
@@ -123,7 +123,7 @@ def test_tensor_graphs_ignore_jit():
 
 
 def test_jit_refuses_a_graph_too_big_to_compile_well(monkeypatch):
-    monkeypatch.setattr(codegen, "MAX_STEPS", 5)  # eq2 has 6 steps
+    monkeypatch.setattr(jit, "MAX_STEPS", 5)  # eq2 has 6 steps
     with pytest.raises(graphcomp.GraphcompError, match="up to 5 steps; this one has 6"):
         graphcomp.load("graphs/eq2.yaml").trace(jit=True)
 
@@ -150,7 +150,7 @@ def test_a_spec_name_that_python_cannot_take_as_a_file_name_still_compiles():
             "nodes": [{"name": "y", "op": "sin", "inputs": ["x"]}], "output": "y"}
     graph = graphcomp.from_dict(spec)
     assert graph.trace(jit=True).gradient["x"] == pytest.approx(math.cos(1.0), rel=1e-15)
-    assert sweeps.plan(graph, FloatKit).compiled is not None  # compiled once, kept
+    assert plan.plan(graph, FloatKit).compiled is not None  # compiled once, kept
 
 
 def test_code_command_prints_a_program_that_computes_eq2s_gradient(tmp_path):
@@ -161,7 +161,7 @@ def test_code_command_prints_a_program_that_computes_eq2s_gradient(tmp_path):
     r = subprocess.run([sys.executable, "cli.py", "code", "eq2.yaml"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "v1 = (x1 * x2)" in r.stdout and "v1_bar = v1_bar + v3_bar * v3" in r.stdout
-    namespace = dict(codegen.NAMESPACE)
+    namespace = dict(jit.NAMESPACE)
     exec(r.stdout, namespace)  # the test's own check of the printed program
     values, adjoints = namespace["sweep"]([1.0, 1.5, 2.0] + [None] * 6, True, 1.0)
     f, grad = eq2_closed_form(1.0, 1.5, 2.0)
@@ -173,7 +173,7 @@ def test_listing_keeps_numbered_names_when_a_node_name_would_clash():
     spec = {"inputs": [{"name": "x", "value": 1.0}], "nodes": [{"name": "sin", "op": "sin", "inputs": ["x"]}],
             "output": "sin"}
     graph = graphcomp.from_dict(spec)
-    text = codegen.listing(graph, sweeps.plan(graph, FloatKit))
+    text = jit.listing(graph, plan.plan(graph, FloatKit))
     assert "v1 = sin(v0)" in text and "sin =" not in text
 
 

@@ -1,12 +1,13 @@
-"""graphcomp.io: atomic writes go through symlinks and refuse what is not a regular file; .npz archives are checked."""
+"""graphcomp.cli.io and graphcomp.frontends.arrays: atomic writes go through symlinks and refuse what is not a regular file; .npz archives are checked."""
 import os
 import stat
 
 import numpy as np
 import pytest
 
-from graphcomp.errors import GraphcompError
-from graphcomp.io import is_stream, read_npz, write_atomic
+from graphcomp.cli.io import is_stream, write_atomic
+from graphcomp.core.errors import GraphcompError
+from graphcomp.frontends.arrays import read_npz
 
 
 def _names(folder):

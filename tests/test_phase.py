@@ -1,4 +1,4 @@
-"""Problem 1 (graphcomp.phase and `cli.py solve`): derivatives, methods, classifier, CLI errors, plots."""
+"""Problem 1 (graphcomp.problems.phase and `cli.py solve`): derivatives, methods, classifier, CLI errors, plots."""
 import subprocess
 import sys
 from pathlib import Path
@@ -6,14 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphcomp import phase
+from graphcomp.problems import phase
 
 ROOT = Path(__file__).resolve().parents[1]
 README_SEED = 0  # the instance `python cli.py solve` uses by default: n=20, m=100, seed 0
 
 
 def objective(A, y, x):
-    """f written out again, independently of graphcomp.phase."""
+    """f written out again, independently of graphcomp.problems.phase."""
     return 0.25 * np.sum((y - (A @ x) ** 2) ** 2)
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from graphcomp.commands.draw import default_output
-from graphcomp.formula import parse, to_spec
-from graphcomp.spec import load, safe_load
+from graphcomp.cli.draw import default_output
+from graphcomp.frontends.formula import parse, to_spec
+from graphcomp.frontends.spec import load, safe_load
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 import graphcomp
-from graphcomp import mlp
-from graphcomp.errors import SpecError
+from graphcomp.core.errors import SpecError
 from graphcomp.ops import REGISTRY
+from graphcomp.problems import mlp
+from graphcomp.render import rows as trace_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 RTOL = 1e-12  # the engine and numpy do the same float64 products: only summation order may differ
@@ -123,7 +124,7 @@ def test_problem_3b_formulas_node_by_node(seed):
 
 
 def test_reverse_trace_lists_the_3b_steps_in_symbols():
-    rows = {r.node: r.rule for r in graphcomp.load("fig1.yaml").trace().adjoint_rows()}
+    rows = {r.node: r.rule for r in trace_rows.adjoint(graphcomp.load("fig1.yaml").trace())}
     assert rows["z"] == "1"
     assert rows["D"].endswith("= (D.v)^\\top")
     assert rows["V5"] == "-D.d = -(D.v)^\\top"
@@ -134,7 +135,7 @@ def test_reverse_trace_lists_the_3b_steps_in_symbols():
     assert rows["V2"] == "V_{3}.d W_{2}.v"
     assert rows["V1"] == "V_{2}.d \\odot \\mathbf{1}[V_{1}.v > 0]^\\top"
     assert rows["W1"] == "(V_{1}.d)^\\top (x.v)^\\top"
-    order = [r.node for r in graphcomp.load("fig1.yaml").trace().adjoint_rows()]
+    order = [r.node for r in trace_rows.adjoint(graphcomp.load("fig1.yaml").trace())]
     assert order.index("z") < order.index("D") < order.index("V5") < order.index("V1")
 
 
@@ -162,7 +163,7 @@ def test_forward_mode_along_a_seeded_direction_matches_reverse(spec, seed):
     assert set(fwd.direction) == {"W1", "W2", "W3"}
     dot = sum(float(np.sum(rev.gradient[k] * u)) for k, u in fwd.direction.items())
     np.testing.assert_allclose(fwd.derivative, dot, rtol=1e-12)  # ⟨∇f, u⟩ = J u
-    rows = {r.node: r for r in fwd.tangent_rows()}
+    rows = {r.node: r for r in trace_rows.tangent(fwd)}
     assert rows["V1"].symbol == "\\dot{V}_{1}"  # a tangent, not the problem's .d = ∂f/∂V
     again = g.trace(mode="forward", seed=seed)
     assert all(np.array_equal(again.direction[k], u) for k, u in fwd.direction.items())
@@ -214,7 +215,7 @@ def test_tensor_inputs_from_the_spec_and_from_npz(tmp_path):
               "W3": rng.standard_normal((2, 3)), "y": rng.standard_normal(2)}
     np.savez(tmp_path / "p3.npz", **arrays)
     g = graphcomp.load("fig1.yaml")
-    from_npz = g.trace(data=tmp_path / "p3.npz")
+    from_npz = g.trace(data=graphcomp.read_npz(tmp_path / "p3.npz"))
     spec = mlp.fig1_spec()
     for entry in spec["inputs"]:
         entry["value"] = arrays[entry["name"]].tolist()
@@ -231,7 +232,7 @@ def test_tensor_inputs_from_the_spec_and_from_npz(tmp_path):
 def test_relu_derivative_at_zero_is_zero_in_both_kits():
     a = np.array([-1.0, 0.0, 2.0])
     relu = REGISTRY["relu"]
-    from graphcomp.kits import ArrayKit, FloatKit
+    from graphcomp.ops.kits import ArrayKit, FloatKit
 
     np.testing.assert_array_equal(relu.vjp(ArrayKit, np.ones(3), relu.fwd(ArrayKit, a), a)[0], [0.0, 0.0, 1.0])
     np.testing.assert_array_equal(relu.jvp(ArrayKit, relu.fwd(ArrayKit, a), a, np.ones(3)), [0.0, 0.0, 1.0])

@@ -12,8 +12,15 @@ import numpy as np
 import pytest
 
 import graphcomp
-from graphcomp import mlp, ops
-from graphcomp.verify import EXACT_TOL, FD_TOL, TORCH_HINT, finite_differences, verify
+from graphcomp import ops
+from graphcomp.problems import mlp
+from graphcomp.problems.verify import (
+    EXACT_TOL,
+    FD_TOL,
+    TORCH_HINT,
+    finite_differences,
+    verify,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH_RTOL = 1e-12  # float64 on both sides, same products: rounding only

@@ -1,1 +1,1 @@
-"""Renderers: they read a finished Trace (or a Graph) and never compute."""
+"""Layer 5: renderers of a finished trace: rows, Unicode text, tables (rich, LaTeX, Markdown, CSV, JSON), Graphviz, TikZ."""

@@ -13,7 +13,9 @@ from html import escape
 import numpy as np
 
 from graphcomp import ops
-from graphcomp.graph import CONST, DATA, INPUT, NODE, default_label, space
+from graphcomp.core.labels import default_label, space
+from graphcomp.core.nodes import CONST, DATA, INPUT, NODE
+from graphcomp.render import rows
 from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
 
 FONT = "Helvetica,Arial,sans-serif"
@@ -33,14 +35,12 @@ STYLE = {  # node kind → Graphviz attributes: parameters, data, intermediate n
 @dataclass
 class Box:
     """What one node shows: LaTeX lines, and lines of numbers (LaTeX symbol, value, shown as a row, colour)."""
-
     kind: str
     title: str
     definition: str | None = None
     numbers: list = field(default_factory=list)
 
 
-PNG_DPI = "192"  # sharp when pasted into a report at its natural size
 INSTALL = ("install Graphviz: sudo apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS) "
            "or conda install -c conda-forge graphviz")
 
@@ -57,14 +57,14 @@ def boxes(graph, trace=None, *, values=False):
         out[i] = Box(kind, title, _definition(n, graph))
     if trace is None:
         return out
-    shown = [("primal", trace.primal_rows())] if values else []
+    shown = [("primal", rows.primal(trace))] if values else []
     if trace.tangents is not None:
-        shown.append(("tangent", trace.tangent_rows()))
+        shown.append(("tangent", rows.tangent(trace)))
     if trace.adjoints is not None:
-        shown.append(("adjoint", trace.adjoint_rows()))
-    for key, rows in shown:
+        shown.append(("adjoint", rows.adjoint(trace)))
+    for key, lines in shown:
         row_vector = key != "primal" and graph.notation == "dot"  # the problem set's .d of a vector is a row
-        for r in rows:
+        for r in lines:
             out[graph.index[r.node]].numbers.append((r.symbol, r.value, row_vector, FLOW.get(key, INK)))
     return out
 
@@ -72,36 +72,13 @@ def boxes(graph, trace=None, *, values=False):
 def _definition(n, graph):
     """'= v_{-2} v_{-1}' for an op node; the input's own name, or what kind of input it is."""
     if n.op is not None:
-        params = {k: f"{x:g}" for k, x in n.params.items()}
-        return "= " + ops.REGISTRY[n.op].tex.format(*(graph.nodes[a].label for a in n.args), **params)
+        labels = {str(k): graph.nodes[a].label for k, a in enumerate(n.args)}
+        return "= " + rows.fill(ops.REGISTRY[n.op].tex, {**rows.fields(graph, graph.index[n.name]), **labels})
     if n.label != default_label(n.name):
         return "= " + default_label(n.name)
     if n.kind == DATA:
         return "\\text{data}"
     return "\\text{parameter}" if n.shape else "\\text{input}"
-
-
-def flow_edges(graph, trace):
-    """The edges (arg, node) along which the trace's derivative flows: from the inputs it is taken
-    with respect to, to the output. Empty without a derivative."""
-    if trace is None or (trace.tangents is None and trace.adjoints is None):
-        return set()
-    if trace.tangents is not None:
-        sources = set(trace.direction)
-    elif trace.wrt is None:
-        sources = {n.name for n in graph.nodes if n.kind == INPUT}
-    else:
-        sources = {trace.wrt} if isinstance(trace.wrt, str) else set(trace.wrt)
-    reached = [n.name in sources for n in graph.nodes]
-    for i, n in enumerate(graph.nodes):  # topological order: arguments come first
-        reached[i] = reached[i] or any(reached[a] for a in n.args)
-    feeds = [False] * len(graph.nodes)
-    feeds[graph.output] = True
-    for i in range(len(graph.nodes) - 1, -1, -1):
-        if feeds[i]:
-            for a in graph.nodes[i].args:
-                feeds[a] = True
-    return {(a, i) for i, n in enumerate(graph.nodes) if feeds[i] for a in n.args if reached[a]}
 
 
 def edge_labels(graph, trace, digits=4):
@@ -112,11 +89,11 @@ def edge_labels(graph, trace, digits=4):
         if graph.nodes[a].kind == CONST:
             continue
         symbol = f"\\partial {graph.nodes[i].label}/\\partial {graph.nodes[a].label}"
-        local = trace.local_partial(i, k) if trace is not None else None
-        if local is None:
+        number = trace.partials.get((i, k)) if trace is not None else None
+        rule = rows.partial_rule(graph, i, k) if number is not None else None
+        if rule is None:
             out[(i, k)] = symbol
             continue
-        rule, number = local
         rule = rule[1:-1] if rule.startswith("(") and rule.endswith(")") and "(" not in rule[1:] else rule
         number = fmt_number(number, digits)
         out[(i, k)] = f"{symbol} = {number}" if _is_number(rule) else f"{symbol} = {rule} = {number}"
@@ -135,12 +112,10 @@ def caption(trace, digits=4):
     """LaTeX line saying which mode and derivative a diagram shows and what the coloured edges mean; None without one."""
     if trace is None or (trace.tangents is None and trace.adjoints is None):
         return None
-    from graphcomp.render.tables import result_tex
-
     forward = trace.tangents is not None
     mode = "Forward and reverse mode" if forward and trace.adjoints is not None else (
         "Forward mode" if forward else "Reverse mode")
-    der, symbol = trace.derivative, result_tex(trace)
+    der, symbol = trace.derivative, rows.result_tex(trace)
     if symbol is not None and np.ndim(der) == 0:
         what = f"{symbol} = {fmt_number(der, digits)}"
     else:
@@ -225,7 +200,7 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
     edge_partials:  label each edge with its local partial derivative (numbers need a trace).
     digits:         decimals shown.
     """
-    import graphviz
+    import graphviz  # only when drawing: `trace` starts without it
 
     _need_trace(trace, values, edge_partials)
     # the description becomes a // comment: one line, or dot reads the rest as source
@@ -238,7 +213,7 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
         if box.kind == INPUT and graph.nodes[i].shape:
             style = {**style, "shape": "box", "margin": MARGIN}  # an ellipse around a matrix wastes half the page
         g.node(graph.nodes[i].name, _html_box(box, digits), **style)
-    flow = flow_edges(graph, trace)
+    flow = trace.flow_edges if trace is not None else frozenset()
     colour = FLOW["tangent" if trace is not None and trace.tangents is not None else "adjoint"]
     labels = edge_labels(graph, trace, digits) if edge_partials else {}
     for a, i, k in _edges(graph):
@@ -265,15 +240,14 @@ def _need_trace(trace, values, edge_partials):
 # ---- TikZ ----------------------------------------------------------------------------------------------
 
 
-def tikz(graph, trace=None, *, layout=None, values=False, edge_partials=False, digits=4):
+def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits=4):
     """The diagram as a LaTeX `tikzpicture`: Graphviz's layout and colours, LaTeX's own labels.
 
-    layout: Graphviz's `json` output for `digraph(graph, trace, ...)` with the same options (piped here
-    when not given). The picture needs tikz (with its shapes.geometric library), amsmath and amssymb.
+    layout: Graphviz's `json` output for `digraph(graph, trace, ...)` with the same options
+    (`digraph(...).pipe(format="json")`). The picture needs tikz (with its shapes.geometric library),
+    amsmath and amssymb.
     """
     _need_trace(trace, values, edge_partials)
-    if layout is None:
-        layout = digraph(graph, trace, values=values, edge_partials=edge_partials, digits=digits).pipe(format="json")
     doc = json.loads(layout)
     colours = {}
 
@@ -369,15 +343,3 @@ def _tikz_path(pos):
     for c1, c2, end in zip(points[1::3], points[2::3], points[3::3]):
         path += f" .. controls ({c1}) and ({c2}) .. ({end})"
     return path + (f" -- ({tip})" if tip else "")
-
-
-def render(graph, trace, fmt, **options):
-    """The diagram as bytes (png, svg, pdf) or text (dot, tex); raises graphviz.ExecutableNotFound without `dot`."""
-    g = digraph(graph, trace, **options)
-    if fmt == "dot":
-        return g.source
-    if fmt == "tex":
-        return tikz(graph, trace, layout=g.pipe(format="json"), **options)
-    if fmt == "png":
-        g.attr(dpi=PNG_DPI)
-    return g.pipe(format=fmt)

@@ -1,12 +1,19 @@
 """Trace tables: rich (terminal), LaTeX (booktabs), Markdown, CSV and JSON. They only read a finished Trace."""
 import csv
-import re
 import io
 import json
+import re
 
 import numpy as np
+from rich import box
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
 
-from graphcomp.graph import default_label
+from graphcomp.core.labels import default_label
+from graphcomp.ops import REGISTRY
+from graphcomp.render import rows as trace_rows
+from graphcomp.render.rows import fill, result_tex
 from graphcomp.render.text import fmt_number, fmt_value, tex_matrix, tex_to_text
 
 FORMATS = ("rich", "latex", "markdown", "csv", "json")
@@ -14,11 +21,11 @@ FORMATS = ("rich", "latex", "markdown", "csv", "json")
 
 def sections(trace):
     """[(key, title, rows)] in the lecture's order: primal trace, then tangent and/or adjoint trace."""
-    out = [("primal", "Evaluation trace (forward pass)", trace.primal_rows())]
+    out = [("primal", "Evaluation trace (forward pass)", trace_rows.primal(trace))]
     if trace.tangents is not None:
-        out.append(("tangent", "Forward mode: tangent trace", trace.tangent_rows()))
+        out.append(("tangent", "Forward mode: tangent trace", trace_rows.tangent(trace)))
     if trace.adjoints is not None:
-        out.append(("adjoint", "Reverse mode: adjoint trace (output back to inputs)", trace.adjoint_rows()))
+        out.append(("adjoint", "Reverse mode: adjoint trace (output back to inputs)", trace_rows.adjoint(trace)))
     return out
 
 
@@ -32,12 +39,6 @@ def _spaced(trace, rule):
     if trace.graph.notation != "dot":
         return rule
     return re.sub(r"(?<=[\w}).])\s+(?=[\w(])", r"\\, ", rule)
-
-
-def result_tex(trace):
-    """LaTeX of the derivative asked for, e.g. '\\frac{\\partial f}{\\partial x_{2}}' — or None."""
-    name = trace.wrt_name()
-    return None if name is None else f"\\partial f/\\partial {default_label(name)}"
 
 
 def _results(trace):
@@ -61,11 +62,6 @@ def _where(trace, digits):
 
 def rich_renderables(trace, digits=4):
     """A list of rich renderables (tables and a result panel) for the console."""
-    from rich import box
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
     where = _where(trace, digits)
     head = f"{trace.graph.name}: {trace.graph.description or ''}" + (f"\nat {where}" if where else "")
     items = [Text(head, style="bold magenta")]
@@ -165,3 +161,19 @@ def json_text(trace, digits=4):
 def render(trace, fmt, digits=4):
     """The trace as text in one of FORMATS other than 'rich'."""
     return {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}[fmt](trace, digits)
+
+
+def ops_table():
+    """The op registry as a rich Table: each op's definition, the adjoint each argument receives, its notes."""
+    names = {"0": "a", "1": "b", "y": "y", "g": "ȳ", "p": "p", "pm1": "p-1", "pc": "p", "t0": "ȧ", "t1": "ḃ"}
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold cyan", title="graphcomp ops", title_justify="left")
+    for col in ("op", "kind", "y =", "adjoint of each argument", "notes"):
+        table.add_column(col, overflow="fold")
+    for name, op in REGISTRY.items():
+        shapes = [()] * op.arity if op.elementwise else [(2,), (2,)][:op.arity]
+        args = ["a", "b"][:op.arity]
+        rules = ", ".join(f"{x}̄ += {tex_to_text(fill(t, names))}" for x, t in zip(args, op.vjp_tex(shapes)))
+        notes = "; ".join(filter(None, (op.doc.rstrip("."), f"error: {op.domain}" if op.domain else "")))
+        kind = "elementwise" if op.elementwise else "tensor"
+        table.add_row(name, kind, Text(tex_to_text(fill(op.tex, names))), Text(rules), Text(notes))
+    return table

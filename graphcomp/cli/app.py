@@ -1,0 +1,42 @@
+"""Command-line entry point: one sub-command per module of graphcomp.cli.
+
+Each command module defines `register(subparsers)`, parses its arguments, calls
+the layers below and writes what they return. Only the command asked for is
+imported (so `trace` starts without Graphviz, torch or scipy); without one, all
+are, for the help. Every user error is a GraphcompError: one line, exit status 2.
+"""
+import argparse
+import importlib
+import sys
+
+from graphcomp.core.errors import GraphcompError
+
+COMMANDS = ("trace", "parse", "draw", "code", "verify", "solve", "report", "ops")
+
+
+def build_parser(argv=None):
+    """The argparse parser with the sub-command named in `argv` registered, or every one when none is named."""
+    parser = argparse.ArgumentParser(
+        prog="graphcomp",
+        description="Explicit computational graphs: evaluate, differentiate (forward and reverse mode), "
+        "print traces, draw, and check against PyTorch.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    named = [a for a in (sys.argv[1:] if argv is None else argv)[:1] if a in COMMANDS]
+    for name in named or COMMANDS:
+        importlib.import_module(f"graphcomp.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv=None):
+    """Run the CLI; returns the process exit status."""
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except GraphcompError as exc:
+        print(f"graphcomp: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("graphcomp: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,156 @@
+"""What the commands share: arguments naming a graph and its inputs, reading data, writing output, drawing."""
+import argparse
+import io
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from graphcomp.cli.io import is_stream, write_atomic
+from graphcomp.core.errors import GraphcompError
+from graphcomp.frontends import arrays, formula, spec
+from graphcomp.render import dot
+from graphcomp.render.tables import FORMATS
+
+
+def add_graph_args(p):
+    """Arguments naming a graph (spec file or --expr) and its input values."""
+    p.add_argument("spec", nargs="?", help="YAML spec file; a bare name is looked up in graphs/ (eq2.yaml)")
+    p.add_argument("--expr", help='a formula instead of a spec, e.g. "(x1*x2*sin(x3) + exp(x1*x2))/x3" '
+                   '(one that starts with "-" goes as --expr="-x/2")')
+    p.add_argument("--at", help="input values, e.g. x1=1,x2=1.5,x3=2 (override the spec's)")
+    p.add_argument("--data", help=".npz file whose arrays set inputs by name")
+    p.add_argument("--seed", type=seed_arg, help="random seed for inputs drawn at random and random directions")
+
+
+SUFFIXES = {".tex": "latex", ".md": "markdown", ".csv": "csv", ".json": "json"}
+
+
+def add_output_args(p):
+    """--format, --digits and -o."""
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from the extension of -o, "
+                   ".tex .md .csv .json, else rich)")
+    p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
+    p.add_argument("-o", "--output", help="write to this file instead of the terminal ('-': standard output); "
+                   "a symlink is written through")
+
+
+def output_format(args):
+    """The --format asked for, else the one the extension of -o names, else rich; checks --digits too."""
+    if not 0 <= args.digits <= 16:
+        raise GraphcompError("--digits must be between 0 and 16")
+    return args.format or SUFFIXES.get(Path(args.output or "").suffix.lower(), "rich")
+
+
+def seed_arg(text):
+    """argparse type for --seed: a non-negative integer (numpy's generators take no negative seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be 0 or more, not {value}")
+    return value
+
+
+def parse_assignments(text, what="--at"):
+    """'x1=1,x2=1.5' → {'x1': 1.0, 'x2': 1.5}; anything else is a GraphcompError."""
+    out = {}
+    for part in filter(None, (s.strip() for s in text.split(","))):
+        name, eq, value = part.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise GraphcompError(f"{what}: '{part}' is not of the form name=value (e.g. {what} x1=1,x2=1.5)")
+        if name in out:
+            raise GraphcompError(f"{what}: '{name}' is given twice")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise GraphcompError(f"{what}: '{value.strip()}' is not a number (in '{part}')") from None
+        if not np.isfinite(out[name]):
+            raise GraphcompError(f"{what}: '{part}' is not a finite number")
+    if not out:
+        raise GraphcompError(f"{what} is empty; give it as name=value,name=value")
+    return out
+
+
+def parse_wrt(text):
+    """'x2' → 'x2'; 'x1,x2' → ['x1', 'x2']; 'x1=1,x2=0.5' → a direction dict."""
+    if text is None:
+        return None
+    if "=" in text:
+        return parse_assignments(text, "--wrt")
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise GraphcompError("--wrt is empty")
+    return names[0] if len(names) == 1 else names
+
+
+def load_graph(args):
+    """The graph named by a spec argument or --expr."""
+    at = parse_assignments(args.at) if args.at else None
+    if args.expr and args.spec:
+        raise GraphcompError("give either a spec file or --expr, not both")
+    if args.expr:
+        return formula.parse(args.expr, at=at), None
+    if not args.spec:
+        raise GraphcompError("name a spec file (e.g. eq2.yaml) or give --expr")
+    graph = spec.load(args.spec)
+    unknown = sorted(set(at or {}) - set(graph.input_names))
+    if unknown:
+        raise GraphcompError(f"--at: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not an input; "
+                             f"inputs: {', '.join(graph.input_names)}", file=graph.file)
+    return graph, at
+
+
+def emit(args, text=None, renderables=None):
+    """Write text to -o FILE (atomically; '-' is standard output) or print it; rich renderables go to the console."""
+    if args.output:
+        if text is None:
+            console = Console(record=True, width=120, file=io.StringIO())
+            for r in renderables:
+                console.print(r)
+            text = console.export_text()
+        write_atomic(args.output, text)
+        if not is_stream(args.output):
+            print(f"wrote {args.output}")
+        return
+    if text is not None:
+        print(text, end="")
+        return
+    console = Console()
+    for r in renderables:
+        console.print(r)
+
+
+def read_data(args, graph):
+    """The arrays of --data as {input name: array}, or None; an array that names no input is an error naming the file."""
+    if args.data is None:
+        return None
+    data = arrays.read_npz(args.data)
+    unknown = sorted(set(data) - set(graph.input_names))
+    if unknown:
+        raise GraphcompError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not an input of the "
+                             f"graph; its inputs: {', '.join(graph.input_names)}", file=args.data)
+    return data
+
+
+def trace(args, graph, at, **kw):
+    """graph.trace with the inputs the command line gives (--at, --data, --seed)."""
+    return graph.trace(at=at, seed=args.seed, data=read_data(args, graph), **kw)
+
+
+PNG_DPI = "192"  # sharp when pasted into a report at its natural size
+
+
+def render(graph, trace_, fmt, **options):
+    """A diagram as bytes (png, svg, pdf) or text (dot, tex), running Graphviz's `dot`; raises
+    graphviz.ExecutableNotFound without it."""
+    g = dot.digraph(graph, trace_, **options)
+    if fmt == "dot":
+        return g.source
+    if fmt == "tex":
+        return dot.tikz(graph, trace_, layout=g.pipe(format="json"), **options)
+    if fmt == "png":
+        g.attr(dpi=PNG_DPI)
+    return g.pipe(format=fmt)

@@ -1,0 +1,198 @@
+"""`graphcomp solve`: Problem 1 — recover x from y_i = (a_iᵀx)² with Newton and Gauss–Newton."""
+import os
+
+from rich import box
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from graphcomp.cli.common import seed_arg
+from graphcomp.cli.io import write_atomic
+from graphcomp.core.errors import GraphcompError
+from graphcomp.problems import phase, plots
+from graphcomp.problems.results import COLUMNS, NAMES, SHORT, verdict_text
+
+
+def register(sub):
+    p = sub.add_parser(
+        "solve", help="Problem 1: recover x from y_i = (a_iᵀx)² by Newton and Gauss–Newton",
+        description="Minimise f(x) = ¼ Σ (y_i − (a_iᵀx)²)² on a seeded random instance and judge where each "
+        "method stops. Examples: solve --method all --init spectral; solve --trials 100; "
+        "solve --phase-transition --plot outputs/phase.png")
+    p.add_argument("--method", default="all", help="newton, gauss-newton, lm or all (default: all)")
+    p.add_argument("--n", type=int, default=20, help="unknowns (default: 20)")
+    p.add_argument("--m", type=int, default=100, help="equations y_i, at least n (default: 100)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="instance seed; trials use seed, seed+1, … (default: 0)")
+    p.add_argument("--init", default="random", help="random or spectral starting point (default: random)")
+    p.add_argument("--iters", type=int, default=100, help="iteration limit per run (default: 100)")
+    p.add_argument("--tol", type=float, default=1e-12, help="stop when a step is below tol·‖x‖ (default: 1e-12)")
+    p.add_argument("--restarts", type=int, default=0,
+                   help="restart from fresh random points when a run ends at f > 0 (default: 0)")
+    p.add_argument("--trials", type=int, help="run this many seeded instances and summarise")
+    p.add_argument("--phase-transition", action="store_true",
+                   help="Gauss–Newton success rate against m/n = 1.5 … 8 (--trials instances each, default 20)")
+    p.add_argument("--plot", help="write a PNG: f(x_k) against k, or with --phase-transition the success rates")
+    p.add_argument("--derivatives", default="analytic",
+                   help="analytic (hand-derived) or engine (the graph engine) (default: analytic)")
+    p.set_defaults(run=run)
+
+
+def _check(args):
+    if args.method != "all" and args.method not in phase.METHODS:
+        raise GraphcompError(f"unknown method '{args.method}' (choose from {', '.join(phase.METHODS)} or all)")
+    if args.init not in phase.INITS:
+        raise GraphcompError(f"unknown init '{args.init}' (choose from {', '.join(phase.INITS)})")
+    phase.check_size(args.n, args.n if args.phase_transition else args.m)
+    for name in ("iters", "trials"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise GraphcompError(f"--{name} must be at least 1, got {value}")
+    if args.restarts < 0:
+        raise GraphcompError(f"--restarts must be at least 0, got {args.restarts}")
+    if not args.tol > 0:
+        raise GraphcompError(f"--tol must be positive, got {args.tol}")
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise GraphcompError(f"--plot writes a PNG; give a file name ending in .png, not '{args.plot}'")
+    if args.plot and args.trials and not args.phase_transition:
+        raise GraphcompError("--plot draws one instance or, with --phase-transition, the success rates; "
+                             "it does not combine with --trials alone")
+    phase.check_source(args.derivatives)
+    _check_memory(args.n, int(max(phase.PHASE_RATIOS) * args.n) if args.phase_transition else args.m)
+
+
+def _check_memory(n, m):
+    """Refuse sizes whose arrays would not fit in half of this machine's memory, before allocating any."""
+    need = 8 * (4 * m * n + 2 * n * n)  # float64: about four m×n arrays (A, J, products) and two n×n (Hessian, solve)
+    total = _physical_memory()
+    if total is not None and need > total / 2:
+        raise GraphcompError(f"--n {n} with m = {m} needs about {need / 2**30:.3g} GiB of memory, more than half of "
+                             f"this machine's {total / 2**30:.3g} GiB: choose a smaller --n or --m")
+
+
+def _physical_memory():
+    """Bytes of RAM, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def run(args):
+    """Solve, run the trials or the phase transition; running out of memory is a one-line error too."""
+    _check(args)
+    try:
+        return _solve(args)
+    except MemoryError:
+        raise GraphcompError(f"out of memory with --n {args.n} --m {args.m}: choose smaller sizes") from None
+
+
+def _solve(args):
+
+
+    console = Console()
+    methods = phase.METHODS if args.method == "all" else (args.method,)
+    if args.phase_transition:
+        _phase_transition(console, args)
+    elif args.trials:
+        _trials(console, args, methods)
+    else:
+        instance = phase.make_instance(args.n, args.m, args.seed)
+        runs = {mt: phase.recover(instance, mt, args.init, iters=args.iters, tol=args.tol, restarts=args.restarts,
+                                  source=args.derivatives)
+                for mt in methods}
+        for mt, method_runs in runs.items():
+            _print_runs(console, args, mt, method_runs)
+        if args.plot:
+            _write(console, args.plot, plots.convergence_png({mt: r[0] for mt, r in runs.items()}, n=args.n, m=args.m,
+                                                                  seed=args.seed, init=args.init))
+    return 0
+
+
+def _print_runs(console, args, method, runs):
+    first = runs[0]
+    source = {"analytic": "hand-derived derivatives", "engine": "derivatives by the graph engine"}[args.derivatives]
+    table = Table(title=f"{NAMES[method]} from {args.init} init — n={args.n}, m={args.m}, seed={args.seed}, {source}")
+    for col in ("k", "f(x_k)", "‖∇f(x_k)‖", "step", "dist to ±x / ‖x‖", "time ms"):
+        table.add_column(col, justify="right")
+    for s in first.history:
+        table.add_row(str(s.k), f"{s.f:.3e}", f"{s.grad_norm:.3e}", "" if s.k == 0 else f"{s.step:.3e}",
+                      f"{s.rel_error:.3e}", f"{1e3 * s.time:.2f}")
+    console.print(table)
+    console.print(_verdict(method, first))
+    for j, r in enumerate(runs[1:], 1):
+        console.print(f"  restart {j} from a fresh random point: {r.iterations} iterations → {r.verdict.kind}"
+                      f" (f = {r.verdict.f:.3e}, dist to ±x {r.verdict.rel_error:.2e})")
+    if len(runs) > 1:
+        outcome = "recovered x" if runs[-1].verdict.success else "did not recover x"
+        console.print(f"  with {len(runs) - 1} restart(s): {outcome}")
+    console.print()
+
+
+def _verdict(method, r):
+    ok, text = verdict_text(method, r)
+    head, _, rest = text.partition(" — ")
+    return f"[bold {'green' if ok else 'red'}]{head}[/] — {rest}"
+
+
+def _trials(console, args, methods):
+
+
+    try:
+        import scipy  # noqa: F401  (only to know whether the reference can run)
+
+        methods = methods + (phase.REFERENCE,)
+    except ImportError:
+        console.print("scipy is not installed: the scipy least_squares reference is left out")
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{args.trials} instances", total=args.trials)
+        summaries = phase.trials(args.n, args.m, args.trials, seed=args.seed, methods=methods, iters=args.iters,
+                                 tol=args.tol, restarts=args.restarts, source=args.derivatives,
+                                 progress=lambda: progress.advance(task))
+    table = Table(title=f"{args.trials} instances, n={args.n}, m={args.m}, seeds {args.seed}…{args.seed + args.trials - 1}",
+                  box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
+    table.add_column("method", no_wrap=True)
+    table.add_column("init", no_wrap=True)
+    table.add_column("ok %", justify="right")
+    if args.restarts:
+        table.add_column(f"ok %\n+{args.restarts} rst", justify="right")
+    for col in ("iters", "ms"):
+        table.add_column(col, justify="right")
+    kinds = phase.FAILURES + ((phase.GLOBAL,) if any(s.failures[phase.GLOBAL] for s in summaries) else ())
+    for kind in kinds:
+        table.add_column(COLUMNS[kind], justify="right")
+    for s in summaries:
+        row = [SHORT[s.method], s.init, f"{100 * s.success_rate:.0f}"]
+        if args.restarts:
+            row.append(f"{100 * s.success_rate_restarts:.0f}")
+        row += [f"{s.median_iterations:.0f}", f"{1e3 * s.median_time:.2f}"]
+        row += [str(s.failures[kind]) for kind in kinds]
+        table.add_row(*row, end_section=s.init == phase.INITS[-1])
+    console.print(table)
+    console.print("ok: f ≈ 0 and x recovered up to its sign (+R rst: within R restarts from random points). "
+                  "Failures (spurious local minimum, saddle point, local maximum, no convergence) are judged at the "
+                  "end of the first run from ‖∇f‖ and the Hessian's eigenvalues. iters and ms are medians "
+                  "(ms excludes computing the starting point); LM is Levenberg–Marquardt.")
+
+
+def _phase_transition(console, args):
+
+
+    count = args.trials or 20
+    ratios = phase.PHASE_RATIOS
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{len(ratios)} ratios × {count} instances", total=len(ratios) * count)
+        rates = phase.phase_transition(args.n, count, ratios=ratios, seed=args.seed, iters=args.iters, tol=args.tol,
+                                       source=args.derivatives, progress=lambda: progress.advance(task))
+    table = Table(title=f"Gauss–Newton success rate against m/n — n={args.n}, {count} instances per ratio")
+    for col in ("m/n", "m") + tuple(f"{it} init %" for it in rates):
+        table.add_column(col, justify="right")
+    for j, ratio in enumerate(ratios):
+        table.add_row(f"{ratio:.1f}", str(int(round(ratio * args.n))), *(f"{100 * r[j]:.0f}" for r in rates.values()))
+    console.print(table)
+    if args.plot:
+        _write(console, args.plot, plots.phase_png(ratios, rates, n=args.n, count=count))
+
+
+def _write(console, path, data):
+    write_atomic(path, data)
+    console.print(f"wrote {path}")

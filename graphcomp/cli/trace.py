@@ -1,0 +1,34 @@
+"""`graphcomp trace`: evaluate a spec or a formula and print its evaluation, tangent and adjoint traces."""
+from graphcomp.cli.common import (
+    add_graph_args,
+    add_output_args,
+    emit,
+    load_graph,
+    output_format,
+    parse_wrt,
+    trace,
+)
+from graphcomp.render import tables
+
+
+def register(sub):
+    p = sub.add_parser("trace", help="print the forward/reverse-mode evaluation traces of a graph",
+                       description="Evaluate a graph and print its traces: values v_i, tangents v̇_i (forward mode) "
+                       "and/or adjoints v̄_i (reverse mode). Example: trace eq2.yaml --wrt x2 --mode reverse")
+    add_graph_args(p)
+    p.add_argument("--wrt", help="input(s) to differentiate with respect to: x2, or x1,x2, "
+                   "or a forward-mode direction x1=1,x2=0.5")
+    p.add_argument("--mode", choices=("forward", "reverse", "both"), default="reverse",
+                   help="forward (tangents), reverse (adjoints) or both (default: reverse)")
+    add_output_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args):
+    fmt = output_format(args)
+    graph, at = load_graph(args)
+    t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode)
+    if fmt == "rich":
+        emit(args, renderables=tables.rich_renderables(t, args.digits))
+    else:
+        emit(args, text=tables.render(t, fmt, args.digits))

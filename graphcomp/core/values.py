@@ -1,0 +1,48 @@
+"""Input values: numbers and arrays as the sweeps take them, and seeded random draws for tensor inputs."""
+import math
+import numbers
+
+import numpy as np
+
+from graphcomp.core.errors import GraphcompError, SpecError
+
+DISTS = ("normal", "uniform", "rademacher")
+
+
+def draw(rng, dist, shape, *, file=None, node=None):
+    """Draw an array of `shape` from a named distribution."""
+    if dist == "normal":
+        return rng.standard_normal(shape)
+    if dist == "uniform":
+        return rng.uniform(-1.0, 1.0, shape)
+    if dist == "rademacher":
+        return rng.choice([-1.0, 1.0], shape)
+    raise GraphcompError(f"unknown distribution '{dist}'; choose from {', '.join(DISTS)}", file=file, node=node, key="dist")
+
+
+def as_value(x, *, file=None, node=None, key="value"):
+    """A number or a nested list of numbers as float / float array; anything else is a SpecError."""
+    if isinstance(x, bool) or x is None:
+        raise SpecError(f"{x!r} is not a number", file=file, node=node, key=key)
+    if isinstance(x, numbers.Real):
+        if not math.isfinite(x):
+            raise SpecError(f"{x} is not a finite number", file=file, node=node, key=key)
+        return float(x)
+    if isinstance(x, str):
+        return as_value(number(x, file, node, key), file=file, node=node, key=key)
+    try:
+        arr = np.asarray(x, dtype=float)  # no copy of a float array: sweeps never write into inputs
+    except (TypeError, ValueError):
+        raise SpecError(f"{x!r} is not a number or a rectangular list of numbers", file=file, node=node, key=key) from None
+    if arr.dtype == object or not np.all(np.isfinite(arr)):
+        raise SpecError(f"{x!r} holds a value that is not a finite number", file=file, node=node, key=key)
+    return arr
+
+
+def number(text, file, node, key):
+    """A number written as text (YAML 1.1 reads 1e-6, with no dot, as a string)."""
+    # YAML 1.1 reads 1e-6 (no dot) as a string; take any string Python reads as a float
+    try:
+        return float(text)
+    except ValueError:
+        raise SpecError(f"'{text}' is not a number", file=file, node=node, key=key) from None

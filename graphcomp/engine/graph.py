@@ -1,0 +1,180 @@
+"""The graph: validated nodes in one topological order, with shapes, built once per spec.
+
+A Graph holds no values of any evaluation: `graph.trace(...)` returns a Trace,
+so one graph evaluates many times. Ordering is Kahn's algorithm (iterative), so
+a chain of 10⁶ nodes is fine.
+"""
+from functools import cached_property
+
+import numpy as np
+
+from graphcomp import ops
+from graphcomp.core.errors import GraphcompError, SpecError
+from graphcomp.core.labels import fmt_shape
+from graphcomp.core.nodes import CONST, DATA, INPUT, no_gc, toposort
+from graphcomp.core.values import draw
+from graphcomp.engine import dual, sweeps
+
+
+class Graph:
+    """A validated computational graph; build it with graphcomp.load or graphcomp.parse_expr."""
+
+    def __init__(self, nodes, output, *, file=None, name=None, description="", notation=None, seed=0, dist="normal"):
+        with no_gc():
+            self._build(nodes, output, file, name, description, notation, seed, dist)
+
+    def _build(self, nodes, output, file, name, description, notation, seed, dist):
+        self.file, self.name, self.description = file, name or "graph", description
+        self.seed, self.dist = seed, dist
+        self.nodes = toposort(nodes, file)
+        self.index = {n.name: i for i, n in enumerate(self.nodes)}
+        if output not in self.index:
+            raise SpecError(f"output '{output}' is not a defined name", file=file, key="output")
+        self.output = self.index[output]
+        self.nodes = _infer_shapes(self.nodes, file)
+        self.inputs = [i for i, n in enumerate(self.nodes) if n.kind in (INPUT, DATA)]
+        self.scalar = all(n.shape == () for n in self.nodes)
+        if self.nodes[self.output].shape != ():
+            shape = fmt_shape(self.nodes[self.output].shape)
+            raise SpecError(
+                f"the output must be a scalar to differentiate, but it is {shape}; end the graph with sum or halfsq",
+                file=file, node=output, key="output",
+            )
+        self.notation = notation or ("bar" if self.scalar else "dot")
+        self._plans = {}
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def __repr__(self):
+        ops_used = sorted({n.op for n in self.nodes if n.op})
+        return f"<Graph {self.name}: {len(self.nodes)} nodes, inputs {self.input_names}, ops {ops_used}>"
+
+    # ---- the analysis, computed once and read by the sweeps, the trace and the renderers -----------------
+
+    @cached_property
+    def users(self):
+        """users[i]: the (node, k) whose argument k is node i, in evaluation order."""
+        users = [[] for _ in self.nodes]
+        for j, n in enumerate(self.nodes):
+            for k, a in enumerate(n.args):
+                users[a].append((j, k))
+        return users
+
+    @cached_property
+    def active(self):
+        """active[i]: node i depends on a differentiable input (so its tangent or adjoint is not always 0)."""
+        active = [n.kind == INPUT for n in self.nodes]
+        for i, n in enumerate(self.nodes):
+            if n.args:
+                active[i] = any(active[a] for a in n.args)
+        return active
+
+    @cached_property
+    def reaches(self):
+        """reaches[i]: node i is on a path to the output (only these pass adjoints back)."""
+        reaches = [False] * len(self.nodes)
+        reaches[self.output] = True
+        for i in range(len(self.nodes) - 1, -1, -1):
+            if reaches[i]:
+                for a in self.nodes[i].args:
+                    reaches[a] = True
+        return reaches
+
+    @property
+    def input_names(self):
+        """Names of the inputs (differentiable ones and data), in declaration order."""
+        return [self.nodes[i].name for i in self.inputs]
+
+    def node(self, name):
+        """The Node called `name`."""
+        try:
+            return self.nodes[self.index[name]]
+        except KeyError:
+            raise GraphcompError(f"no node named '{name}'; nodes: {', '.join(self.index)}", file=self.file) from None
+
+    def defaults(self, seed=None, dist=None):
+        """Input values from the spec; tensor inputs without a value are drawn from a seeded generator."""
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise GraphcompError(f"a seed must be a whole number 0 or more, not {seed!r}", file=self.file)
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        out = {}
+        for i in self.inputs:
+            n = self.nodes[i]
+            if n.value is not None:
+                out[n.name] = n.value
+            elif n.shape:
+                out[n.name] = draw(rng, dist or n.dist or self.dist, n.shape, file=self.file, node=n.name)
+        return out
+
+    def trace(self, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None, jit=False):
+        """Evaluate and differentiate; returns a finished Trace.
+
+        at:   {input name: value} overriding the spec's values.
+        wrt:  an input name, a list of names, or {name: direction} (the forward-mode seed).
+        mode: 'forward' (tangents v̇), 'reverse' (adjoints v̄), 'both', or 'value'.
+        seed: random seed for drawn tensor inputs and random tangent directions.
+        data: {input name: array} overriding inputs by name (graphcomp.read_npz reads an .npz file).
+        jit:  on a scalar graph, run values and adjoints as straight-line Python compiled once
+              (graphcomp.engine.jit): several times faster per evaluation, for graphs evaluated often.
+              Tensor graphs ignore it (their time goes to numpy).
+        """
+        return sweeps.run(self, at=at, wrt=wrt, mode=mode, seed=seed, data=data, dist=dist, jit=jit)
+
+    def gradient(self, at=None, **kw):
+        """{input name: ∂f/∂input} by one reverse sweep."""
+        return self.trace(at=at, mode="reverse", **kw).gradient
+
+    def hvp(self, at, direction):
+        """Hessian–vector product {input: (∇²f · direction)[input]} by forward over reverse."""
+        return dual.hvp(self, at, direction)
+
+    def hessian(self, at, wrt):
+        """The Hessian of f with respect to the input `wrt`, one forward-over-reverse sweep per column."""
+        return dual.hessian(self, at, wrt)
+
+
+def _infer_shapes(nodes, file):
+    """Shapes through the graph; a mismatch names the node, both shapes, and sizes that would fit."""
+    shapes, errors, fixes = [], [], {}
+    for n in nodes:
+        if n.op is None:
+            shapes.append(tuple(n.shape))
+            continue
+        op = ops.REGISTRY[n.op]
+        arg_shapes = [shapes[a] for a in n.args]
+        if op.elementwise and not any(arg_shapes):  # scalars in, scalar out: the common case
+            shapes.append(())
+            continue
+        try:
+            shapes.append(tuple(op.shape(*arg_shapes, **n.params)))
+            continue
+        except ValueError as exc:
+            errors.append((n, str(exc)))
+        shapes.append(_repair(n, nodes, shapes, arg_shapes, op, fixes))
+    if errors:
+        n, msg = errors[0]
+        names = ", ".join(nodes[a].name for a in n.args)
+        text = f"{n.op}({names}): {msg}"
+        if fixes:
+            text += "; sizes that fit: " + ", ".join(f"{k} ∈ ℝ^{{{fmt_shape(s)}}}" for k, s in fixes.items())
+        if len(errors) > 1:
+            text += f" (and {len(errors) - 1} more shape error{'s' * (len(errors) > 2)}: " + "; ".join(
+                f"node '{e.name}': {m}" for e, m in errors[1:]) + ")"
+        raise SpecError(text, file=file, node=n.name, key="inputs")
+    for n, s in zip(nodes, shapes):
+        n.shape = s
+    return nodes
+
+
+def _repair(n, nodes, shapes, arg_shapes, op, fixes):
+    """After a shape error, guess the intended sizes (a transposed input) so that inference can go on."""
+    if n.op == "matmul":
+        a, b = arg_shapes
+        first = nodes[n.args[0]]
+        if len(a) == 2 and first.op is None and first.kind != CONST and len(b) >= 1 and a[0] == b[0]:
+            fixes[first.name] = (a[1], a[0])
+            return (a[1],) + tuple(b[1:])
+        if len(a) >= 1 and len(b) >= 1:
+            return tuple(a[:-1]) + tuple(b[1:])
+    return arg_shapes[0] if arg_shapes else ()

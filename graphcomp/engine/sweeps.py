@@ -1,0 +1,251 @@
+"""The three sweeps over a graph's flat step list: values, tangents (forward mode), adjoints (reverse mode).
+
+A graph is compiled once per math kit into plain tuples (node, rule, arg, arg);
+each sweep is then one flat loop with no recursion and no dictionary look-ups.
+Adjoints accumulate over fan-out. Contributions to nodes that need no derivative
+(data, constants) go to a spare slot at the end of the adjoint list and are dropped.
+"""
+import math
+
+import numpy as np
+
+from graphcomp import ops
+from graphcomp.core.errors import DomainError, GraphcompError
+from graphcomp.core.nodes import CONST, DATA, INPUT
+from graphcomp.core.values import as_value
+from graphcomp.engine import jit as jit_
+from graphcomp.engine.plan import plan
+from graphcomp.engine.trace import Trace
+from graphcomp.ops.kits import ArrayKit, FloatKit
+
+
+def values(graph, plan_, inputs):
+    """Forward pass: the list of every node's value (.v), inputs given by position."""
+    v = [None] * plan_.n
+    for i, x in inputs.items():
+        v[i] = x
+    for i, x in plan_.consts:
+        v[i] = x
+    step = None
+    try:
+        for step in plan_.fwd:
+            i, f, a, b = step
+            v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
+    except (ArithmeticError, ValueError) as exc:
+        _reraise_bugs(exc)
+        raise _domain(graph, step, v, exc, "evaluating") from None
+    _finite(graph, plan_, v, v, "evaluating")
+    return v
+
+
+def tangents(graph, plan_, v, seed):
+    """Forward mode: every node's tangent v̇ for the seed {input position: direction}."""
+    kit = plan_.kit
+    t = [kit.zeros(n.shape) for n in graph.nodes] if kit is ArrayKit else [0.0] * plan_.n
+    live = [False] * plan_.n
+    for i, x in seed.items():
+        t[i], live[i] = x, True
+    step = None
+    try:
+        if kit is FloatKit:
+            for step in plan_.jvp:
+                i, f, a, b = step
+                if b < 0:
+                    if live[a]:
+                        t[i], live[i] = f(v[i], v[a])[0] * t[a], True
+                elif live[a] or live[b]:
+                    da, db = f(v[i], v[a], v[b])
+                    t[i], live[i] = da * t[a] + db * t[b], True
+        else:
+            for step in plan_.jvp:
+                i, f, a, b = step
+                if b < 0:
+                    if live[a]:
+                        t[i], live[i] = f(v[i], v[a], t[a]), True
+                elif live[a] or live[b]:
+                    t[i], live[i] = f(v[i], v[a], v[b], t[a], t[b]), True
+    except (ArithmeticError, ValueError) as exc:
+        _reraise_bugs(exc)
+        raise _domain(graph, step, v, exc, "computing tangents (forward mode)") from None
+    _finite(graph, plan_, t, v, "computing tangents (forward mode)")
+    return t
+
+
+class _Sink:
+    """The adjoint slot of nodes that need none: adding to it keeps nothing, whatever the shape."""
+
+    def __add__(self, other):
+        return self
+
+
+_SINK = _Sink()
+_ZERO = 0.0  # every adjoint starts as this one object; a first contribution replaces it, with no copy
+
+
+def adjoints(graph, plan_, v, seed=1.0):
+    """Reverse mode: every node's adjoint v̄ = ∂f/∂v, from the output back, accumulated over fan-out."""
+    d = [_ZERO] * plan_.n + [_SINK]
+    d[graph.output] = seed
+    step = None
+    try:
+        if plan_.kit is FloatKit:
+            for step in plan_.vjp:
+                i, f, a, b, ta, tb = step
+                g = d[i]
+                if b < 0:
+                    d[ta] = d[ta] + g * f(v[i], v[a])[0]
+                else:
+                    da, db = f(v[i], v[a], v[b])
+                    d[ta] = d[ta] + g * da
+                    d[tb] = d[tb] + g * db
+        else:
+            for step in plan_.vjp:
+                i, f, a, b, ta, tb = step
+                if b < 0:
+                    (ga,) = f(d[i], v[i], v[a])
+                    d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
+                else:
+                    ga, gb = f(d[i], v[i], v[a], v[b])
+                    d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
+                    d[tb] = gb if d[tb] is _ZERO else d[tb] + gb
+    except (ArithmeticError, ValueError) as exc:
+        _reraise_bugs(exc)
+        raise _domain(graph, step, v, exc, "computing adjoints (reverse mode)") from None
+    d.pop()
+    return finish_adjoints(graph, plan_, d, v)
+
+
+def finish_adjoints(graph, plan_, d, v):
+    """Check the adjoints for overflow, set None for nodes that need none, give arrays their node's shape."""
+    _finite(graph, plan_, d, v, "computing adjoints (reverse mode)")
+    for i in plan_.inactive:
+        d[i] = None
+    if plan_.kit is not FloatKit:
+        for i, n in enumerate(graph.nodes):
+            if d[i] is not None and np.ndim(d[i]) != len(n.shape):
+                d[i] = np.zeros(n.shape) + d[i]
+    return d
+
+
+def _finite(graph, plan_, xs, v, phase):
+    """Float arithmetic overflows to inf without raising (numpy's does raise here): find the first such node."""
+    if plan_.kit is not FloatKit or math.isfinite(sum(xs)):
+        return  # inf and nan reach the sum; a finite sum may still overflow: then the search below finds nothing
+    steps = plan_.fwd if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp
+    for step in steps:
+        if not math.isfinite(xs[step[0]]) or any(not math.isfinite(xs[j]) for j in step[4:] if j < plan_.n):
+            exc = OverflowError("the result overflows the range of floating point numbers")
+            raise _domain(graph, step, v, exc, phase)
+
+
+def _reraise_bugs(exc):
+    # math raises ValueError only for a domain error; any other ValueError is a bug to show as such
+    if isinstance(exc, ValueError) and "math domain error" not in str(exc):
+        raise exc
+
+
+def _arg_text(node, value):
+    if node.kind == CONST:
+        return node.label  # a constant shows as its number, not its internal name
+    return f"{node.name} = {value:.6g}" if isinstance(value, float) else node.name
+
+
+def _domain(graph, step, v, exc, phase):
+    i, _, a, b = step[:4]
+    n = graph.nodes[i]
+    op = ops.REGISTRY[n.op]
+    args = [graph.nodes[j] for j in (a, b) if j >= 0]
+    shown = ", ".join(_arg_text(x, v[j]) for x, j in zip(args, (a, b)))
+    overflow = isinstance(exc, OverflowError) or "overflow" in str(exc)  # numpy says so in its message
+    reason = "the result overflows the range of floating point numbers" if overflow else op.domain or str(exc)
+    return DomainError(f"{reason}: {n.op}({shown}), while {phase}", file=graph.file, node=n.name)
+
+
+def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None, jit=False):
+    """Evaluate and differentiate `graph`; returns a Trace (see Graph.trace)."""
+    if mode not in ("forward", "reverse", "both", "value"):
+        raise GraphcompError(f"unknown mode '{mode}'; choose forward, reverse, both or value")
+    kit = FloatKit if graph.scalar else ArrayKit
+    p = plan(graph, kit)
+    inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)
+    direction = _direction(graph, wrt, mode, seed, kit)
+    reverse = mode in ("reverse", "both")
+    done = None
+    if jit and kit is FloatKit:
+        done = jit_.run(graph, p, inputs, reverse)  # None if a step raised: the sweeps below name the node
+    with np.errstate(divide="raise", over="raise", invalid="raise"):
+        if done is None:
+            v = values(graph, p, inputs)
+            d = adjoints(graph, p, v) if reverse else None
+        else:
+            v, d = done
+            _finite(graph, p, v, v, "evaluating")
+            d = finish_adjoints(graph, p, d, v) if reverse else None
+        t = tangents(graph, p, v, direction) if mode in ("forward", "both") else None
+    return Trace(graph, mode, v, t, d, wrt=wrt, direction=direction, inputs={graph.nodes[i].name: x for i, x in inputs.items()})
+
+
+def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
+    """{input position: value}: the spec's values (or seeded draws), then the .npz `data`, then `at`."""
+    arrays = dict(data or {})
+    for source, names in (("data", arrays), ("values given", at or {})):
+        unknown = sorted(set(names) - set(graph.input_names))
+        if unknown:
+            raise GraphcompError(f"{source}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not an input "
+                                 f"of the graph; its inputs: {', '.join(graph.input_names)}", file=graph.file)
+    given = {**arrays, **(at or {})}
+    if not set(graph.input_names) <= given.keys():  # draw only when something is missing: a 2048² draw costs a matmul
+        given = {**graph.defaults(seed, dist), **given}
+    inputs = {}
+    for i in graph.inputs:
+        n = graph.nodes[i]
+        if n.name not in given:
+            raise GraphcompError(f"input '{n.name}' has no value: give it in the spec, or as at={{'{n.name}': ...}} "
+                                 f"(--at {n.name}=... on the command line)",
+                                 file=graph.file, node=n.name)
+        inputs[i] = _coerce(graph, n, given[n.name], kit)
+    return inputs
+
+
+def _coerce(graph, n, x, kit, key="value"):
+    if type(x) is float and not n.shape and math.isfinite(x):
+        return x  # already what the float sweeps take: skip the general checks
+    x = as_value(x, file=graph.file, node=n.name, key=key)
+    if np.shape(x) != tuple(n.shape):
+        raise GraphcompError(f"{'a direction' if key == 'wrt' else 'value'} of shape {np.shape(x)}, but the input "
+                             f"has shape {tuple(n.shape)}", file=graph.file, node=n.name, key=key)
+    return kit.coerce(x)
+
+
+def _direction(graph, wrt, mode, seed, kit):
+    """The forward-mode seed as {input position: tangent}; names alone get 1 (scalars) or a seeded random direction."""
+    if mode not in ("forward", "both"):
+        wrt_names = [wrt] if isinstance(wrt, str) else list(wrt or [])
+        for name in wrt_names:
+            wrt_input(graph, name)
+        return {}
+    if wrt is None:
+        variables = [i for i in graph.inputs if graph.nodes[i].kind == INPUT]
+        wrt = [graph.nodes[variables[0]].name] if graph.scalar else [graph.nodes[i].name for i in variables]
+    if isinstance(wrt, str):
+        wrt = [wrt]
+    if not isinstance(wrt, dict):
+        rng = np.random.default_rng([0 if seed is None else seed, 1])  # a stream apart from the inputs' draws
+        shapes = {name: graph.nodes[wrt_input(graph, name)].shape for name in wrt}
+        wrt = {name: rng.standard_normal(shape) if shape else 1.0 for name, shape in shapes.items()}
+    out = {}
+    for name, x in wrt.items():
+        i = wrt_input(graph, name)
+        out[i] = _coerce(graph, graph.nodes[i], x, kit, key="wrt")
+    return out
+
+
+def wrt_input(graph, name):
+    """The position of the differentiable input `name`, or a GraphcompError saying what it is instead."""
+    i = graph.index.get(name)
+    if i is None or graph.nodes[i].kind not in (INPUT, DATA):
+        raise GraphcompError(f"wrt '{name}' is not an input; inputs: {', '.join(graph.input_names)}", file=graph.file)
+    if graph.nodes[i].kind == DATA:
+        raise GraphcompError(f"wrt '{name}': it is declared as data (kind: data), which is not differentiated",
+                             file=graph.file, node=name)
+    return i

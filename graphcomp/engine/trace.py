@@ -1,0 +1,143 @@
+"""A finished trace: every node's value .v and derivative .d for one evaluation, and nothing but numbers.
+
+What the renderers need beyond the numbers is computed here once and only read
+there: the order of the adjoint trace, the edges the derivative flows along,
+and each edge's local partial as a number. How they print is graphcomp.render.rows.
+"""
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from graphcomp import ops
+from graphcomp.core.nodes import CONST, INPUT
+from graphcomp.engine.plan import local_partials
+from graphcomp.ops.kits import FloatKit
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """One node of a trace: .v its value, .d its derivative (adjoint in reverse mode, tangent in forward)."""
+
+    name: str
+    label: str
+    v: object
+    d: object
+    tangent: object = None
+    adjoint: object = None
+
+
+class Trace:
+    """Values and derivatives of one evaluation of a graph; `trace['v1'].v`, `trace['v1'].d`."""
+
+    def __init__(self, graph, mode, values, tangents, adjoints, *, wrt, direction, inputs):
+        self.graph, self.mode, self.wrt, self.inputs = graph, mode, wrt, inputs
+        self.values, self.tangents, self.adjoints = values, tangents, adjoints
+        self.direction = {graph.nodes[i].name: x for i, x in direction.items()}
+
+    def __getitem__(self, name):
+        n = self.graph.node(name)
+        i = self.graph.index[name]
+        t = self.tangents[i] if self.tangents is not None else None
+        d = self.adjoints[i] if self.adjoints is not None else None
+        return NodeView(n.name, n.label, self.values[i], d if self.mode != "forward" else t, t, d)
+
+    def __iter__(self):
+        return (self[n.name] for n in self.graph.nodes if n.kind != CONST)
+
+    def __repr__(self):
+        return f"<Trace of {self.graph.name} ({self.mode}): f = {self.value!r}>"
+
+    @property
+    def value(self):
+        """f, the output's value."""
+        return self.values[self.graph.output]
+
+    @property
+    def gradient(self):
+        """{input name: ∂f/∂input} for every differentiable input (reverse mode)."""
+        if self.adjoints is None:
+            return None
+        return {self.graph.nodes[i].name: self.adjoints[i] for i in self.graph.inputs
+                if self.graph.nodes[i].kind == INPUT}
+
+    @property
+    def derivative(self):
+        """The derivative asked for: ∂f/∂wrt, or the directional derivative along the seed."""
+        if self.tangents is not None:
+            return self.tangents[self.graph.output]
+        grad = self.gradient
+        if grad is None:
+            return None
+        if isinstance(self.wrt, str):
+            return grad[self.wrt]
+        if isinstance(self.wrt, dict):
+            return sum(float(np.sum(np.asarray(grad[k]) * np.asarray(x))) for k, x in self.wrt.items())
+        if self.wrt:
+            return {k: grad[k] for k in self.wrt}
+        return grad
+
+    def wrt_name(self):
+        """The one scalar input the derivative is taken with respect to, or None (a direction, a gradient)."""
+        names = list(self.direction) if self.direction else (
+            [self.wrt] if isinstance(self.wrt, str) else list(self.wrt or []))
+        if len(names) == 1 and not isinstance(self.wrt, dict) and not self.graph.node(names[0]).shape:
+            return names[0]
+        return None
+
+    # ---- the analysis the renderers read -----------------------------------------------------------
+
+    @cached_property
+    def adjoint_order(self):
+        """Nodes with an adjoint, output first. The lecture's scalar traces go strictly back from v_k to
+        v_{-k}; in the .v/.d notation a parameter follows as soon as its users are done (V5.d, then W3.d)."""
+        nodes, d, users = self.graph.nodes, self.adjoints, self.graph.users
+        order = [i for i in range(len(nodes) - 1, -1, -1) if d[i] is not None and nodes[i].kind != CONST]
+        if self.graph.notation != "dot":
+            return order
+        waiting = {i: sum(d[j] is not None for j, _ in users[i]) for i in order if nodes[i].op is None}
+        out = [i for i, left in waiting.items() if left == 0 and i == self.graph.output]
+        for i in order:
+            if nodes[i].op is None:
+                continue
+            out.append(i)
+            for a in nodes[i].args:
+                if a in waiting:
+                    waiting[a] -= 1
+                    if waiting[a] == 0:
+                        out.append(a)
+        return out + [i for i, left in waiting.items() if left == 0 and i != self.graph.output and not users[i]]
+
+    @cached_property
+    def flow_edges(self):
+        """The edges (arg, node) along which the derivative flows: from the inputs it is taken with respect
+        to (all of them for a gradient), on paths to the output. Empty without a derivative."""
+        if self.tangents is None and self.adjoints is None:
+            return frozenset()
+        graph = self.graph
+        if self.tangents is not None:
+            sources = set(self.direction)
+        elif self.wrt is None:
+            sources = {n.name for n in graph.nodes if n.kind == INPUT}
+        else:
+            sources = {self.wrt} if isinstance(self.wrt, str) else set(self.wrt)
+        reached = [n.name in sources for n in graph.nodes]
+        for i, n in enumerate(graph.nodes):  # topological order: arguments come first
+            reached[i] = reached[i] or any(reached[a] for a in n.args)
+        reaches = graph.reaches
+        return frozenset((a, i) for i, n in enumerate(graph.nodes) if reaches[i] for a in n.args if reached[a])
+
+    @cached_property
+    def partials(self):
+        """{(node, k): ∂v_node/∂(its argument k)} at this trace's values, for scalar graphs ({} on tensor graphs,
+        where a local derivative is a Jacobian, not a number)."""
+        if not self.graph.scalar:
+            return {}
+        v, out = self.values, {}
+        for j, n in enumerate(self.graph.nodes):
+            if n.op is None:
+                continue
+            numbers = local_partials(ops.REGISTRY[n.op], FloatKit, n.params)(v[j], *(v[a] for a in n.args))
+            for k, x in enumerate(numbers):
+                out[(j, k)] = float(x)
+        return out

@@ -1,0 +1,166 @@
+"""Formulas as a front-end: "(x1*x2*sin(x3) + exp(x1*x2))/x3" → the same DAG a spec declares.
+
+Parsed with Python's `ast` and a whitelist of operators and functions (never
+eval). Repeated subexpressions become one node. Inputs are numbered as in the
+slides (v_{-(k-1)} … v_0), intermediates v_1 … v_n in evaluation order (a number an
+input's name already takes, as in "v1*sin(x)", is skipped).
+"""
+import ast
+import math
+
+from graphcomp.core.errors import SpecError
+from graphcomp.frontends.spec import from_dict
+
+BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul", ast.Pow: "pow"}
+FUNCS = {"sin", "cos", "tan", "exp", "log", "sqrt", "square", "reciprocal", "tanh", "sigmoid", "relu",
+         "sum", "halfsq", "transpose", "neg"}
+ALIASES = {"ln": "log", "sigma": "sigmoid"}
+
+
+def to_spec(expr, at=None, name="formula"):
+    """A spec dict (ready for yaml.safe_dump or graphcomp.from_dict) for the formula `expr`."""
+    where = "--expr"
+    if not isinstance(expr, str) or not expr.strip():
+        raise SpecError("the formula is empty", file=where)
+    text = expr.strip()
+    tree = _parse(text, where)
+    inputs, nodes, memo = [], [], {}
+    names = _fresh_names({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+
+    def leaf_input(ident):
+        if ident in FUNCS or ident in ALIASES:
+            raise SpecError(f"'{ident}' is a function; call it as {ident}(...)", file=where)
+        if ident not in inputs:
+            inputs.append(ident)
+        return ident
+
+    def make(op, args, extra=None):
+        key = (op, tuple(args), tuple(sorted((extra or {}).items())))
+        if key not in memo:  # a repeated subexpression is one node
+            memo[key] = next(names)
+            nodes.append({"name": memo[key], "op": op, "inputs": list(args), **(extra or {})})
+        return memo[key]
+
+    # iterative post-order walk: (node, visited) pairs on an explicit stack
+    stack, results = [(tree.body, False)], []
+    while stack:
+        node, visited = stack.pop()
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            results.append(_float(node, text, where))
+            continue
+        if isinstance(node, ast.Name):
+            results.append(leaf_input(node.id))
+            continue
+        children = _children(node, where)
+        if not visited:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(children))
+            continue
+        args = results[len(results) - len(children):]
+        del results[len(results) - len(children):]
+        results.append(_build(node, args, make, where))
+    out = results.pop()
+    if not isinstance(out, str) or out in inputs:
+        raise SpecError("the formula must compute something from its inputs (not a bare input or number)", file=where)
+    at = at or {}
+    unknown = set(at) - set(inputs)
+    if unknown:
+        raise SpecError(f"--at names {', '.join(sorted(unknown))}, which the formula does not use; "
+                        f"its inputs: {', '.join(inputs)}", file=where)
+    k = len(inputs)
+    spec_inputs = []
+    for j, ident in enumerate(inputs):
+        entry = {"name": ident, "label": f"v_{{{j - k + 1}}}"}
+        if ident in at:
+            entry["value"] = float(at[ident])
+        spec_inputs.append(entry)
+    return {"name": name, "description": text, "inputs": spec_inputs, "nodes": nodes, "output": out}
+
+
+def _parse(text, where):
+    """The ast of a formula, or a one-line SpecError that says where its syntax breaks."""
+    try:
+        # the newline makes CPython give the real column of an error at the end (without it, 0)
+        return ast.parse(text + "\n", mode="eval")
+    except SyntaxError as exc:
+        raise SpecError(f"not a formula: {exc.msg}{_position(exc, text)}", file=where) from None
+    except (RecursionError, MemoryError):
+        raise SpecError("the formula is too deeply nested or too long for Python's parser; "
+                        "split it up, or write it as a YAML spec", file=where) from None
+
+
+def _position(exc, text):
+    if not exc.offset:
+        return ""
+    lines = text.split("\n")
+    line = lines[exc.lineno - 1] if exc.lineno and exc.lineno <= len(lines) else ""
+    at = " at the end" if exc.offset > len(line) else ""
+    row = f"line {exc.lineno}, " if len(lines) > 1 else ""
+    return f"{at} ({row}column {exc.offset})"
+
+
+def _float(node, text, where):
+    """The number of an ast.Constant as a float; one out of float range (10**400, 1e400) is a SpecError."""
+    try:
+        value = float(node.value)
+    except OverflowError:
+        value = math.inf
+    if math.isfinite(value):
+        return value
+    literal = ast.get_source_segment(text, node) or str(node.value)
+    shown = literal if len(literal) <= 20 else f"{literal[:12]}... ({len(literal)} characters)"
+    raise SpecError(f"the number {shown} is out of the range of a float (about ±1.8e308)", file=where)
+
+
+def _fresh_names(taken):
+    """v1, v2, ... skipping the names the formula uses for its inputs (students call inputs v1 too)."""
+    k = 0
+    while True:
+        k += 1
+        if f"v{k}" not in taken:
+            yield f"v{k}"
+
+
+def _children(node, where):
+    if isinstance(node, ast.BinOp) and type(node.op) in BINOPS:
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return [node.operand]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        fname = ALIASES.get(node.func.id, node.func.id)
+        if fname not in FUNCS:
+            raise SpecError(f"unknown function '{node.func.id}'; allowed: {', '.join(sorted(FUNCS))}", file=where)
+        if len(node.args) != 1:
+            raise SpecError(f"{node.func.id}() takes one argument, got {len(node.args)}", file=where)
+        return list(node.args)
+    if isinstance(node, ast.Call):
+        raise SpecError(f"this call is not allowed; only {', '.join(sorted(FUNCS))} may be called, with one argument",
+                        file=where)
+    what = type(node.op).__name__ if isinstance(node, (ast.BinOp, ast.UnaryOp)) else type(node).__name__
+    raise SpecError(f"'{what}' is not allowed in a formula (use + - * / ** @, numbers, names and "
+                    f"{', '.join(sorted(FUNCS))})", file=where)
+
+
+def _build(node, args, make, where):
+    if isinstance(node, ast.UnaryOp):
+        (a,) = args
+        if isinstance(node.op, ast.UAdd):
+            return a
+        return -a if isinstance(a, float) else make("neg", [a])
+    if isinstance(node, ast.Call):
+        (a,) = args
+        if isinstance(a, float):
+            raise SpecError(f"{node.func.id}() of a constant: write the number instead", file=where)
+        return make(ALIASES.get(node.func.id, node.func.id), [a])
+    a, b = args
+    op = BINOPS[type(node.op)]
+    if isinstance(a, float) and isinstance(b, float):
+        raise SpecError("an operation on two constants: write the number instead", file=where)
+    if op == "pow" and isinstance(b, float):
+        return make("square", [a]) if b == 2.0 else make("powc", [a], {"p": b})
+    return make(op, [a, b])
+
+
+def parse(expr, at=None, name="formula"):
+    """Build a Graph from a formula; `at` gives input values."""
+    return from_dict(to_spec(expr, at, name), file="--expr")

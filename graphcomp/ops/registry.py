@@ -1,0 +1,136 @@
+"""The op registry: every derivative rule of graphcomp, as data.
+
+Each op is one frozen record: its forward function, its tangent rule (JVP), its
+adjoint rule (VJP), its shape rule and how it prints in LaTeX (the text renderer
+turns the LaTeX into Unicode). Rules take the math kit `m` first, so the same
+rule runs on Python floats (`math`), numpy arrays, or dual numbers (forward over
+reverse). Elementwise ops are given by their local partial derivatives; the JVP
+and VJP follow from those.
+
+Template placeholders: {0}, {1} the arguments' values, {y} the result's value,
+{g} the result's adjoint, {t0}, {t1} the arguments' tangents, {p} a constant
+parameter ({pm1} is p − 1, {pc} is p as a factor, in parentheses when negative); `{0:^{p}}`
+is argument 0 to the power p, written without the exponent when it is 1. Adjoint
+templates give the contribution to one argument's adjoint.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+from graphcomp.core.errors import SpecError
+from graphcomp.core.labels import fmt_shape
+
+
+@dataclass(frozen=True)
+class Op:
+    """One primitive: forward, JVP, VJP, shape rule and LaTeX forms."""
+
+    name: str
+    arity: int
+    fwd: Callable  # fwd(m, *args, **params) -> value
+    jvp: Callable  # jvp(m, y, *args, *tangents, **params) -> tangent of y
+    vjp: Callable  # vjp(m, g, y, *args, **params) -> tuple: one adjoint contribution per arg
+    tex: str  # definition, e.g. "{0} {1}"
+    jvp_tex: Callable  # jvp_tex(shapes) -> one tangent term per arg: ("{t0} {1}", "{0} {t1}")
+    vjp_tex: Callable  # vjp_tex(shapes) -> ("{g} {1}", "{g} {0}")
+    shape: Callable  # shape(*arg_shapes, **params) -> result shape; raises ValueError(msg)
+    params: tuple = ()  # names of constant parameters given in the spec
+    domain: str = ""  # what a value outside the op's domain means
+    elementwise: bool = False  # arguments broadcast against each other
+    doc: str = ""
+    partials: Callable | None = None  # partials(m, y, *args, **params) -> one ∂y/∂arg each (elementwise ops)
+    partials_tex: tuple | None = None  # each partial in LaTeX: ("{1}", "{0}") for mul
+    on_floats: Callable | None = None  # the forward function as a C builtin, for Python floats (no frame per call)
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(op):
+    """Add an op to the registry; a name clash is a programming error and fails at import."""
+    if op.name in REGISTRY:
+        raise ValueError(f"op '{op.name}' registered twice")
+    REGISTRY[op.name] = op
+    return op
+
+
+def get(name, *, file=None, node=None):
+    """The registered op called `name`, or a SpecError naming the node and suggesting a close name."""
+    try:
+        return REGISTRY[name]
+    except (KeyError, TypeError):
+        import difflib
+
+        close = difflib.get_close_matches(str(name), REGISTRY, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else f"; known ops: {', '.join(sorted(REGISTRY))}"
+        raise SpecError(f"unknown op '{name}'{hint}", file=file, node=node, key="op") from None
+
+
+# ---- shape rules -------------------------------------------------------------------------------
+
+
+def _broadcast(*shapes):
+    out = []
+    for dims in zip(*(((1,) * (max(map(len, shapes)) - len(s)) + tuple(s)) for s in shapes)):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            raise ValueError(f"shapes {' and '.join(fmt_shape(s) for s in shapes)} do not match elementwise")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+def _same(s, **_):
+    return tuple(s)
+
+
+# ---- building blocks for rules ---------------------------------------------------------------------
+
+
+def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc="", on_floats=None):
+    """An elementwise op from its forward function and its local partial derivatives.
+
+    `partials(m, y, *args, **params)` returns one ∂y/∂arg per argument; the JVP is
+    their sum weighted by the tangents, the VJP multiplies each by the adjoint.
+    `partials_tex` gives each partial in LaTeX.
+    """
+    if arity == 1:
+
+        def jvp(m, y, a, ta, **p):
+            return partials(m, y, a, **p)[0] * ta
+
+        def vjp(m, g, y, a, **p):
+            return (g * partials(m, y, a, **p)[0],)
+
+    else:
+
+        def jvp(m, y, a, b, ta, tb, **p):
+            da, db = partials(m, y, a, b, **p)
+            return da * ta + db * tb
+
+        def vjp(m, g, y, a, b, **p):
+            da, db = partials(m, y, a, b, **p)
+            return g * da, g * db
+
+    def jvp_tex(shapes):
+        return tuple(_times(f"{{t{k}}}", pt, shapes) for k, pt in enumerate(partials_tex))
+
+    def vjp_tex(shapes):
+        # a vector's adjoint is a row vector (the problem set's .d), so a vector-valued partial is transposed
+        row = all(len(s) == 1 for s in shapes)
+        return tuple(_times("{g}", f"{pt}^\\top" if row and pt.lstrip("-") != "1" else pt, shapes)
+                     for pt in partials_tex)
+
+    shape = _same if arity == 1 else (lambda a, b, **_: _broadcast(a, b))
+    return register(
+        Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, partials,
+           partials_tex=tuple(partials_tex), on_floats=on_floats)
+    )
+
+
+def _times(sym, partial, shapes):
+    """`sym · partial` in LaTeX, dropping a factor 1 and using ⊙ for arrays."""
+    if partial == "1":
+        return sym
+    if partial == "-1":
+        return "-" + sym
+    tensor = any(len(s) for s in shapes)
+    return f"{sym} \\odot {partial}" if tensor else f"{sym} \\cdot {partial}"

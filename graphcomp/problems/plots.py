@@ -1,0 +1,65 @@
+"""Problem 1's pictures as PNG bytes: convergence of each method, and the phase transition.
+
+matplotlib (Agg) is imported only when a picture is drawn. The PNG carries no
+'Software' entry, so the bytes do not depend on the matplotlib version.
+"""
+import io
+
+import numpy as np
+
+from graphcomp.core.errors import GraphcompError
+from graphcomp.problems.results import NAMES
+
+
+def _figure():
+    try:
+        import matplotlib
+    except ImportError:
+        raise GraphcompError("drawing a plot needs matplotlib: pip install matplotlib "
+                             "(or pip install -e '.[plot]')") from None
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt, plt.subplots(figsize=(6.4, 4.2), dpi=150)
+
+
+def _png(plt, fig):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def convergence_png(runs, *, n, m, seed, init):
+    """f(x_k) against k (log scale) for {method: Run} on one instance."""
+    plt, (fig, ax) = _figure()
+    styles = [("o", "-"), ("s", "--"), ("^", ":"), ("D", "-.")]  # curves that coincide stay visible
+    for (marker, line), (method, r) in zip(styles, runs.items()):
+        k = [s.k for s in r.history]
+        # f reaches exact zeros; clip them to the smallest positive float so the log scale can show them
+        f = np.maximum([s.f for s in r.history], np.finfo(float).tiny)
+        ax.semilogy(k, f, marker=marker, linestyle=line, markersize=4, markerfacecolor="none",
+                    label=f"{NAMES[method]} ({r.verdict.kind})")
+    ax.set_xlabel("iteration k")
+    ax.set_ylabel("f(x_k)")
+    ax.set_title(f"n={n}, m={m}, seed={seed}, {init} init")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    return _png(plt, fig)
+
+
+def phase_png(ratios, rates, *, n, count):
+    """Gauss–Newton success rate (%) against m/n, one line per init ({init: rates})."""
+    plt, (fig, ax) = _figure()
+    for init, r in rates.items():
+        ax.plot(ratios, 100 * np.asarray(r), marker="o", label=f"Gauss–Newton, {init} init")
+    ax.set_xlabel("m / n")
+    ax.set_ylabel("success rate (%)")
+    ax.set_ylim(-2, 102)
+    ax.set_title(f"Phase transition, n={n}, {count} instances per ratio")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return _png(plt, fig)
