@@ -12,6 +12,9 @@ by a random cotangent ȳ given as data: f = Σ ȳ ⊙ y. Then
 
 and the dot-product identity ⟨ȳ, J ẋ⟩ = ⟨Jᵀȳ, ẋ⟩ is ḟ = ⟨∇f, ẋ⟩.
 
+Each row also checks second order: the Hessian–vector product (forward over reverse)
+against central differences of the gradient and against PyTorch's Hessian.
+
 To add an op: add a row to CASES (several rows per op are fine, e.g. one per parameter).
 """
 from dataclasses import dataclass, field
@@ -178,3 +181,73 @@ def test_op_derivatives_match_finite_differences(case, shapes, jit, seed):
     # dot-product identity ⟨ȳ, J ẋ⟩ = ⟨Jᵀȳ, ẋ⟩: exact up to rounding, no finite differences involved
     adjoint_side = sum(inner(tr.gradient[n], t) for n, t in zip(names, xdot))
     assert tr.derivative == pytest.approx(adjoint_side, rel=1e-10, abs=1e-12)
+
+
+# ---- second order: forward over reverse, one row per op -----------------------------------------------
+
+def _torch_refs(torch):
+    """Each op's forward in torch, written independently of graphcomp's rules: the Hessians' reference."""
+    return {
+        "add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "pow": torch.pow,
+        "powc": lambda a, p: a ** p, "neg": torch.neg, "exp": torch.exp, "log": torch.log, "sin": torch.sin,
+        "cos": torch.cos, "tan": torch.tan, "sqrt": torch.sqrt, "square": torch.square,
+        "reciprocal": torch.reciprocal, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+        "matmul": torch.matmul, "transpose": lambda a: a.T if a.ndim == 2 else a, "sum": torch.sum,
+        "halfsq": lambda a: 0.5 * torch.sum(a * a),
+    }
+
+
+@pytest.mark.parametrize("case, shapes", ROWS)  # every op has rows (test_every_registered_op_has_a_row)
+def test_op_hessian_vector_products(case, shapes):
+    """hvp (forward over reverse) against central differences of the engine's gradient, and the full Hessian
+    against torch.autograd.functional.hessian of the op written in torch."""
+    rng = np.random.default_rng([7, len(shapes), *map(len, shapes)])
+    x = [case.sample(k, rng, s) for k, s in enumerate(shapes)]
+    out_shape = np.shape(case.ref(*x))
+    graph, names = weighted_graph(case, shapes, out_shape)
+    ybar = rng.standard_normal(out_shape)
+    xdot = [rng.standard_normal(s) for s in shapes]
+    at = {n: as_input(v) for n, v in zip(names, x)} | {"ybar": as_input(ybar)}
+    hv = graph.hvp(at, {n: as_input(t) for n, t in zip(names, xdot)})
+
+    def grad(shift):
+        moved = {n: as_input(np.asarray(v) + shift * t) for n, v, t in zip(names, x, xdot)}
+        return graph.gradient(at | moved)
+
+    h = 1e-5
+    plus, minus = grad(h), grad(-h)
+    for n in names:
+        fd = (np.asarray(plus[n]) - np.asarray(minus[n])) / (2 * h)
+        np.testing.assert_allclose(hv[n], fd, rtol=1e-5, atol=1e-7, err_msg=f"(∇²f ẋ)[{n}]")
+
+    torch = pytest.importorskip("torch")
+    ref = _torch_refs(torch)[case.op]
+    sizes = [int(np.prod(s, dtype=int)) for s in shapes]
+
+    def f(flat):
+        parts = torch.split(flat, sizes)
+        args = [p.reshape(s) for p, s in zip(parts, shapes)]
+        return torch.sum(torch.as_tensor(ybar) * ref(*args, **case.params))
+
+    flat = torch.tensor(np.concatenate([np.ravel(v) for v in x]), dtype=torch.float64)
+    hessian = torch.autograd.functional.hessian(f, flat).numpy()
+    expected = hessian @ np.concatenate([np.ravel(t) for t in xdot])
+    got = np.concatenate([np.ravel(hv[n]) for n in names])
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_relu_times_x_has_hessian_2_for_positive_x_and_0_for_negative():
+    """The case that raised AttributeError: the relu rule's own second derivative is 0 away from the kink."""
+    for x, expected in ((1.0, 2.0), (-1.0, 0.0), (0.3, 2.0)):
+        g = graphcomp.parse_expr("relu(x)*x", at={"x": x})
+        np.testing.assert_allclose(g.hessian({"x": x}, "x"), [[expected]], rtol=1e-12)
+
+
+def test_a_hessian_that_overflows_is_the_one_line_overflow_error_of_trace():
+    g = graphcomp.parse_expr("exp(x*x)", at={"x": 30.0})
+    with pytest.raises(graphcomp.DomainError) as traced:
+        g.trace(at={"x": 30.0})
+    with pytest.raises(graphcomp.DomainError) as second:
+        g.hessian({"x": 30.0}, "x")
+    assert "overflows" in str(traced.value) and "overflows" in str(second.value)
+    assert str(second.value).split(":")[0] == str(traced.value).split(":")[0]  # the same node

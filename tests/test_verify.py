@@ -95,7 +95,9 @@ def test_verify_a_fig1_lookalike_is_not_given_the_analytic_column():
 
 def test_verify_catches_a_wrong_rule(monkeypatch):
     relu = ops.REGISTRY["relu"]
-    wrong = dataclasses.replace(relu, vjp=lambda m, g, y, a: (g * (a >= -0.5),))
+    # the local partial is the rule the sweeps use for an elementwise op; its VJP is built from it
+    wrong = dataclasses.replace(relu, partials=lambda m, y, a: ((a >= -0.5) * 1.0,),
+                                vjp=lambda m, g, y, a: (g * (a >= -0.5),))
     monkeypatch.setitem(ops.REGISTRY, "relu", wrong)
     r = verify(graphcomp.load("fig1.yaml"), seed=2, use_torch=False)
     assert not r.ok

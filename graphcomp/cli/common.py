@@ -9,6 +9,7 @@ from rich.console import Console
 from graphcomp.cli.io import is_stream, write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.frontends import arrays, formula, spec
+from graphcomp.ops.kits import BACKENDS
 from graphcomp.render import dot
 from graphcomp.render.tables import FORMATS
 
@@ -24,6 +25,12 @@ def add_graph_args(p):
 
 
 SUFFIXES = {".tex": "latex", ".md": "markdown", ".csv": "csv", ".json": "json"}
+
+
+def add_backend_args(p):
+    """--backend and --device: the array library the sweeps run on."""
+    p.add_argument("--backend", choices=BACKENDS, help="numpy (default) or torch: the same sweeps on torch tensors")
+    p.add_argument("--device", help="with --backend torch: cpu (default), cuda, cuda:1, …")
 
 
 def add_output_args(p):
@@ -137,7 +144,8 @@ def read_data(args, graph):
 
 def trace(args, graph, at, **kw):
     """graph.trace with the inputs the command line gives (--at, --data, --seed)."""
-    return graph.trace(at=at, seed=args.seed, data=read_data(args, graph), **kw)
+    backend = {"backend": getattr(args, "backend", None), "device": getattr(args, "device", None)}
+    return graph.trace(at=at, seed=args.seed, data=read_data(args, graph), **backend, **kw)
 
 
 PNG_DPI = "192"  # sharp when pasted into a report at its natural size

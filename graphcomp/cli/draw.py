@@ -4,7 +4,14 @@ from pathlib import Path
 
 import graphviz
 
-from graphcomp.cli.common import add_graph_args, load_graph, parse_wrt, render, trace
+from graphcomp.cli.common import (
+    add_backend_args,
+    add_graph_args,
+    load_graph,
+    parse_wrt,
+    render,
+    trace,
+)
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.render.dot import INSTALL
@@ -17,6 +24,7 @@ def register(sub):
                        description="Draw a graph left to right with Graphviz; the format follows the extension of -o "
                        f"({', '.join(FORMATS)}). Example: draw eq2.yaml -o outputs/eq2.png --values --wrt x2 --mode forward")
     add_graph_args(p)
+    add_backend_args(p)
     p.add_argument("-o", "--output", help="file to write (default: outputs/NAME.png)")
     p.add_argument("--values", action="store_true", help="write each node's value .v in its box")
     p.add_argument("--wrt", help="input(s) to differentiate with respect to; adds .d (v̇ or v̄) and colours "

@@ -1,5 +1,6 @@
 """`graphcomp trace`: evaluate a spec or a formula and print its evaluation, tangent and adjoint traces."""
 from graphcomp.cli.common import (
+    add_backend_args,
     add_graph_args,
     add_output_args,
     emit,
@@ -16,6 +17,7 @@ def register(sub):
                        description="Evaluate a graph and print its traces: values v_i, tangents v̇_i (forward mode) "
                        "and/or adjoints v̄_i (reverse mode). Example: trace eq2.yaml --wrt x2 --mode reverse")
     add_graph_args(p)
+    add_backend_args(p)
     p.add_argument("--wrt", help="input(s) to differentiate with respect to: x2, or x1,x2, "
                    "or a forward-mode direction x1=1,x2=0.5")
     p.add_argument("--mode", choices=("forward", "reverse", "both"), default="reverse",

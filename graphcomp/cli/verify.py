@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphcomp.cli.common import (
+    add_backend_args,
     add_graph_args,
     add_output_args,
     emit,
@@ -33,6 +34,7 @@ def register(sub):
                        "autograd in float64 on the same arrays, (iv) by central finite differences, and compare every "
                        "pair. Exit status 1 when some pair disagrees. Example: verify fig1.yaml --seed 13 --dist uniform")
     add_graph_args(p)
+    add_backend_args(p)
     p.add_argument("--dist", choices=DISTS, help="distribution of the inputs drawn at random (default: the spec's)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
     add_output_args(p)
@@ -44,7 +46,7 @@ def run(args):
     fmt = output_format(args)
     graph, at = load_graph(args)
     report = verify(graph, seed=args.seed, dist=args.dist, data=read_data(args, graph), at=at,
-                    use_torch=not args.no_torch)
+                    use_torch=not args.no_torch, backend=args.backend, device=args.device)
     seed, dist = graph.seed if args.seed is None else args.seed, args.dist or graph.dist
     if fmt == "rich":
         emit(args, renderables=renderables(report, seed=seed, dist=dist, digits=args.digits))

@@ -3,7 +3,9 @@
 Every op rule is written against a math kit, so running the ordinary value and
 adjoint sweeps with DualKit — values v + ε·v̇ seeded with a direction on the
 inputs — differentiates the reverse sweep itself: the ε part of each input's
-adjoint is (∇²f)·direction. n such products give the full Hessian.
+adjoint is (∇²f)·direction. n such products give the full Hessian. DualKit
+restates no derivative: each math function is lifted with the local partial of
+the registry's op of the same name.
 """
 import numpy as np
 
@@ -11,7 +13,8 @@ from graphcomp.core.errors import GraphcompError
 from graphcomp.core.nodes import INPUT
 from graphcomp.engine import sweeps
 from graphcomp.engine.plan import plan
-from graphcomp.ops.kits import ArrayKit
+from graphcomp.ops import REGISTRY
+from graphcomp.ops.kits import MATH, numpy_kit
 
 
 class Dual:
@@ -65,48 +68,51 @@ class Dual:
         return Dual(o @ self.v, o @ self.t)
 
 
-def _lift(f, df):
-    """A unary function on duals from its derivative df(v, f(v))."""
-
-    def g(a):
-        if not isinstance(a, Dual):
-            return f(a)
-        y = f(a.v)
-        return Dual(y, df(a.v, y) * a.t)
-
-    return staticmethod(g)
-
-
 def _parts(a):
     return (a.v, a.t) if isinstance(a, Dual) else (a, 0.0)
 
 
-class DualKit:
-    """The math kit on dual numbers (numpy underneath)."""
+def _lifted(name):
+    """The kit function `name` on duals: its value from numpy, its derivative the local partial of the
+    registry's op of the same name (written once, there)."""
+    partials = REGISTRY[name].partials
 
-    sin = _lift(np.sin, lambda v, y: np.cos(v))
-    cos = _lift(np.cos, lambda v, y: -np.sin(v))
-    tan = _lift(np.tan, lambda v, y: 1.0 + y * y)
-    exp = _lift(np.exp, lambda v, y: y)
-    log = _lift(np.log, lambda v, y: 1.0 / v)
-    sqrt = _lift(np.sqrt, lambda v, y: 0.5 / y)
-    tanh = _lift(np.tanh, lambda v, y: 1.0 - y * y)
-    sigmoid = _lift(lambda v: np.exp(-np.logaddexp(0.0, -v)), lambda v, y: y * (1.0 - y))
-    relu = _lift(lambda v: np.maximum(v, 0.0), lambda v, y: (v > 0.0).astype(float))
+    def lifted(a):
+        kit = numpy_kit()
+        if not isinstance(a, Dual):
+            return getattr(kit, name)(a)
+        y = getattr(kit, name)(a.v)
+        return Dual(y, partials(kit, y, a.v)[0] * a.t)
+
+    return lifted
+
+
+class _DualKit:
+    """The math kit on dual numbers, numpy underneath; see Kit (graphcomp.ops.kits) for what each provides."""
+
+    floats = False
+
+    def __init__(self):
+        for name in MATH:
+            if name not in ("step", "power"):
+                setattr(self, name, _lifted(name))
+
+    def __repr__(self):
+        return "<DualKit>"
 
     @staticmethod
     def step(a):
-        # the step function is flat almost everywhere: its own derivative is 0
-        return (np.asarray(_parts(a)[0]) > 0.0).astype(float)
+        return numpy_kit().step(_parts(a)[0])  # flat almost everywhere: its own derivative is 0
 
     @staticmethod
     def power(a, b):
+        """a^b, its derivative from pow's partials, or powc's when the exponent is a constant."""
         (av, at), (bv, bt) = _parts(a), _parts(b)
-        y = np.power(av, bv)
-        t = bv * np.power(av, bv - 1.0) * at
+        y = numpy_kit().power(av, bv)
         if isinstance(b, Dual):
-            t = t + y * np.log(av) * bt
-        return Dual(y, t)
+            da, db = REGISTRY["pow"].partials(numpy_kit(), y, av, bv)
+            return Dual(y, da * at + db * bt)
+        return Dual(y, REGISTRY["powc"].partials(numpy_kit(), y, av, p=bv)[0] * at)
 
     @staticmethod
     def outer(a, b):
@@ -127,12 +133,23 @@ class DualKit:
 
     @staticmethod
     def coerce(x):
-        return np.asarray(x, dtype=float)
+        return numpy_kit().coerce(x)
 
     @staticmethod
     def sum_to(g, shape):
         v, t = _parts(g)
-        return Dual(ArrayKit.sum_to(v, shape), ArrayKit.sum_to(np.broadcast_to(t, np.shape(v)), shape))
+        return Dual(numpy_kit().sum_to(np.asarray(v), shape), numpy_kit().sum_to(np.broadcast_to(t, np.shape(v)), shape))
+
+    @staticmethod
+    def finite(xs):
+        return all(np.all(np.isfinite(_parts(x)[0])) and np.all(np.isfinite(_parts(x)[1])) for x in xs)
+
+    @staticmethod
+    def to_numpy(xs):
+        return [np.asarray(_parts(x)[0]) + np.asarray(_parts(x)[1]) for x in xs]  # inf or nan in either part shows
+
+
+DualKit = _DualKit()
 
 
 def hvp(graph, at, direction):

@@ -107,7 +107,8 @@ class Graph:
                 out[n.name] = draw(rng, dist or n.dist or self.dist, n.shape, file=self.file, node=n.name)
         return out
 
-    def trace(self, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None, jit=False):
+    def trace(self, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None, jit=False, backend=None,
+              device=None):
         """Evaluate and differentiate; returns a finished Trace.
 
         at:   {input name: value} overriding the spec's values.
@@ -118,8 +119,11 @@ class Graph:
         jit:  on a scalar graph, run values and adjoints as straight-line Python compiled once
               (graphcomp.engine.jit): several times faster per evaluation, for graphs evaluated often.
               Tensor graphs ignore it (their time goes to numpy).
+        backend: 'numpy' (the default: Python floats for a scalar graph) or 'torch', whose tensors run the
+              same sweeps in float64 on `device` ('cpu', 'cuda'); the Trace holds numpy arrays either way.
         """
-        return sweeps.run(self, at=at, wrt=wrt, mode=mode, seed=seed, data=data, dist=dist, jit=jit)
+        return sweeps.run(self, at=at, wrt=wrt, mode=mode, seed=seed, data=data, dist=dist, jit=jit,
+                          backend=backend, device=device)
 
     def gradient(self, at=None, **kw):
         """{input name: ∂f/∂input} by one reverse sweep."""

@@ -22,7 +22,7 @@ import re
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.nodes import no_gc
 from graphcomp.engine.plan import local_partials
-from graphcomp.ops.kits import FloatKit
+from graphcomp.ops.kits import MATH, FloatKit
 
 _NAME = re.compile(r"v\d+")  # a partial that is a node's value: evaluating it alone cannot fail
 MAX_STEPS = 200_000  # compiling 2·10⁵ steps takes ~10 s and ~3 GB; beyond, the interpreter is the better deal
@@ -61,28 +61,24 @@ def _src(x):
 
 
 def _call(name):
-    return staticmethod(lambda *args: Sym(f"{name}({', '.join(map(_src, args))})"))
+    return lambda *args: Sym(f"{name}({', '.join(map(_src, args))})")
 
 
+_INLINE = {  # written into the code instead of called: no call per step (FloatKit's relu and step, 0 at 0)
+    "relu": lambda a: Sym(f"({a.src} if {a.src} > 0.0 else 0.0)"),
+    "step": lambda a: Sym(f"(1.0 if {a.src} > 0.0 else 0.0)"),
+}
 # what the generated code calls: FloatKit's own functions, so both paths compute the same
-NAMESPACE = {"sin": FloatKit.sin, "cos": FloatKit.cos, "tan": FloatKit.tan, "exp": FloatKit.exp, "log": FloatKit.log,
-             "sqrt": FloatKit.sqrt, "tanh": FloatKit.tanh, "sigmoid": FloatKit.sigmoid, "pow": FloatKit.power}
+NAMESPACE = {name: getattr(FloatKit, name) for name in MATH if name not in _INLINE}
 
 
 class SymbolKit(FloatKit):
-    """The float kit's functions as expression builders (see FloatKit for what each computes; total and
-    ones_like, which compute nothing, are FloatKit's own)."""
+    """The float kit's math functions as expression builders (see FloatKit for what each computes); its
+    structural functions (total, ones_like, …), which compute nothing on floats, are FloatKit's own."""
 
-    sin, cos, tan, exp, log = _call("sin"), _call("cos"), _call("tan"), _call("exp"), _call("log")
-    sqrt, tanh, sigmoid, power = _call("sqrt"), _call("tanh"), _call("sigmoid"), _call("pow")
 
-    @staticmethod
-    def relu(a):
-        return Sym(f"({a.src} if {a.src} > 0.0 else 0.0)")  # FloatKit.relu inline: no call per step
-
-    @staticmethod
-    def step(a):
-        return Sym(f"(1.0 if {a.src} > 0.0 else 0.0)")  # ReLU's derivative, 0 at 0 as in FloatKit
+for _name in MATH:
+    setattr(SymbolKit, _name, staticmethod(_INLINE.get(_name) or _call(_name)))
 
 
 def source(graph, plan_):

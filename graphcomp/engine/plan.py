@@ -7,7 +7,6 @@ from functools import partial
 
 from graphcomp import ops
 from graphcomp.core.nodes import CONST, no_gc
-from graphcomp.ops.kits import FloatKit
 
 
 class Plan:
@@ -17,29 +16,30 @@ class Plan:
         self.graph, self.kit, self.n = graph, kit, len(graph.nodes)
         self.steps = [(i, ops.REGISTRY[n.op], n.params, *(n.args + (-1,))[:2])
                       for i, n in enumerate(graph.nodes) if n.op is not None]
-        self.fwd = [(i, op.on_floats if kit is FloatKit and op.on_floats else _bind(op.fwd, kit, params), a, b)
+        self.fwd = [(i, op.on_floats if kit.floats and op.on_floats else _bind(op.fwd, kit, params), a, b)
                     for i, op, params, a, b in self.steps]
         self.consts = [(i, kit.coerce(n.value)) for i, n in enumerate(graph.nodes) if n.kind == CONST]
         self._jvp = self._vjp = None
         self.compiled = None  # the straight-line sweep of graphcomp.engine.jit, for jit=True
         self.active, self.reaches = graph.active, graph.reaches
         self.inactive = [i for i, x in enumerate(self.active) if not x]
+        self.tensors = [(i, n.shape) for i, n in enumerate(graph.nodes) if n.shape]
 
     @property
     def jvp(self):
-        """Forward-mode steps (node, tangent rule, arg, arg); on floats the rule gives the local partials."""
+        """Forward-mode steps (node, rule, arg, arg, local): rule(y, a[, b]) -> the local partials when `local`
+        (an elementwise op: the sweep forms ẏ = Σ ∂y/∂a ȧ), else rule(y, a[, b], ȧ[, ḃ]) -> ẏ."""
         if self._jvp is None:
             with no_gc():
-                self._jvp = [(i, local_partials(op, self.kit, params) if self.kit is FloatKit
-                              else _bind(op.jvp, self.kit, params), a, b) for i, op, params, a, b in self.steps]
+                self._jvp = [(i, f, a, b, local) for i, op, params, a, b in self.steps
+                             for f, local in [self._rule(op, params, a, b, op.jvp)]]
         return self._jvp
 
     @property
     def vjp(self):
-        """Reverse-mode steps in reverse order: (node, adjoint rule, arg, arg, where each arg's adjoint goes).
-
-        On floats the rule gives the local partials (the sweep multiplies by the adjoint), one call a step.
-        """
+        """Reverse-mode steps in reverse order: (node, rule, arg, arg, where each arg's adjoint goes, local):
+        rule(y, a[, b]) -> the local partials when `local` (the sweep multiplies them by ȳ), else
+        rule(ȳ, y, a[, b]) -> one contribution per argument, summed back to its shape where the op broadcast."""
         if self._vjp is None:
             with no_gc():
                 self._vjp = self._reverse_steps()
@@ -50,11 +50,18 @@ class Plan:
         for i, op, params, a, b in reversed(self.steps):
             if not (active[i] and self.reaches[i]):
                 continue  # its adjoint is none (data only) or 0 (off every path to the output)
-            vjp = local_partials(op, self.kit, params) if self.kit is FloatKit else _bind(op.vjp, self.kit, params)
-            if self.kit is not FloatKit and op.elementwise:
-                vjp = _unbroadcasting(vjp, [self.graph.nodes[j].shape for j in (a, b) if j >= 0], self.kit)
-            out.append((i, vjp, a, b, a if active[a] else sink, b if b < 0 or active[b] else sink))
+            rule, local = self._rule(op, params, a, b, op.vjp)
+            if op.elementwise and not local:
+                rule = _unbroadcasting(rule, [self.graph.nodes[j].shape for j in (a, b) if j >= 0], self.kit)
+            out.append((i, rule, a, b, a if active[a] else sink, b if b < 0 or active[b] else sink, local))
         return out
+
+    def _rule(self, op, params, a, b, rule):
+        """(the local partials, True) for an elementwise op whose arguments all have its shape, else (rule, False)."""
+        shapes = {self.graph.nodes[j].shape for j in (a, b) if j >= 0}
+        if op.partials is not None and len(shapes) == 1:
+            return _bind(op.partials, self.kit, params), True
+        return _bind(rule, self.kit, params), False
 
 
 def local_partials(op, kit, params):
@@ -70,7 +77,7 @@ def _bind(rule, kit, params):
 
 def _unbroadcasting(vjp, shapes, kit):
     """Sum each adjoint contribution back to its argument's shape when the op broadcast it."""
-    if len(set(shapes)) == 1:
+    if len(set(shapes)) <= 1:
         return vjp
 
     def wrapped(*args):

@@ -16,7 +16,7 @@ from graphcomp.core.values import as_value
 from graphcomp.engine import jit as jit_
 from graphcomp.engine.plan import plan
 from graphcomp.engine.trace import Trace
-from graphcomp.ops.kits import ArrayKit, FloatKit
+from graphcomp.ops.kits import FloatKit, kit_for
 
 
 def values(graph, plan_, inputs):
@@ -41,28 +41,24 @@ def values(graph, plan_, inputs):
 def tangents(graph, plan_, v, seed):
     """Forward mode: every node's tangent v̇ for the seed {input position: direction}."""
     kit = plan_.kit
-    t = [kit.zeros(n.shape) for n in graph.nodes] if kit is ArrayKit else [0.0] * plan_.n
-    live = [False] * plan_.n
+    t = [_ZERO] * plan_.n
+    for i, shape in plan_.tensors:
+        t[i] = kit.zeros(shape)
+    live = [False] * plan_.n  # a tangent that is not live is 0: its steps are skipped
     for i, x in seed.items():
         t[i], live[i] = x, True
     step = None
     try:
-        if kit is FloatKit:
-            for step in plan_.jvp:
-                i, f, a, b = step
-                if b < 0:
-                    if live[a]:
-                        t[i], live[i] = f(v[i], v[a])[0] * t[a], True
-                elif live[a] or live[b]:
+        for step in plan_.jvp:
+            i, f, a, b, local = step
+            if b < 0:
+                if live[a]:
+                    t[i], live[i] = f(v[i], v[a])[0] * t[a] if local else f(v[i], v[a], t[a]), True
+            elif live[a] or live[b]:
+                if local:
                     da, db = f(v[i], v[a], v[b])
                     t[i], live[i] = da * t[a] + db * t[b], True
-        else:
-            for step in plan_.jvp:
-                i, f, a, b = step
-                if b < 0:
-                    if live[a]:
-                        t[i], live[i] = f(v[i], v[a], t[a]), True
-                elif live[a] or live[b]:
+                else:
                     t[i], live[i] = f(v[i], v[a], v[b], t[a], t[b]), True
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
@@ -88,26 +84,20 @@ def adjoints(graph, plan_, v, seed=1.0):
     d[graph.output] = seed
     step = None
     try:
-        if plan_.kit is FloatKit:
-            for step in plan_.vjp:
-                i, f, a, b, ta, tb = step
-                g = d[i]
-                if b < 0:
-                    d[ta] = d[ta] + g * f(v[i], v[a])[0]
-                else:
+        for step in plan_.vjp:
+            i, f, a, b, ta, tb, local = step
+            g = d[i]
+            if b < 0:
+                ga = g * f(v[i], v[a])[0] if local else f(g, v[i], v[a])[0]
+                d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
+            else:
+                if local:
                     da, db = f(v[i], v[a], v[b])
-                    d[ta] = d[ta] + g * da
-                    d[tb] = d[tb] + g * db
-        else:
-            for step in plan_.vjp:
-                i, f, a, b, ta, tb = step
-                if b < 0:
-                    (ga,) = f(d[i], v[i], v[a])
-                    d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
+                    ga, gb = g * da, g * db
                 else:
-                    ga, gb = f(d[i], v[i], v[a], v[b])
-                    d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
-                    d[tb] = gb if d[tb] is _ZERO else d[tb] + gb
+                    ga, gb = f(g, v[i], v[a], v[b])
+                d[ta] = ga if d[ta] is _ZERO else d[ta] + ga
+                d[tb] = gb if d[tb] is _ZERO else d[tb] + gb
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing adjoints (reverse mode)") from None
@@ -120,22 +110,32 @@ def finish_adjoints(graph, plan_, d, v):
     _finite(graph, plan_, d, v, "computing adjoints (reverse mode)")
     for i in plan_.inactive:
         d[i] = None
-    if plan_.kit is not FloatKit:
-        for i, n in enumerate(graph.nodes):
-            if d[i] is not None and np.ndim(d[i]) != len(n.shape):
-                d[i] = np.zeros(n.shape) + d[i]
+    for i, shape in plan_.tensors:
+        if d[i] is _ZERO:  # no contribution reached it: its adjoint is 0, of its node's shape
+            d[i] = plan_.kit.zeros(shape)
     return d
 
 
 def _finite(graph, plan_, xs, v, phase):
-    """Float arithmetic overflows to inf without raising (numpy's does raise here): find the first such node."""
-    if plan_.kit is not FloatKit or math.isfinite(sum(xs)):
-        return  # inf and nan reach the sum; a finite sum may still overflow: then the search below finds nothing
+    """Arithmetic that gives inf or nan without raising (floats' + and *, torch): find the first such node."""
+    kit = plan_.kit
+    if kit.finite(xs):
+        return  # a false alarm (a finite sum that overflows) makes the search below find nothing
     steps = plan_.fwd if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp
     for step in steps:
-        if not math.isfinite(xs[step[0]]) or any(not math.isfinite(xs[j]) for j in step[4:] if j < plan_.n):
-            exc = OverflowError("the result overflows the range of floating point numbers")
-            raise _domain(graph, step, v, exc, phase)
+        targets = step[4:6] if phase.startswith("computing adjoints") else ()
+        bad = [xs[j] for j in (step[0], *targets) if j < plan_.n and not kit.finite([xs[j]])]
+        if bad:
+            raise _domain(graph, step, v, _why(kit, bad, [v[j] for j in step[2:4] if j >= 0]), phase)
+
+
+def _why(kit, bad, args):
+    """nan, or inf from an argument 0 (1/0, log 0), is outside the op's domain; other inf is an overflow."""
+    bad = [np.asarray(x, dtype=float) for x in kit.to_numpy(bad)]
+    zero = any(np.any(np.asarray(a, dtype=float) == 0.0) for a in kit.to_numpy(args))
+    if any(np.isnan(x).any() for x in bad) or zero:
+        return ValueError("math domain error")
+    return OverflowError("the result overflows the range of floating point numbers")
 
 
 def _reraise_bugs(exc):
@@ -161,11 +161,12 @@ def _domain(graph, step, v, exc, phase):
     return DomainError(f"{reason}: {n.op}({shown}), while {phase}", file=graph.file, node=n.name)
 
 
-def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None, jit=False):
+def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None, jit=False, backend=None,
+        device=None):
     """Evaluate and differentiate `graph`; returns a Trace (see Graph.trace)."""
     if mode not in ("forward", "reverse", "both", "value"):
         raise GraphcompError(f"unknown mode '{mode}'; choose forward, reverse, both or value")
-    kit = FloatKit if graph.scalar else ArrayKit
+    kit = kit_for(graph.scalar, backend, device)
     p = plan(graph, kit)
     inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)
     direction = _direction(graph, wrt, mode, seed, kit)
@@ -182,7 +183,10 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
             _finite(graph, p, v, v, "evaluating")
             d = finish_adjoints(graph, p, d, v) if reverse else None
         t = tangents(graph, p, v, direction) if mode in ("forward", "both") else None
-    return Trace(graph, mode, v, t, d, wrt=wrt, direction=direction, inputs={graph.nodes[i].name: x for i, x in inputs.items()})
+    v, t, d = (None if xs is None else kit.to_numpy(xs) for xs in (v, t, d))
+    direction = dict(zip(direction, kit.to_numpy(list(direction.values()))))
+    inputs = {graph.nodes[i].name: x for i, x in zip(inputs, kit.to_numpy(list(inputs.values())))}
+    return Trace(graph, mode, v, t, d, wrt=wrt, direction=direction, inputs=inputs)
 
 
 def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
@@ -209,7 +213,7 @@ def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
 
 def _coerce(graph, n, x, kit, key="value"):
     if type(x) is float and not n.shape and math.isfinite(x):
-        return x  # already what the float sweeps take: skip the general checks
+        return kit.coerce(x)  # a finite float: skip the general checks
     x = as_value(x, file=graph.file, node=n.name, key=key)
     if np.shape(x) != tuple(n.shape):
         raise GraphcompError(f"{'a direction' if key == 'wrt' else 'value'} of shape {np.shape(x)}, but the input "

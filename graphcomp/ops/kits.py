@@ -1,12 +1,51 @@
-"""Math kits: the few functions the op rules call, for Python floats and for numpy arrays.
+"""Math kits: what an op rule may call on its first argument `m`, written down once (Kit) and provided
+for Python floats (FloatKit) and for any Array API namespace (ArrayKit: numpy, torch, through
+array-api-compat).
 
-Rules are written once against a kit `m`; the sweeps pick the float kit for an
-all-scalar graph (math is ~10× faster than numpy on a single float) and the array
-kit otherwise. graphcomp.dual adds a third kit, dual numbers, for forward over reverse.
+Rules are written once against a kit. The sweeps run a scalar graph on FloatKit (math is ~10× faster
+than numpy on one float) and a tensor graph on an ArrayKit; graphcomp.engine.dual builds a kit of
+dual numbers from the registry for forward over reverse, and graphcomp.engine.jit one of Python
+expressions. tests/test_kits.py checks that every kit provides every function a registered rule calls.
 """
 import math
+from typing import Protocol
 
+import array_api_compat
 import numpy as np
+
+from graphcomp.core.errors import GraphcompError
+
+# the math functions rules call; each is also a registered op of the same name (power: pow), whose
+# local partials give its derivative (graphcomp.engine.dual reads them there)
+MATH = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "step", "power")
+# what rules and sweeps call besides: reductions and shapes
+STRUCTURE = ("total", "ones_like", "zeros", "outer", "sum_to", "coerce", "finite", "to_numpy")
+
+
+class Kit(Protocol):
+    """What every kit provides. `a`, `b` are the kit's values (floats, arrays, duals, expressions)."""
+
+    floats: bool  # values are Python floats: forward steps may call an op's C builtin (Op.on_floats)
+
+    def sin(self, a): ...
+    def cos(self, a): ...
+    def tan(self, a): ...
+    def exp(self, a): ...
+    def log(self, a): ...
+    def sqrt(self, a): ...
+    def tanh(self, a): ...
+    def sigmoid(self, a): ...
+    def relu(self, a): ...
+    def step(self, a): """1 where a > 0, else 0: ReLU's derivative, 0 at 0 as in PyTorch."""
+    def power(self, a, b): ...
+    def total(self, a): """The sum of every entry."""
+    def ones_like(self, a): ...
+    def zeros(self, shape): ...
+    def outer(self, a, b): """a bᵀ of two vectors."""
+    def sum_to(self, g, shape): """Sum an adjoint back to `shape` after broadcasting."""
+    def coerce(self, x): """An input or constant (float or numpy array) as this kit's value."""
+    def finite(self, xs): """False if a value in the list xs holds an inf or a nan (it may be a false alarm)."""
+    def to_numpy(self, xs): """A list of values as floats or numpy arrays, for the Trace."""
 
 
 def _relu(a):
@@ -14,7 +53,6 @@ def _relu(a):
 
 
 def _step(a):
-    # ReLU's derivative at 0 is 0, as in PyTorch.
     return 1.0 if a > 0.0 else 0.0
 
 
@@ -25,12 +63,23 @@ def _sigmoid(a):
     return e / (1.0 + e)
 
 
-class FloatKit:
-    """Python floats with the math module: raises on a domain error (ValueError, ZeroDivisionError, OverflowError)."""
+def _float(x):
+    return float(x)
 
+
+class FloatKit:
+    """Python floats with the math module: raises on a domain error (ValueError, ZeroDivisionError, OverflowError);
+    + and * overflow to inf without raising, which `finite` catches."""
+
+    floats = True
     sin, cos, tan, exp, log, sqrt, tanh = math.sin, math.cos, math.tan, math.exp, math.log, math.sqrt, math.tanh
     power = staticmethod(math.pow)
     relu, step, sigmoid = staticmethod(_relu), staticmethod(_step), staticmethod(_sigmoid)
+    coerce = staticmethod(_float)
+
+    @staticmethod
+    def finite(xs):
+        return math.isfinite(sum(xs))  # inf and nan reach the sum; a sum that overflows is a false alarm
 
     @staticmethod
     def total(a):
@@ -45,37 +94,119 @@ class FloatKit:
         return 0.0
 
     @staticmethod
-    def coerce(x):
-        return float(x)
-
-
-def _np_sigmoid(a):
-    return np.exp(-np.logaddexp(0.0, -a))
-
-
-class ArrayKit:
-    """numpy; sweeps run it under np.errstate(raise) so that a domain error raises too."""
-
-    sin, cos, tan, exp, log, sqrt, tanh = np.sin, np.cos, np.tan, np.exp, np.log, np.sqrt, np.tanh
-    power, outer, total, ones_like, zeros = np.power, np.outer, np.sum, np.ones_like, np.zeros
-    sigmoid = staticmethod(_np_sigmoid)
-
-    @staticmethod
-    def relu(a):
-        return np.maximum(a, 0.0)
-
-    @staticmethod
-    def step(a):
-        # ReLU's derivative at 0 is 0, as in PyTorch.
-        return (a > 0.0).astype(float)
-
-    @staticmethod
-    def coerce(x):
-        return np.asarray(x, dtype=float)
+    def outer(a, b):
+        return a * b
 
     @staticmethod
     def sum_to(g, shape):
-        """Sum an adjoint back to `shape` after broadcasting (over leading axes and size-1 axes)."""
-        g = np.sum(g, axis=tuple(range(np.ndim(g) - len(shape)))) if np.ndim(g) > len(shape) else g
-        axes = tuple(k for k, size in enumerate(shape) if size == 1 and np.shape(g)[k] != 1)
-        return np.sum(g, axis=axes, keepdims=True) if axes else g
+        return g
+
+    @staticmethod
+    def to_numpy(xs):
+        return xs
+
+
+class ArrayKit:
+    """An Array API namespace (array-api-compat's numpy or torch) in float64 on one device.
+
+    numpy runs under np.errstate(raise), so a domain error raises; torch returns inf or nan, which the
+    sweeps find with `finite` after each sweep."""
+
+    floats = False
+
+    def __init__(self, xp, device=None):
+        self.xp, self.device = xp, device
+        self.name = f"{xp.__name__.rsplit('.', 1)[-1]}" + (f":{device}" if device is not None else "")
+        self.sin, self.cos, self.tan, self.exp, self.log = xp.sin, xp.cos, xp.tan, xp.exp, xp.log
+        self.sqrt, self.tanh, self.power = xp.sqrt, xp.tanh, xp.pow
+        self._raises = array_api_compat.is_numpy_namespace(xp)  # numpy raises inside np.errstate; others do not
+
+    def __repr__(self):
+        return f"<ArrayKit {self.name}>"
+
+    def sigmoid(self, a):
+        return self.xp.exp(-self.xp.logaddexp(self.xp.zeros_like(a), -a))
+
+    def relu(self, a):
+        return self.xp.where(a > 0.0, a, self.xp.zeros_like(a))
+
+    def step(self, a):
+        # ReLU's derivative at 0 is 0, as in PyTorch
+        return self.xp.astype(self.xp.asarray(a) > 0.0, self.xp.float64)
+
+    def total(self, a):
+        return self.xp.sum(a)
+
+    def ones_like(self, a):
+        return self.xp.ones_like(self.xp.asarray(a))
+
+    def zeros(self, shape):
+        return self.xp.zeros(tuple(shape), dtype=self.xp.float64, device=self.device)
+
+    def outer(self, a, b):
+        return a[:, None] * b[None, :]
+
+    def sum_to(self, g, shape):
+        extra = g.ndim - len(shape)
+        g = self.xp.sum(g, axis=tuple(range(extra))) if extra > 0 else g
+        axes = tuple(k for k, size in enumerate(shape) if size == 1 and g.shape[k] != 1)
+        return self.xp.sum(g, axis=axes, keepdims=True) if axes else g
+
+    def coerce(self, x):
+        return self.xp.asarray(np.asarray(x, dtype=float), dtype=self.xp.float64, device=self.device)
+
+    def finite(self, xs):
+        xp = self.xp
+        return self._raises or all(bool(xp.all(xp.isfinite(xp.asarray(x)))) for x in xs)
+
+    def to_numpy(self, xs):
+        if self._raises:
+            return xs
+        return [np.asarray(array_api_compat.to_device(x, "cpu")) if array_api_compat.is_array_api_obj(x) else x
+                for x in xs]
+
+
+_KITS = {}
+
+
+def numpy_kit():
+    """The ArrayKit of numpy (array-api-compat's namespace is made on first use: it takes ~0.1 s to import)."""
+    if "numpy" not in _KITS:
+        _KITS["numpy"] = ArrayKit(array_api_compat.array_namespace(np.empty(0)))
+    return _KITS["numpy"]
+
+TORCH_HINT = "pip install torch==2.13.0"
+
+
+def torch_kit(device=None):
+    """The ArrayKit of torch on `device` ('cpu', 'cuda', 'cuda:1'…; default cpu); torch is imported only here.
+
+    Without torch, or with a device torch cannot use, a GraphcompError that says what to do."""
+    device = device or "cpu"
+    try:
+        import torch  # only when asked for: trace and draw never import it
+    except ImportError:
+        raise GraphcompError(f"the torch backend needs PyTorch: {TORCH_HINT}") from None
+    if device not in _KITS:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise GraphcompError(f"device '{device}': torch sees no CUDA GPU here; use --device cpu")
+        try:
+            torch.empty(0, device=device)
+        except (RuntimeError, ValueError) as exc:
+            raise GraphcompError(f"device '{device}': {str(exc).splitlines()[0]}") from None
+        _KITS[device] = ArrayKit(array_api_compat.array_namespace(torch.empty(0)), device)
+    return _KITS[device]
+
+
+BACKENDS = ("numpy", "torch")
+
+
+def kit_for(scalar, backend=None, device=None):
+    """The kit a graph's sweeps run on: floats for a scalar graph and numpy for a tensor graph, or torch."""
+    if backend in (None, "numpy"):
+        if device not in (None, "cpu"):
+            raise GraphcompError(f"device '{device}' needs the torch backend (backend='torch', --backend torch)")
+        return FloatKit if scalar else numpy_kit()
+    if backend == "torch":
+        return torch_kit(device)
+    raise GraphcompError(f"unknown backend '{backend}'; choose from {', '.join(BACKENDS)}")

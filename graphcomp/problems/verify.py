@@ -15,15 +15,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphcomp import ops
-from graphcomp.core.errors import DomainError
+from graphcomp.core.errors import DomainError, GraphcompError
 from graphcomp.core.nodes import CONST, INPUT
 from graphcomp.engine.plan import plan
 from graphcomp.engine.sweeps import values
-from graphcomp.ops.kits import ArrayKit, FloatKit
+from graphcomp.ops.kits import TORCH_HINT, kit_for, torch_kit
 from graphcomp.problems import mlp
 
 METHODS = ("analytic", "engine", "torch", "fd")
-TORCH_HINT = "pip install torch==2.13.0"
 # (rtol, atol), normwise per parameter: |a - b|_max <= atol + rtol * max(|a|_max, |b|_max)
 EXACT_TOL = (1e-10, 1e-12)  # between exact methods: only rounding differs
 # against finite differences the atol also gets their own error estimate (truncation and rounding, per parameter)
@@ -81,12 +80,13 @@ class Report:
     @property
     def constant(self):
         """True when no differentiable input reaches the output (only constants and data do): every gradient is 0."""
-        return not plan(self.graph, FloatKit if self.graph.scalar else ArrayKit).active[self.graph.output]
+        return not plan(self.graph, kit_for(self.graph.scalar)).active[self.graph.output]
 
 
-def verify(graph, *, seed=None, dist=None, data=None, at=None, use_torch=True):
-    """Compute the gradient of `graph`'s output every available way and compare each pair of methods."""
-    t = graph.trace(at=at, mode="reverse", seed=seed, data=data, dist=dist)
+def verify(graph, *, seed=None, dist=None, data=None, at=None, use_torch=True, backend=None, device=None):
+    """Compute the gradient of `graph`'s output every available way and compare each pair of methods
+    (the engine's reverse sweep on `backend`, numpy or torch)."""
+    t = graph.trace(at=at, mode="reverse", seed=seed, data=data, dist=dist, backend=backend, device=device)
     inputs = t.inputs
     report = Report(graph, float(t.value), inputs, {}, kinks=relu_kinks(graph, t.values))
     analytic = analytic_gradients(graph, inputs, t.value)
@@ -164,30 +164,20 @@ def analytic_gradients(graph, inputs, value):
     return dict(zip(("W1", "W2", "W3"), mlp.gradients(*args)))
 
 
-class _TorchKit:
-    """The math-kit functions the forward rules call, as torch functions."""
-    def __init__(self, torch):
-        self.sin, self.cos, self.tan, self.exp, self.log = torch.sin, torch.cos, torch.tan, torch.exp, torch.log
-        self.sqrt, self.tanh, self.sigmoid, self.relu = torch.sqrt, torch.tanh, torch.sigmoid, torch.relu
-        self.power, self.total = torch.pow, torch.sum
-
-
 def torch_gradients(graph, inputs):
     """(iii) PyTorch autograd (float64) of the graph's forward functions at `inputs`, or None without torch."""
     try:
-        import torch
-    except ImportError:
+        kit = torch_kit()
+    except GraphcompError:
         return None
-    kit = _TorchKit(torch)
     v, leaves = [], {}
     for n in graph.nodes:
         if n.op is not None:
             v.append(ops.REGISTRY[n.op].fwd(kit, *(v[a] for a in n.args), **n.params))
             continue
-        x = np.array(n.value if n.kind == CONST else inputs[n.name], dtype=np.float64)  # a copy torch may own
-        v.append(torch.tensor(x, dtype=torch.float64, requires_grad=n.kind == INPUT))
+        v.append(kit.coerce(n.value if n.kind == CONST else inputs[n.name]).clone())  # a copy torch may own
         if n.kind == INPUT:
-            leaves[n.name] = v[-1]
+            leaves[n.name] = v[-1].requires_grad_()
     if v[graph.output].requires_grad:  # else no differentiable input reaches the output: every gradient is 0
         v[graph.output].backward()
     return {k: (t.grad.numpy() if t.grad is not None else np.zeros(tuple(t.shape))) for k, t in leaves.items()}
@@ -204,7 +194,7 @@ def finite_differences_with_errors(graph, inputs):
     Each entry xₖ gets its own step (see _derivative). A probe that leaves an op's domain at every step
     raises FDUnavailable: a limit of the check, not an error in the inputs.
     """
-    kit = FloatKit if graph.scalar else ArrayKit
+    kit = kit_for(graph.scalar)
     p = plan(graph, kit)
     base = {i: kit.coerce(inputs[graph.nodes[i].name]) for i in graph.inputs}
     grads, errors = {}, {}

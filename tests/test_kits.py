@@ -1,0 +1,163 @@
+"""One kit protocol: every kit provides every function a registered rule calls, so an omission fails here,
+not as an AttributeError at a user's run time; and the numpy and torch backends agree."""
+import ast
+import inspect
+
+import numpy as np
+import pytest
+
+import graphcomp
+from graphcomp.engine.dual import DualKit
+from graphcomp.engine.jit import SymbolKit
+from graphcomp.ops import kits, scalar, tensor
+from graphcomp.ops.kits import MATH, STRUCTURE, FloatKit, Kit, numpy_kit
+from graphcomp.problems import mlp
+
+KITS = {"FloatKit": FloatKit, "numpy": numpy_kit(), "DualKit": DualKit, "SymbolKit": SymbolKit}
+
+
+def _called_on_m(module):
+    """Every `m.<name>` the rules in an ops module call (rules take the kit as their first argument, m)."""
+    tree = ast.parse(inspect.getsource(module))
+    return {n.attr for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "m"}
+
+
+def test_the_protocol_lists_what_the_rules_call():
+    used = _called_on_m(scalar) | _called_on_m(tensor)
+    assert used, "no rule calls its kit: the scan is broken"
+    assert used <= set(MATH) | set(STRUCTURE), f"rules call functions the Kit protocol does not list: {used - set(MATH) - set(STRUCTURE)}"
+    declared = {name for name, _ in inspect.getmembers(Kit, inspect.isfunction) if not name.startswith("_")}
+    assert set(MATH) | set(STRUCTURE) == declared
+
+
+@pytest.mark.parametrize("name", sorted(KITS))
+def test_every_kit_provides_every_function(name):
+    kit = KITS[name]
+    missing = [f for f in (*MATH, *STRUCTURE, "floats") if not hasattr(kit, f)]
+    if name == "SymbolKit":  # it only writes expressions: what it computes is FloatKit's
+        missing = [f for f in missing if f not in STRUCTURE]
+    assert not missing, f"{name} lacks {missing}"
+
+
+def test_the_torch_kit_provides_every_function():
+    pytest.importorskip("torch")
+    kit = kits.torch_kit()
+    assert not [f for f in (*MATH, *STRUCTURE) if not hasattr(kit, f)]
+
+
+def test_every_math_function_has_an_op_whose_partials_give_its_derivative():
+    """DualKit lifts each math function with the registry's op of the same name (power: pow and powc)."""
+    for name in MATH:
+        if name in ("step", "power"):
+            continue
+        assert graphcomp.OPS[name].partials is not None, name
+    assert graphcomp.OPS["pow"].partials and graphcomp.OPS["powc"].partials
+
+
+def test_an_unknown_backend_or_device_is_a_one_line_error():
+    g = graphcomp.load("fig1.yaml")
+    with pytest.raises(graphcomp.GraphcompError, match="unknown backend 'jax'"):
+        g.trace(backend="jax")
+    with pytest.raises(graphcomp.GraphcompError, match="needs the torch backend"):
+        g.trace(device="cuda")
+
+
+def test_without_torch_the_torch_backend_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "torch", None)  # import torch now raises ImportError
+    with pytest.raises(graphcomp.GraphcompError, match=r"pip install torch==2\.13\.0"):
+        graphcomp.load("fig1.yaml").trace(backend="torch")
+
+
+def _random_tensor_dag(seed):
+    """A random DAG of tensor ops over a few matrices and vectors, ending in halfsq: different each seed."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 5))
+    inputs = [{"name": "x", "shape": [n]}, {"name": "A", "shape": [n, n]}, {"name": "B", "shape": [n, n]},
+              {"name": "c", "shape": [n], "kind": "data"}]
+    vectors, matrices, nodes = ["x", "c"], ["A", "B"], []
+    unary = ["sin", "cos", "tanh", "sigmoid", "relu", "exp", "square", "neg"]
+    for k in range(int(rng.integers(4, 10))):
+        name, kind = f"v{k}", rng.integers(4)
+        if kind == 0:
+            nodes.append({"name": name, "op": "matmul", "inputs": [str(rng.choice(matrices)), str(rng.choice(vectors))]})
+            vectors.append(name)
+        elif kind == 1:
+            nodes.append({"name": name, "op": str(rng.choice(["add", "mul", "sub"])),
+                          "inputs": [str(rng.choice(vectors)), str(rng.choice(vectors))]})
+            vectors.append(name)
+        elif kind == 2:
+            nodes.append({"name": name, "op": str(rng.choice(unary)), "inputs": [str(rng.choice(vectors))]})
+            vectors.append(name)
+        else:
+            nodes.append({"name": name, "op": "matmul", "inputs": [str(rng.choice(matrices)), str(rng.choice(matrices))]})
+            matrices.append(name)
+    nodes.append({"name": "s", "op": "mul", "inputs": [vectors[-1], 0.5]})
+    nodes.append({"name": "f", "op": "halfsq", "inputs": ["s"]})
+    return graphcomp.from_dict({"name": f"dag{seed}", "inputs": inputs, "nodes": nodes, "output": "f", "seed": seed})
+
+
+def _graphs():
+    yield "fig1", graphcomp.load("fig1.yaml")
+    yield "fig1_batch", graphcomp.load("fig1_batch.yaml")
+    yield "phase", graphcomp.load("phase.yaml")
+    for seed in range(8):
+        yield f"dag{seed}", _random_tensor_dag(seed)
+
+
+@pytest.mark.parametrize("name, graph", list(_graphs()), ids=[n for n, _ in _graphs()])
+def test_torch_backend_equals_numpy_backend(name, graph):
+    pytest.importorskip("torch")
+    for mode in ("reverse", "forward"):
+        a = graph.trace(mode=mode, seed=4)
+        b = graph.trace(mode=mode, seed=4, backend="torch")
+        for n in graph.nodes:
+            x, y = a[n.name], b[n.name]
+            assert isinstance(y.v, (float, np.ndarray, np.floating)), type(y.v)
+            np.testing.assert_allclose(y.v, x.v, rtol=1e-12, atol=1e-300, err_msg=f"{name} {n.name}.v")
+            if x.d is not None:
+                np.testing.assert_allclose(y.d, x.d, rtol=1e-12, atol=1e-15, err_msg=f"{name} {n.name}.d ({mode})")
+
+
+def test_torch_backend_gradient_of_fig1_is_the_analytic_one():
+    pytest.importorskip("torch")
+    g = graphcomp.load("fig1.yaml")
+    t = g.trace(backend="torch", seed=5)
+    ins = t.inputs
+    analytic = mlp.gradients(ins["W1"], ins["W2"], ins["W3"], ins["x"], ins["y"])
+    for k, ref in zip(("W1", "W2", "W3"), analytic):
+        np.testing.assert_allclose(t.gradient[k], ref, rtol=1e-12)
+
+
+def test_torch_backend_names_the_node_of_a_domain_error():
+    pytest.importorskip("torch")
+    g = graphcomp.from_dict({"name": "bad", "inputs": [{"name": "x", "shape": [2]}],
+                             "nodes": [{"name": "l", "op": "log", "inputs": ["x"]}, {"name": "f", "op": "sum", "inputs": ["l"]}],
+                             "output": "f"})
+    for backend in ("numpy", "torch"):
+        with pytest.raises(graphcomp.DomainError, match="node 'l': log needs a positive argument"):
+            g.trace(at={"x": [1.0, -1.0]}, backend=backend)
+
+
+def test_cli_backend_torch_prints_the_numpy_table(capsys):
+    pytest.importorskip("torch")
+    from graphcomp.cli import main
+
+    outputs = []
+    for extra in ([], ["--backend", "torch"]):
+        assert main(["trace", "fig1.yaml", "--mode", "reverse", "--format", "markdown", *extra]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] and "W_{3}.d" in outputs[0]
+    assert main(["verify", "fig1.yaml", "--backend", "torch", "--format", "json"]) == 0
+    assert '"agree": true' in capsys.readouterr().out
+
+
+def test_cli_device_without_a_gpu_is_a_one_line_error(capsys):
+    torch = pytest.importorskip("torch")
+    from graphcomp.cli import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: --device cuda is valid here")
+    assert main(["trace", "fig1.yaml", "--backend", "torch", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no CUDA GPU" in err
