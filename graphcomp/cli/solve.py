@@ -1,16 +1,13 @@
 """`graphcomp solve`: Problem 1 — recover x from y_i = (a_iᵀx)² with Newton and Gauss–Newton."""
 import os
 
-from rich import box
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from graphcomp.cli.common import seed_arg
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
-from graphcomp.problems import phase, plots
-from graphcomp.problems.results import COLUMNS, NAMES, SHORT, verdict_text
+from graphcomp.problems import phase, plots, results
 
 
 def register(sub):
@@ -101,37 +98,13 @@ def _solve(args):
                                   source=args.derivatives)
                 for mt in methods}
         for mt, method_runs in runs.items():
-            _print_runs(console, args, mt, method_runs)
+            for item in results.runs_renderables(mt, method_runs, init=args.init, n=args.n, m=args.m,
+                                                 seed=args.seed, source=args.derivatives):
+                console.print(item)
         if args.plot:
             _write(console, args.plot, plots.convergence_png({mt: r[0] for mt, r in runs.items()}, n=args.n, m=args.m,
                                                                   seed=args.seed, init=args.init))
     return 0
-
-
-def _print_runs(console, args, method, runs):
-    first = runs[0]
-    source = {"analytic": "hand-derived derivatives", "engine": "derivatives by the graph engine"}[args.derivatives]
-    table = Table(title=f"{NAMES[method]} from {args.init} init — n={args.n}, m={args.m}, seed={args.seed}, {source}")
-    for col in ("k", "f(x_k)", "‖∇f(x_k)‖", "step", "dist to ±x / ‖x‖", "time ms"):
-        table.add_column(col, justify="right")
-    for s in first.history:
-        table.add_row(str(s.k), f"{s.f:.3e}", f"{s.grad_norm:.3e}", "" if s.k == 0 else f"{s.step:.3e}",
-                      f"{s.rel_error:.3e}", f"{1e3 * s.time:.2f}")
-    console.print(table)
-    console.print(_verdict(method, first))
-    for j, r in enumerate(runs[1:], 1):
-        console.print(f"  restart {j} from a fresh random point: {r.iterations} iterations → {r.verdict.kind}"
-                      f" (f = {r.verdict.f:.3e}, dist to ±x {r.verdict.rel_error:.2e})")
-    if len(runs) > 1:
-        outcome = "recovered x" if runs[-1].verdict.success else "did not recover x"
-        console.print(f"  with {len(runs) - 1} restart(s): {outcome}")
-    console.print()
-
-
-def _verdict(method, r):
-    ok, text = verdict_text(method, r)
-    head, _, rest = text.partition(" — ")
-    return f"[bold {'green' if ok else 'red'}]{head}[/] — {rest}"
 
 
 def _trials(console, args, methods):
@@ -148,30 +121,9 @@ def _trials(console, args, methods):
         summaries = phase.trials(args.n, args.m, args.trials, seed=args.seed, methods=methods, iters=args.iters,
                                  tol=args.tol, restarts=args.restarts, source=args.derivatives,
                                  progress=lambda: progress.advance(task))
-    table = Table(title=f"{args.trials} instances, n={args.n}, m={args.m}, seeds {args.seed}…{args.seed + args.trials - 1}",
-                  box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
-    table.add_column("method", no_wrap=True)
-    table.add_column("init", no_wrap=True)
-    table.add_column("ok %", justify="right")
-    if args.restarts:
-        table.add_column(f"ok %\n+{args.restarts} rst", justify="right")
-    for col in ("iters", "ms"):
-        table.add_column(col, justify="right")
-    kinds = phase.FAILURES + ((phase.GLOBAL,) if any(s.failures[phase.GLOBAL] for s in summaries) else ())
-    for kind in kinds:
-        table.add_column(COLUMNS[kind], justify="right")
-    for s in summaries:
-        row = [SHORT[s.method], s.init, f"{100 * s.success_rate:.0f}"]
-        if args.restarts:
-            row.append(f"{100 * s.success_rate_restarts:.0f}")
-        row += [f"{s.median_iterations:.0f}", f"{1e3 * s.median_time:.2f}"]
-        row += [str(s.failures[kind]) for kind in kinds]
-        table.add_row(*row, end_section=s.init == phase.INITS[-1])
-    console.print(table)
-    console.print("ok: f ≈ 0 and x recovered up to its sign (+R rst: within R restarts from random points). "
-                  "Failures (spurious local minimum, saddle point, local maximum, no convergence) are judged at the "
-                  "end of the first run from ‖∇f‖ and the Hessian's eigenvalues. iters and ms are medians "
-                  "(ms excludes computing the starting point); LM is Levenberg–Marquardt.")
+    for item in results.trials_renderables(summaries, n=args.n, m=args.m, seed=args.seed, count=args.trials,
+                                           restarts=args.restarts):
+        console.print(item)
 
 
 def _phase_transition(console, args):
@@ -183,12 +135,7 @@ def _phase_transition(console, args):
         task = progress.add_task(f"{len(ratios)} ratios × {count} instances", total=len(ratios) * count)
         rates = phase.phase_transition(args.n, count, ratios=ratios, seed=args.seed, iters=args.iters, tol=args.tol,
                                        source=args.derivatives, progress=lambda: progress.advance(task))
-    table = Table(title=f"Gauss–Newton success rate against m/n — n={args.n}, {count} instances per ratio")
-    for col in ("m/n", "m") + tuple(f"{it} init %" for it in rates):
-        table.add_column(col, justify="right")
-    for j, ratio in enumerate(ratios):
-        table.add_row(f"{ratio:.1f}", str(int(round(ratio * args.n))), *(f"{100 * r[j]:.0f}" for r in rates.values()))
-    console.print(table)
+    console.print(results.phase_table(ratios, rates, n=args.n, count=count))
     if args.plot:
         _write(console, args.plot, plots.phase_png(ratios, rates, n=args.n, count=count))
 

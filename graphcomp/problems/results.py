@@ -5,11 +5,18 @@ nothing. No timings go into these tables, so the same seed gives the same bytes.
 """
 import csv
 import io
+import json
 
 import numpy as np
+from rich import box
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
 
+from graphcomp.core.labels import default_label
 from graphcomp.problems import phase
-from graphcomp.render.text import tex_matrix
+from graphcomp.problems.verify import EXACT_TOL, FD_TOL
+from graphcomp.render.text import fmt_value, tex_matrix, tex_to_text
 
 NAMES = {
     "newton": "Newton",
@@ -22,6 +29,7 @@ COLUMNS = {"spurious local minimum": "spur.\nmin", "saddle point": "saddle", "lo
            "no convergence": "no\nconv", "global minimum": "f=0,\nx≠±x*"}
 STATUS = {"converged": "a step below --tol", "max iterations": "the iteration limit",
           "diverged": "overflowing iterates"}
+SHOW_VALUES = 16  # verify prints the gradients themselves when no parameter has more entries than this
 METHOD_NAMES = {"analytic": "(i) analytic", "engine": "(ii) engine reverse", "torch": "(iii) PyTorch autograd",
                 "fd": "(iv) finite differences"}
 
@@ -162,3 +170,190 @@ def verify_csv(report):
     for c in report.comparisons:
         w.writerow([c.a, c.b, c.param, f"{c.abs_diff:.6e}", f"{c.rel_diff:.6e}", c.tol[0], c.tol[1], c.ok])
     return buf.getvalue()
+
+
+def verify_renderables(report, *, seed, dist, digits=4):
+    """Rich tables: the gradients (when small), the differences of every pair of methods, and the verdict."""
+
+
+    g = report.graph
+    drawn = any(g.node(k).shape and g.node(k).value is None for k in report.inputs)
+    where = f"  [tensor inputs drawn with seed {seed}, {dist}]" if drawn else ""
+    items = [Text(f"{g.name}: {g.description or ''}{where}   f = {report.value:.6g}", style="bold magenta")]
+    methods = list(report.gradients)
+    params = list(report.gradients["engine"])
+    if all(report.gradients["engine"][k].size <= SHOW_VALUES for k in params):
+        t = Table(title=f"Gradients ∂f/∂(input), {digits} decimals", box=box.SIMPLE_HEAD, title_justify="left",
+                  title_style="bold", header_style="bold cyan")
+        t.add_column("parameter", style="bold")
+        t.add_column("method")
+        t.add_column("gradient", justify="right", style="green")
+        for k in params:
+            for m in methods:
+                t.add_row(_param(g, k) if m == methods[0] else "", METHOD_NAMES[m],
+                          fmt_value(report.gradients[m][k], digits, row=True), end_section=m == methods[-1])
+        items.append(t)
+    t = Table(title="Differences between methods (max over entries)", box=box.SIMPLE_HEAD, title_justify="left",
+              title_style="bold", header_style="bold cyan")
+    for col, justify in (("pair", "left"), ("parameter", "left"), ("max abs diff", "right"),
+                         ("max rel diff", "right"), ("rtol", "right"), ("atol", "right"), ("", "center")):
+        t.add_column(col, justify=justify)
+    for c in report.comparisons:
+        t.add_row(f"{c.a} – {c.b}", _param(g, c.param), f"{c.abs_diff:.2e}", f"{c.rel_diff:.2e}",
+                  f"{c.tol[0]:.0e}", f"{c.tol[1]:.1e}", Text("ok", style="green") if c.ok else Text("FAIL", style="bold red"))
+    items.append(t)
+    items += [Text(text, style=style) for text, style in verify_notes(report)]
+    ok, text = verify_verdict(report)
+    items.append(Panel(Text(text, style="bold green" if ok else "bold red"), expand=False,
+                       border_style="green" if ok else "red"))
+    return items
+
+
+def verify_notes(report):
+    """[(sentence, rich style)]: what makes the comparison say little, what was skipped and why, ReLU kinks."""
+    out = []
+    if report.constant:
+        out.append(("no differentiable input reaches the output (only constants and data do), so every gradient "
+                    "is 0", "bold yellow"))
+    elif report.all_zero:
+        out.append(("every gradient is 0 at these inputs (for Fig. 1: every ReLU path is dead), so the agreement "
+                    "below says little; try another --seed", "bold yellow"))
+    out += [(f"{METHOD_NAMES[m]}: {why}", "yellow") for m, why in report.skipped.items()]
+    out += [(f"{node}: {count} ReLU input{'s' * (count > 1)} at the kink 0, where ReLU′(0) = 0 and central "
+             "differences straddle it", "yellow") for node, count in report.kinks.items()]
+    return out
+
+
+def verify_verdict(report):
+    """(agree?, the verdict sentence followed by the tolerance rule)."""
+    rule = (f"tolerance: |a − b|max ≤ atol + rtol·max(|a|max, |b|max); exact methods rtol {EXACT_TOL[0]:.0e}, "
+            f"atol {EXACT_TOL[1]:.0e}; against finite differences rtol {FD_TOL[0]:.0e}, atol {FD_TOL[1]:.0e} "
+            "+ their own error estimate (truncation and rounding)")
+    bad = [c for c in report.comparisons if not c.ok]
+    if bad:
+        worst = max(bad, key=lambda c: c.rel_diff)
+        return False, (f"DISAGREE: {len(bad)} of {len(report.comparisons)} comparisons out of tolerance "
+                       f"(worst: {worst.a} – {worst.b} on {worst.param}, rel {worst.rel_diff:.2e})\n{rule}")
+    methods = ", ".join(METHOD_NAMES[m] for m in report.gradients)
+    if not report.comparisons:
+        what = "one method ran" if len(report.gradients) < 2 else "the graph has no differentiable input"
+        return True, f"NOTHING TO COMPARE: {what} ({methods or 'none'})\n{rule}"
+    return True, f"AGREE: {methods} — all {len(report.comparisons)} comparisons within tolerance\n{rule}"
+
+
+def verify_text_latex(report, digits=4):
+    """The gradients and the differences as booktabs tabulars; the notes and the verdict as comments."""
+    lines = [f"% {text}" for text, _ in verify_notes(report)] + [f"% {line}" for line in verify_verdict(report)[1].splitlines()]
+    return (gradients_latex(report, digits) + "\n" + verify_latex(report) + "\n"
+            + "\n".join(lines) + "\n")
+
+
+def verify_text_markdown(report, digits=4):
+    """The gradients and the differences as Markdown tables, then the notes and the verdict."""
+    g = report.graph
+    methods = list(report.gradients)
+    out = ["| parameter | " + " | ".join(METHOD_NAMES[m] for m in methods) + " |", "|---|" + "---:|" * len(methods)]
+    for k in report.gradients["engine"]:
+        cells = (f"${tex_matrix(report.gradients[m][k], digits, vector='row^T')}$" for m in methods)
+        out.append(f"| ${g.node(k).label}$ | " + " | ".join(cells) + " |")
+    head, rule = verify_verdict(report)[1].split("\n")
+    tail = [f"{note}  " for note, _ in verify_notes(report)] + [f"**{head}**  ", rule]
+    return "\n".join(out) + "\n\n" + verify_markdown(report, digits) + "\n" + "\n".join(tail) + "\n"
+
+
+def verify_text_json(report, digits=4):
+    """Everything as JSON at full precision: gradients by method, differences, tolerances, notes and the verdict."""
+    def plain(x):
+        return np.asarray(x, dtype=float).tolist()
+
+    ok, text = verify_verdict(report)
+    doc = {
+        "graph": report.graph.name,
+        "value": report.value,
+        "inputs": {k: plain(x) for k, x in report.inputs.items()},
+        "gradients": {m: {k: plain(x) for k, x in grads.items()} for m, grads in report.gradients.items()},
+        "fd_error": report.fd_error,
+        "comparisons": [{"a": c.a, "b": c.b, "parameter": c.param, "max_abs_diff": c.abs_diff,
+                         "max_rel_diff": c.rel_diff, "rtol": c.tol[0], "atol": c.tol[1], "ok": c.ok}
+                        for c in report.comparisons],
+        "skipped": report.skipped,
+        "kinks": report.kinks,
+        "notes": [note for note, _ in verify_notes(report)],
+        "agree": ok,
+        "verdict": text,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+VERIFY_FORMATS = {"latex": verify_text_latex, "markdown": verify_text_markdown, "json": verify_text_json,
+                  "csv": lambda report, digits: verify_csv(report)}  # CSV is at full precision: no digits
+
+
+def _param(graph, name):
+    """'W₁' for W1; 'x1 (v₋₂)' when the spec gives the input a label of its own."""
+    label = graph.node(name).label
+    return tex_to_text(label) if label == default_label(name) else f"{name} ({tex_to_text(label)})"
+
+
+def runs_renderables(method, runs, *, init, n, m, seed, source):
+    """Problem 1, one method's run as rich renderables: its iterations, its verdict, and its restarts."""
+    out = []
+    first = runs[0]
+    what = {"analytic": "hand-derived derivatives", "engine": "derivatives by the graph engine"}[source]
+    table = Table(title=f"{NAMES[method]} from {init} init — n={n}, m={m}, seed={seed}, {what}")
+    for col in ("k", "f(x_k)", "‖∇f(x_k)‖", "step", "dist to ±x / ‖x‖", "time ms"):
+        table.add_column(col, justify="right")
+    for s in first.history:
+        table.add_row(str(s.k), f"{s.f:.3e}", f"{s.grad_norm:.3e}", "" if s.k == 0 else f"{s.step:.3e}",
+                      f"{s.rel_error:.3e}", f"{1e3 * s.time:.2f}")
+    out += [table, _verdict(method, first)]
+    for j, r in enumerate(runs[1:], 1):
+        out.append(f"  restart {j} from a fresh random point: {r.iterations} iterations → {r.verdict.kind}"
+                      f" (f = {r.verdict.f:.3e}, dist to ±x {r.verdict.rel_error:.2e})")
+    if len(runs) > 1:
+        outcome = "recovered x" if runs[-1].verdict.success else "did not recover x"
+        out.append(f"  with {len(runs) - 1} restart(s): {outcome}")
+    return out + [""]
+
+
+def _verdict(method, r):
+    ok, text = verdict_text(method, r)
+    head, _, rest = text.partition(" — ")
+    return f"[bold {'green' if ok else 'red'}]{head}[/] — {rest}"
+
+
+def trials_renderables(summaries, *, n, m, seed, count, restarts):
+    """Problem 1's trials as a rich table of success rates and failure kinds, and the sentence that reads it."""
+    table = Table(title=f"{count} instances, n={n}, m={m}, seeds {seed}…{seed + count - 1}",
+                  box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
+    table.add_column("method", no_wrap=True)
+    table.add_column("init", no_wrap=True)
+    table.add_column("ok %", justify="right")
+    if restarts:
+        table.add_column(f"ok %\n+{restarts} rst", justify="right")
+    for col in ("iters", "ms"):
+        table.add_column(col, justify="right")
+    kinds = phase.FAILURES + ((phase.GLOBAL,) if any(s.failures[phase.GLOBAL] for s in summaries) else ())
+    for kind in kinds:
+        table.add_column(COLUMNS[kind], justify="right")
+    for s in summaries:
+        row = [SHORT[s.method], s.init, f"{100 * s.success_rate:.0f}"]
+        if restarts:
+            row.append(f"{100 * s.success_rate_restarts:.0f}")
+        row += [f"{s.median_iterations:.0f}", f"{1e3 * s.median_time:.2f}"]
+        row += [str(s.failures[kind]) for kind in kinds]
+        table.add_row(*row, end_section=s.init == phase.INITS[-1])
+    return [table, "ok: f ≈ 0 and x recovered up to its sign (+R rst: within R restarts from random points). "
+                  "Failures (spurious local minimum, saddle point, local maximum, no convergence) are judged at the "
+                  "end of the first run from ‖∇f‖ and the Hessian's eigenvalues. iters and ms are medians "
+                  "(ms excludes computing the starting point); LM is Levenberg–Marquardt."]
+
+
+def phase_table(ratios, rates, *, n, count):
+    """Gauss–Newton's success rate against m/n as a rich table."""
+    table = Table(title=f"Gauss–Newton success rate against m/n — n={n}, {count} instances per ratio")
+    for col in ("m/n", "m") + tuple(f"{it} init %" for it in rates):
+        table.add_column(col, justify="right")
+    for j, ratio in enumerate(ratios):
+        table.add_row(f"{ratio:.1f}", str(int(round(ratio * n))), *(f"{100 * r[j]:.0f}" for r in rates.values()))
+    return table

@@ -80,7 +80,12 @@ class Report:
     @property
     def constant(self):
         """True when no differentiable input reaches the output (only constants and data do): every gradient is 0."""
-        return not plan(self.graph, kit_for(self.graph.scalar)).active[self.graph.output]
+        return not self.graph.active[self.graph.output]
+
+    @property
+    def all_zero(self):
+        """True when every gradient the engine computed is 0 (for Fig. 1: every ReLU path is dead)."""
+        return all(not np.any(x) for x in self.gradients["engine"].values())
 
 
 def verify(graph, *, seed=None, dist=None, data=None, at=None, use_torch=True, backend=None, device=None):
