@@ -153,13 +153,10 @@ def test_a_spec_name_that_python_cannot_take_as_a_file_name_still_compiles():
     assert plan.plan(graph, FloatKit).compiled is not None  # compiled once, kept
 
 
-def test_code_command_prints_a_program_that_computes_eq2s_gradient(tmp_path):
+def test_code_command_prints_a_program_that_computes_eq2s_gradient(cli):
     """The listing runs as Python on its own and gives the closed-form gradient of Eq. 2."""
-    import subprocess
-    import sys
-
-    r = subprocess.run([sys.executable, "cli.py", "code", "eq2.yaml"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    r = cli("code", "eq2.yaml")
+    assert r.status == 0, r.stderr
     assert "v1 = (x1 * x2)" in r.stdout and "v1_bar = v1_bar + v3_bar * v3" in r.stdout
     namespace = dict(jit.NAMESPACE)
     exec(r.stdout, namespace)  # the test's own check of the printed program
@@ -177,9 +174,6 @@ def test_listing_keeps_numbered_names_when_a_node_name_would_clash():
     assert "v1 = sin(v0)" in text and "sin =" not in text
 
 
-def test_code_command_refuses_a_tensor_graph():
-    import subprocess
-    import sys
-
-    r = subprocess.run([sys.executable, "cli.py", "code", "fig1.yaml"], capture_output=True, text=True)
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "tensor" in r.stderr
+def test_code_command_refuses_a_tensor_graph(cli):
+    r = cli("code", "fig1.yaml")
+    assert r.status == 2 and len(r.stderr.strip().splitlines()) == 1 and "tensor" in r.stderr

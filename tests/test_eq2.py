@@ -10,8 +10,6 @@ import io
 import json
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -121,32 +119,27 @@ def test_graph_shape_matches_the_slides():
 # ---- the command line ------------------------------------------------------------------------------
 
 
-def cli(*args):
-    """Run `python cli.py ARGS` in the project root; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, "cli.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
-
-
 @pytest.mark.parametrize("mode", ["reverse", "forward", "both"])
-def test_cli_prints_the_derivative(mode):
+def test_cli_prints_the_derivative(cli, mode):
     res = cli("trace", "eq2.yaml", "--wrt", "x2", "--mode", mode)
-    assert res.returncode == 0, res.stderr
+    assert res.status == 0, res.stderr
     assert "2.6955" in res.stdout
     assert "2.9228" in res.stdout  # f, from the closed form: (1.5 sin 2 + e^1.5) / 2
 
 
-def test_cli_at_overrides_the_defaults():
+def test_cli_at_overrides_the_defaults(cli):
     x = dict(x1=0.5, x2=-1.0, x3=3.0)
     _, _, adjoints = closed_form(**x)
     res = cli("trace", "eq2.yaml", "--wrt", "x2", "--at", "x1=0.5,x2=-1,x3=3", "--format", "json")
-    assert res.returncode == 0, res.stderr
+    assert res.status == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["results"][-1]["value"] == pytest.approx(adjoints["x2"], rel=1e-13)
 
 
-def test_cli_json_parses_with_full_precision():
+def test_cli_json_parses_with_full_precision(cli):
     values, tangents, adjoints = closed_form(**AT)
     res = cli("trace", "eq2.yaml", "--wrt", "x2", "--mode", "both", "--format", "json")
-    assert res.returncode == 0, res.stderr
+    assert res.status == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["value"] == pytest.approx(values["v6"], rel=1e-14)
     assert doc["inputs"] == AT
@@ -155,9 +148,9 @@ def test_cli_json_parses_with_full_precision():
         assert got == pytest.approx(ref, rel=1e-13, abs=1e-15), key
 
 
-def test_cli_csv_has_the_columns_and_every_row():
+def test_cli_csv_has_the_columns_and_every_row(cli):
     res = cli("trace", "eq2.yaml", "--wrt", "x2", "--mode", "both", "--format", "csv")
-    assert res.returncode == 0, res.stderr
+    assert res.status == 0, res.stderr
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert set(rows[0]) == {"trace", "node", "symbol", "rule", "value"}
     values, tangents, adjoints = closed_form(**AT)
@@ -166,9 +159,9 @@ def test_cli_csv_has_the_columns_and_every_row():
         assert got == {k: r4(x) for k, x in ref.items()}, key
 
 
-def test_cli_latex_is_balanced_booktabs():
+def test_cli_latex_is_balanced_booktabs(cli):
     res = cli("trace", "eq2.yaml", "--wrt", "x2", "--mode", "both", "--format", "latex")
-    assert res.returncode == 0, res.stderr
+    assert res.status == 0, res.stderr
     tex = res.stdout
     begins = re.findall(r"\\begin\{tabular\}", tex)
     assert len(begins) == 3 == len(re.findall(r"\\end\{tabular\}", tex))  # primal, tangent, adjoint
@@ -184,9 +177,9 @@ def test_cli_latex_is_balanced_booktabs():
     assert "2.6955" in tex
 
 
-def test_cli_markdown_tables():
+def test_cli_markdown_tables(cli):
     res = cli("trace", "eq2.yaml", "--wrt", "x2", "--mode", "both", "--format", "markdown")
-    assert res.returncode == 0, res.stderr
+    assert res.status == 0, res.stderr
     table_lines = [line for line in res.stdout.splitlines() if line.startswith("|")]
     assert len({line.count("|") for line in table_lines}) == 1  # every row has the same columns
     assert sum(line.startswith("|---") for line in table_lines) == 3
@@ -195,10 +188,10 @@ def test_cli_markdown_tables():
 
 
 @pytest.mark.parametrize("fmt", ["rich", "latex", "markdown", "csv", "json"])
-def test_cli_writes_the_file_with_o(tmp_path, fmt):
+def test_cli_writes_the_file_with_o(cli, tmp_path, fmt):
     out = tmp_path / "sub" / f"eq2.{fmt}"
     res = cli("trace", "eq2.yaml", "--wrt", "x2", "--format", fmt, "-o", str(out))
-    assert res.returncode == 0, res.stderr
+    assert res.status == 0, res.stderr
     text = out.read_text(encoding="utf-8")
     shown = f"{json.loads(text)['results'][-1]['value']:.4f}" if fmt == "json" else text  # json keeps full precision
     assert "2.6955" in shown
@@ -244,16 +237,16 @@ def test_formula_gives_the_same_numbers():
         assert tr[n.name].adjoint == pytest.approx(adjoints[name], rel=1e-13)
 
 
-def test_cli_expr_prints_the_derivative():
+def test_cli_expr_prints_the_derivative(cli):
     res = cli("trace", "--expr", EXPR, "--at", "x1=1,x2=1.5,x3=2", "--wrt", "x2", "--mode", "both")
-    assert res.returncode == 0, res.stderr
+    assert res.status == 0, res.stderr
     assert "2.6955" in res.stdout
 
 
-def test_parse_writes_a_spec_that_loads_back(tmp_path):
+def test_parse_writes_a_spec_that_loads_back(cli, tmp_path):
     out = tmp_path / "mine.yaml"
     res = cli("parse", "--expr", EXPR, "--at", "x1=1,x2=1.5,x3=2", "-o", str(out))
-    assert res.returncode == 0, res.stderr
+    assert res.status == 0, res.stderr
     doc = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert set(doc) >= {"inputs", "nodes", "output"}
     g = graphcomp.load(out)
@@ -263,4 +256,4 @@ def test_parse_writes_a_spec_that_loads_back(tmp_path):
     assert tr.value == pytest.approx(values["v6"], rel=1e-13)
     assert tr.gradient == pytest.approx({k: adjoints[k] for k in AT}, rel=1e-13)
     res = cli("trace", str(out), "--wrt", "x2")
-    assert res.returncode == 0 and "2.6955" in res.stdout, res.stderr
+    assert res.status == 0 and "2.6955" in res.stdout, res.stderr

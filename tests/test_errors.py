@@ -5,8 +5,6 @@ a small spec of its own, or raw text) and/or bad arguments, and the words the
 message must contain. Every case runs with -o, which must write nothing.
 """
 import copy
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,12 +157,11 @@ def materialise(case, tmp_path):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_gives_one_line_and_status_2(case, tmp_path):
+def test_bad_input_gives_one_line_and_status_2(cli, case, tmp_path):
     spec_file, args = materialise(case, tmp_path)
     out = tmp_path / "out" / "result.txt"
-    res = subprocess.run([sys.executable, "cli.py", *args, "-o", str(out)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60)
-    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    res = cli(*args, "-o", str(out))
+    assert res.status == 2, res
     assert "Traceback" not in res.stderr
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr

@@ -23,18 +23,21 @@ EXPECTED = [
 TEXT = (".tex", ".md", ".csv", ".dot")
 
 
-def build(out, *extra):
-    return subprocess.run([sys.executable, "cli.py", "report", "--out", str(out), "--trials", TRIALS, *extra],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-
-
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    """Two reports built from scratch with the same seed."""
+def reports(tmp_path_factory, cli):
+    """Two reports built from scratch with the same seed, the second in a process of its own (started first,
+    so the two overlap), so that byte-identical means across runs, each with its own hash seed and caches."""
     a, b = tmp_path_factory.mktemp("a"), tmp_path_factory.mktemp("b")
-    ra, rb = build(a), build(b, "--no-pdf")
-    assert ra.returncode == 0, ra.stderr
-    assert rb.returncode == 0, rb.stderr
+    other = subprocess.Popen([sys.executable, "cli.py", "report", "--out", str(b), "--trials", TRIALS, "--no-pdf"],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ra = cli("report", "--out", a, "--trials", TRIALS)
+        _, err_b = other.communicate(timeout=600)
+    finally:
+        other.kill()  # no-op once it has ended
+        other.wait()
+    assert ra.status == 0, ra.stderr
+    assert other.returncode == 0, err_b
     return a, b, ra.stdout
 
 
@@ -71,10 +74,10 @@ def test_report_pdf_is_built(reports):
     assert "report.pdf" in stdout
 
 
-def test_no_pdf_lists_no_pdf_even_when_an_old_one_is_there(tmp_path):
+def test_no_pdf_lists_no_pdf_even_when_an_old_one_is_there(cli, tmp_path):
     (tmp_path / "report.pdf").write_bytes(b"%PDF-1.5 stale")
-    done = build(tmp_path, "--no-pdf")
-    assert done.returncode == 0, done.stderr
+    done = cli("report", "--out", tmp_path, "--trials", TRIALS, "--no-pdf")
+    assert done.status == 0, done.stderr
     assert "report.pdf was not built" in done.stdout
     assert "the write-up, compiled" not in done.stdout
 
@@ -153,9 +156,8 @@ def test_problem1_tables_and_verdicts(reports):
             assert name in report, f"report.tex does not input {name}"
 
 
-def test_bad_trials_is_a_clean_error(tmp_path):
-    done = subprocess.run([sys.executable, "cli.py", "report", "--out", str(tmp_path / "r"), "--trials", "0"],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 2
+def test_bad_trials_is_a_clean_error(cli, tmp_path):
+    done = cli("report", "--out", tmp_path / "r", "--trials", "0")
+    assert done.status == 2
     assert "--trials" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "r").exists()

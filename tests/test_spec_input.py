@@ -1,8 +1,6 @@
 """Inputs that are valid but were once mishandled: formula names, number strings, YAML merge keys, draw's default path."""
 import math
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,8 +9,6 @@ import yaml
 from graphcomp.cli.draw import default_output
 from graphcomp.frontends.formula import parse, to_spec
 from graphcomp.frontends.spec import load, safe_load
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_spec(tmp_path, text):
@@ -36,10 +32,9 @@ def test_formula_with_lecture_input_names_evaluates():
     assert trace.gradient["x"] == pytest.approx(2 * math.cos(1.0))
 
 
-def test_formula_with_lecture_input_names_through_the_cli():
-    res = subprocess.run([sys.executable, "cli.py", "trace", "--expr", "v1*sin(x)", "--at", "v1=2,x=1", "--wrt", "x",
-                          "--format", "json"], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
+def test_formula_with_lecture_input_names_through_the_cli(cli):
+    res = cli("trace", "--expr", "v1*sin(x)", "--at", "v1=2,x=1", "--wrt", "x", "--format", "json")
+    assert res.status == 0, res.stderr
     assert f"{2 * math.sin(1.0):.4f}" in res.stdout
 
 
@@ -81,21 +76,19 @@ def test_default_draw_output_stays_in_outputs(name, expected):
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
-def test_draw_without_o_writes_inside_outputs(tmp_path):
+def test_draw_without_o_writes_inside_outputs(cli, tmp_path):
     work = tmp_path / "a" / "b"
     work.mkdir(parents=True)
     spec = write_spec(tmp_path, "name: ../../escaped\ninputs: [{name: x, value: 1}]\n"
                                 "nodes: [{name: y, op: sin, inputs: [x]}]\noutput: y\n")
-    res = subprocess.run([sys.executable, str(ROOT / "cli.py"), "draw", str(spec)], cwd=work,
-                         capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
+    res = cli("draw", spec, cwd=work)
+    assert res.status == 0, res.stderr
     assert (work / "outputs" / "escaped.png").is_file()
     assert not list(tmp_path.glob("escaped*")) and not list((tmp_path / "a").glob("escaped*"))
 
 
-def test_parse_header_survives_a_newline_in_at(tmp_path):
+def test_parse_header_survives_a_newline_in_at(cli, tmp_path):
     out = tmp_path / "mine.yaml"
-    res = subprocess.run([sys.executable, "cli.py", "parse", "--expr", "x*2", "--at", "x=\n1", "-o", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr
+    res = cli("parse", "--expr", "x*2", "--at", "x=\n1", "-o", out)
+    assert res.status == 0, res.stderr
     assert load(out).trace().value == pytest.approx(2.0)

@@ -3,7 +3,10 @@
 The PyTorch references here are written out from Eq. (6) with torch operations, not
 run through graphcomp's graph, so they are independent of verify.torch_gradients.
 """
+import configparser
 import dataclasses
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +18,6 @@ import graphcomp
 from graphcomp import ops
 from graphcomp.problems import mlp
 from graphcomp.problems.verify import (
-    EXACT_TOL,
-    FD_TOL,
     TORCH_HINT,
     finite_differences,
     verify,
@@ -117,32 +118,51 @@ def test_without_torch_the_other_columns_still_run(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     r = verify(graphcomp.load("fig1.yaml"))
     assert list(r.gradients) == ["analytic", "engine", "fd"] and r.ok
-    assert TORCH_HINT in r.skipped["torch"] and TORCH_HINT == "pip install torch==2.13.0"
+    assert TORCH_HINT in r.skipped["torch"]
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg", encoding="utf-8")
+    assert TORCH_HINT == f"pip install {setup['options.extras_require']['torch'].strip()}"  # the version we pin
 
 
-def test_tolerances_are_stated():
-    assert EXACT_TOL == (1e-10, 1e-12) and FD_TOL == (1e-6, 1e-8)
+@pytest.fixture
+def verify_cli(cli):
+    """`cli.py verify ARGS` in this process → (status, stdout, stderr)."""
+    return lambda *args: cli("verify", *args, env={"COLUMNS": "120", "PATH": ""})
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "cli.py", "verify", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={"COLUMNS": "120", "PATH": ""})
+def test_tolerances_are_stated(verify_cli):
+    """The tolerances verify applies, as its JSON gives them, are the ones docs/problem3.md states."""
+    docs = " ".join((ROOT / "docs" / "problem3.md").read_text(encoding="utf-8").split())
+    stated = re.search(r"rtol (\S+), atol (\S+) between the three exact methods .*? rtol (\S+), atol (\S+) plus "
+                       r"the finite differences' own error estimate", docs)
+    assert stated, "docs/problem3.md no longer states the tolerances"
+    exact, against_fd = tuple(map(float, stated.group(1, 2))), tuple(map(float, stated.group(3, 4)))
+    done = verify_cli("fig1.yaml", "--no-torch", "--format", "json", "-o", "-")
+    assert done.status == 0, done.stderr
+    doc = json.loads(done.stdout)
+    pairs = {(c["a"], c["b"]) for c in doc["comparisons"]}
+    assert pairs == {("analytic", "engine"), ("analytic", "fd"), ("engine", "fd")}
+    for c in doc["comparisons"]:
+        if "fd" in (c["a"], c["b"]):
+            assert (c["rtol"], c["atol"]) == (against_fd[0], against_fd[1] + doc["fd_error"][c["parameter"]]), c
+        else:
+            assert (c["rtol"], c["atol"]) == exact, c
 
 
-def test_verify_command():
+def test_verify_command(verify_cli):
     pytest.importorskip("torch")
-    out = _cli("fig1.yaml", "--seed", "3", "--dist", "uniform")
-    assert out.returncode == 0, out.stderr
+    out = verify_cli("fig1.yaml", "--seed", "3", "--dist", "uniform")
+    assert out.status == 0, out.stderr
     for text in ("(i) analytic", "(ii) engine reverse", "(iii) PyTorch autograd", "(iv) finite differences",
                  "analytic – torch", "engine – fd", "max rel diff", "AGREE", "all 18 comparisons", "seed 3, uniform"):
         assert text in out.stdout
-    eq2 = _cli("eq2.yaml")
-    assert eq2.returncode == 0 and "(i) analytic: skipped" in eq2.stdout and "AGREE" in eq2.stdout
+    eq2 = verify_cli("eq2.yaml")
+    assert eq2.status == 0 and "(i) analytic: skipped" in eq2.stdout and "AGREE" in eq2.stdout
 
 
-def test_verify_command_errors_are_one_line():
-    out = _cli(str(ROOT / "tests" / "specs" / "fig1_problem_sizes.yaml"))
-    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "W1 ∈ ℝ^{3×2}" in out.stderr
+def test_verify_command_errors_are_one_line(verify_cli):
+    out = verify_cli(str(ROOT / "tests" / "specs" / "fig1_problem_sizes.yaml"))
+    assert out.status == 2 and out.stderr.count("\n") == 1 and "W1 ∈ ℝ^{3×2}" in out.stderr
 
 
 def test_trace_does_not_import_torch():
@@ -166,14 +186,14 @@ def test_an_output_no_differentiable_input_reaches_has_zero_gradients():
     assert r.value == pytest.approx(np.sin(2.0), rel=1e-15)
 
 
-def test_verify_command_on_a_constant_output(tmp_path):
+def test_verify_command_on_a_constant_output(verify_cli, tmp_path):
     pytest.importorskip("torch")
     import yaml
 
     spec = tmp_path / "constout.yaml"
     spec.write_text(yaml.safe_dump(_constant_output_spec()))
-    out = _cli(str(spec))
-    assert out.returncode == 0 and out.stderr == "", out.stderr
+    out = verify_cli(str(spec))
+    assert out.status == 0 and out.stderr == "", out.stderr
     assert "no differentiable input reaches the output" in out.stdout and "AGREE" in out.stdout
 
 
@@ -215,7 +235,7 @@ def test_a_probe_outside_the_domain_skips_finite_differences_not_the_input():
 @pytest.mark.parametrize("expr, at, says", [("log(x)", "x=1e-3", "AGREE"), ("sin(x)", "x=1e6", "AGREE"),
                                             ("exp(x)", "x=700", "AGREE"), ("sqrt(x)", "x=1e-12", "AGREE"),
                                             ("sqrt(1 - x*x)", "x=0.9999999999999999", "could not run")])
-def test_verify_command_agrees_where_finite_differences_used_to_fail(expr, at, says):
-    out = _cli("--expr", expr, "--at", at, "--no-torch")  # the step, not torch, is what failed here
-    assert out.returncode == 0 and out.stderr == "", out.stderr
+def test_verify_command_agrees_where_finite_differences_used_to_fail(verify_cli, expr, at, says):
+    out = verify_cli("--expr", expr, "--at", at, "--no-torch")  # the step, not torch, is what failed here
+    assert out.status == 0 and out.stderr == "", out.stderr
     assert says in out.stdout and "DISAGREE" not in out.stdout
