@@ -61,7 +61,7 @@ def test_trace_writes_through_a_symlink(cli, tmp_path):
 def test_dash_is_standard_output(cli, tmp_path):
     done = cli("trace", "eq2.yaml", "--wrt", "x2", "--format", "csv", "-o", "-", cwd=tmp_path, env=COLUMNS)
     assert done.status == 0, done.stderr
-    assert done.stdout.startswith("trace,node,symbol,rule,value\n") and DX2 in done.stdout
+    assert done.stdout.startswith("trace,node,symbol,step,rule,value\n") and DX2 in done.stdout
     assert "wrote" not in done.stdout and not (tmp_path / "-").exists()
     verify = cli("verify", "eq2.yaml", "--no-torch", "--format", "json", "-o", "-", cwd=tmp_path, env=COLUMNS)
     assert json.loads(verify.stdout)["agree"] is True and not (tmp_path / "-").exists()

@@ -152,7 +152,7 @@ def test_cli_csv_has_the_columns_and_every_row(cli):
     res = cli("trace", "eq2.yaml", "--wrt", "x2", "--mode", "both", "--format", "csv")
     assert res.status == 0, res.stderr
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
-    assert set(rows[0]) == {"trace", "node", "symbol", "rule", "value"}
+    assert set(rows[0]) == {"trace", "node", "symbol", "step", "rule", "value"}
     values, tangents, adjoints = closed_form(**AT)
     for key, ref in (("primal", values), ("tangent", tangents), ("adjoint", adjoints)):
         got = {r["node"]: float(r["value"]) for r in rows if r["trace"] == key}
@@ -164,11 +164,15 @@ def test_cli_latex_is_balanced_booktabs(cli):
     assert res.status == 0, res.stderr
     tex = res.stdout
     begins = re.findall(r"\\begin\{tabular\}", tex)
-    assert len(begins) == 3 == len(re.findall(r"\\end\{tabular\}", tex))  # primal, tangent, adjoint
-    for body in re.findall(r"\\begin\{tabular\}(.*?)\\end\{tabular\}", tex, re.S):
-        assert body.count("\\toprule") == body.count("\\midrule") == body.count("\\bottomrule") == 1
-        assert body.index("\\toprule") < body.index("\\midrule") < body.index("\\bottomrule")
-        assert "\\hline" not in body
+    assert len(begins) == 1 == len(re.findall(r"\\end\{tabular\}", tex))  # one table that pastes as it is
+    (body,) = re.findall(r"\\begin\{tabular\}(.*?)\\end\{tabular\}", tex, re.S)
+    assert body.count("\\toprule") == body.count("\\bottomrule") == 1 and "\n\n" not in body
+    assert body.index("\\toprule") < body.index("\\midrule") < body.rindex("\\midrule") < body.index("\\bottomrule")
+    assert "\\hline" not in body
+    columns = len(re.match(r"\{(.*?)\}\n", body).group(1).replace("@{}", "").replace("@{\\;}", "")
+                  .replace("@{\\qquad}", ""))
+    assert all(row.count("&") == columns - 1 for row in body.splitlines() if row.endswith("\\\\")
+               and "multicolumn" not in row)
     outside_comments = "\n".join(line.split("%")[0] for line in tex.splitlines())
     assert outside_comments.count("{") == outside_comments.count("}")
     assert all(line.count("$") % 2 == 0 for line in tex.splitlines())
@@ -180,10 +184,11 @@ def test_cli_latex_is_balanced_booktabs(cli):
 def test_cli_markdown_tables(cli):
     res = cli("trace", "eq2.yaml", "--wrt", "x2", "--mode", "both", "--format", "markdown")
     assert res.status == 0, res.stderr
-    table_lines = [line for line in res.stdout.splitlines() if line.startswith("|")]
-    assert len({line.count("|") for line in table_lines}) == 1  # every row has the same columns
-    assert sum(line.startswith("|---") for line in table_lines) == 3
-    assert len(table_lines) == 3 * 2 + 9 + 9 + 9
+    tables = [block.splitlines() for block in res.stdout.split("\n\n") if block.startswith("|")]
+    assert len(tables) == 2  # the evaluation and tangent traces side by side, then the adjoint trace
+    for lines in tables:
+        assert len({line.count("|") for line in lines}) == 1 and lines[1].startswith("|---")  # same columns
+    assert tables[0][0].count("|") == 8 and len(tables[0]) == 2 + 9 and len(tables[1]) == 2 + 9
     assert "2.6955" in res.stdout
 
 

@@ -65,12 +65,13 @@ def run(args):
 
         part("Problem 2: graph and traces of Eq. 2", lambda tick: report.problem2(graphcomp.load("eq2.yaml")))
         _, check = part("Problem 3: backward pass and gradient check", lambda tick: report.problem3(fig1, p3_seed))
-        part("Problem 1: Newton and Gauss–Newton runs", lambda tick: report.problem1_runs(seed))
+        _, sentences = part("Problem 1: Newton and Gauss–Newton runs", lambda tick: report.problem1_runs(seed))
         part(f"Problem 1: {args.trials} trials and the phase transition",
              lambda tick: report.problem1_trials(seed, args.trials, progress=tick),
              total=args.trials * (1 + len(PHASE_RATIOS)))
         command = "python cli.py report" + ("" if args.seed is None else f" --seed {args.seed}") + f" --trials {args.trials}"
-        doc = report.document(made, command=command, seed=seed, p3_seed=p3_seed, count=args.trials, check=check)
+        doc = report.document(made, command=command, seed=seed, p3_seed=p3_seed, count=args.trials, check=check,
+                              sentences=sentences)
         tex = report.Artifact("report.tex", "the whole write-up (LaTeX)", "all", doc)
         _write(out, [tex])
         made.append(tex)

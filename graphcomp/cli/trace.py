@@ -10,6 +10,7 @@ from graphcomp.cli.common import (
     trace,
 )
 from graphcomp.render import tables
+from graphcomp.render.tables import STYLES
 
 
 def register(sub):
@@ -22,6 +23,8 @@ def register(sub):
                    "or a forward-mode direction x1=1,x2=0.5")
     p.add_argument("--mode", choices=("forward", "reverse", "both"), default="reverse",
                    help="forward (tangents), reverse (adjoints) or both (default: reverse)")
+    p.add_argument("--style", choices=STYLES, help="the adjoint trace: steps (one row per edge contribution, "
+                   "as in the slides; the default for a scalar reverse trace) or summed (one row per node)")
     add_output_args(p)
     p.set_defaults(run=run)
 
@@ -31,6 +34,6 @@ def run(args):
     graph, at = load_graph(args)
     t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode)
     if fmt == "rich":
-        emit(args, renderables=tables.rich_renderables(t, args.digits))
+        emit(args, renderables=tables.rich_renderables(t, args.digits, args.style))
     else:
-        emit(args, text=tables.render(t, fmt, args.digits))
+        emit(args, text=tables.render(t, fmt, args.digits, args.style))

@@ -141,3 +141,25 @@ class Trace:
             for k, x in enumerate(numbers):
                 out[(j, k)] = float(x)
         return out
+
+    @cached_property
+    def contributions(self):
+        """The reverse sweep step by step, as the slides write it: [(node i, its argument k, that argument j,
+        the term v̄ᵢ ∂vᵢ/∂vⱼ, v̄ⱼ after adding it, first?)] in reverse evaluation order, on scalar graphs
+        ([] on tensor graphs or without adjoints). The last partial sum of each node is its adjoint."""
+        if self.adjoints is None or not self.graph.scalar:
+            return []
+        graph, d, partials, out = self.graph, self.adjoints, self.partials, []
+        running = {}
+        for i in self.adjoint_order:
+            n = graph.nodes[i]
+            if n.op is None or not graph.reaches[i]:
+                continue
+            for k, j in enumerate(n.args):
+                if d[j] is None:
+                    continue  # a constant or data: its adjoint is not needed
+                term = d[i] * partials[(i, k)]
+                first = j not in running
+                running[j] = term if first else running[j] + term
+                out.append((i, k, j, term, running[j], first))
+        return out

@@ -39,6 +39,7 @@ RECOVERED = 1e-6
 @dataclass(frozen=True)
 class Instance:
     """One seeded problem: A (m×n, iid N(0,1)), the hidden x_true ~ N(0, I) and y = (A x_true)²."""
+
     A: np.ndarray
     x_true: np.ndarray
     y: np.ndarray
@@ -196,6 +197,7 @@ def rel_error(x, x_true):
 @dataclass(frozen=True)
 class Scales:
     """Units of f, ∇f and ∇²f, taken at the origin where f = ¼Σy² and ∇²f = −Σ y_i a_i a_iᵀ."""
+
     f: float
     hess: float
 
@@ -217,6 +219,7 @@ class Scales:
 @dataclass(frozen=True)
 class Verdict:
     """What a point is: one of the kinds GLOBAL … NO_CONVERGENCE, with the evidence."""
+
     kind: str
     f: float
     grad_norm: float
@@ -260,6 +263,7 @@ def classify(deriv, x, *, x_true=None, scales=None):
 @dataclass(frozen=True)
 class Step:
     """One row of a run's history; step is ‖x_k − x_{k−1}‖ and time is seconds since the start."""
+
     k: int
     f: float
     grad_norm: float
@@ -271,6 +275,7 @@ class Step:
 @dataclass
 class Run:
     """One run of a method from one starting point, and the verdict at its end point."""
+
     method: str
     x: np.ndarray
     iterations: int
@@ -426,6 +431,7 @@ def recover(instance, method, init, *, iters=100, tol=1e-12, restarts=0, source=
 @dataclass
 class Summary:
     """Trials of one (method, init): success without and with restarts, medians, failure counts."""
+
     method: str
     init: str
     trials: int = 0

@@ -18,6 +18,7 @@ from graphcomp.render.text import tex_matrix
 @dataclass(frozen=True)
 class Artifact:
     """One output file: its name in the report folder, what it is, the problem part, its contents."""
+
     name: str
     what: str
     part: str
@@ -38,6 +39,7 @@ class Diagram:
 @dataclass(frozen=True)
 class Skipped:
     """An output that could not be made here, and why (e.g. Graphviz missing)."""
+
     name: str
     part: str
     why: str
@@ -65,7 +67,7 @@ def problem3(graph, seed):
     out += [Artifact("fig1_gradients_4ways.tex", "the gradients by each of the four methods", "3(c)",
                      results.gradients_latex(report)),
             Artifact("fig1_verify.tex", "analytic vs reverse mode vs PyTorch vs finite differences", "3(c)",
-                     results.verify_latex(report)),
+                     results.gradients_latex(report, differences=True)),
             Artifact("fig1_verify.md", "the same comparison (Markdown)", "3(c)", results.verify_markdown(report)),
             Artifact("fig1_verify.csv", "the same comparison (CSV)", "3(c)", results.verify_csv(report)),
             Artifact("fig1_data.npz", f"the random data of 3(c) (seed {seed})", "3(c)", _npz(report.inputs)),
@@ -75,20 +77,22 @@ def problem3(graph, seed):
 
 
 def problem1_runs(seed, n=20, m=100):
-    """1(a)/(b): Newton and Gauss–Newton on the seeded instance, from a random and a spectral start."""
+    """1(a)/(b): Newton and Gauss–Newton on the seeded instance, from a random and a spectral start: the
+    artifacts, and {table name: the verdict on that run, as a sentence}."""
     instance = phase.make_instance(n, m, seed)
-    out = []
+    out, sentences = [], {}
     for init in phase.INITS:
         runs = {mt: phase.recover(instance, mt, init)[0] for mt in ("newton", "gauss-newton")}
         for mt, r in runs.items():
             part = "1(a)" if mt == "newton" else "1(b)"
             name = f"problem1_{mt.replace('-', '_')}_{init}.tex"
-            out.append(Artifact(name, f"{results.NAMES[mt]} from {init} init: iterations and verdict", part,
+            out.append(Artifact(name, f"{results.NAMES[mt]} from {init} init: iterations", part,
                                 results.run_latex(mt, init, r, n=n, m=m, seed=seed)))
+            sentences[name] = results.run_sentence(mt, init, r)
         if init == "random":
             png = plots.convergence_png(runs, n=n, m=m, seed=seed, init=init)
             out.append(Artifact("convergence.png", "f(x_k) against k, Newton and Gauss–Newton", "1(a)/(b)", png))
-    return out
+    return out, sentences
 
 
 def problem1_trials(seed, count, progress=None, n=20, m=100, restarts=3):
@@ -146,7 +150,7 @@ $S_1 = \operatorname{diag}(\mathbf{1}[V_1 > 0])$ and $S_2 = \operatorname{diag}(
 """
 
 
-def document(artifacts, *, command, seed, p3_seed, count, check):
+def document(artifacts, *, command, seed, p3_seed, count, check, sentences):
     """report.tex: a complete LaTeX document that inputs every fragment in the problem set's order."""
     names = {a.name for a in artifacts if isinstance(a, Artifact)}
 
@@ -155,8 +159,11 @@ def document(artifacts, *, command, seed, p3_seed, count, check):
             return f"\\emph{{({name} was not made here: see the build output.)}}\n\n"
         return f"\\begin{{center}}\\includegraphics[width={width}\\linewidth]{{{name}}}\\end{{center}}\n"
 
-    def fit(name):
-        return f"\\begin{{center}}\\fit{{\\input{{{name}}}}}\\end{{center}}\n" if name in names else ""
+    def table(name):
+        """A fragment as it pastes anywhere, centred; a run's table followed by the sentence on it."""
+        if name not in names:
+            return ""
+        return f"\\begin{{center}}\\input{{{name}}}\\end{{center}}\n" + (f"{sentences[name]}\n" if name in sentences else "")
 
     if not check.ok:
         verdict = "Some pairs do NOT agree within their tolerance: see the table."
@@ -170,7 +177,6 @@ def document(artifacts, *, command, seed, p3_seed, count, check):
 \usepackage[margin=2cm]{{geometry}}
 \usepackage{{amsmath,amssymb,booktabs,graphicx}}
 \setcounter{{MaxMatrixCols}}{{64}}
-\newcommand{{\fit}}[1]{{\resizebox{{\ifdim\width>\linewidth\linewidth\else\width\fi}}{{!}}{{#1}}}}
 \title{{Homework Set 2 --- computed with graphcomp}}
 \date{{}}
 \begin{{document}}
@@ -183,28 +189,28 @@ reverse sweep and forward-over-reverse Hessian.
 
 \subsection*{{(a) Newton's method with the exact Hessian}}
 From a random start:
-\input{{problem1_newton_random.tex}}
+{table("problem1_newton_random.tex")}
 From the spectral start:
-\input{{problem1_newton_spectral.tex}}
+{table("problem1_newton_spectral.tex")}
 \subsection*{{(b) Gauss--Newton}}
 From the same random start:
-\input{{problem1_gauss_newton_random.tex}}
+{table("problem1_gauss_newton_random.tex")}
 From the spectral start:
-\input{{problem1_gauss_newton_spectral.tex}}
+{table("problem1_gauss_newton_spectral.tex")}
 {figure("convergence.png", 0.7)}
 Over {count} seeded instances (seeds {seed}, \dots, {seed + count - 1}), with up to three restarts from random points when a run ends at $f > 0$:
-{fit("problem1_trials.tex")}
+{table("problem1_trials.tex")}
 Gauss--Newton's success rate against the oversampling ratio $m/n$:
-{fit("problem1_phase.tex")}
+{table("problem1_phase.tex")}
 {figure("phase.png", 0.7)}
 
 \section*{{Problem 2: automatic differentiation, scalar version}}
 \subsection*{{(a) The computational graph of Eq.~(2)}}
 {figure("eq2.pdf")}
 \subsection*{{(b) Forward mode: $v_i$ and $\dot v_i$ for $\partial f/\partial x_2$ at $(1, 1.5, 2)$}}
-{fit("eq2_forward.tex")}
+{table("eq2_forward.tex")}
 \subsection*{{(c) Reverse mode: $v_i$ and $\bar v_i$}}
-{fit("eq2_reverse.tex")}
+{table("eq2_reverse.tex")}
 
 \section*{{Problem 3: automatic differentiation in DNNs}}
 The sizes in the problem set ($W_1 \in \mathbb{{R}}^{{2\times 3}}$, $W_3 \in \mathbb{{R}}^{{3\times 2}}$ with $x, y \in \mathbb{{R}}^2$)
@@ -217,8 +223,8 @@ do not fit $W_1 x$; we use $W_1 \in \mathbb{{R}}^{{3\times 2}}$, $W_2 \in \mathb
 \subsection*{{(c) Analytic vs reverse mode vs PyTorch autograd}}
 The data, drawn with \texttt{{numpy.random.default\_rng({p3_seed})}}:
 \input{{fig1_data.tex}}
-{fit("fig1_gradients_4ways.tex")}
-{fit("fig1_verify.tex")}
+{table("fig1_gradients_4ways.tex")}
+{table("fig1_verify.tex")}
 {verdict}
 \end{{document}}
 """

@@ -27,9 +27,12 @@ NAMES = {
 SHORT = {"newton": "Newton", "gauss-newton": "Gauss–Newton", "lm": "LM", "scipy-lm": "scipy lm"}
 COLUMNS = {"spurious local minimum": "spur.\nmin", "saddle point": "saddle", "local maximum": "local\nmax",
            "no convergence": "no\nconv", "global minimum": "f=0,\nx≠±x*"}
+TEX_COLUMNS = {"global minimum": "$f=0$, $x\\neq\\pm x^*$"}
 STATUS = {"converged": "a step below --tol", "max iterations": "the iteration limit",
           "diverged": "overflowing iterates"}
 SHOW_VALUES = 16  # verify prints the gradients themselves when no parameter has more entries than this
+SHORT_METHODS = {"analytic": "(i)", "engine": "(ii)", "torch": "(iii)", "fd": "(iv)"}
+TABLE_METHODS = {"analytic": "(i) analytic", "engine": "(ii) reverse", "torch": "(iii) PyTorch", "fd": "(iv) fin.\\ diff."}
 METHOD_NAMES = {"analytic": "(i) analytic", "engine": "(ii) engine reverse", "torch": "(iii) PyTorch autograd",
                 "fd": "(iv) finite differences"}
 
@@ -64,16 +67,37 @@ def tex_text(s):
 
 
 def run_latex(method, init, run, *, n, m, seed):
-    """One run's iterations as a booktabs tabular, then its verdict."""
-    head = (f"% {NAMES[method]} from {init} init, n={n}, m={m}, seed={seed}\n"
+    """One run's iterations as a booktabs tabular (its verdict in a comment; run_sentence says it in prose)."""
+    head = (f"% {NAMES[method]} from {init} init, n={n}, m={m}, seed={seed}; needs \\usepackage{{booktabs,amsmath}}\n"
             "\\begin{tabular}{@{}rllll@{}}\n\\toprule\n"
             "$k$ & $f(x_k)$ & $\\|\\nabla f(x_k)\\|$ & $\\|x_k - x_{k-1}\\|$ & "
             "$\\min_\\pm \\|x_k \\mp x\\| / \\|x\\|$ \\\\\n\\midrule\n")
     rows = "".join(f"{s.k} & ${sci(s.f)}$ & ${sci(s.grad_norm)}$ & {'' if s.k == 0 else f'${sci(s.step)}$'} & "
                    f"${sci(s.rel_error)}$ \\\\\n" for s in run.history)
-    ok, text = verdict_text(method, run)
-    return ("\\begin{center}\n" + head + rows + "\\bottomrule\n\\end{tabular}\n\\end{center}\n\n"
-            + f"\\noindent\\textbf{{{'Solved' if ok else 'Not solved'}.}} " + tex_text(text) + "\n\n")
+    return head + rows + "\\bottomrule\n\\end{tabular}\n" + f"% {verdict_text(method, run)[1]}\n"
+
+
+SUBJECTS = {"newton": "Newton's method", "gauss-newton": "Gauss--Newton", "lm": "Levenberg--Marquardt",
+            "scipy-lm": "scipy's \\texttt{least\\_squares} with method \\texttt{lm}"}
+
+
+def run_sentence(method, init, run):
+    """The verdict on one run as a student writes it, in LaTeX: what it reached, and the evidence."""
+    v, k = run.verdict, run.iterations
+    evidence = (f"$f = {sci(v.f, 2)}$, $\\|\\nabla f\\| = {sci(v.grad_norm, 1)}$, the Hessian's eigenvalues in "
+                f"$[{sci(v.eig_min, 2)}, {sci(v.eig_max, 2)}]$")
+    who = f"{SUBJECTS[method]} from the {init} start"
+    if v.success:
+        return (f"{who} solves the problem: after {k} iterations it reaches {evidence}, and recovers $x$ up to its "
+                f"sign (relative error ${sci(v.rel_error, 1)}$).")
+    if v.kind == phase.NO_CONVERGENCE:
+        what = f"does not converge: after {k} iterations it is at no stationary point"
+    elif v.kind == phase.GLOBAL:
+        what = f"reaches $f = 0$ after {k} iterations, but at a point that is neither $x$ nor $-x$"
+    else:
+        what = f"converges to a {v.kind} in {k} iterations"
+    return (f"{who} does not solve the problem: it {what} ({evidence}; relative distance to $\\pm x$ "
+            f"${sci(v.rel_error, 2)}$).")
 
 
 def trials_rows(summaries):
@@ -87,10 +111,12 @@ def trials_rows(summaries):
 def trials_latex(summaries, *, n, m, seed, count, restarts):
     """The trials table (success rates, median iterations, failure kinds) as a booktabs tabular."""
     rows, kinds = trials_rows(summaries)
-    head = [f"% {count} instances, n={n}, m={m}, seeds {seed}..{seed + count - 1}",
+    failures = " & ".join(TEX_COLUMNS.get(k) or COLUMNS[k].replace("\n", " ") for k in kinds)
+    head = [f"% {count} instances, n={n}, m={m}, seeds {seed}..{seed + count - 1}; needs \\usepackage{{booktabs}}",
             "\\begin{tabular}{@{}ll" + "r" * (3 + len(kinds)) + "@{}}", "\\toprule",
-            "method & init & success \\% & with " + str(restarts) + " restarts \\% & median iters & "
-            + " & ".join(k for k in kinds) + " \\\\", "\\midrule"]
+            f"& & \\multicolumn{{2}}{{c}}{{success \\%}} & median & \\multicolumn{{{len(kinds)}}}{{c@{{}}}}{{how the first "
+            "run failed} \\\\", f"\\cmidrule(lr){{3-4}}\\cmidrule(l){{6-{5 + len(kinds)}}}",
+            f"method & init & first run & {restarts} restarts & iters & {failures} \\\\", "\\midrule"]
     body = [" & ".join(r) + " \\\\" for r in rows]
     return "\n".join(head + body + ["\\bottomrule", "\\end{tabular}"]) + "\n"
 
@@ -125,29 +151,29 @@ def phase_latex(ratios, rates, *, n, count):
     return "\n".join(head + body + ["\\bottomrule", "\\end{tabular}"]) + "\n"
 
 
-def gradients_latex(report, digits=4):
-    """Problem 3(c): every method's gradient of every parameter, side by side, as a booktabs tabular."""
+def gradients_latex(report, digits=4, differences=False):
+    """Problem 3(c) as one booktabs tabular: every method's gradient of every parameter, a row per method, and
+    with `differences` a row per pair of methods: the largest relative difference, marked where out of tolerance."""
     g = report.graph
-    methods = list(report.gradients)
-    out = [f"% gradients of {g.name} computed {len(methods)} ways; f = {report.value!r}",
-           "\\begin{tabular}{@{}l" + "c" * len(methods) + "@{}}", "\\toprule",
-           " & " + " & ".join(METHOD_NAMES[m] for m in methods) + " \\\\", "\\midrule"]
-    for k in report.gradients["engine"]:
-        out.append(f"$\\nabla_{{{g.node(k).label}}} f$ & "
-                   + " & ".join(f"${tex_matrix(report.gradients[m][k], digits, vector='row^T')}$" for m in methods) + " \\\\[2pt]")
-    out += ["\\bottomrule", "\\end{tabular}"]
-    return "\n".join(out) + "\n"
-
-
-def verify_latex(report):
-    """Problem 3(c): the largest difference of every pair of methods, per parameter, as a booktabs tabular."""
-    g = report.graph
-    out = [f"% pairwise differences of the gradients of {g.name}; f = {report.value!r}",
-           "\\begin{tabular}{@{}llrrl@{}}", "\\toprule",
-           "methods & parameter & max abs.\\ diff. & max rel.\\ diff. & within tolerance \\\\", "\\midrule"]
-    for c in report.comparisons:
-        out.append(f"{METHOD_NAMES[c.a]} vs {METHOD_NAMES[c.b]} & ${g.node(c.param).label}$ & ${sci(c.abs_diff, 2)}$ & "
-                   f"${sci(c.rel_diff, 2)}$ & {'yes' if c.ok else 'NO'} \\\\")
+    params = list(report.gradients["engine"])
+    out = [f"% gradients of {g.name} computed {len(report.gradients)} ways; f = {report.value!r}; needs "
+           "\\usepackage{booktabs,amsmath}",
+           "\\begin{tabular}{@{}l" + "c" * len(params) + "@{}}", "\\toprule",
+           " & " + " & ".join(f"$\\nabla_{{{g.node(k).label}}} f$" for k in params) + " \\\\", "\\midrule"]
+    for m, grads in report.gradients.items():
+        out.append(f"{TABLE_METHODS[m]} & "
+                   + " & ".join(f"${tex_matrix(grads[k], digits, vector='row^T')}$" for k in params) + " \\\\[2pt]")
+    if differences and report.comparisons:
+        out += ["\\midrule", f"\\multicolumn{{{1 + len(params)}}}{{@{{}}l}}{{largest relative difference "
+                "(\\textbf{bold}: out of tolerance)} \\\\", "\\midrule"]
+        pairs = {}
+        for c in report.comparisons:
+            pairs.setdefault((c.a, c.b), {})[c.param] = c
+        for (a, b), by_param in pairs.items():
+            cells = [(lambda t: t if c.ok else f"\\boldsymbol{{{t}}}")(sci(c.rel_diff, 1)) if (c := by_param.get(k))
+                     else "" for k in params]
+            out.append(f"{SHORT_METHODS[a]} vs {SHORT_METHODS[b]} & " + " & ".join(f"${x}$" if x else "" for x in cells)
+                       + " \\\\")
     out += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(out) + "\n"
 
@@ -242,10 +268,9 @@ def verify_verdict(report):
 
 
 def verify_text_latex(report, digits=4):
-    """The gradients and the differences as booktabs tabulars; the notes and the verdict as comments."""
+    """The gradients and their largest differences as one booktabs tabular; the notes and the verdict as comments."""
     lines = [f"% {text}" for text, _ in verify_notes(report)] + [f"% {line}" for line in verify_verdict(report)[1].splitlines()]
-    return (gradients_latex(report, digits) + "\n" + verify_latex(report) + "\n"
-            + "\n".join(lines) + "\n")
+    return gradients_latex(report, digits, differences=True) + "\n".join(lines) + "\n"
 
 
 def verify_text_markdown(report, digits=4):

@@ -41,6 +41,7 @@ class FDUnavailable(Exception):
 @dataclass(frozen=True)
 class Comparison:
     """How far method `a`'s gradient is from method `b`'s, for one parameter."""
+
     a: str
     b: str
     param: str
@@ -63,6 +64,7 @@ class Comparison:
 @dataclass
 class Report:
     """Gradients by method ({method: {param: array}}), their pairwise comparisons, and what was skipped and why."""
+
     graph: object
     value: float
     inputs: dict

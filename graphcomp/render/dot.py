@@ -35,6 +35,7 @@ STYLE = {  # node kind → Graphviz attributes: parameters, data, intermediate n
 @dataclass
 class Box:
     """What one node shows: LaTeX lines, and lines of numbers (LaTeX symbol, value, shown as a row, colour)."""
+
     kind: str
     title: str
     definition: str | None = None

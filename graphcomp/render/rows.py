@@ -17,11 +17,14 @@ from graphcomp.core.nodes import CONST, DATA
 
 @dataclass(frozen=True)
 class Row:
-    """One line of a trace table: `symbol = rule = value` (symbol and rule in LaTeX)."""
+    """One line of a trace table: `symbol = rule = value`, or `symbol = generic = rule = value` for an adjoint
+    step as the slides write it (symbols and rules in LaTeX)."""
+
     node: str
     symbol: str
     rule: str
     value: object
+    generic: str | None = None
 
 
 def value_sym(graph, i):
@@ -98,6 +101,24 @@ def adjoint(trace):
                 if _sum(inlined) != rule:
                     rule += " = " + _sum(inlined)
         rows.append(Row(n.name, deriv_sym(graph, i, "adjoint"), rule, trace.adjoints[i]))
+    return rows
+
+
+def adjoint_steps(trace):
+    """Reverse-mode trace in the slides' convention (scalar graphs): one row per edge contribution, in reverse
+    evaluation order; the first contribution to v̄ⱼ assigns it (v̄ⱼ = v̄ᵢ ∂vᵢ/∂vⱼ), each later one adds
+    (v̄ⱼ = v̄ⱼ + v̄ᵢ ∂vᵢ/∂vⱼ); the value is v̄ⱼ after the step, the last of each node its adjoint."""
+    graph, out = trace.graph, trace.graph.output
+    rows = [Row(graph.nodes[out].name, deriv_sym(graph, out, "adjoint"), "1", trace.adjoints[out])]
+    for i, k, j, _, total, first in trace.contributions:
+        bar_j, bar_i = deriv_sym(graph, j, "adjoint"), deriv_sym(graph, i, "adjoint")
+        partial = f"\\partial {graph.nodes[i].label}/\\partial {graph.nodes[j].label}"
+        template = ops.REGISTRY[graph.nodes[i].op].vjp_tex(_shapes(graph, graph.nodes[i]))[k]
+        term = fill(template, fields(graph, i))
+        generic = f"{bar_i} {partial}"
+        if not first:
+            generic, term = f"{bar_j} + {generic}", _sum([bar_j, term])
+        rows.append(Row(graph.nodes[j].name, bar_j, term, total, generic=generic))
     return rows
 
 

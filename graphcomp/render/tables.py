@@ -19,19 +19,54 @@ from graphcomp.render.text import fmt_number, fmt_value, tex_matrix, tex_to_text
 FORMATS = ("rich", "latex", "markdown", "csv", "json")
 
 
-def sections(trace):
-    """[(key, title, rows)] in the lecture's order: primal trace, then tangent and/or adjoint trace."""
-    out = [("primal", "Evaluation trace (forward pass)", trace_rows.primal(trace))]
+STYLES = ("steps", "summed")
+TITLES = {"primal": "Evaluation trace (forward pass)", "tangent": "Forward mode: tangent trace",
+          "adjoint": "Reverse mode: adjoint trace (output back to inputs)",
+          "steps": "Reverse mode: adjoint trace, one step per edge"}
+HEADS = {"primal": "Forward evaluation trace", "tangent": "Forward derivative trace",
+         "adjoint": "Reverse adjoint trace", "steps": "Reverse adjoint trace"}
+
+
+def style_of(trace, style=None):
+    """'steps' (the slides' one row per edge contribution) or 'summed' (one row per node). The default is
+    steps for a scalar reverse trace; a tensor trace is always summed (Problem 3(b) lists one .d per node)."""
+    if style not in (None, *STYLES):
+        raise ValueError(f"unknown style {style!r}; choose {' or '.join(STYLES)}")
+    if not trace.graph.scalar or trace.adjoints is None:
+        return "summed"
+    return style or ("steps" if trace.mode == "reverse" else "summed")
+
+
+def sections(trace, style=None):
+    """[(key, title, rows)] in the lecture's order: primal trace, then tangent and/or adjoint trace
+    (key 'steps' for the adjoint trace step by step)."""
+    out = [("primal", TITLES["primal"], trace_rows.primal(trace))]
     if trace.tangents is not None:
-        out.append(("tangent", "Forward mode: tangent trace", trace_rows.tangent(trace)))
+        out.append(("tangent", TITLES["tangent"], trace_rows.tangent(trace)))
     if trace.adjoints is not None:
-        out.append(("adjoint", "Reverse mode: adjoint trace (output back to inputs)", trace_rows.adjoint(trace)))
+        steps = style_of(trace, style) == "steps"
+        key = "steps" if steps else "adjoint"
+        out.append((key, TITLES[key], trace_rows.adjoint_steps(trace) if steps else trace_rows.adjoint(trace)))
     return out
+
+
+def _beside(trace, sects):
+    """[(left rows, right rows)] of the primal trace and the next one side by side, row by row (a tangent row
+    beside its node's value; an adjoint step beside the primal row of the same rank); [] if they do not fit
+    side by side (tensor traces)."""
+    if not trace.graph.scalar or len(sects) < 2:
+        return []
+    (_, _, left), (key, _, right) = sects[0], sects[1]
+    if key == "tangent":
+        by_node = {r.node: r for r in right}
+        return [(r, by_node.get(r.node)) for r in left]
+    pad = max(len(left), len(right))
+    return [(left[k] if k < len(left) else None, right[k] if k < len(right) else None) for k in range(pad)]
 
 
 def _is_row(trace, key):
     # in the problem set's convention a vector's .d is a row vector (the derivative ∂f/∂V); a tangent is a column
-    return key == "adjoint" and trace.graph.notation == "dot"
+    return key in ("adjoint", "steps") and trace.graph.notation == "dot"
 
 
 def _spaced(trace, rule):
@@ -60,80 +95,154 @@ def _where(trace, digits):
     return ", ".join(shown)
 
 
-def rich_renderables(trace, digits=4):
-    """A list of rich renderables (tables and a result panel) for the console."""
+def rich_renderables(trace, digits=4, style=None):
+    """A list of rich renderables (tables and a result panel) for the console: a forward trace beside its
+    evaluation trace, row by row, as the slides set it; other traces one below the other."""
     where = _where(trace, digits)
     head = f"{trace.graph.name}: {trace.graph.description or ''}" + (f"\nat {where}" if where else "")
     items = [Text(head, style="bold magenta")]
-    for key, title, rows in sections(trace):
-        t = Table(title=title, box=box.SIMPLE_HEAD,
-                  title_style="bold", header_style="bold cyan", title_justify="left")
-        t.add_column("node", style="dim")
-        t.add_column("symbol", style="bold")
-        t.add_column("rule")
-        t.add_column("value", justify="right", style="green")
+    sects = sections(trace, style)
+    if sects[1:] and sects[1][0] == "tangent" and trace.graph.scalar:
+        t = _rich_table("Forward mode: evaluation trace | tangent trace")
+        for name in ("node", "symbol", "rule", "value", "tangent", "rule ", "value "):
+            t.add_column(name, **_RICH_COLUMNS[name.strip()])
+        for left, right in _beside(trace, sects):
+            t.add_row(left.node, *_rich_cells(trace, "primal", left, digits), *_rich_cells(trace, "tangent", right, digits))
+        items.append(t)
+        sects = sects[2:]
+    for key, title, rows in sects:
+        t = _rich_table(title)
+        steps = key == "steps"
+        for name in ("node", "symbol", *(("step",) if steps else ()), "rule", "value"):
+            t.add_column(name, **_RICH_COLUMNS[name])
         for r in rows:
-            # Text(), not a str: rich would take "[v₁ > 0]" in a rule for a markup tag and drop it
-            t.add_row(r.node, tex_to_text(r.symbol), Text("= " + tex_to_text(r.rule)),
-                      fmt_value(r.value, digits, row=_is_row(trace, key)))
+            cells = _rich_cells(trace, key, r, digits)
+            t.add_row(r.node, cells[0], *((Text("= " + tex_to_text(r.generic)) if r.generic else "",) if steps else ()),
+                      *cells[1:])
         items.append(t)
     lines = [f"{tex_to_text(s)} = {fmt_value(x, digits, row=True)}" for s, x in _results(trace)]
     items.append(Panel(Text("\n".join(lines), style="bold"), expand=False, border_style="green"))
     return items
 
 
+_RICH_COLUMNS = {"node": {"style": "dim"}, "symbol": {"style": "bold"}, "tangent": {"style": "bold"},
+                 "step": {}, "rule": {}, "value": {"justify": "right", "style": "green"}}
+
+
+def _rich_table(title):
+    return Table(title=title, box=box.SIMPLE_HEAD, title_style="bold", header_style="bold cyan", title_justify="left",
+                 pad_edge=False, collapse_padding=True)
+
+
+def _rich_cells(trace, key, r, digits):
+    if r is None:
+        return ("", "", "")
+    # Text(), not a str: rich would take "[v₁ > 0]" in a rule for a markup tag and drop it
+    return (tex_to_text(r.symbol), Text("= " + tex_to_text(r.rule)), fmt_value(r.value, digits, row=_is_row(trace, key)))
+
+
+TEX_SHOWN = 6  # entries per axis of a matrix in a LaTeX table: more would not fit a page (JSON has them all)
+
+
 def _tex_value(x, digits, row):
-    return "--" if x is None else tex_matrix(x, digits, vector="row" if row else "column")
+    """A number, vector or matrix in LaTeX; past TEX_SHOWN entries along an axis the rest is \\cdots or \\vdots."""
+    if x is None:
+        return "--"
+    a = np.asarray(x)
+    if a.ndim == 0 or max(a.shape) <= TEX_SHOWN:
+        return tex_matrix(x, digits, vector="row" if row else "column")
+    a = a.reshape(1, -1) if a.ndim == 1 and row else a.reshape(-1, 1) if a.ndim == 1 else a
+    cut = TEX_SHOWN - 1
+    lines = [[fmt_number(e, digits) for e in r[:cut]] + (["\\cdots"] if a.shape[1] > TEX_SHOWN else [])
+             for r in a[:cut]]
+    if a.shape[0] > TEX_SHOWN:
+        lines.append(["\\vdots"] + [""] * (len(lines[0]) - 1))
+    return "\\begin{bmatrix}" + " \\\\ ".join(" & ".join(r) for r in lines) + "\\end{bmatrix}"
 
 
-def latex(trace, digits=4):
-    """booktabs `tabular`s (one per trace), ready to paste into a LaTeX report (needs booktabs, amsmath, amssymb)."""
+def latex(trace, digits=4, style=None):
+    """One booktabs `tabular` to paste into a LaTeX report (its first line names the packages it needs): the
+    evaluation trace with the tangent or adjoint trace beside it, row by row, as in the slides; a tensor
+    trace's sections one below the other."""
+    sects = sections(trace, style)
     parts = [f"% graphcomp trace of {trace.graph.name} ({trace.mode} mode); needs \\usepackage{{booktabs,amsmath,amssymb}}"]
-    tables = list(sections(trace))
-    widest = max((np.shape(r.value)[-1] for _, _, rows in tables for r in rows if np.ndim(r.value)), default=0)
+    widest = max((np.shape(r.value)[-1] for _, _, rows in sects for r in rows if np.ndim(r.value)), default=0)
     if widest > 10:  # amsmath's matrices take 10 columns unless told more
         parts.append(f"\\setcounter{{MaxMatrixCols}}{{{widest}}}")
-    for key, title, rows in tables:
-        parts.append(f"% {title}")
-        parts.append("\\begin{tabular}{@{}l@{\\;}l@{\\;}r@{}}")
-        parts.append("\\toprule")
-        head = {"primal": "Value", "tangent": "Tangent", "adjoint": "Adjoint"}[key]
-        parts.append(f"\\multicolumn{{2}}{{@{{}}l}}{{{head}}} & \\\\")
-        parts.append("\\midrule")
-        for r in rows:
-            rule = _spaced(trace, r.rule)
-            parts.append(f"${r.symbol}$ & $= {rule}$ & ${_tex_value(r.value, digits, _is_row(trace, key))}$ \\\\")
-        parts.append("\\bottomrule")
-        parts.append("\\end{tabular}")
-        parts.append("")
-    for s, x in _results(trace):
-        parts.append(f"% ${s} = {_tex_value(x, digits, True)}$")
+    beside = _beside(trace, sects)
+    if beside:
+        key = sects[1][0]
+        right = 4 if key == "steps" else 3
+        cols = "l@{\\;}" * (right - 1)
+        parts += [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}r@{{}}}}", "\\toprule",
+                  f"\\multicolumn{{3}}{{@{{}}l}}{{{HEADS['primal']}}} & \\multicolumn{{{right}}}{{l@{{}}}}{{{HEADS[key]}}} \\\\",
+                  "\\midrule"]
+        for left, r in beside:
+            parts.append(" & ".join(_tex_cells(trace, "primal", left, digits, 3) + _tex_cells(trace, key, r, digits, right))
+                         + " \\\\")
+        rest, width = sects[2:], 3 + right
+    else:
+        parts += ["\\begin{tabular}{@{}l@{\\;}l@{\\;}r@{}}", "\\toprule"]
+        rest, width = sects, 3
+    for n, (key, title, rows) in enumerate(rest):
+        if n or beside:
+            parts.append("\\midrule")
+        parts += [f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}}} \\\\", "\\midrule"]
+        parts += [" & ".join(_tex_cells(trace, key, r, digits, 3) + [""] * (width - 3)) + " \\\\" for r in rows]
+    parts += ["\\bottomrule", "\\end{tabular}"]
+    parts += [f"% ${s} = {_tex_value(x, digits, True)}$" for s, x in _results(trace)]
     return "\n".join(parts) + "\n"
 
 
-def markdown(trace, digits=4):
-    """GitHub/Jupyter Markdown tables with $LaTeX$ symbols."""
-    parts = []
-    for key, title, rows in sections(trace):
-        parts.append(f"**{title}**\n")
-        parts.append("| node | symbol | rule | value |")
-        parts.append("|---|---|---|---:|")
+def _tex_cells(trace, key, r, digits, width):
+    """A row's cells in LaTeX: symbol, [= generic,] = rule, value; blanks where there is no row."""
+    if r is None:
+        return [""] * width
+    cells = [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$", f"${_tex_value(r.value, digits, _is_row(trace, key))}$"]
+    if width == 4:
+        cells.insert(1, f"$= {r.generic}$" if r.generic else "")
+    return cells
+
+
+def markdown(trace, digits=4, style=None):
+    """GitHub/Jupyter Markdown tables with $LaTeX$ symbols; a forward trace beside its evaluation trace."""
+    parts, sects = [], sections(trace, style)
+
+    def cells(key, r):
+        if r is None:
+            return ["", "", ""]
+        value = _tex_value(r.value, digits, _is_row(trace, key))
+        return [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$", f"${value}$"]
+
+    if sects[1:] and sects[1][0] == "tangent" and trace.graph.scalar:
+        parts += ["**Forward mode: evaluation trace and tangent trace, row by row**\n",
+                  "| node | symbol | rule | value | tangent | rule | value |", "|---|---|---|---:|---|---|---:|"]
+        parts += [f"| {left.node} | " + " | ".join(cells("primal", left) + cells("tangent", right)) + " |"
+                  for left, right in _beside(trace, sects)]
+        parts.append("")
+        sects = sects[2:]
+    for key, title, rows in sects:
+        steps = key == "steps"
+        parts += [f"**{title}**\n", "| node | symbol |" + (" step |" if steps else "") + " rule | value |",
+                  "|---|---|" + ("---|" if steps else "") + "---|---:|"]
         for r in rows:
-            value = _tex_value(r.value, digits, _is_row(trace, key))
-            parts.append(f"| {r.node} | ${r.symbol}$ | $= {_spaced(trace, r.rule)}$ | ${value}$ |")
+            c = cells(key, r)
+            step = [f"$= {r.generic}$" if r.generic else ""] if steps else []
+            parts.append(f"| {r.node} | " + " | ".join(c[:1] + step + c[1:]) + " |")
         parts.append("")
     parts += [f"${s} = {_tex_value(x, digits, True)}$  " for s, x in _results(trace)]
     return "\n".join(parts) + "\n"
 
 
-def csv_text(trace, digits=4):
-    """One CSV row per trace line: trace, node, symbol, rule (Unicode) and value."""
+def csv_text(trace, digits=4, style=None):
+    """One CSV row per trace line: trace, node, symbol, step (the generic form of an adjoint step), rule
+    (Unicode) and value."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["trace", "node", "symbol", "rule", "value"])
-    for key, _, rows in sections(trace):
+    w.writerow(["trace", "node", "symbol", "step", "rule", "value"])
+    for key, _, rows in sections(trace, style):
         for r in rows:
-            w.writerow([key, r.node, tex_to_text(r.symbol), tex_to_text(r.rule),
+            w.writerow([key, r.node, tex_to_text(r.symbol), tex_to_text(r.generic or ""), tex_to_text(r.rule),
                         fmt_value(r.value, digits, row=True).replace("\n", " ")])
     return buf.getvalue()
 
@@ -142,7 +251,7 @@ def _plain(x):
     return None if x is None else np.asarray(x, dtype=float).tolist()
 
 
-def json_text(trace, digits=4):
+def json_text(trace, digits=4, style=None):
     """The whole trace as JSON: full-precision numbers, LaTeX and Unicode rules."""
     doc = {
         "graph": trace.graph.name,
@@ -152,15 +261,20 @@ def json_text(trace, digits=4):
         "seed": {k: _plain(x) for k, x in trace.direction.items()},
         "results": [{"symbol": tex_to_text(s), "latex": s, "value": _plain(x)} for s, x in _results(trace)],
     }
-    for key, _, rows in sections(trace):
-        doc[key] = [{"node": r.node, "symbol": tex_to_text(r.symbol), "rule": tex_to_text(r.rule),
-                     "latex": f"{r.symbol} = {r.rule}", "value": _plain(r.value)} for r in rows]
+    for key, _, rows in sections(trace, style):
+        doc[key] = [{"node": r.node, "symbol": tex_to_text(r.symbol), **_generic(r), "rule": tex_to_text(r.rule),
+                     "latex": " = ".join(filter(None, (r.symbol, r.generic, r.rule))), "value": _plain(r.value)}
+                    for r in rows]
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def render(trace, fmt, digits=4):
+def _generic(r):
+    return {"step": tex_to_text(r.generic)} if r.generic else {}
+
+
+def render(trace, fmt, digits=4, style=None):
     """The trace as text in one of FORMATS other than 'rich'."""
-    return {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}[fmt](trace, digits)
+    return {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}[fmt](trace, digits, style)
 
 
 def ops_table():

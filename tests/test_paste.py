@@ -1,0 +1,57 @@
+"""LaTeX that pastes: every fragment the tool writes is one table (or one picture) that compiles in a plain
+article — 10 pt, 1 in margins, only the packages the fragments' first lines name — with no Overfull \\hbox."""
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import graphcomp
+from graphcomp.problems import report
+
+pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("dot") is None,
+                                reason="needs pdflatex and Graphviz (make test installs both where it can)")
+
+TRACES = [("eq2.yaml", "--wrt", "x2", "--mode", mode, *style) for mode in ("forward", "reverse", "both")
+          for style in ((), ("--style", "summed"))]
+TRACES += [("fig1.yaml", "--mode", "reverse"), ("fig1.yaml", "--mode", "forward"), ("fig1_batch.yaml",)]
+DRAWINGS = [("eq2.yaml",), ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "forward", "--edge-partials"),
+            ("fig1.yaml",), ("fig1.yaml", "--values", "--mode", "reverse")]
+
+
+def _fragments(cli, folder):
+    """{file name: its text} for every kind of LaTeX the command line and the report write."""
+    made = []
+    for k, args in enumerate(TRACES):
+        made.append(folder / f"trace{k}.tex")
+        assert cli("trace", *args, "--format", "latex", "-o", str(made[-1])).status == 0
+    made.append(folder / "verify.tex")
+    assert cli("verify", "fig1.yaml", "-o", str(made[-1])).status == 0
+    for k, args in enumerate(DRAWINGS):
+        made.append(folder / f"draw{k}.tex")
+        assert cli("draw", *args, "-o", str(made[-1])).status == 0, args
+    out = {p.name: p.read_text() for p in made}
+    parts = report.problem1_runs(0)[0] + report.problem1_trials(0, 3)[0] + report.problem3(graphcomp.load("fig1.yaml"), 0)[0]
+    out.update({a.name: a.data for a in parts if a.name.endswith(".tex") and isinstance(a, report.Artifact)})
+    return out
+
+
+def test_every_fragment_compiles_in_a_plain_article_without_an_overfull_box(cli, tmp_path):
+    fragments = _fragments(cli, tmp_path)
+    packages = set()
+    for name, text in fragments.items():
+        assert "\n\n" not in text.strip(), f"{name} has a blank line: it would end a paragraph where it is pasted"
+        assert len(re.findall(r"\\begin\{(tabular|tikzpicture|gather\*|align\*)\}", text)) == 1, f"{name}: not one table"
+        needs = re.search(r"\\usepackage\{([^}]*)\}", text.splitlines()[0])
+        packages |= set(needs.group(1).split(",")) if needs else set()
+        (tmp_path / name).write_text(text)
+    body = "\n\n\\bigskip\n".join(f"\\noindent\\input{{{name}}}\\par" for name in fragments)
+    doc = (f"\\documentclass[10pt]{{article}}\n\\usepackage[margin=1in]{{geometry}}\n"
+           f"\\usepackage{{{','.join(sorted(packages))}}}\n\\begin{{document}}\n{body}\n\\end{{document}}\n")
+    (tmp_path / "all.tex").write_text(doc)
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "all.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, errors="replace", timeout=180)
+    assert done.returncode == 0, done.stdout[-3000:]
+    overfull = [line for line in done.stdout.splitlines() if line.startswith("Overfull \\hbox")]
+    assert not overfull, "\n".join(overfull)
+    assert {"booktabs", "amsmath", "amssymb", "tikz"} <= packages  # the first lines say what they need
