@@ -140,7 +140,7 @@ def test_edge_partials_symbol_rule_and_number():
     assert labels[("v2", 0)] == "\\partial v_{2}/\\partial v_{0} = \\cos v_{0} = -0.4161"
     assert labels[("v5", 0)] == "\\partial v_{5}/\\partial v_{4} = 1.0000"
     src = source(edge_partials=True, mode="value")
-    assert "∂v<SUB>1</SUB>/∂v<SUB>−2</SUB> = v<SUB>−1</SUB> = 1.5000" in src
+    assert "∂v<SUB>1</SUB>/∂v<SUB>−2</SUB><BR/>= v<SUB>−1</SUB><BR/>= 1.5000" in src  # one part a line
 
 
 def test_local_partials_match_finite_differences_of_the_op():
@@ -232,7 +232,7 @@ def test_tikz_has_every_node_and_edge(draw, tmp_path):
     for n in g.nodes:
         assert f"{{${n.label}$" in text
     assert text.count("\\draw[") == sum(len(n.args) for n in g.nodes)
-    assert "$\\partial v_{6}/\\partial v_{5} = 1/v_{0} = 0.5000$" in text
+    assert "$\\partial v_{6}/\\partial v_{5}$ \\\\ $= 1/v_{0}$ \\\\ $= 0.5000$" in text
     assert text.count("{") == text.count("}")
 
 
@@ -288,3 +288,30 @@ def test_trace_command_does_not_import_graphviz():
 def test_graph_displays_in_jupyter():
     bundle = graphcomp.load("eq2.yaml")._repr_mimebundle_()
     assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+
+
+def _smallest_text_on_a_page(svg):
+    """The smallest font size in an SVG drawing, in points, once the drawing is scaled to fit 6.5 × 9 in."""
+    width, height = (float(x) for x in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+    return min(float(x) for x in re.findall(r'font-size="([\d.]+)"', svg)) * min(1, 468 / width, 648 / height)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
+@pytest.mark.parametrize("args", [("eq2.yaml",), ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "forward"),
+                                  ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "reverse", "--edge-partials"),
+                                  ("fig1.yaml",), ("fig1.yaml", "--values"), ("fig1.yaml", "--values", "--mode", "forward"),
+                                  ("fig1.yaml", "--values", "--mode", "reverse")], ids="-".join)
+def test_drawings_read_on_a_page(cli, tmp_path, args):
+    out = tmp_path / "d.svg"
+    assert cli("draw", *args, "-o", str(out)).status == 0
+    assert _smallest_text_on_a_page(out.read_text()) >= 7.0
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot")
+def test_rankdir_is_obeyed_and_auto_picks_top_to_bottom_for_fig1(cli, tmp_path):
+    for rankdir in ("LR", "TB", "auto"):
+        assert cli("draw", "fig1.yaml", "--rankdir", rankdir, "-o", str(tmp_path / f"{rankdir}.dot")).status == 0
+    assert "rankdir=LR" in (tmp_path / "LR.dot").read_text()
+    assert "rankdir=TB" in (tmp_path / "TB.dot").read_text() == (tmp_path / "auto.dot").read_text()
+    assert cli("draw", "eq2.yaml", "-o", str(tmp_path / "eq2.dot")).status == 0
+    assert "rankdir=LR" in (tmp_path / "eq2.dot").read_text()  # it reads well as the slides lay it out

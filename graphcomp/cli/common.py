@@ -1,4 +1,4 @@
-"""What the commands share: arguments naming a graph and its inputs, reading data, writing output, drawing."""
+"""What the commands share: arguments naming a graph and its inputs, reading data, writing output."""
 import argparse
 import io
 from pathlib import Path
@@ -10,7 +10,6 @@ from graphcomp.cli.io import is_stream, write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.frontends import arrays, formula, spec
 from graphcomp.ops.kits import BACKENDS
-from graphcomp.render import dot
 from graphcomp.render.tables import FORMATS
 
 
@@ -146,19 +145,3 @@ def trace(args, graph, at, **kw):
     """graph.trace with the inputs the command line gives (--at, --data, --seed)."""
     backend = {"backend": getattr(args, "backend", None), "device": getattr(args, "device", None)}
     return graph.trace(at=at, seed=args.seed, data=read_data(args, graph), **backend, **kw)
-
-
-PNG_DPI = "192"  # sharp when pasted into a report at its natural size
-
-
-def render(graph, trace_, fmt, **options):
-    """A diagram as bytes (png, svg, pdf) or text (dot, tex), running Graphviz's `dot`; raises
-    graphviz.ExecutableNotFound without it."""
-    g = dot.digraph(graph, trace_, **options)
-    if fmt == "dot":
-        return g.source
-    if fmt == "tex":
-        return dot.tikz(graph, trace_, layout=g.pipe(format="json"), **options)
-    if fmt == "png":
-        g.attr(dpi=PNG_DPI)
-    return g.pipe(format=fmt)

@@ -9,9 +9,9 @@ from graphcomp.cli.common import (
     add_graph_args,
     load_graph,
     parse_wrt,
-    render,
     trace,
 )
+from graphcomp.cli.drawing import RANKDIRS, render
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.render.dot import INSTALL
@@ -34,6 +34,8 @@ def register(sub):
     p.add_argument("--edge-partials", action="store_true",
                    help="label each edge with its local partial derivative (symbol and number)")
     p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
+    p.add_argument("--rankdir", choices=RANKDIRS, default="auto", help="LR (left to right, as the slides), TB "
+                   "(top to bottom), or auto (default): LR unless TB keeps the text larger on a page")
     p.set_defaults(run=run)
 
 
@@ -49,7 +51,8 @@ def run(args):
         t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode or "reverse")
     elif args.values or args.edge_partials:
         t = trace(args, graph, at, mode="value")
-    write(graph, t, out, values=args.values, edge_partials=args.edge_partials, digits=args.digits)
+    write(graph, t, out, values=args.values, edge_partials=args.edge_partials, digits=args.digits,
+          rankdir=args.rankdir)
     print(f"wrote {out}")
 
 

@@ -12,7 +12,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 import graphcomp
-from graphcomp.cli.common import render, seed_arg
+from graphcomp.cli.common import seed_arg
+from graphcomp.cli.drawing import render
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.problems import report

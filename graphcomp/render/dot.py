@@ -28,8 +28,11 @@ STYLE = {  # node kind → Graphviz attributes: parameters, data, intermediate n
     DATA: {"shape": "box", "style": "filled,dashed", "fillcolor": "#eeeeee", "color": "#808080"},
     NODE: {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff", "color": INK},
     "output": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fde3c4", "color": "#b35900", "penwidth": "2"},
-    CONST: {"shape": "plaintext", "fontsize": "10", "fontcolor": MUTED, "margin": "0"},
+    CONST: {"shape": "plaintext", "fontsize": "10", "fontcolor": MUTED, "margin": "0"},  # PT["edge"]
 }
+PT = {"title": 14, "line": 11, "edge": 10, "caption": 12}  # text sizes in points; TikZ uses the same
+PAGE_BP = (468, 648)  # a page's text with 1 in margins (6.5 × 9 in): drawings are judged at this size
+MIN_PT = 7  # the smallest text a drawing may have once scaled to the page
 
 
 @dataclass
@@ -178,10 +181,10 @@ def _html_box(box, digits):
     # one table row per line, so that subscripts do not run into the next line
     rows = [f"<B>{tex_to_html(box.title)}</B>"]
     if box.definition:
-        rows.append(f'<FONT POINT-SIZE="11" COLOR="{MUTED}">{tex_to_html(box.definition)}</FONT>')
+        rows.append(f'<FONT POINT-SIZE="{PT["line"]}" COLOR="{MUTED}">{tex_to_html(box.definition)}</FONT>')
     for symbol, value, row, colour in box.numbers:
         lines = escape(_value_text(value, digits, row), quote=False).replace(" [", "&#160;[").split("\n")
-        font = f'<FONT POINT-SIZE="11" COLOR="{colour}">'
+        font = f'<FONT POINT-SIZE="{PT["line"]}" COLOR="{colour}">'
         if len(lines) == 1:
             rows.append(f"{font}{tex_to_html(symbol)} = {lines[0]}</FONT>")
         else:  # a matrix: its rows aligned in a cell of their own, beside the symbol
@@ -192,8 +195,8 @@ def _html_box(box, digits):
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{cells}</TABLE>>'
 
 
-def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
-    """The graph as a `graphviz.Digraph` (left to right), shown inline by Jupyter.
+def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4, rankdir="LR"):
+    """The graph as a `graphviz.Digraph` (left to right, or top to bottom with rankdir='TB'), shown inline by Jupyter.
 
     trace:          a finished Trace; its tangents (v̇) or adjoints (v̄) are written in the boxes and
                     the edges they flow along are drawn in colour.
@@ -206,9 +209,9 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
     _need_trace(trace, values, edge_partials)
     # the description becomes a // comment: one line, or dot reads the rest as source
     g = graphviz.Digraph(graph.name, comment=" ".join(str(graph.description or "").split()) or None)
-    g.attr(rankdir="LR", nodesep="0.3", ranksep="0.45", bgcolor="white", fontname=FONT, fontsize="12")
-    g.attr("node", fontname=FONT, fontsize="14", color=INK, margin=MARGIN, height="0.4")
-    g.attr("edge", fontname=FONT, fontsize="10", color="#555555", arrowsize="0.7")
+    g.attr(rankdir=rankdir, nodesep="0.3", ranksep="0.45", bgcolor="white", fontname=FONT, fontsize=str(PT["caption"]))
+    g.attr("node", fontname=FONT, fontsize=str(PT["title"]), color=INK, margin=MARGIN, height="0.4")
+    g.attr("edge", fontname=FONT, fontsize=str(PT["edge"]), color="#555555", arrowsize="0.7")
     for i, box in boxes(graph, trace, values=values).items():
         style = STYLE[box.kind]
         if box.kind == INPUT and graph.nodes[i].shape:
@@ -224,7 +227,10 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4):
         elif (a, i) in flow:
             attrs = {"color": colour, "penwidth": "2.2"}
         if (i, k) in labels:
-            attrs.update(label="<" + tex_to_html(labels[(i, k)]) + ">", fontcolor=attrs.get("color", MUTED))
+            # one part a line (∂v₆/∂v₀, = −v₆/v₀, = −1.4614): a narrow label keeps the drawing readable on a page
+            lines = labels[(i, k)].split(" = ")
+            text = "<BR/>".join(tex_to_html(p if n == 0 else "= " + p) for n, p in enumerate(lines))
+            attrs.update(label=f"<{text}>", fontcolor=attrs.get("color", MUTED))
         g.edge(graph.nodes[a].name, graph.nodes[i].name, **attrs)
     text = caption(trace, digits)
     if text:
@@ -267,8 +273,8 @@ def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits
         else:
             lines = [f"${box.title}$"]
             if box.definition:
-                lines.append(f"\\textcolor{{{colour(MUTED)}}}{{\\footnotesize ${box.definition}$}}")
-            lines += [f"\\footnotesize {number(*line)}" for line in box.numbers]
+                lines.append(f"\\textcolor{{{colour(MUTED)}}}{{{_font('line')} ${box.definition}$}}")
+            lines += [f"{_font('line')} {number(*line)}" for line in box.numbers]
             text = " \\\\ ".join(lines)
         body.append(f"\\node[{opts}] (n{i}) at ({obj['pos']}) {{{text}}};")
     labels = edge_labels(graph, trace, digits) if edge_partials else {}
@@ -281,24 +287,35 @@ def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits
         width = 0.6 * float(edge.get("penwidth", 1))
         body.append(f"\\draw[-stealth, draw={colour(edge['color'])}, line width={width:.2f}bp] {_tikz_path(edge['pos'])};")
         if (i, k) in labels:
-            body.append(f"\\node[font=\\scriptsize, text={colour(edge['fontcolor'])}] at ({edge['lp']}) {{${labels[(i, k)]}$}};")
+            text = " \\\\ ".join(f"${p if n == 0 else '= ' + p}$" for n, p in enumerate(labels[(i, k)].split(" = ")))
+            body.append(f"\\node[font={_font('edge')}, text={colour(edge['fontcolor'])}] at ({edge['lp']}) {{{text}}};")
     text = caption(trace, digits)
     if text:
-        body.append(f"\\node[font=\\small] at ({doc['lp']}) {{${text}$}};")
+        body.append(f"\\node[font={_font('caption')}] at ({doc['lp']}) {{${text}$}};")
+    width = float(doc["bb"].split(",")[2])
     head = [f"% graphcomp: {graph.name}, laid out by Graphviz. Needs \\usepackage{{tikz,amsmath,amssymb}}.",
-            "\\usetikzlibrary{shapes.geometric}",  # allowed in the body too: the fragment pastes as it is
-            f"\\begin{{tikzpicture}}[x=1bp, y=1bp, scale={_fit_scale(doc)}, "
-            "every node/.style={align=center, inner sep=1bp, transform shape}]"]
+            "\\usetikzlibrary{shapes.geometric}%",  # allowed in the body too: the fragment pastes as it is
+            # wider than the line, it shrinks to fit as it pastes; its text keeps Graphviz's sizes, so shrunk to a
+            # 6.5 in line it stays at 7 pt or more wherever draw's layout could make it so
+            f"\\pgfmathsetmacro{{\\graphcompscale}}{{min(1, 0.99\\linewidth/{width:.1f}bp)}}%",  # '%': no space token after it
+            "\\noindent%",  # loading a TikZ library may end the paragraph: a new one would start indented
+            "\\begin{tikzpicture}[x=1bp, y=1bp, scale=\\graphcompscale, "
+            f"every node/.style={{align=center, inner sep=1bp, transform shape, font={_font('title')}}}]"]
     head += [f"\\definecolor{{{name}}}{{HTML}}{{{code[1:].upper()}}}" for code, name in colours.items()]
+    head.append(f"\\useasboundingbox (0,0) rectangle ({doc['bb'].split(',')[2]},{doc['bb'].split(',')[3]});")
     return "\n".join(head + body + ["\\end{tikzpicture}", ""])
 
 
-TEXT_WIDTH_BP = 340  # an article's text width, about 345pt: wider pictures shrink to fit as they paste
+def _font(kind):
+    """A LaTeX font size command for the text of `kind` (PT): the size Graphviz laid the drawing out for."""
+    return f"\\fontsize{{{PT[kind]}bp}}{{{1.2 * PT[kind]:.1f}bp}}\\selectfont"
 
 
-def _fit_scale(layout):
-    width = float(layout["bb"].split(",")[2])
-    return f"{min(1.0, TEXT_WIDTH_BP / width):.3f}"
+def smallest_text(svg):
+    """The smallest text of an SVG drawing, in points, once scaled to fit a page (PAGE_BP), and its size."""
+    width, height = (float(x) for x in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+    sizes = [float(x) for x in re.findall(r'font-size="([\d.]+)"', svg)]
+    return min(sizes) * min(1.0, PAGE_BP[0] / width, PAGE_BP[1] / height), (width, height)
 
 
 def _tex_array(value, digits, row):
@@ -319,7 +336,7 @@ def _tikz_node_style(obj, colour):
     """TikZ options for a node from its Graphviz attributes: shape, size, colours, dashes, corners."""
     style = obj.get("style", "")
     if obj["shape"] == "plaintext":
-        return f"text={colour(obj['fontcolor'])}, font=\\scriptsize"
+        return f"text={colour(obj['fontcolor'])}, font={_font('edge')}"
     opts = ["ellipse" if obj["shape"] == "ellipse" else "rectangle",
             f"minimum width={float(obj['width']) * 72:.1f}bp", f"minimum height={float(obj['height']) * 72:.1f}bp",
             f"draw={colour(obj['color'])}", f"line width={0.6 * float(obj.get('penwidth', 1)):.2f}bp"]
