@@ -3,6 +3,7 @@ forward mode on tensors, many data points, ReLU at 0, and the printed trace.
 
 References are numpy written here from the problem's formulas, never the engine's rules.
 """
+import re
 from pathlib import Path
 
 import numpy as np
@@ -125,11 +126,12 @@ def test_problem_3b_formulas_node_by_node(seed):
 
 
 def test_reverse_trace_lists_the_3b_steps_in_symbols():
-    rows = {r.node: r.rule for r in trace_rows.adjoint(graphcomp.load("fig1.yaml").trace())}
+    full = {r.node: r for r in trace_rows.adjoint(graphcomp.load("fig1.yaml").trace()) if r.symbol.endswith(".d")}
+    rows = {k: r.rule for k, r in full.items()}
     assert rows["z"] == "1"
-    assert rows["D"].endswith("= (D.v)^\\top")
-    assert rows["V5"] == "-D.d = -(D.v)^\\top"
-    assert rows["W3"].endswith("= -D.v (V_{4}.v)^\\top")
+    assert rows["D"] == "z.d (D.v)^\\top" and full["D"].closed == "(D.v)^\\top"
+    assert rows["V5"] == "-D.d" and full["V5"].closed == "-(D.v)^\\top"
+    assert rows["W3"] == "(V_{5}.d)^\\top (V_{4}.v)^\\top" and full["W3"].closed == "-D.v (V_{4}.v)^\\top"
     assert rows["V4"].startswith("V_{5}.d W_{3}.v")
     assert rows["V3"] == "V_{4}.d \\odot \\mathbf{1}[V_{3}.v > 0]^\\top"
     assert rows["W2"] == "(V_{3}.d)^\\top (V_{2}.v)^\\top"
@@ -141,8 +143,9 @@ def test_reverse_trace_lists_the_3b_steps_in_symbols():
 
 
 @pytest.mark.parametrize("fmt, expected", [
-    ("rich", ["W₃.d", "= (V₅.d)ᵀ (V₄.v)ᵀ = -D.v", "𝟙[V₃.v > 0]ᵀ", "[[-1.8792, -2.1149, 0.0000]"]),
-    ("latex", ["$W_{3}.d$ & $= (V_{5}.d)^\\top\\, (V_{4}.v)^\\top = -D.v\\, (V_{4}.v)^\\top$",
+    ("rich", ["W₃.d", "= (V₅.d)ᵀ (V₄.v)ᵀ", "= -D.v (V₄.v)ᵀ", "𝟙[V₃.v > 0]ᵀ", "[[-1.8792, -2.1149, 0.0000]",
+              "∂D/∂y", "y is data"]),
+    ("latex", ["$W_{3}.d$ & $= (V_{5}.d)^\\top\\, (V_{4}.v)^\\top$", "{$= -D.v\\, (V_{4}.v)^\\top$}",
                "$W_{1}.d$ & $= (V_{1}.d)^\\top\\, (x.v)^\\top$", "\\begin{bmatrix}-4.0284 & 6.7884 \\\\ 6.3515"]),
 ])
 def test_trace_command_prints_the_backward_pass(cli, fmt, expected):
@@ -256,3 +259,69 @@ def test_relu_at_zero_in_the_network_matches_pytorch():
     for k in ("W1", "W2", "W3"):
         np.testing.assert_allclose(t.gradient[k], tt[k].grad.numpy(), rtol=1e-14, atol=0)
     np.testing.assert_array_equal(t.gradient["W1"][0], [0.0, 0.0])  # ReLU'(0) = 0 kills row 0
+
+
+# ---- Problem 3(b): every .d in closed form, in the .v fields alone ------------------------------------------------
+
+def _evaluate(tex, values):
+    """A closed form as graphcomp writes it (A.v symbols, juxtaposition for products, (…)^\\top, \\odot,
+    \\mathbf{1}[A.v > 0], a leading -) evaluated with numpy: vectors as columns. A parser of its own, so
+    that the check does not read the LaTeX the way the code writes it."""
+    tokens = re.findall(r"\\mathbf\{1\}\[[^\]]*\]|\^\\top|\\odot|[()\-]|[A-Za-z][\w{}\\]*\.v", tex.replace("\\,", " "))
+    pos = 0
+
+    def peek():
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take():
+        nonlocal pos
+        pos += 1
+        return tokens[pos - 1]
+
+    def atom():
+        tok = take()
+        if tok == "(":
+            x = expr()
+            assert take() == ")"
+        elif tok.startswith("\\mathbf{1}["):
+            x = (values[tok[len("\\mathbf{1}["):-1].split(" > ")[0]] > 0).astype(float)
+        else:
+            x = values[tok]
+        while peek() == "^\\top":
+            take()
+            x = x.T
+        return x
+
+    def product():
+        x = atom()
+        while peek() not in (None, ")", "\\odot"):
+            x = x @ atom()
+        return x
+
+    def expr():
+        sign = -1.0 if peek() == "-" and take() else 1.0
+        x = product()
+        while peek() == "\\odot":
+            take()
+            x = x * product()
+        return sign * x
+
+    out = expr()
+    assert pos == len(tokens), tex
+    return out
+
+
+def test_every_closed_form_of_fig1_equals_the_reverse_pass():
+    t = graphcomp.load("fig1.yaml").trace(mode="reverse", seed=11)
+    g = t.graph
+    columns = {f"{n.label}.v": np.asarray(t[n.name].v).reshape(-1, 1) if len(n.shape) == 1 else np.asarray(t[n.name].v)
+               for n in g.nodes}
+    rows = {r.node: r for r in trace_rows.adjoint(t) if r.symbol.endswith(".d")}
+    assert {"W1", "W2", "W3", "V1", "V3", "V5", "D"} <= {k for k, r in rows.items() if r.closed}
+    for name, r in rows.items():
+        if r.closed:
+            np.testing.assert_allclose(np.ravel(_evaluate(r.closed, columns)), np.ravel(t[name].d), rtol=1e-12,
+                                       err_msg=f"{name}.d = {r.closed}")
+    assert rows["W3"].closed == "-D.v (V_{4}.v)^\\top"  # as the problem set writes it
+    data = [r for r in trace_rows.adjoint(t) if r.value is None]
+    assert [r.symbol for r in data] == ["\\partial D/\\partial y", "\\partial V_{1}/\\partial x"]  # ∂D/∂y = 0

@@ -10,7 +10,8 @@ def test_scalar_adjoint_trace_runs_from_the_output_back_to_v_minus_2():
 
 def test_problem3_backward_pass_takes_each_weight_right_after_its_layer():
     rows = trace_rows.adjoint(graphcomp.load("fig1.yaml").trace(mode="reverse"))
-    assert [r.node for r in rows] == ["z", "D", "V5", "W3", "V4", "V3", "W2", "V2", "V1", "W1"]
+    assert [r.node for r in rows] == ["z", "D", "y", "V5", "W3", "V4", "V3", "W2", "V2", "V1", "x", "W1"]
+    assert [r.symbol for r in rows if r.value is None] == ["\\partial D/\\partial y", "\\partial V_{1}/\\partial x"]
 
 
 def test_an_unused_input_still_gets_its_zero_adjoint_row():

@@ -69,7 +69,8 @@ def boxes(graph, trace=None, *, values=False):
     for key, lines in shown:
         row_vector = key != "primal" and graph.notation == "dot"  # the problem set's .d of a vector is a row
         for r in lines:
-            out[graph.index[r.node]].numbers.append((r.symbol, r.value, row_vector, FLOW.get(key, INK)))
+            if r.value is not None:  # a data input's "∂D/∂y = 0" row is the table's, not a box's
+                out[graph.index[r.node]].numbers.append((r.symbol, r.value, row_vector, FLOW.get(key, INK)))
     return out
 
 

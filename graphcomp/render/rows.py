@@ -4,7 +4,6 @@ Symbols and rules are LaTeX written with the lecture's names (v_i, \\dot v_i,
 \\bar v_i, or the problem set's .v / .d fields), composed from the registry's
 templates; the text, table and Graphviz renderers print the same rows.
 """
-import re
 import string
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ class Row:
     rule: str
     value: object
     generic: str | None = None
+    closed: str | None = None  # the same .d in the .v fields alone (Problem 3(b)'s W₃.d = −D.v (V₄.v)ᵀ)
 
 
 def value_sym(graph, i):
@@ -76,31 +76,25 @@ def tangent(trace):
 
 
 def adjoint(trace):
-    """Reverse-mode trace: v̄_i from the output back to the inputs, each a sum over the node's users."""
+    """Reverse-mode trace: v̄_i from the output back to the inputs, each a sum over the node's users.
+
+    In the .v/.d notation each .d also gets its closed form in the .v fields alone (Row.closed), as Problem
+    3(b) writes W₃.d = −D.v (V₄.v)ᵀ, and a data input a row saying it gets none (∂D/∂y = 0)."""
     graph, rows, out = trace.graph, [], trace.graph.output
-    # in the .v/.d notation, an adjoint that is ±(one value) or its transpose is also written
-    # into its users' rules, as in Problem 3(b): V5.d = -D.d = -(D.v)^T
-    plain = {out: _ONE} if graph.notation == "dot" else {}
+    closed = closed_forms(trace) if graph.notation == "dot" else {}
     for i in trace.adjoint_order:
         n = graph.nodes[i]
-        if i == out:
-            rule = "1"
-        else:
-            terms, inlined = [], []
-            for j, k in graph.users[i]:
-                if trace.adjoints[j] is None:
-                    continue
-                template = ops.REGISTRY[graph.nodes[j].op].vjp_tex(_shapes(graph, graph.nodes[j]))[k]
-                f = fields(graph, j)
-                terms.append(fill(template, f))
-                inlined.append(_inline(template, plain.get(j), f))
-            rule = _sum(terms)
-            if plain and terms and None not in inlined:
-                if len(inlined) == 1:
-                    plain[i] = _as_plain(inlined[0])
-                if _sum(inlined) != rule:
-                    rule += " = " + _sum(inlined)
-        rows.append(Row(n.name, deriv_sym(graph, i, "adjoint"), rule, trace.adjoints[i]))
+        terms = [fill(ops.REGISTRY[graph.nodes[j].op].vjp_tex(_shapes(graph, graph.nodes[j]))[k], fields(graph, j))
+                 for j, k in graph.users[i] if trace.adjoints[j] is not None]
+        rule = "1" if i == out else _sum(terms)
+        form = closed.get(i)
+        rows.append(Row(n.name, deriv_sym(graph, i, "adjoint"), rule, trace.adjoints[i],
+                        closed=form if form not in (None, rule) else None))
+        if closed:
+            for a in dict.fromkeys(n.args):
+                if graph.nodes[a].kind == DATA:
+                    rows.append(Row(graph.nodes[a].name, f"\\partial {n.label}/\\partial {graph.nodes[a].label}",
+                                    f"0 \\quad \\text{{(}}{graph.nodes[a].label}\\text{{ is data, not a variable)}}", None))
     return rows
 
 
@@ -160,38 +154,88 @@ def _sum(terms):
     return out or "0"
 
 
-_ONE = (False, "1", False)  # the output's adjoint
-_TRANSPOSED = re.compile(r"\((?P<core>[^() ]+)\)\^\\top")
+# ---- closed forms: each .d in the .v fields alone ---------------------------------------------------------------
+# An expression is (negated, LaTeX, atom?); an atom needs no parentheses as a factor. Gradients are in column form:
+# a vector's .d is the transpose of its expression.
+
+_ONE = (False, "1", True)
 
 
-def _inline(template, form, fields):
-    """A vjp template with the user's adjoint written in values: form = (negated, value symbol, transposed)."""
-    if form is None:
-        return None
-    neg, core, transposed = form
-    if form == _ONE:
-        t = template.replace("({g})^\\top", "{g}")
-        for times in ("{g} \\cdot ", "{g} \\, ", "{g} "):  # 1 · x is x
-            t = t.replace(times, "")
-        t = t.replace("{g}", "1")
-    else:
-        core = core.replace("{", "{{").replace("}", "}}")
-        as_t = f"({core})^\\top"
-        t = template.replace("({g})^\\top", core if transposed else as_t).replace("{g}", as_t if transposed else core)
-    t = fill(t, fields)
-    if t.startswith("-"):
-        neg, t = not neg, t[1:]
-    return "-" + t if neg else t
+def closed_forms(trace):
+    """{node: LaTeX of its .d written in the .v fields alone}, for the nodes whose adjoint has one (tensor ops,
+    elementwise ops), built from the output back by the gradient form of each op's rule."""
+    graph, grads = trace.graph, {trace.graph.output: _ONE}
+    for i in trace.adjoint_order:
+        n = graph.nodes[i]
+        if n.op is None or grads.get(i) is None:
+            continue
+        for k, a in enumerate(n.args):
+            if trace.adjoints[a] is None:
+                continue
+            term = _gradient(graph, i, k, grads[i])
+            grads[a] = term if a not in grads else None if term is None or grads[a] is None else _plus(grads[a], term)
+    return {i: _as_d(graph.nodes[i], g) for i, g in grads.items() if g is not None}
 
 
-def _as_plain(tex):
-    """'-(D.v)^\\top' → (True, 'D.v', True); None unless tex is ± one value symbol, maybe transposed."""
-    neg = tex.startswith("-")
-    body = tex[neg:]
-    m = _TRANSPOSED.fullmatch(body)
-    if m:
-        return neg, m["core"], True
-    return (neg, body, False) if " " not in body and "(" not in body else None
+def _gradient(graph, i, k, g):
+    """The gradient (column form) that node i passes to its argument k, given its own gradient g; None if unknown."""
+    n = graph.nodes[i]
+    f, shapes = fields(graph, i), _shapes(graph, n)
+    op = ops.REGISTRY[n.op]
+    if op.elementwise:
+        partial = fill(op.partials_tex[k], f)
+        if partial in ("1", "-1"):
+            return _negated(g) if partial == "-1" else g
+        return _times(_atom(partial), g, "\\odot" if any(shapes) else "\\,")
+    if n.op == "matmul" and len(shapes[0]) == 2:
+        other = f["1"] if k == 0 else f"({f['0']})^\\top"
+        return _times(g, (False, f"({other})^\\top" if k == 0 else other, True), " ") if k == 0 else \
+            _times((False, other, True), g, " ")
+    if n.op == "halfsq":
+        return (False, f["0"], True) if g == _ONE else _times(g, (False, f["0"], True), " ")
+    if n.op == "sum":
+        return (False, "\\mathbf{1}", True) if g == _ONE else _times(g, (False, "\\mathbf{1}", True), " ")
+    if n.op == "transpose":
+        return (g[0], f"({g[1]})^\\top", True)
+    return None
+
+
+def _atom(tex):
+    """tex as an expression: an atom when no space or sign stands outside its brackets (𝟙[V₃.v > 0] is one)."""
+    depth, loose = 0, tex.startswith("-")
+    for c in tex:
+        depth += (c in "([{") - (c in ")]}")
+        loose = loose or (c == " " and depth == 0)
+    return (False, tex, not loose)
+
+
+def _factor(e):
+    return e[1] if e[2] else f"({e[1]})"
+
+
+def _times(a, b, op):
+    if a == _ONE:
+        return b
+    if b == _ONE:
+        return a
+    return (a[0] != b[0], f"{_factor(a)}{op if op == ' ' else f' {op} '}{_factor(b)}".replace("  ", " "), False)
+
+
+def _negated(e):
+    return (not e[0], e[1], e[2])
+
+
+def _plus(a, b):
+    text = ("-" if a[0] else "") + a[1] + (" - " if b[0] else " + ") + b[1]
+    return (False, text, False)
+
+
+def _as_d(node, e):
+    """How the problem set writes the .d of `node`: a vector's .d is a row, the transpose of its gradient."""
+    neg, tex, atom = e
+    if len(node.shape) == 1:
+        tex = f"({tex})^\\top"
+    return ("-" if neg else "") + tex
 
 
 def split_label(label):

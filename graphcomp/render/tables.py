@@ -119,6 +119,8 @@ def rich_renderables(trace, digits=4, style=None):
             cells = _rich_cells(trace, key, r, digits)
             t.add_row(r.node, cells[0], *((Text("= " + tex_to_text(r.generic)) if r.generic else "",) if steps else ()),
                       *cells[1:])
+            if r.closed:  # the same .d in the .v fields alone, on a line of its own
+                t.add_row("", "", Text("= " + tex_to_text(r.closed)), "")
         items.append(t)
     lines = [f"{tex_to_text(s)} = {fmt_value(x, digits, row=True)}" for s, x in _results(trace)]
     items.append(Panel(Text("\n".join(lines), style="bold"), expand=False, border_style="green"))
@@ -188,7 +190,11 @@ def latex(trace, digits=4, style=None):
         if n or beside:
             parts.append("\\midrule")
         parts += [f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}}} \\\\", "\\midrule"]
-        parts += [" & ".join(_tex_cells(trace, key, r, digits, 3) + [""] * (width - 3)) + " \\\\" for r in rows]
+        for r in rows:
+            parts.append(" & ".join(_tex_cells(trace, key, r, digits, 3) + [""] * (width - 3)) + " \\\\")
+            if r.closed:  # the same .d in the .v fields alone, on a line of its own
+                closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
+                parts.append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
     parts += ["\\bottomrule", "\\end{tabular}"]
     parts += [f"% ${s} = {_tex_value(x, digits, True)}$" for s, x in _results(trace)]
     return "\n".join(parts) + "\n"
@@ -229,6 +235,8 @@ def markdown(trace, digits=4, style=None):
             c = cells(key, r)
             step = [f"$= {r.generic}$" if r.generic else ""] if steps else []
             parts.append(f"| {r.node} | " + " | ".join(c[:1] + step + c[1:]) + " |")
+            if r.closed:
+                parts.append("| | | " + " | ".join(step and [""]) + f"$= {_spaced(trace, r.closed)}$ | |")
         parts.append("")
     parts += [f"${s} = {_tex_value(x, digits, True)}$  " for s, x in _results(trace)]
     return "\n".join(parts) + "\n"
@@ -242,7 +250,8 @@ def csv_text(trace, digits=4, style=None):
     w.writerow(["trace", "node", "symbol", "step", "rule", "value"])
     for key, _, rows in sections(trace, style):
         for r in rows:
-            w.writerow([key, r.node, tex_to_text(r.symbol), tex_to_text(r.generic or ""), tex_to_text(r.rule),
+            rule = r.rule + (f" = {r.closed}" if r.closed else "")
+            w.writerow([key, r.node, tex_to_text(r.symbol), tex_to_text(r.generic or ""), tex_to_text(rule),
                         fmt_value(r.value, digits, row=True).replace("\n", " ")])
     return buf.getvalue()
 
@@ -269,7 +278,8 @@ def json_text(trace, digits=4, style=None):
 
 
 def _generic(r):
-    return {"step": tex_to_text(r.generic)} if r.generic else {}
+    return {**({"step": tex_to_text(r.generic)} if r.generic else {}),
+            **({"closed": tex_to_text(r.closed), "closed_latex": r.closed} if r.closed else {})}
 
 
 def render(trace, fmt, digits=4, style=None):

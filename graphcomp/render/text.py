@@ -7,7 +7,7 @@ _SUB = str.maketrans("0123456789-+()aehijklmnoprstuvx", "₀₁₂₃₄₅₆�
 _SUP = str.maketrans("0123456789-+()nT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁿᵀ")
 _WORDS = [
     ("\\textstyle", ""), ("\\tfrac12", "½"), ("\\cdot", "·"), ("\\odot", "⊙"), ("\\times", "×"),
-    ("\\top", "T"), ("\\langle", "⟨"), ("\\rangle", "⟩"), ("\\|", "‖"), ("\\,", " "), ("\\sum", "Σ"),
+    ("\\top", "T"), ("\\langle", "⟨"), ("\\rangle", "⟩"), ("\\|", "‖"), ("\\,", " "), ("\\quad", "  "), ("\\sum", "Σ"),
     ("\\sigma", "σ"), ("\\partial ", "∂"), ("\\nabla", "∇"), ("\\mathbf{1}", "𝟙"), ("\\mathbb{R}", "ℝ"),
     ("\\tanh", "tanh"), ("\\sin", "sin"), ("\\cos", "cos"), ("\\tan", "tan"), ("\\ln", "ln"),
 ]
