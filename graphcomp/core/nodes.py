@@ -75,6 +75,16 @@ def toposort(nodes, file):
     return [nodes[k] for k in order]
 
 
+def check_order(nodes, file):
+    """Nodes given in evaluation order with args as positions: check that every argument precedes its use."""
+    for k, n in enumerate(nodes):
+        for j in n.args:
+            if not (type(j) is int and 0 <= j < k):
+                raise SpecError(f"argument {j!r} is not the position of an earlier node", file=file, node=n.name,
+                                key="inputs")
+    return nodes
+
+
 def _cycle_error(nodes, by_name, missing, file):
     # walk argument edges inside the unresolved set until a node repeats: that is a cycle
     k = next(i for i, c in enumerate(missing) if c > 0)
