@@ -260,9 +260,9 @@ def main():
         def us(seconds, width):
             return f"{'–':>{width}}" if seconds is None else f"{us_per_node(seconds, n):>{width}.2f}"
 
-        def ratio(lib, key, width):
+        def ratio(lib, key, width, digits=1):
             r = results[lib]
-            return f"{'–':>{width}}" if "error" in r or key not in gc else f"{r['run'] / gc[key]:>{width - 1}.1f}×"
+            return f"{'–':>{width}}" if "error" in r or key not in gc else f"{r['run'] / gc[key]:>{width - 1}.{digits}f}×"
 
         def run(lib):
             return None if "error" in results[lib] else results[lib]["run"]
@@ -271,7 +271,7 @@ def main():
               f"{us(run('torch'), 6)} | {ratio('micrograd', 'jit', 15)} | {ratio('torch', 'jit', 11)} | "
               f"{ratio('micrograd', 'run', 19)} | {ratio('torch', 'run', 15)} | {us(gc['build'], 6)} | "
               f"{us(gc['compile'], 7)} | {us(gc.get('jit_compile'), 8)} | {us(gc['once'], 8)} | "
-              f"{ratio('micrograd', 'once', 20)}", flush=True)
+              f"{ratio('micrograd', 'once', 20, 2)}", flush=True)
         for lib in LIBRARIES:
             if "error" in results[lib]:
                 print(f"{'':>9}   {lib} failed at {n:,} nodes: {results[lib]['error']}")

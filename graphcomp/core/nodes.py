@@ -77,11 +77,15 @@ def toposort(nodes, file):
 
 def check_order(nodes, file):
     """Nodes given in evaluation order with args as positions: check that every argument precedes its use."""
-    for k, n in enumerate(nodes):
-        for j in n.args:
-            if not (type(j) is int and 0 <= j < k):
-                raise SpecError(f"argument {j!r} is not the position of an earlier node", file=file, node=n.name,
-                                key="inputs")
+    k, j, n = 0, None, None
+    try:
+        for k, n in enumerate(nodes):
+            for j in n.args:
+                if not 0 <= j < k:
+                    raise TypeError
+    except TypeError:  # also what comparing a name (not a position) with 0 raises
+        raise SpecError(f"argument {j!r} is not the position of an earlier node", file=file, node=n.name,
+                        key="inputs") from None
     return nodes
 
 

@@ -147,8 +147,14 @@ class Graph:
 
 def _infer_shapes(nodes, file):
     """Shapes through the graph; a mismatch names the node, both shapes, and sizes that would fit."""
+    registry = ops.REGISTRY
+    if not any(n.shape for n in nodes if n.op is None) and all(
+            registry[op].elementwise for op in {n.op for n in nodes} if op is not None):
+        for n in nodes:  # scalar inputs and elementwise ops only: every node is a scalar
+            n.shape = ()
+        return nodes
     shapes, errors, fixes = [], [], {}
-    registry, get, scalar = ops.REGISTRY, shapes.__getitem__, ()
+    get, scalar = shapes.__getitem__, ()
     for n in nodes:
         if n.op is None:
             shapes.append(tuple(n.shape))
