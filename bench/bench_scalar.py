@@ -11,7 +11,10 @@ of degree 1, so its values stay in range at any depth and Euler's identity
 Σ x_i ∂f/∂x_i = f checks every gradient.
 
 What is timed:
-  graphcomp  `graph.trace(mode="reverse")` (values, then adjoints) on a graph built
+  graphcomp  one-shot: building the Nodes from the blueprint and the Graph (`Graph(nodes, output,
+             ordered=True)`, nodes already in evaluation order) plus one `trace(mode="reverse")`, the
+             whole time of a graph evaluated once, as micrograd's build plus backward;
+             then `graph.trace(mode="reverse")` (values, then adjoints) on a graph built
              and compiled once, two ways: interpreted (the flat-loop sweeps) and
              `jit=True` (the sweeps compiled to straight-line Python, graphcomp.engine.jit;
              up to codegen.MAX_STEPS steps). The one-time costs are reported apart:
@@ -74,6 +77,27 @@ def graphcomp_spec(x, blocks):
     return {"name": "bench", "inputs": inputs, "nodes": nodes, "output": names[-1]}
 
 
+def graphcomp_nodes(x, blocks):
+    """The blueprint as graphcomp Nodes in evaluation order, arguments by position (Graph(..., ordered=True)):
+    how a program builds a graph to evaluate once, as micrograd's user builds Values. One constant node 0.5
+    comes first, so blueprint position p is node p + 1."""
+    from graphcomp.core.nodes import CONST, INPUT, NODE, Node
+
+    nodes = [Node("half", CONST, "0.5", shape=(), value=0.5)]
+    nodes += [Node(f"x{k}", INPUT, f"x_{{{k}}}", shape=(), value=v) for k, v in enumerate(x)]
+    sqrt = {"p": 0.5}
+    for a, b, c in blocks:
+        k = len(nodes)
+        nodes += [
+            Node(f"v{k}", NODE, f"v_{{{k}}}", "mul", (a + 1, b + 1)),
+            Node(f"v{k + 1}", NODE, f"v_{{{k + 1}}}", "powc", (k,), sqrt),
+            Node(f"v{k + 2}", NODE, f"v_{{{k + 2}}}", "add", (k + 1, c + 1)),
+            Node(f"v{k + 3}", NODE, f"v_{{{k + 3}}}", "mul", (k + 2, 0)),
+            Node(f"v{k + 4}", NODE, f"v_{{{k + 4}}}", "relu", (k + 3,)),
+        ]
+    return nodes
+
+
 def eager(x_leaves, blocks):
     """Run the blueprint on any scalar type with * + ** and .relu() (micrograd's Value, a torch tensor)."""
     vals = list(x_leaves)
@@ -100,6 +124,15 @@ def measure_graphcomp(x, blocks, repeats):
     import graphcomp
     from graphcomp.engine import jit as codegen
 
+    from graphcomp.engine.graph import Graph
+
+    def one_shot(x, blocks):  # build from the blueprint, then one forward and reverse sweep: micrograd's run
+        nodes = graphcomp_nodes(x, blocks)
+        tr = Graph(nodes, nodes[-1].name, name="bench", ordered=True).trace(mode="reverse")
+        return tr.value, tr.gradient
+
+    one_shot(*blueprint(100))  # first-use costs (imports, caches) are not per node
+    once, (f1, g1) = best_of(repeats, lambda: one_shot(x, blocks))
     spec = graphcomp_spec(x, blocks)
     t0 = time.perf_counter()
     graph = graphcomp.from_dict(spec)
@@ -107,8 +140,9 @@ def measure_graphcomp(x, blocks, repeats):
     first, _ = best_of(1, lambda: graph.trace(mode="reverse"))
     run, tr = best_of(repeats, lambda: graph.trace(mode="reverse"))
     grad = tr.gradient
-    out = {"run": run, "build": build, "compile": max(first - run, 0.0),
+    out = {"run": run, "build": build, "compile": max(first - run, 0.0), "once": once,
            "f": tr.value, "grad": [grad[f"x{k}"] for k in range(len(x))]}
+    assert f1 == out["f"] and [g1[f"x{k}"] for k in range(len(x))] == out["grad"]
     if len(graph) <= codegen.MAX_STEPS:
         first, _ = best_of(1, lambda: graph.trace(mode="reverse", jit=True))
         out["jit"], tr = best_of(repeats, lambda: graph.trace(mode="reverse", jit=True))
@@ -215,7 +249,7 @@ def main():
     print(f"forward + reverse, µs per node (best of up to 5); python {sys.version.split()[0]}")
     head = (f"{'nodes':>9} | {'jit':>6} | {'interp.':>7} | {'micrograd':>9} | {'torch':>6} | "
             f"{'micrograd ÷ jit':>15} | {'torch ÷ jit':>11} | {'micrograd ÷ interp.':>19} | {'torch ÷ interp.':>15} | "
-            f"{'build':>6} | {'compile':>7} | {'jit once':>8}")
+            f"{'build':>6} | {'compile':>7} | {'jit once':>8} | {'one-shot':>8} | {'micrograd ÷ one-shot':>20}")
     print(head)
     print("-" * len(head))
     for n in (s for s in SIZES if s <= args.max):
@@ -226,9 +260,9 @@ def main():
         def us(seconds, width):
             return f"{'–':>{width}}" if seconds is None else f"{us_per_node(seconds, n):>{width}.2f}"
 
-        def ratio(lib, key, width):
+        def ratio(lib, key, width, digits=1):
             r = results[lib]
-            return f"{'–':>{width}}" if "error" in r or key not in gc else f"{r['run'] / gc[key]:>{width - 1}.1f}×"
+            return f"{'–':>{width}}" if "error" in r or key not in gc else f"{r['run'] / gc[key]:>{width - 1}.{digits}f}×"
 
         def run(lib):
             return None if "error" in results[lib] else results[lib]["run"]
@@ -236,13 +270,16 @@ def main():
         print(f"{n:>9,} | {us(gc.get('jit'), 6)} | {us(gc['run'], 7)} | {us(run('micrograd'), 9)} | "
               f"{us(run('torch'), 6)} | {ratio('micrograd', 'jit', 15)} | {ratio('torch', 'jit', 11)} | "
               f"{ratio('micrograd', 'run', 19)} | {ratio('torch', 'run', 15)} | {us(gc['build'], 6)} | "
-              f"{us(gc['compile'], 7)} | {us(gc.get('jit_compile'), 8)}", flush=True)
+              f"{us(gc['compile'], 7)} | {us(gc.get('jit_compile'), 8)} | {us(gc['once'], 8)} | "
+              f"{ratio('micrograd', 'once', 20, 2)}", flush=True)
         for lib in LIBRARIES:
             if "error" in results[lib]:
                 print(f"{'':>9}   {lib} failed at {n:,} nodes: {results[lib]['error']}")
     print("graphcomp: jit = trace(jit=True), interp. = the interpreted sweeps; one-time costs in µs per node: "
           "build = from_dict, compile = the first trace's extra time, jit once = generating and compiling the "
-          "straight-line code (jit stops at codegen.MAX_STEPS steps: '–')")
+          "straight-line code (jit stops at codegen.MAX_STEPS steps: '–'); one-shot = building the graph from the "
+          "blueprint (Graph(nodes, ordered=True)) plus one forward and reverse trace, against micrograd's build "
+          "plus backward (target: micrograd ÷ one-shot ≥ 1)")
 
     times = cli_wall()
     print(f"\npython cli.py trace eq2.yaml --wrt x2 --mode reverse: wall {min(times):.3f} s best, "

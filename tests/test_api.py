@@ -41,3 +41,33 @@ def test_a_plot_without_matplotlib_is_a_one_line_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without the plot extra looks like
     with pytest.raises(GraphcompError, match="pip install matplotlib"):
         plots._figure()
+
+
+def _eq2_nodes():
+    """Eq. 2 as Nodes in evaluation order, arguments by position (Graph(..., ordered=True))."""
+    from graphcomp.core.nodes import INPUT, NODE, Node
+
+    return [Node("x1", INPUT, "x_{1}", shape=(), value=1.0), Node("x2", INPUT, "x_{2}", shape=(), value=1.5),
+            Node("x3", INPUT, "x_{3}", shape=(), value=2.0), Node("v1", NODE, "v_{1}", "mul", (0, 1)),
+            Node("v2", NODE, "v_{2}", "sin", (2,)), Node("v3", NODE, "v_{3}", "exp", (3,)),
+            Node("v4", NODE, "v_{4}", "mul", (3, 4)), Node("v5", NODE, "v_{5}", "add", (6, 5)),
+            Node("v6", NODE, "v_{6}", "div", (7, 2))]
+
+
+def test_a_graph_from_nodes_in_order_traces_as_the_spec():
+    mine = graphcomp.Graph(_eq2_nodes(), "v6", ordered=True).trace()
+    spec = graphcomp.load("graphs/eq2.yaml").trace()
+    assert mine.value == spec.value and mine.gradient == spec.gradient
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda nodes: setattr(nodes[3], "args", (0, 5)), ("'v1'", "not the position of an earlier node")),
+    (lambda nodes: setattr(nodes[3], "args", ("x1", "x2")), ("'v1'", "not the position")),
+    (lambda nodes: setattr(nodes[4], "name", "v1"), ("duplicate name 'v1'",)),
+])
+def test_a_graph_from_nodes_in_order_checks_the_order_and_the_names(change, words):
+    nodes = _eq2_nodes()
+    change(nodes)
+    with pytest.raises(GraphcompError) as err:
+        graphcomp.Graph(nodes, "v6", ordered=True)
+    assert all(w in str(err.value) for w in words), str(err.value)

@@ -75,6 +75,20 @@ def toposort(nodes, file):
     return [nodes[k] for k in order]
 
 
+def check_order(nodes, file):
+    """Nodes given in evaluation order with args as positions: check that every argument precedes its use."""
+    k, j, n = 0, None, None
+    try:
+        for k, n in enumerate(nodes):
+            for j in n.args:
+                if not 0 <= j < k:
+                    raise TypeError
+    except TypeError:  # also what comparing a name (not a position) with 0 raises
+        raise SpecError(f"argument {j!r} is not the position of an earlier node", file=file, node=n.name,
+                        key="inputs") from None
+    return nodes
+
+
 def _cycle_error(nodes, by_name, missing, file):
     # walk argument edges inside the unresolved set until a node repeats: that is a cycle
     k = next(i for i, c in enumerate(missing) if c > 0)

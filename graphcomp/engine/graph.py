@@ -11,7 +11,7 @@ import numpy as np
 from graphcomp import ops
 from graphcomp.core.errors import GraphcompError, SpecError
 from graphcomp.core.labels import fmt_shape
-from graphcomp.core.nodes import CONST, DATA, INPUT, no_gc, toposort
+from graphcomp.core.nodes import CONST, DATA, INPUT, check_order, no_gc, toposort
 from graphcomp.core.values import draw
 from graphcomp.engine import dual, sweeps
 
@@ -19,21 +19,27 @@ from graphcomp.engine import dual, sweeps
 class Graph:
     """A validated computational graph; build it with graphcomp.load or graphcomp.parse_expr."""
 
-    def __init__(self, nodes, output, *, file=None, name=None, description="", notation=None, seed=0, dist="normal"):
+    def __init__(self, nodes, output, *, file=None, name=None, description="", notation=None, seed=0, dist="normal",
+                 ordered=False):
+        """nodes: Nodes whose args name their arguments, in any order (sorted here); with `ordered`, nodes already
+        in evaluation order whose args are positions in the list (a program building a graph, not a spec)."""
         with no_gc():
-            self._build(nodes, output, file, name, description, notation, seed, dist)
+            self._build(nodes, output, file, name, description, notation, seed, dist, ordered)
 
-    def _build(self, nodes, output, file, name, description, notation, seed, dist):
+    def _build(self, nodes, output, file, name, description, notation, seed, dist, ordered):
         self.file, self.name, self.description = file, name or "graph", description
         self.seed, self.dist = seed, dist
-        self.nodes = toposort(nodes, file)
+        self.nodes = check_order(nodes, file) if ordered else toposort(nodes, file)
         self.index = {n.name: i for i, n in enumerate(self.nodes)}
+        if len(self.index) < len(self.nodes):
+            dup = next(n.name for i, n in enumerate(self.nodes) if self.index[n.name] != i)
+            raise SpecError(f"duplicate name '{dup}'", file=file, node=dup, key="name")
         if output not in self.index:
             raise SpecError(f"output '{output}' is not a defined name", file=file, key="output")
         self.output = self.index[output]
         self.nodes = _infer_shapes(self.nodes, file)
         self.inputs = [i for i, n in enumerate(self.nodes) if n.kind in (INPUT, DATA)]
-        self.scalar = all(n.shape == () for n in self.nodes)
+        self.scalar = not any(n.shape for n in self.nodes)
         if self.nodes[self.output].shape != ():
             shape = fmt_shape(self.nodes[self.output].shape)
             raise SpecError(
@@ -65,9 +71,10 @@ class Graph:
     def active(self):
         """active[i]: node i depends on a differentiable input (so its tangent or adjoint is not always 0)."""
         active = [n.kind == INPUT for n in self.nodes]
+        get = active.__getitem__
         for i, n in enumerate(self.nodes):
             if n.args:
-                active[i] = any(active[a] for a in n.args)
+                active[i] = any(map(get, n.args))
         return active
 
     @cached_property
@@ -75,7 +82,7 @@ class Graph:
         """reaches[i]: node i is on a path to the output (only these pass adjoints back)."""
         reaches = [False] * len(self.nodes)
         reaches[self.output] = True
-        for i in range(len(self.nodes) - 1, -1, -1):
+        for i in range(self.output, -1, -1):  # nodes after the output cannot reach it
             if reaches[i]:
                 for a in self.nodes[i].args:
                     reaches[a] = True
@@ -140,16 +147,23 @@ class Graph:
 
 def _infer_shapes(nodes, file):
     """Shapes through the graph; a mismatch names the node, both shapes, and sizes that would fit."""
+    registry = ops.REGISTRY
+    if not any(n.shape for n in nodes if n.op is None) and all(
+            registry[op].elementwise for op in {n.op for n in nodes} if op is not None):
+        for n in nodes:  # scalar inputs and elementwise ops only: every node is a scalar
+            n.shape = ()
+        return nodes
     shapes, errors, fixes = [], [], {}
+    get, scalar = shapes.__getitem__, ()
     for n in nodes:
         if n.op is None:
             shapes.append(tuple(n.shape))
             continue
-        op = ops.REGISTRY[n.op]
-        arg_shapes = [shapes[a] for a in n.args]
-        if op.elementwise and not any(arg_shapes):  # scalars in, scalar out: the common case
-            shapes.append(())
+        op = registry[n.op]
+        if op.elementwise and not any(map(get, n.args)):  # scalars in, scalar out: the common case
+            shapes.append(scalar)
             continue
+        arg_shapes = [shapes[a] for a in n.args]
         try:
             shapes.append(tuple(op.shape(*arg_shapes, **n.params)))
             continue

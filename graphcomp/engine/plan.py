@@ -14,16 +14,23 @@ class Plan:
 
     def __init__(self, graph, kit):
         self.graph, self.kit, self.n = graph, kit, len(graph.nodes)
-        self.steps = [(i, ops.REGISTRY[n.op], n.params, *(n.args + (-1,))[:2])
-                      for i, n in enumerate(graph.nodes) if n.op is not None]
-        self.fwd = [(i, op.on_floats if kit.floats and op.on_floats else _bind(op.fwd, kit, params), a, b)
+        self._bound = {}  # (rule, kit) bound once per op without parameters, shared by its steps
+        registry, nodes = ops.REGISTRY, graph.nodes
+        self.steps = [(i, registry[n.op], n.params, *(n.args if len(n.args) == 2 else (n.args[0], -1)))
+                      for i, n in enumerate(nodes) if n.op is not None]
+        floats = kit.floats
+        self.fwd = [(i, op.on_floats if floats and op.on_floats else self._bind(op.fwd, params), a, b)
                     for i, op, params, a, b in self.steps]
-        self.consts = [(i, kit.coerce(n.value)) for i, n in enumerate(graph.nodes) if n.kind == CONST]
+        self.consts = [(i, kit.coerce(n.value)) for i, n in enumerate(nodes) if n.kind == CONST]
         self._jvp = self._vjp = None
         self.compiled = None  # the straight-line sweep of graphcomp.engine.jit, for jit=True
         self.active, self.reaches = graph.active, graph.reaches
         self.inactive = [i for i, x in enumerate(self.active) if not x]
-        self.tensors = [(i, n.shape) for i, n in enumerate(graph.nodes) if n.shape]
+        self.tensors = [] if graph.scalar else [(i, n.shape) for i, n in enumerate(nodes) if n.shape]
+        # inputs and constants were checked for inf and nan on the way in; when they all come first (as a spec
+        # lists them), the values the forward sweep must check are the tail v[computed:]
+        first = self.steps[0][0] if self.steps else self.n
+        self.computed = first if len(self.steps) == self.n - first else 0
 
     @property
     def jvp(self):
@@ -46,13 +53,17 @@ class Plan:
         return self._vjp
 
     def _reverse_steps(self):
-        active, sink, out = self.active, self.n, []
+        active, reaches, sink, out = self.active, self.reaches, self.n, []
+        nodes, scalar = self.graph.nodes, self.graph.scalar
         for i, op, params, a, b in reversed(self.steps):
-            if not (active[i] and self.reaches[i]):
+            if not (active[i] and reaches[i]):
                 continue  # its adjoint is none (data only) or 0 (off every path to the output)
-            rule, local = self._rule(op, params, a, b, op.vjp)
+            if scalar and op.partials is not None:  # the common case of a scalar graph, without _rule's shape test
+                rule, local = self._bind(op.partials, params), True
+            else:
+                rule, local = self._rule(op, params, a, b, op.vjp)
             if op.elementwise and not local:
-                rule = _unbroadcasting(rule, [self.graph.nodes[j].shape for j in (a, b) if j >= 0], self.kit)
+                rule = _unbroadcasting(rule, [nodes[j].shape for j in (a, b) if j >= 0], self.kit)
             out.append((i, rule, a, b, a if active[a] else sink, b if b < 0 or active[b] else sink, local))
         return out
 
@@ -60,8 +71,17 @@ class Plan:
         """(the local partials, True) for an elementwise op whose arguments all have its shape, else (rule, False)."""
         shapes = {self.graph.nodes[j].shape for j in (a, b) if j >= 0}
         if op.partials is not None and len(shapes) == 1:
-            return _bind(op.partials, self.kit, params), True
-        return _bind(rule, self.kit, params), False
+            return self._bind(op.partials, params), True
+        return self._bind(rule, params), False
+
+    def _bind(self, rule, params):
+        """rule with this plan's kit (and the node's parameters) bound; one object per rule without parameters."""
+        if params:
+            return partial(rule, self.kit, **params)
+        bound = self._bound.get(rule)
+        if bound is None:
+            bound = self._bound[rule] = partial(rule, self.kit)
+        return bound
 
 
 def local_partials(op, kit, params):

@@ -119,7 +119,7 @@ def finish_adjoints(graph, plan_, d, v):
 def _finite(graph, plan_, xs, v, phase):
     """Arithmetic that gives inf or nan without raising (floats' + and *, torch): find the first such node."""
     kit = plan_.kit
-    if kit.finite(xs):
+    if kit.finite(xs[plan_.computed:] if xs is v and plan_.computed else xs):
         return  # a false alarm (a finite sum that overflows) makes the search below find nothing
     steps = plan_.fwd if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp
     for step in steps:
@@ -214,6 +214,8 @@ def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
 def _coerce(graph, n, x, kit, key="value"):
     if type(x) is float and not n.shape and math.isfinite(x):
         return kit.coerce(x)  # a finite float: skip the general checks
+    if type(x) is np.ndarray and x.dtype == np.float64 and x.shape == n.shape and np.isfinite(x).all():
+        return kit.coerce(x)  # a finite float array of the input's shape (a network's weights): the same
     x = as_value(x, file=graph.file, node=n.name, key=key)
     if np.shape(x) != tuple(n.shape):
         raise GraphcompError(f"{'a direction' if key == 'wrt' else 'value'} of shape {np.shape(x)}, but the input "
