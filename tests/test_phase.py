@@ -151,8 +151,11 @@ def test_classifier_no_convergence_and_global_minimum():
     assert wrong.kind == phase.GLOBAL and not wrong.success
 
 
+SPURIOUS_SEED = 5  # an instance (n=20, m=100) where Newton from its random start converges to a spurious minimum
+
+
 def test_restarts_recover_after_a_spurious_minimum():
-    inst = phase.make_instance(20, 100, README_SEED)
+    inst = phase.make_instance(20, 100, SPURIOUS_SEED)
     runs = phase.recover(inst, "newton", "random", restarts=10)
     assert not runs[0].verdict.success and runs[0].verdict.kind == phase.SPURIOUS
     assert runs[-1].verdict.success and 1 < len(runs) <= 11
@@ -210,7 +213,7 @@ def test_cli_bad_arguments_exit_2_with_one_message(solve, args, message):
 
 @pytest.mark.parametrize("source", phase.SOURCES)
 def test_cli_prints_tables_and_verdicts(solve, source):
-    p = solve("--method", "all", "--init", "spectral", "--n", "8", "--m", "40", "--derivatives", source)
+    p = solve("--method", "all", "--init", "spectral", "--n", "8", "--m", "40", "--seed", "5", "--derivatives", source)
     assert p.status == 0, p.stderr
     for name in ("Newton", "Gauss–Newton", "Levenberg–Marquardt"):
         assert f"{name}: global minimum reached" in p.stdout

@@ -149,13 +149,22 @@ def test_tolerances_are_stated(verify_cli):
             assert (c["rtol"], c["atol"]) == exact, c
 
 
-def test_verify_command(verify_cli):
+def test_verify_command(verify_cli, tmp_path):
     pytest.importorskip("torch")
     out = verify_cli("fig1.yaml", "--seed", "3", "--dist", "uniform")
     assert out.status == 0, out.stderr
     for text in ("(i) analytic", "(ii) engine reverse", "(iii) PyTorch autograd", "(iv) finite differences",
-                 "analytic – torch", "engine – fd", "max rel diff", "AGREE", "all 18 comparisons", "seed 3, uniform"):
-        assert text in out.stdout
+                 "analytic – torch", "engine – fd", "max rel diff", "AGREE", "all 18 comparisons",
+                 "numpy.random.seed(3)", "W1 = numpy.random.uniform(-1.0, 1.0, (3, 2))"):
+        assert text in " ".join(out.stdout.split())  # the drawing lines may wrap
+    draws = np.random.RandomState(3)  # the lines it prints re-create the data: check them against the engine's
+    x, W1 = draws.uniform(-1.0, 1.0, 2), draws.uniform(-1.0, 1.0, (3, 2))
+    t = graphcomp.load("fig1.yaml").trace(seed=3, dist="uniform")
+    np.testing.assert_array_equal(t["x"].v, x)
+    np.testing.assert_array_equal(t["W1"].v, W1)
+    np.savez(tmp_path / "mine.npz", **{k: np.asarray(v) for k, v in t.inputs.items()})
+    data = verify_cli("fig1.yaml", "--data", str(tmp_path / "mine.npz"))
+    assert data.status == 0 and "inputs from " in data.stdout and "numpy.random.seed" not in data.stdout
     eq2 = verify_cli("eq2.yaml")
     assert eq2.status == 0 and "(i) analytic: skipped" in eq2.stdout and "AGREE" in eq2.stdout
 
@@ -239,3 +248,4 @@ def test_verify_command_agrees_where_finite_differences_used_to_fail(verify_cli,
     out = verify_cli("--expr", expr, "--at", at, "--no-torch")  # the step, not torch, is what failed here
     assert out.status == 0 and out.stderr == "", out.stderr
     assert says in out.stdout and "DISAGREE" not in out.stdout
+

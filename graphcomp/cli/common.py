@@ -8,6 +8,7 @@ from rich.console import Console
 
 from graphcomp.cli.io import is_stream, write_atomic
 from graphcomp.core.errors import GraphcompError
+from graphcomp.core.values import DISTS
 from graphcomp.frontends import arrays, formula, spec
 from graphcomp.ops.kits import BACKENDS
 from graphcomp.render.tables import FORMATS
@@ -21,6 +22,7 @@ def add_graph_args(p):
     p.add_argument("--at", help="input values, e.g. x1=1,x2=1.5,x3=2 (override the spec's)")
     p.add_argument("--data", help=".npz file whose arrays set inputs by name")
     p.add_argument("--seed", type=seed_arg, help="random seed for inputs drawn at random and random directions")
+    p.add_argument("--dist", choices=DISTS, help="distribution of the tensor inputs drawn at random (default: the spec's)")
 
 
 SUFFIXES = {".tex": "latex", ".md": "markdown", ".csv": "csv", ".json": "json"}
@@ -141,7 +143,16 @@ def read_data(args, graph):
     return data
 
 
+def data_source(args, graph):
+    """Where the tensor inputs came from, in words: the .npz file, or the numpy calls that drew them."""
+    if args.data:
+        return f"from {args.data}"
+    if not any(n.op is None and n.shape and n.value is None for n in graph.nodes):
+        return ""
+    return "drawn as " + "; ".join(graph.draw_calls(args.seed, args.dist))
+
+
 def trace(args, graph, at, **kw):
     """graph.trace with the inputs the command line gives (--at, --data, --seed)."""
     backend = {"backend": getattr(args, "backend", None), "device": getattr(args, "device", None)}
-    return graph.trace(at=at, seed=args.seed, data=read_data(args, graph), **backend, **kw)
+    return graph.trace(at=at, seed=args.seed, dist=args.dist, data=read_data(args, graph), **backend, **kw)

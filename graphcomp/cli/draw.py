@@ -53,7 +53,8 @@ def run(args):
         t = trace(args, graph, at, mode="value")
     write(graph, t, out, values=args.values, edge_partials=args.edge_partials, digits=args.digits,
           rankdir=args.rankdir)
-    print(f"wrote {out}")
+    took = [n for n in (t.direction if t is not None and not args.wrt else ())]
+    print(f"wrote {out}" + (f" (forward mode along {', '.join(took)}: --wrt chooses)" if took else ""))
 
 
 def default_output(name):

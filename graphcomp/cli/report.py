@@ -72,7 +72,8 @@ def run(args):
              total=args.trials * (1 + len(PHASE_RATIOS)))
         command = "python cli.py report" + ("" if args.seed is None else f" --seed {args.seed}") + f" --trials {args.trials}"
         doc = report.document(made, command=command, seed=seed, p3_seed=p3_seed, count=args.trials, check=check,
-                              sentences=sentences)
+                              sentences=sentences, draws="\n".join(
+                                  ["import numpy", *fig1.draw_calls(p3_seed)]))
         tex = report.Artifact("report.tex", "the whole write-up (LaTeX)", "all", doc)
         _write(out, [tex])
         made.append(tex)

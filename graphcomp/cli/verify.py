@@ -3,12 +3,12 @@ from graphcomp.cli.common import (
     add_backend_args,
     add_graph_args,
     add_output_args,
+    data_source,
     emit,
     load_graph,
     output_format,
     read_data,
 )
-from graphcomp.core.values import DISTS
 from graphcomp.problems import results
 from graphcomp.problems.verify import verify
 
@@ -22,7 +22,6 @@ def register(sub):
                        "pair. Exit status 1 when some pair disagrees. Example: verify fig1.yaml --seed 13 --dist uniform")
     add_graph_args(p)
     add_backend_args(p)
-    p.add_argument("--dist", choices=DISTS, help="distribution of the inputs drawn at random (default: the spec's)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
     add_output_args(p)
     p.set_defaults(run=run)
@@ -34,9 +33,8 @@ def run(args):
     graph, at = load_graph(args)
     report = verify(graph, seed=args.seed, dist=args.dist, data=read_data(args, graph), at=at,
                     use_torch=not args.no_torch, backend=args.backend, device=args.device)
-    seed, dist = graph.seed if args.seed is None else args.seed, args.dist or graph.dist
     if fmt == "rich":
-        emit(args, renderables=results.verify_renderables(report, seed=seed, dist=dist, digits=args.digits))
+        emit(args, renderables=results.verify_renderables(report, source=data_source(args, graph), digits=args.digits))
     else:
         emit(args, text=results.VERIFY_FORMATS[fmt](report, args.digits))
     return 0 if report.ok else 1

@@ -7,6 +7,21 @@ import numpy as np
 from graphcomp.core.errors import GraphcompError, SpecError
 
 DISTS = ("normal", "uniform", "rademacher")
+RNGS = ("legacy", "pcg64")  # numpy.random.seed's generator (the problem set asks for it), or default_rng's
+_CALLS = {"normal": "standard_normal({shape})", "uniform": "uniform(-1.0, 1.0, {shape})",
+          "rademacher": "choice([-1.0, 1.0], {shape})"}
+
+
+def generator(rng, seed):
+    """The seeded generator of kind `rng`: 'legacy' draws what numpy.random.seed(seed) and then numpy.random's
+    functions draw, call by call; 'pcg64' what numpy.random.default_rng(seed) draws."""
+    return np.random.RandomState(seed) if rng == "legacy" else np.random.default_rng(seed)
+
+
+def draw_call(rng, dist, shape):
+    """The numpy call that draws an array as draw(generator(rng, …), dist, shape) does, as text."""
+    prefix = "numpy.random." if rng == "legacy" else "rng."
+    return prefix + _CALLS[dist].format(shape=tuple(shape) if len(shape) > 1 else shape[0])
 
 
 def draw(rng, dist, shape, *, file=None, node=None):

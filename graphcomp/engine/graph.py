@@ -12,7 +12,7 @@ from graphcomp import ops
 from graphcomp.core.errors import GraphcompError, SpecError
 from graphcomp.core.labels import fmt_shape
 from graphcomp.core.nodes import CONST, DATA, INPUT, check_order, no_gc, toposort
-from graphcomp.core.values import draw
+from graphcomp.core.values import draw, draw_call, generator
 from graphcomp.engine import dual, sweeps
 
 
@@ -20,11 +20,12 @@ class Graph:
     """A validated computational graph; build it with graphcomp.load or graphcomp.parse_expr."""
 
     def __init__(self, nodes, output, *, file=None, name=None, description="", notation=None, seed=0, dist="normal",
-                 ordered=False):
+                 rng="legacy", ordered=False):
         """nodes: Nodes whose args name their arguments, in any order (sorted here); with `ordered`, nodes already
         in evaluation order whose args are positions in the list (a program building a graph, not a spec)."""
         with no_gc():
             self._build(nodes, output, file, name, description, notation, seed, dist, ordered)
+        self.rng = rng
 
     def _build(self, nodes, output, file, name, description, notation, seed, dist, ordered):
         self.file, self.name, self.description = file, name or "graph", description
@@ -101,10 +102,11 @@ class Graph:
             raise GraphcompError(f"no node named '{name}'; nodes: {', '.join(self.index)}", file=self.file) from None
 
     def defaults(self, seed=None, dist=None):
-        """Input values from the spec; tensor inputs without a value are drawn from a seeded generator."""
+        """Input values from the spec; tensor inputs without a value are drawn, in declaration order, from the
+        generator the spec names (rng: legacy, numpy.random.seed's, the default; or pcg64) seeded with `seed`."""
         if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
             raise GraphcompError(f"a seed must be a whole number 0 or more, not {seed!r}", file=self.file)
-        rng = np.random.default_rng(self.seed if seed is None else seed)
+        rng = generator(self.rng, self.seed if seed is None else seed)
         out = {}
         for i in self.inputs:
             n = self.nodes[i]
@@ -113,6 +115,16 @@ class Graph:
             elif n.shape:
                 out[n.name] = draw(rng, dist or n.dist or self.dist, n.shape, file=self.file, node=n.name)
         return out
+
+    def draw_calls(self, seed=None, dist=None):
+        """The lines of numpy that draw the inputs defaults() draws, for a grader to re-create them."""
+        seed = self.seed if seed is None else seed
+        lines = [f"numpy.random.seed({seed})" if self.rng == "legacy" else f"rng = numpy.random.default_rng({seed})"]
+        for i in self.inputs:
+            n = self.nodes[i]
+            if n.value is None and n.shape:
+                lines.append(f"{n.name} = {draw_call(self.rng, dist or n.dist or self.dist, n.shape)}")
+        return lines
 
     def trace(self, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=None, jit=False, backend=None,
               device=None):

@@ -20,11 +20,11 @@ from graphcomp import ops
 from graphcomp.core.errors import SpecError
 from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE, Node, no_gc
-from graphcomp.core.values import DISTS, as_value
+from graphcomp.core.values import DISTS, RNGS, as_value
 from graphcomp.engine.graph import Graph
 
 GRAPHS_DIR = Path(__file__).resolve().parents[2] / "graphs"
-TOP_KEYS = {"name", "description", "notation", "seed", "dist", "inputs", "nodes", "output"}
+TOP_KEYS = {"name", "description", "notation", "seed", "dist", "rng", "inputs", "nodes", "output"}
 INPUT_KEYS = {"name", "value", "shape", "label", "kind", "dist", "description"}
 NODE_KEYS = {"name", "op", "inputs", "label", "description"}
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -132,6 +132,9 @@ def _from_dict(doc, file):
     dist = doc.get("dist", "normal")
     if dist not in DISTS:
         raise SpecError(f"unknown distribution '{dist}'; choose from {', '.join(DISTS)}", file=file, key="dist")
+    rng = doc.get("rng", "legacy")
+    if rng not in RNGS:
+        raise SpecError(f"unknown generator {rng!r}; choose from {', '.join(RNGS)}", file=file, key="rng")
 
     built, names = [], set()
 
@@ -155,7 +158,7 @@ def _from_dict(doc, file):
     if doc["output"] not in names:
         raise SpecError(f"output '{doc['output']}' is not a defined name", file=file, key="output")
     return Graph(consts + built, doc["output"], file=file, name=doc.get("name"),
-                 description=doc.get("description", ""), notation=notation, seed=seed, dist=dist)
+                 description=doc.get("description", ""), notation=notation, seed=seed, dist=dist, rng=rng)
 
 
 def _text(doc, file):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphcomp.core.errors import GraphcompError
+from graphcomp.core.values import generator
 from graphcomp.frontends.spec import from_dict, resolve, safe_load
 
 METHODS = ("newton", "gauss-newton", "lm")
@@ -55,9 +56,10 @@ class Instance:
 
 
 def make_instance(n, m, seed):
-    """The instance of size (n, m) drawn from np.random.default_rng(seed)."""
+    """The instance of size (n, m), drawn as numpy.random.seed(seed); A = numpy.random.standard_normal((m, n));
+    x = numpy.random.standard_normal(n) draw it (with a generator of its own: numpy's global one is left alone)."""
     check_size(n, m)
-    rng = np.random.default_rng(seed)
+    rng = generator("legacy", seed)
     A = rng.standard_normal((m, n))
     x_true = rng.standard_normal(n)
     return Instance(A, x_true, (A @ x_true) ** 2, seed)

@@ -128,7 +128,8 @@ def _npz(arrays):
 
 
 def _data_tex(graph, inputs, seed):
-    lines = [f"% the inputs of {graph.name}, drawn with numpy.random.default_rng({seed}) ({graph.dist})", "\\begin{gather*}"]
+    lines = [f"% the inputs of {graph.name}, drawn as: " + "; ".join(graph.draw_calls(seed)) + "; needs "
+             "\\usepackage{amsmath}", "\\begin{gather*}"]
     cells = []
     for name, x in inputs.items():
         cells.append(f"{graph.node(name).label} = {tex_matrix(x, 4)}")
@@ -150,7 +151,7 @@ $S_1 = \operatorname{diag}(\mathbf{1}[V_1 > 0])$ and $S_2 = \operatorname{diag}(
 """
 
 
-def document(artifacts, *, command, seed, p3_seed, count, check, sentences):
+def document(artifacts, *, command, seed, p3_seed, count, check, sentences, draws):
     """report.tex: a complete LaTeX document that inputs every fragment in the problem set's order."""
     names = {a.name for a in artifacts if isinstance(a, Artifact)}
 
@@ -183,8 +184,8 @@ def document(artifacts, *, command, seed, p3_seed, count, check, sentences):
 \maketitle
 
 \section*{{Problem 1: nonlinear least squares and second-order methods}}
-We minimise $f(x) = \frac14 \sum_{{i=1}}^m (y_i - (a_i^\top x)^2)^2$ with $n = 20$, $m = 100$, $a_i$ iid standard normal
-(instance seed {seed}); the gradient and Hessian are derived in \texttt{{docs/problem1.md}} and checked against the engine's
+We minimise $f(x) = \frac14 \sum_{{i=1}}^m (y_i - (a_i^\top x)^2)^2$ with $n = 20$, $m = 100$, $a_i$ iid standard normal,
+drawn as \verb|numpy.random.seed({seed}); A = numpy.random.standard_normal((100, 20)); x = numpy.random.standard_normal(20)|; the gradient and Hessian are derived in \texttt{{docs/problem1.md}} and checked against the engine's
 reverse sweep and forward-over-reverse Hessian.
 
 \subsection*{{(a) Newton's method with the exact Hessian}}
@@ -221,7 +222,10 @@ do not fit $W_1 x$; we use $W_1 \in \mathbb{{R}}^{{3\times 2}}$, $W_2 \in \mathb
 {{\small\input{{fig1_backward.tex}}}}
 {figure("fig1.png")}
 \subsection*{{(c) Analytic vs reverse mode vs PyTorch autograd}}
-The data, drawn with \texttt{{numpy.random.default\_rng({p3_seed})}}:
+The data, drawn with numpy's legacy generator, as these lines re-create them:
+\begin{{verbatim}}
+{draws}
+\end{{verbatim}}
 \input{{fig1_data.tex}}
 {table("fig1_gradients_4ways.tex")}
 {table("fig1_verify.tex")}

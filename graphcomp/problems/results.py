@@ -158,7 +158,7 @@ def gradients_latex(report, digits=4, differences=False):
     params = list(report.gradients["engine"])
     out = [f"% gradients of {g.name} computed {len(report.gradients)} ways; f = {report.value!r}; needs "
            "\\usepackage{booktabs,amsmath}",
-           "\\begin{tabular}{@{}l" + "c" * len(params) + "@{}}", "\\toprule",
+           "\\begin{tabular}{@{}l" + "@{\\;}c" * len(params) + "@{}}", "\\toprule",  # narrow gaps: wide matrices
            " & " + " & ".join(f"$\\nabla_{{{g.node(k).label}}} f$" for k in params) + " \\\\", "\\midrule"]
     for m, grads in report.gradients.items():
         out.append(f"{TABLE_METHODS[m]} & "
@@ -198,14 +198,13 @@ def verify_csv(report):
     return buf.getvalue()
 
 
-def verify_renderables(report, *, seed, dist, digits=4):
-    """Rich tables: the gradients (when small), the differences of every pair of methods, and the verdict."""
-
-
+def verify_renderables(report, *, source, digits=4):
+    """Rich tables: where the inputs came from, the gradients (when small), the differences of every pair of
+    methods, and the verdict."""
     g = report.graph
-    drawn = any(g.node(k).shape and g.node(k).value is None for k in report.inputs)
-    where = f"  [tensor inputs drawn with seed {seed}, {dist}]" if drawn else ""
-    items = [Text(f"{g.name}: {g.description or ''}{where}   f = {report.value:.6g}", style="bold magenta")]
+    items = [Text(f"{g.name}: {g.description or ''}   f = {report.value:.6g}", style="bold magenta")]
+    if source:
+        items.append(Text(f"inputs {source}", style="magenta"))
     methods = list(report.gradients)
     params = list(report.gradients["engine"])
     if all(report.gradients["engine"][k].size <= SHOW_VALUES for k in params):
