@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphcomp.problems import phase, plots, results
+from graphcomp.problems import derivations, phase, plots, results
 from graphcomp.problems.verify import verify
 from graphcomp.render import tables
 from graphcomp.render.text import tex_matrix
@@ -158,7 +158,8 @@ def document(artifacts, *, command, seed, p3_seed, count, check, sentences, draw
     def figure(name, width=0.9):
         if name not in names:
             return f"\\emph{{({name} was not made here: see the build output.)}}\n\n"
-        return f"\\begin{{center}}\\includegraphics[width={width}\\linewidth]{{{name}}}\\end{{center}}\n"
+        return (f"\\begin{{center}}\\includegraphics[width={width}\\linewidth,height=0.5\\textheight,keepaspectratio]"
+                f"{{{name}}}\\end{{center}}\n")
 
     def table(name):
         """A fragment as it pastes anywhere, centred; a run's table followed by the sentence on it."""
@@ -185,15 +186,21 @@ def document(artifacts, *, command, seed, p3_seed, count, check, sentences, draw
 
 \section*{{Problem 1: nonlinear least squares and second-order methods}}
 We minimise $f(x) = \frac14 \sum_{{i=1}}^m (y_i - (a_i^\top x)^2)^2$ with $n = 20$, $m = 100$, $a_i$ iid standard normal,
-drawn as \verb|numpy.random.seed({seed}); A = numpy.random.standard_normal((100, 20)); x = numpy.random.standard_normal(20)|; the gradient and Hessian are derived in \texttt{{docs/problem1.md}} and checked against the engine's
-reverse sweep and forward-over-reverse Hessian.
+drawn as
+\begin{{verbatim}}
+numpy.random.seed({seed})
+A = numpy.random.standard_normal((100, 20))
+x = numpy.random.standard_normal(20)
+\end{{verbatim}}
 
 \subsection*{{(a) Newton's method with the exact Hessian}}
+{derivations.PROBLEM_1A}
 From a random start:
 {table("problem1_newton_random.tex")}
 From the spectral start:
 {table("problem1_newton_spectral.tex")}
 \subsection*{{(b) Gauss--Newton}}
+{derivations.PROBLEM_1B}
 From the same random start:
 {table("problem1_gauss_newton_random.tex")}
 From the spectral start:
@@ -217,9 +224,11 @@ Gauss--Newton's success rate against the oversampling ratio $m/n$:
 The sizes in the problem set ($W_1 \in \mathbb{{R}}^{{2\times 3}}$, $W_3 \in \mathbb{{R}}^{{3\times 2}}$ with $x, y \in \mathbb{{R}}^2$)
 do not fit $W_1 x$; we use $W_1 \in \mathbb{{R}}^{{3\times 2}}$, $W_2 \in \mathbb{{R}}^{{3\times 3}}$, $W_3 \in \mathbb{{R}}^{{2\times 3}}$.
 \subsection*{{(a) Analytic gradients}}
+{derivations.PROBLEM_3A}
+In short:
 \input{{fig1_gradients.tex}}
 \subsection*{{(b) The backward pass, .v and .d step by step}}
-{{\small\input{{fig1_backward.tex}}}}
+{{\footnotesize\input{{fig1_backward.tex}}}}
 {figure("fig1.png")}
 \subsection*{{(c) Analytic vs reverse mode vs PyTorch autograd}}
 The data, drawn with numpy's legacy generator, as these lines re-create them:
