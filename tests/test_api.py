@@ -1,4 +1,5 @@
 """The Python API's own checks: second-order calls name a bad input instead of ignoring it."""
+import shutil
 import numpy as np
 import pytest
 
@@ -71,3 +72,15 @@ def test_a_graph_from_nodes_in_order_checks_the_order_and_the_names(change, word
     with pytest.raises(GraphcompError) as err:
         graphcomp.Graph(nodes, "v6", ordered=True)
     assert all(w in str(err.value) for w in words), str(err.value)
+
+
+def test_a_trace_displays_in_jupyter_as_escaped_tables_beside_its_drawing(monkeypatch):
+    g = graphcomp.from_dict({"name": "t", "inputs": [{"name": "x", "value": 2.0, "label": "<b>x</b>"}],
+                             "nodes": [{"name": "f", "op": "square", "inputs": ["x"]}], "output": "f"})
+    html = g.trace()._repr_html_()
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html  # spec text is escaped
+    assert html.count("<table") == 2 and "4.0000" in html  # the evaluation and the adjoint trace, f'(2) = 4
+    if shutil.which("dot"):
+        assert "<svg" in html
+    monkeypatch.setenv("PATH", "")  # no Graphviz: the tables alone
+    assert "<svg" not in g.trace()._repr_html_()

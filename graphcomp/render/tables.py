@@ -1,5 +1,6 @@
 """Trace tables: rich (terminal), LaTeX (booktabs), Markdown, CSV and JSON. They only read a finished Trace."""
 import csv
+import html
 import io
 import json
 import re
@@ -275,6 +276,23 @@ def json_text(trace, digits=4, style=None):
                      "latex": " = ".join(filter(None, (r.symbol, r.generic, r.rule))), "value": _plain(r.value)}
                     for r in rows]
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def html_text(trace, digits=4, style=None, drawing=None):
+    """The trace as HTML for Jupyter: its tables (text escaped) beside `drawing`, an SVG of the graph, if given."""
+    blocks = []
+    for key, title, rows in sections(trace, style):
+        cells = ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in (
+            r.node, tex_to_text(r.symbol), "= " + tex_to_text(r.generic) if r.generic else "",
+            "= " + tex_to_text(r.rule) + (f" = {tex_to_text(r.closed)}" if r.closed else ""),
+            fmt_value(r.value, digits, row=_is_row(trace, key)))) + "</tr>" for r in rows]
+        blocks.append(f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>"
+                      "<tr><th>node</th><th>symbol</th><th></th><th>rule</th><th>value</th></tr>"
+                      + "".join(cells) + "</table>")
+    results = "<br>".join(html.escape(f"{tex_to_text(s)} = {fmt_value(x, digits, row=True)}") for s, x in _results(trace))
+    tables = "".join(blocks) + f"<p><b>{results}</b></p>"
+    beside = f"<div style='flex:1 1 40%;min-width:20em'>{drawing}</div>" if drawing else ""
+    return f"<div style='display:flex;gap:2em;flex-wrap:wrap'><div>{tables}</div>{beside}</div>"
 
 
 def _generic(r):
