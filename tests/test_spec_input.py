@@ -92,3 +92,23 @@ def test_parse_header_survives_a_newline_in_at(cli, tmp_path):
     res = cli("parse", "--expr", "x*2", "--at", "x=\n1", "-o", out)
     assert res.status == 0, res.stderr
     assert load(out).trace().value == pytest.approx(2.0)
+
+
+def test_a_formula_is_numbered_as_the_textbook_numbers_it():
+    """Eq. 2 typed as a formula gets eq2.yaml's numbering (Baydin et al. 2018, Table 2): v3 = exp(v1), v4 = v1 v2."""
+    def steps(g):
+        return [(n.name, n.op, [g.nodes[a].name for a in n.args]) for n in g.nodes if n.op]
+
+    expr = "(x1*x2*sin(x3) + exp(x1*x2))/x3"
+    assert steps(parse(expr)) == steps(load("eq2.yaml"))
+    post = steps(parse(expr, order="formula"))
+    assert post[2] == ("v3", "mul", ["v1", "v2"]) and post[3] == ("v4", "exp", ["v1"])  # post-order, on request
+    # an op takes its number once its arguments have theirs: a deep left branch does not hold up a ready right one
+    assert steps(parse("sin(cos(tan(x))) + exp(y)"))[:2] == [("v1", "tan", ["x"]), ("v2", "exp", ["y"])]
+
+
+def test_order_on_the_command_line(cli):
+    for order, third in (("level", "exp(v₁)"), ("formula", "v₁ v₂")):
+        res = cli("trace", "--expr", "(x1*x2*sin(x3) + exp(x1*x2))/x3", "--at", "x1=1,x2=1.5,x3=2", "--order", order,
+                  "--format", "csv")
+        assert res.status == 0 and f"primal,v3,v₃,,{third}," in res.stdout

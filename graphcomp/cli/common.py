@@ -19,6 +19,9 @@ def add_graph_args(p):
     p.add_argument("spec", nargs="?", help="YAML spec file; a bare name is looked up in graphs/ (eq2.yaml)")
     p.add_argument("--expr", help='a formula instead of a spec, e.g. "(x1*x2*sin(x3) + exp(x1*x2))/x3" '
                    '(one that starts with "-" goes as --expr="-x/2")')
+    p.add_argument("--order", choices=formula.ORDERS, default="level", help="how --expr numbers its intermediates: "
+                   "level (as the textbooks: an op takes the next number once its arguments have theirs; the default) "
+                   "or formula (the formula's post-order)")
     p.add_argument("--at", help="input values, e.g. x1=1,x2=1.5,x3=2 (override the spec's)")
     p.add_argument("--data", help=".npz file whose arrays set inputs by name")
     p.add_argument("--seed", type=seed_arg, help="random seed for inputs drawn at random and random directions")
@@ -100,7 +103,7 @@ def load_graph(args):
     if args.expr and args.spec:
         raise GraphcompError("give either a spec file or --expr, not both")
     if args.expr:
-        return formula.parse(args.expr, at=at), None
+        return formula.parse(args.expr, at=at, order=args.order), None
     if not args.spec:
         raise GraphcompError("name a spec file (e.g. eq2.yaml) or give --expr")
     graph = spec.load(args.spec)

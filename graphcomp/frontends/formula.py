@@ -7,6 +7,7 @@ input's name already takes, as in "v1*sin(x)", is skipped).
 """
 import ast
 import math
+from collections import deque
 
 from graphcomp.core.errors import SpecError
 from graphcomp.frontends.spec import from_dict
@@ -17,8 +18,17 @@ FUNCS = {"sin", "cos", "tan", "exp", "log", "sqrt", "square", "reciprocal", "tan
 ALIASES = {"ln": "log", "sigma": "sigmoid"}
 
 
-def to_spec(expr, at=None, name="formula"):
-    """A spec dict (ready for yaml.safe_dump or graphcomp.from_dict) for the formula `expr`."""
+ORDERS = ("level", "formula")
+
+
+def to_spec(expr, at=None, name="formula", order="level"):
+    """A spec dict (ready for yaml.safe_dump or graphcomp.from_dict) for the formula `expr`.
+
+    order 'level' numbers intermediates as the textbooks do: an op takes the next number as soon as all
+    its arguments have theirs, ops made ready by the same number in the formula's left-to-right order;
+    'formula' numbers them in the formula's post-order."""
+    if order not in ORDERS:
+        raise SpecError(f"unknown order '{order}'; choose {' or '.join(ORDERS)}", file="--order")
     where = "--expr"
     if not isinstance(expr, str) or not expr.strip():
         raise SpecError("the formula is empty", file=where)
@@ -67,6 +77,8 @@ def to_spec(expr, at=None, name="formula"):
     if unknown:
         raise SpecError(f"--at names {', '.join(sorted(unknown))}, which the formula does not use; "
                         f"its inputs: {', '.join(inputs)}", file=where)
+    if order == "level":
+        nodes, out = _by_level(nodes, out, inputs)
     k = len(inputs)
     spec_inputs = []
     for j, ident in enumerate(inputs):
@@ -75,6 +87,32 @@ def to_spec(expr, at=None, name="formula"):
             entry["value"] = float(at[ident])
         spec_inputs.append(entry)
     return {"name": name, "description": text, "inputs": spec_inputs, "nodes": nodes, "output": out}
+
+
+def _by_level(nodes, out, inputs):
+    """The nodes renumbered v1, v2, … in the textbooks' order (see to_spec): a queue, first in first out."""
+    position = {n["name"]: k for k, n in enumerate(nodes)}
+    users = [[] for _ in nodes]
+    waiting = []
+    for k, n in enumerate(nodes):
+        args = [position[a] for a in n["inputs"] if isinstance(a, str) and a in position]
+        waiting.append(len(set(args)))
+        for a in set(args):
+            users[a].append(k)  # in post-order: left to right
+    queue = deque(k for k in range(len(nodes)) if waiting[k] == 0)
+    order = []
+    while queue:
+        k = queue.popleft()
+        order.append(k)
+        for u in users[k]:
+            waiting[u] -= 1
+            if waiting[u] == 0:
+                queue.append(u)
+    names = _fresh_names(set(inputs))
+    rename = {nodes[k]["name"]: next(names) for k in order}
+    renamed = [{**nodes[k], "name": rename[nodes[k]["name"]],
+                "inputs": [rename.get(a, a) if isinstance(a, str) else a for a in nodes[k]["inputs"]]} for k in order]
+    return renamed, rename[out]
 
 
 def _parse(text, where):
@@ -161,6 +199,6 @@ def _build(node, args, make, where):
     return make(op, [a, b])
 
 
-def parse(expr, at=None, name="formula"):
-    """Build a Graph from a formula; `at` gives input values."""
-    return from_dict(to_spec(expr, at, name), file="--expr")
+def parse(expr, at=None, name="formula", order="level"):
+    """Build a Graph from a formula; `at` gives input values, `order` the numbering (see to_spec)."""
+    return from_dict(to_spec(expr, at, name, order), file="--expr")
