@@ -1,5 +1,6 @@
 """The Python API's own checks: second-order calls name a bad input instead of ignoring it."""
 import shutil
+
 import numpy as np
 import pytest
 

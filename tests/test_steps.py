@@ -100,3 +100,25 @@ def test_a_forward_trace_is_beside_its_evaluation_trace_row_by_row():
     rows = [line for line in tex.splitlines() if line.endswith("\\\\") and "multicolumn" not in line]
     assert len(rows) == 9 and rows[3].startswith("$v_{1}$ & $= v_{-2} v_{-1}$ & $1.5000$ & $\\dot{v}_{1}$")
     assert tex.count("\\begin{tabular}") == 1
+
+
+def test_forward_mode_with_several_inputs_has_a_tangent_column_each(cli):
+    """--wrt x1,x2 in forward mode: one sweep per input, the textbook's columns (not their sum, as before)."""
+    x1, x2, x3 = AT.values()
+    v1, v2 = x1 * x2, math.sin(x3)
+    v3, v4 = math.exp(v1), v1 * v2
+    columns = {}
+    for name, dv1 in (("x1", x2), ("x2", x1)):  # ∂v₁ along each input; v₂ depends on x₃ alone
+        dv3, dv4 = v3 * dv1, v2 * dv1
+        columns[name] = {"v1": dv1, "v2": 0.0, "v3": dv3, "v4": dv4, "v5": dv3 + dv4, "v6": (dv3 + dv4) / x3}
+    t = graphcomp.load("eq2.yaml").trace(wrt=["x1", "x2"], mode="forward")
+    assert t.derivative == {"x1": pytest.approx(columns["x1"]["v6"]), "x2": pytest.approx(columns["x2"]["v6"])}
+    for name, ref in columns.items():
+        assert {k: t.columns[name][1][t.graph.index[k]] for k in ref} == pytest.approx(ref, rel=1e-14)
+    res = cli("trace", "eq2.yaml", "--wrt", "x1,x2", "--mode", "forward", "--format", "csv")
+    assert res.status == 0 and res.stdout.count("\ntangent:x1,") == res.stdout.count("\ntangent:x2,") == 9
+    tex = cli("trace", "eq2.yaml", "--wrt", "x1,x2", "--mode", "forward", "--format", "latex").stdout
+    assert "$\\partial /\\partial x_{1}$ & $\\partial /\\partial x_{2}$" in tex and tex.count("\\begin{tabular}") == 1
+    assert f"${columns['x1']['v6']:.4f}$ & ${columns['x2']['v6']:.4f}$ \\\\" in tex
+    direction = graphcomp.load("eq2.yaml").trace(wrt={"x1": 1.0, "x2": 0.5}, mode="forward")
+    assert direction.columns is None and direction.derivative == pytest.approx(columns["x1"]["v6"] + 0.5 * columns["x2"]["v6"])

@@ -169,7 +169,8 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     kit = kit_for(graph.scalar, backend, device)
     p = plan(graph, kit)
     inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)
-    direction = _direction(graph, wrt, mode, seed, kit)
+    columns = _columns(graph, wrt, mode, seed, kit)
+    direction = columns[0][1] if columns else {}
     reverse = mode in ("reverse", "both")
     done = None
     if jit and kit is FloatKit:
@@ -182,11 +183,18 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
             v, d = done
             _finite(graph, p, v, v, "evaluating")
             d = finish_adjoints(graph, p, d, v) if reverse else None
-        t = tangents(graph, p, v, direction) if mode in ("forward", "both") else None
-    v, t, d = (None if xs is None else kit.to_numpy(xs) for xs in (v, t, d))
-    direction = dict(zip(direction, kit.to_numpy(list(direction.values()))))
+        t = [tangents(graph, p, v, seeds) for _, seeds in columns] if mode in ("forward", "both") else None
+    v, d = (None if xs is None else kit.to_numpy(xs) for xs in (v, d))
+    t = None if t is None else [kit.to_numpy(xs) for xs in t]
+    named = {label: (_named(graph, kit, seeds), ts) for (label, seeds), ts in zip(columns, t or [])}
+    direction = _named(graph, kit, direction)
     inputs = {graph.nodes[i].name: x for i, x in zip(inputs, kit.to_numpy(list(inputs.values())))}
-    return Trace(graph, mode, v, t, d, wrt=wrt, direction=direction, inputs=inputs)
+    return Trace(graph, mode, v, t[0] if t else None, d, wrt=wrt, direction=direction, inputs=inputs,
+                 columns=named if len(named) > 1 else None)
+
+
+def _named(graph, kit, seeds):
+    return dict(zip((graph.nodes[i].name for i in seeds), kit.to_numpy(list(seeds.values()))))
 
 
 def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
@@ -223,13 +231,21 @@ def _coerce(graph, n, x, kit, key="value"):
     return kit.coerce(x)
 
 
-def _direction(graph, wrt, mode, seed, kit):
-    """The forward-mode seed as {input position: tangent}; names alone get 1 (scalars) or a seeded random direction."""
+def _columns(graph, wrt, mode, seed, kit):
+    """The forward-mode sweeps to run: [(input name or None, seed {input position: tangent})], one per input when
+    `wrt` names several (a column each, as the textbook's forward table), else the one direction wrt gives."""
+    if mode in ("forward", "both") and isinstance(wrt, (list, tuple)) and len(wrt) > 1:
+        return [(name, _direction(graph, name, mode, seed, kit)) for name in wrt]
     if mode not in ("forward", "both"):
         wrt_names = [wrt] if isinstance(wrt, str) else list(wrt or [])
         for name in wrt_names:
             wrt_input(graph, name)
-        return {}
+        return []
+    return [(None, _direction(graph, wrt, mode, seed, kit))]
+
+
+def _direction(graph, wrt, mode, seed, kit):
+    """The forward-mode seed as {input position: tangent}; names alone get 1 (scalars) or a seeded random direction."""
     if wrt is None:
         variables = [i for i in graph.inputs if graph.nodes[i].kind == INPUT]
         wrt = [graph.nodes[variables[0]].name] if graph.scalar else [graph.nodes[i].name for i in variables]

@@ -30,10 +30,12 @@ class NodeView:
 class Trace:
     """Values and derivatives of one evaluation of a graph; `trace['v1'].v`, `trace['v1'].d`."""
 
-    def __init__(self, graph, mode, values, tangents, adjoints, *, wrt, direction, inputs):
+    def __init__(self, graph, mode, values, tangents, adjoints, *, wrt, direction, inputs, columns=None):
         self.graph, self.mode, self.wrt, self.inputs = graph, mode, wrt, inputs
         self.values, self.tangents, self.adjoints = values, tangents, adjoints
-        self.direction = {graph.nodes[i].name: x for i, x in direction.items()}
+        self.direction = direction  # {input name: its tangent seed}, of the first column when there are several
+        # forward mode with several inputs: {input: (its seed, every node's tangent)}, a column each
+        self.columns = columns
 
     def __getitem__(self, name):
         n = self.graph.node(name)
@@ -63,7 +65,10 @@ class Trace:
 
     @property
     def derivative(self):
-        """The derivative asked for: ∂f/∂wrt, or the directional derivative along the seed."""
+        """The derivative asked for: ∂f/∂wrt, or the directional derivative along the seed; in forward mode
+        with several inputs, {input: ∂f/∂input} (a column each)."""
+        if self.columns:
+            return {name: ts[self.graph.output] for name, (_, ts) in self.columns.items()}
         if self.tangents is not None:
             return self.tangents[self.graph.output]
         grad = self.gradient

@@ -58,20 +58,24 @@ def primal(trace):
 
 
 def tangent(trace):
-    """Forward-mode trace: v̇_i for inputs (the seed) and nodes, in evaluation order."""
+    """Forward-mode trace: v̇_i for inputs (the seed) and nodes, in evaluation order. With several inputs (a
+    column each, Trace.columns) each row's value is {input: v̇_i along it}, and an input's rule is its seed."""
     # terms in constants and data are always 0; terms in unseeded inputs stay, as in the lecture's trace
     graph, active, rows = trace.graph, trace.graph.active, []
     for i, n in enumerate(graph.nodes):
         if n.kind in (CONST, DATA):
             continue
-        if n.op is None:
+        if n.op is None and trace.columns:
+            rule = "\\text{seed}"
+        elif n.op is None:
             seed = trace.direction.get(n.name)
             rule = "0" if seed is None else "\\text{seed}" if np.ndim(seed) else f"{seed:g}"
         else:
             terms = ops.REGISTRY[n.op].jvp_tex(_shapes(graph, n))
             f = fields(graph, i)
             rule = _sum(fill(t, f) for t, a in zip(terms, n.args) if active[a])
-        rows.append(Row(n.name, deriv_sym(graph, i, "tangent"), rule, trace.tangents[i]))
+        value = {k: ts[i] for k, (_, ts) in trace.columns.items()} if trace.columns else trace.tangents[i]
+        rows.append(Row(n.name, deriv_sym(graph, i, "tangent"), rule, value))
     return rows
 
 

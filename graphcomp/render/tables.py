@@ -105,8 +105,10 @@ def rich_renderables(trace, digits=4, style=None):
     sects = sections(trace, style)
     if sects[1:] and sects[1][0] == "tangent" and trace.graph.scalar:
         t = _rich_table("Forward mode: evaluation trace | tangent trace")
-        for name in ("node", "symbol", "rule", "value", "tangent", "rule ", "value "):
+        for name in ("node", "symbol", "rule", "value", "tangent", "rule "):
             t.add_column(name, **_RICH_COLUMNS[name.strip()])
+        for label in _column_labels(trace):
+            t.add_column(tex_to_text(label) if trace.columns else "value ", **_RICH_COLUMNS["value"])
         for left, right in _beside(trace, sects):
             t.add_row(left.node, *_rich_cells(trace, "primal", left, digits), *_rich_cells(trace, "tangent", right, digits))
         items.append(t)
@@ -139,9 +141,20 @@ def _rich_table(title):
 
 def _rich_cells(trace, key, r, digits):
     if r is None:
-        return ("", "", "")
+        return ("", "", *[""] * len(_column_labels(trace) if key == "tangent" else [None]))
     # Text(), not a str: rich would take "[v₁ > 0]" in a rule for a markup tag and drop it
-    return (tex_to_text(r.symbol), Text("= " + tex_to_text(r.rule)), fmt_value(r.value, digits, row=_is_row(trace, key)))
+    return (tex_to_text(r.symbol), Text("= " + tex_to_text(r.rule)),
+            *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))
+
+
+def _values(r):
+    """A row's values: one, or one per input when a forward trace has a column for each (Trace.columns)."""
+    return list(r.value.values()) if isinstance(r.value, dict) else [r.value]
+
+
+def _column_labels(trace):
+    """LaTeX headers of the tangent values: ∂/∂x₁, ∂/∂x₂, … when forward mode ran a column per input."""
+    return [f"\\partial /\\partial {default_label(name)}" for name in trace.columns] if trace.columns else [None]
 
 
 TEX_SHOWN = 6  # entries per axis of a matrix in a LaTeX table: more would not fit a page (JSON has them all)
@@ -169,17 +182,19 @@ def latex(trace, digits=4, style=None):
     trace's sections one below the other."""
     sects = sections(trace, style)
     parts = [f"% graphcomp trace of {trace.graph.name} ({trace.mode} mode); needs \\usepackage{{booktabs,amsmath,amssymb}}"]
-    widest = max((np.shape(r.value)[-1] for _, _, rows in sects for r in rows if np.ndim(r.value)), default=0)
+    widest = max((np.shape(x)[-1] for _, _, rows in sects for r in rows for x in _values(r) if np.ndim(x)), default=0)
     if widest > 10:  # amsmath's matrices take 10 columns unless told more
         parts.append(f"\\setcounter{{MaxMatrixCols}}{{{widest}}}")
     beside = _beside(trace, sects)
     if beside:
         key = sects[1][0]
-        right = 4 if key == "steps" else 3
-        cols = "l@{\\;}" * (right - 1)
-        parts += [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}r@{{}}}}", "\\toprule",
+        right = 4 if key == "steps" else 2 + (len(_column_labels(trace)) if key == "tangent" else 1)
+        cols = "l@{\\;}" * (2 + (key == "steps")) + "@{\\;}".join("r" * (right - 2 - (key == "steps")))
+        parts += [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
                   f"\\multicolumn{{3}}{{@{{}}l}}{{{HEADS['primal']}}} & \\multicolumn{{{right}}}{{l@{{}}}}{{{HEADS[key]}}} \\\\",
                   "\\midrule"]
+        if key == "tangent" and trace.columns:
+            parts += [" & " * 5 + " & ".join(f"${label}$" for label in _column_labels(trace)) + " \\\\", "\\midrule"]
         for left, r in beside:
             parts.append(" & ".join(_tex_cells(trace, "primal", left, digits, 3) + _tex_cells(trace, key, r, digits, right))
                          + " \\\\")
@@ -205,8 +220,9 @@ def _tex_cells(trace, key, r, digits, width):
     """A row's cells in LaTeX: symbol, [= generic,] = rule, value; blanks where there is no row."""
     if r is None:
         return [""] * width
-    cells = [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$", f"${_tex_value(r.value, digits, _is_row(trace, key))}$"]
-    if width == 4:
+    cells = [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$",
+             *(f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r))]
+    if key == "steps":
         cells.insert(1, f"$= {r.generic}$" if r.generic else "")
     return cells
 
@@ -217,13 +233,15 @@ def markdown(trace, digits=4, style=None):
 
     def cells(key, r):
         if r is None:
-            return ["", "", ""]
-        value = _tex_value(r.value, digits, _is_row(trace, key))
-        return [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$", f"${value}$"]
+            return ["", ""] + [""] * (len(_column_labels(trace)) if key == "tangent" else 1)
+        values = [f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r)]
+        return [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$", *values]
 
     if sects[1:] and sects[1][0] == "tangent" and trace.graph.scalar:
+        heads = [f"${label}$" for label in _column_labels(trace)] if trace.columns else ["value"]
         parts += ["**Forward mode: evaluation trace and tangent trace, row by row**\n",
-                  "| node | symbol | rule | value | tangent | rule | value |", "|---|---|---|---:|---|---|---:|"]
+                  "| node | symbol | rule | value | tangent | rule | " + " | ".join(heads) + " |",
+                  "|---|---|---|---:|---|---|" + "---:|" * len(heads)]
         parts += [f"| {left.node} | " + " | ".join(cells("primal", left) + cells("tangent", right)) + " |"
                   for left, right in _beside(trace, sects)]
         parts.append("")
@@ -252,8 +270,11 @@ def csv_text(trace, digits=4, style=None):
     for key, _, rows in sections(trace, style):
         for r in rows:
             rule = r.rule + (f" = {r.closed}" if r.closed else "")
-            w.writerow([key, r.node, tex_to_text(r.symbol), tex_to_text(r.generic or ""), tex_to_text(rule),
-                        fmt_value(r.value, digits, row=True).replace("\n", " ")])
+            # a forward trace with a column per input: a row per input, its trace named tangent:x1, tangent:x2…
+            values = r.value.items() if isinstance(r.value, dict) else [(None, r.value)]
+            for name, x in values:
+                w.writerow([key if name is None else f"{key}:{name}", r.node, tex_to_text(r.symbol),
+                            tex_to_text(r.generic or ""), tex_to_text(rule), fmt_value(x, digits, row=True).replace("\n", " ")])
     return buf.getvalue()
 
 
@@ -273,7 +294,7 @@ def json_text(trace, digits=4, style=None):
     }
     for key, _, rows in sections(trace, style):
         doc[key] = [{"node": r.node, "symbol": tex_to_text(r.symbol), **_generic(r), "rule": tex_to_text(r.rule),
-                     "latex": " = ".join(filter(None, (r.symbol, r.generic, r.rule))), "value": _plain(r.value)}
+                     "latex": " = ".join(filter(None, (r.symbol, r.generic, r.rule))), "value": _json_value(r.value)}
                     for r in rows]
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
@@ -285,7 +306,7 @@ def html_text(trace, digits=4, style=None, drawing=None):
         cells = ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in (
             r.node, tex_to_text(r.symbol), "= " + tex_to_text(r.generic) if r.generic else "",
             "= " + tex_to_text(r.rule) + (f" = {tex_to_text(r.closed)}" if r.closed else ""),
-            fmt_value(r.value, digits, row=_is_row(trace, key)))) + "</tr>" for r in rows]
+            ", ".join(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))) + "</tr>" for r in rows]
         blocks.append(f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>"
                       "<tr><th>node</th><th>symbol</th><th></th><th>rule</th><th>value</th></tr>"
                       + "".join(cells) + "</table>")
@@ -293,6 +314,10 @@ def html_text(trace, digits=4, style=None, drawing=None):
     tables = "".join(blocks) + f"<p><b>{results}</b></p>"
     beside = f"<div style='flex:1 1 40%;min-width:20em'>{drawing}</div>" if drawing else ""
     return f"<div style='display:flex;gap:2em;flex-wrap:wrap'><div>{tables}</div>{beside}</div>"
+
+
+def _json_value(x):
+    return {k: _plain(v) for k, v in x.items()} if isinstance(x, dict) else _plain(x)
 
 
 def _generic(r):
