@@ -106,7 +106,7 @@ def test_forward_mode_with_several_inputs_has_a_tangent_column_each(cli):
     """--wrt x1,x2 in forward mode: one sweep per input, the textbook's columns (not their sum, as before)."""
     x1, x2, x3 = AT.values()
     v1, v2 = x1 * x2, math.sin(x3)
-    v3, v4 = math.exp(v1), v1 * v2
+    v3 = math.exp(v1)
     columns = {}
     for name, dv1 in (("x1", x2), ("x2", x1)):  # ∂v₁ along each input; v₂ depends on x₃ alone
         dv3, dv4 = v3 * dv1, v2 * dv1
