@@ -39,6 +39,9 @@ class Op:
     doc: str = ""
     partials: Callable | None = None  # partials(m, y, *args, **params) -> one ∂y/∂arg each (elementwise ops)
     partials_tex: tuple | None = None  # each partial in LaTeX: ("{1}", "{0}") for mul
+    # for each argument, its gradient (column form) as a product of LaTeX factors, {g} the result's gradient:
+    # matmul's (("{g}", "({1})^\\top"), ("({0})^\\top", "{g}")); elementwise ops need none (partial ⊙ g)
+    grad_tex: Callable | None = None  # grad_tex(shapes) -> one tuple of factors per argument, or None
     on_floats: Callable | None = None  # the forward function as a C builtin, for Python floats (no frame per call)
 
 

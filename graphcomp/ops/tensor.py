@@ -47,6 +47,7 @@ register(Op(
     jvp_tex=lambda shapes: ("{t0} {1}", "{0} {t1}"),
     vjp_tex=_matmul_vjp_tex,
     shape=_matmul_shape,
+    grad_tex=lambda shapes: (("{g}", "({1})^\\top"), ("({0})^\\top", "{g}")) if len(shapes[0]) == 2 else None,
     doc="Matrix product A B (matrix–vector or matrix–matrix).",
 ))
 
@@ -66,6 +67,7 @@ register(Op(
     vjp_tex=lambda shapes: ("({g})^\\top",),
     shape=_transpose_shape,
     partials_tex=("1",),
+    grad_tex=lambda shapes: (("({g})^\\top",),),
 ))
 register(Op(
     "sum", 1,
@@ -75,6 +77,7 @@ register(Op(
     tex="\\textstyle\\sum {0}",
     jvp_tex=lambda shapes: ("\\textstyle\\sum {t0}",),
     partials_tex=("1",),
+    grad_tex=lambda shapes: (("{g}", "\\mathbf{{1}}"),),
     vjp_tex=lambda shapes: ("{g}",) if not shapes[0] else (
         "{g} \\mathbf{{1}}^\\top" if len(shapes[0]) == 1 else "{g} \\mathbf{{1}}\\mathbf{{1}}^\\top",),
     shape=_scalar_out,
@@ -89,5 +92,6 @@ register(Op(
     vjp_tex=lambda shapes: {0: ("{g} \\cdot {0}",), 1: ("{g} ({0})^\\top",)}.get(len(shapes[0]), ("{g} \\, {0}",)),
     shape=_scalar_out,
     partials_tex=("{0}",),
+    grad_tex=lambda shapes: (("{g}", "{0}"),),
     doc="Half the squared (Frobenius) norm, ½‖A‖².",
 ))

@@ -191,17 +191,18 @@ def _gradient(graph, i, k, g):
         if partial in ("1", "-1"):
             return _negated(g) if partial == "-1" else g
         return _times(_atom(partial), g, "\\odot" if any(shapes) else "\\,")
-    if n.op == "matmul" and len(shapes[0]) == 2:
-        other = f["1"] if k == 0 else f"({f['0']})^\\top"
-        return _times(g, (False, f"({other})^\\top" if k == 0 else other, True), " ") if k == 0 else \
-            _times((False, other, True), g, " ")
-    if n.op == "halfsq":
-        return (False, f["0"], True) if g == _ONE else _times(g, (False, f["0"], True), " ")
-    if n.op == "sum":
-        return (False, "\\mathbf{1}", True) if g == _ONE else _times(g, (False, "\\mathbf{1}", True), " ")
-    if n.op == "transpose":
-        return (g[0], f"({g[1]})^\\top", True)
-    return None
+    factors = op.grad_tex(shapes) if op.grad_tex else None
+    if factors is None:
+        return None
+    out = _ONE
+    for factor in factors[k]:
+        if factor == "{g}":
+            out = _times(out, g, " ")
+        elif "{g}" in factor:  # a factor of g, e.g. its transpose: g's sign comes out in front
+            out = _times(out, (g[0], fill(factor, {**f, "g": g[1]}), True), " ")
+        else:
+            out = _times(out, (False, fill(factor, f), True), " ")
+    return out
 
 
 def _atom(tex):
