@@ -22,6 +22,7 @@ class Node:
     shape: tuple | None = None
     value: object = None  # default value of an input, the value of a constant
     dist: str | None = None  # how a tensor input without a value is drawn
+    inputs: tuple = ()  # the names of the arguments, as a spec writes them; toposort turns them into args
 
 
 
@@ -38,14 +39,15 @@ def no_gc():
 
 
 def toposort(nodes, file):
-    """Order nodes so that every argument precedes its use: Kahn's algorithm, no recursion.
+    """Order nodes so that every argument precedes its use, and set each node's args (positions) from its
+    inputs (names): Kahn's algorithm, no recursion.
 
     Among nodes ready at the same time the one declared first goes first, so a
     spec written in evaluation order keeps its order (and its v_1 … v_k numbering).
     """
     by_name = {n.name: k for k, n in enumerate(nodes)}
     look = by_name.__getitem__
-    idx = [tuple(map(look, n.args)) for n in nodes]
+    idx = [tuple(map(look, n.inputs)) for n in nodes]
     if all(j < k for k, args in enumerate(idx) for j in args):
         for n, args in zip(nodes, idx):
             n.args = args
@@ -96,7 +98,7 @@ def _cycle_error(nodes, by_name, missing, file):
     while k not in seen:
         seen[k] = len(path)
         path.append(k)
-        k = next(by_name[a] for a in nodes[k].args if missing[by_name[a]] > 0)
+        k = next(by_name[a] for a in nodes[k].inputs if missing[by_name[a]] > 0)
     cycle = [nodes[i].name for i in path[seen[k]:]]
     cycle = list(reversed(cycle)) + [cycle[-1]]
     return SpecError(f"the graph has a cycle: {' → '.join(cycle)}", file=file, node=cycle[0], key="inputs")

@@ -38,7 +38,7 @@ class Graph:
         if output not in self.index:
             raise SpecError(f"output '{output}' is not a defined name", file=file, key="output")
         self.output = self.index[output]
-        self.nodes = _infer_shapes(self.nodes, file)
+        _infer_shapes(self.nodes, file)
         self.inputs = [i for i, n in enumerate(self.nodes) if n.kind in (INPUT, DATA)]
         self.scalar = not any(n.shape for n in self.nodes)
         if self.nodes[self.output].shape != ():
@@ -158,13 +158,13 @@ class Graph:
 
 
 def _infer_shapes(nodes, file):
-    """Shapes through the graph; a mismatch names the node, both shapes, and sizes that would fit."""
+    """Set every node's shape, through the graph; a mismatch names the node, both shapes, and sizes that would fit."""
     registry = ops.REGISTRY
     if not any(n.shape for n in nodes if n.op is None) and all(
             registry[op].elementwise for op in {n.op for n in nodes} if op is not None):
         for n in nodes:  # scalar inputs and elementwise ops only: every node is a scalar
             n.shape = ()
-        return nodes
+        return
     shapes, errors, fixes = [], [], {}
     get, scalar = shapes.__getitem__, ()
     for n in nodes:
@@ -194,7 +194,6 @@ def _infer_shapes(nodes, file):
         raise SpecError(text, file=file, node=n.name, key="inputs")
     for n, s in zip(nodes, shapes):
         n.shape = s
-    return nodes
 
 
 def _repair(n, nodes, shapes, arg_shapes, op, fixes):

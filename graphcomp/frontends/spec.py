@@ -152,7 +152,7 @@ def _from_dict(doc, file):
         built.append(_node(entry, k, file, claim, consts))
     internal = {c.name for c in consts}
     for n in built:
-        for a in n.args:
+        for a in n.inputs:
             if a not in names and a not in internal:
                 raise SpecError(f"'{a}' is not defined (not an input, nor a node)", file=file, node=n.name, key="inputs")
     if doc["output"] not in names:
@@ -244,7 +244,7 @@ def _node(entry, k, file, claim, consts):
         if p not in entry:
             raise SpecError(f"op '{op.name}' needs the constant '{p}'", file=file, node=name, key=p)
         params[p] = _param(entry[p], file, name, p)
-    return Node(name, NODE, _label(entry, name, file), op.name, tuple(refs), params)
+    return Node(name, NODE, _label(entry, name, file), op.name, params=params, inputs=tuple(refs))
 
 
 def _arg(a, file, node):
