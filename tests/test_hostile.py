@@ -1,5 +1,7 @@
 """Hostile input: every bad spec, array file and path is one line on stderr, exit status 2, nothing written."""
+import io
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -122,3 +124,51 @@ def test_the_pure_python_loader_keeps_the_same_checks(text, words):
         safe_load(text, loader_class=yaml.SafeLoader)
     with pytest.raises(graphcomp.SpecError, match=words):
         parse_text(text)  # libyaml's loader, with its own depth limit (1000) said the same way
+
+
+def _huge_header(path):
+    """An .npz whose one member's header claims 10¹² float64 entries, with 64 bytes of data."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("W1.npy", buf.getvalue() + bytes(64))
+
+
+NPZ = {  # how to write the file → words the one line must hold
+    "compressed zeros": (lambda p: np.savez_compressed(p, W1=np.zeros((3000, 750))), ["node 'W1'", "[3000, 750]",
+                                                                                      "[3, 2]"]),
+    "10^12 entries declared": (_huge_header, ["node 'W1'", "[1000000, 1000000]"]),
+    "nan": (lambda p: np.savez(p, W1=np.full((3, 2), np.nan)), ["node 'W1'", "not a finite number"]),
+    "transposed": (lambda p: np.savez(p, W1=np.ones((2, 3))), ["node 'W1'", "shape [2, 3]"]),
+    "not an input": (lambda p: np.savez(p, Q=np.ones(2)), ["node 'Q'", "not an input"]),
+    "truncated": (lambda p: p.write_bytes(b"PK\x03\x04" + bytes(40)), ["not an .npz file"]),
+}
+
+
+@pytest.mark.parametrize("case", NPZ)
+def test_bad_data_is_one_line_naming_the_npz_not_the_spec(cli, tmp_path, case):
+    make, words = NPZ[case]
+    path = tmp_path / "d.npz"
+    make(path)
+    ran = cli("trace", "fig1.yaml", "--data", path, "-o", tmp_path / "out.json")
+    assert_one_line(ran, f"{path}: ", *words)
+    assert "fig1.yaml" not in ran.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz"]
+
+
+def test_an_npz_is_checked_from_its_headers_before_its_data_is_read(tmp_path, monkeypatch):
+    path = tmp_path / "d.npz"
+    np.savez_compressed(path, W1=np.zeros((3000, 750)))
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: pytest.fail("the data was read"))
+    monkeypatch.setenv("GRAPHCOMP_MAX_ENTRIES", "1000000")
+    with pytest.raises(graphcomp.GraphcompError, match="GRAPHCOMP_MAX_ENTRIES"):
+        graphcomp.read_npz(path)  # no shapes to check against: the entry limit speaks
+    with pytest.raises(graphcomp.GraphcompError, match=r"\[3000, 750\], but the input has shape \[3, 2\]"):
+        graphcomp.read_npz(path, {"W1": (3, 2)})
+
+
+@pytest.mark.parametrize("target", ["results/", "results/sub/"])
+def test_an_output_ending_in_a_slash_is_a_folder_and_nothing_is_written(cli, tmp_path, target):
+    ran = cli("trace", "eq2.yaml", "-o", target, cwd=tmp_path)
+    assert_one_line(ran, "names a folder")
+    assert list(tmp_path.iterdir()) == []

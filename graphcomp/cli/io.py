@@ -83,6 +83,8 @@ def _write_stream(stream, data, path):
 
 def _regular_target(path):
     """The regular file `path` names after following symlinks (it may not exist yet); anything else is an error."""
+    if str(path).endswith(("/", os.sep)):  # realpath would drop the slash and write a file named like the folder
+        raise GraphcompError("cannot write here: it names a folder (it ends in '/'); give a file name", file=path)
     try:
         st = os.stat(path)  # follows symlinks (a loop raises), and /proc's links to pipes and terminals
     except FileNotFoundError:
