@@ -9,6 +9,8 @@ import yaml
 
 import graphcomp
 from graphcomp.frontends.spec import parse_text, safe_load
+from graphcomp.render import tables, text
+from graphcomp.render.rows import fill
 
 CHAIN = "nodes:\n  - {name: y, op: sin, inputs: [x]}\noutput: y\n"
 
@@ -172,3 +174,15 @@ def test_an_output_ending_in_a_slash_is_a_folder_and_nothing_is_written(cli, tmp
     ran = cli("trace", "eq2.yaml", "-o", target, cwd=tmp_path)
     assert_one_line(ran, "names a folder")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("spec", ["eq2.yaml", "fig1.yaml", "fig1_batch.yaml", "phase.yaml"])
+def test_text_converted_word_by_word_is_the_text_converted_whole(spec):
+    trace = graphcomp.load(spec).trace(mode="both", seed=1)
+    cells = [cell for _, _, rows in tables.sections(trace) for r in rows for cell in (r.symbol, r.rule)]
+    cells += [fill(op.tex, {"0": "a_{1}", "1": "\\bar{b}", "y": "y", "g": "\\bar{y}", "p": "2", "pm1": "1", "pc": "2"})
+              for op in graphcomp.OPS.values()]
+    cells += [f"{a}_{{{k}}}" for a in ("v", "x", "\\bar{v}", "\\dot{W}", "\\bar{\\alpha}") for k in (0, -2, 12, 1234)]
+    assert len(cells) > 50
+    for cell in cells:
+        assert text.tex_to_text(cell) == text._to_text(cell), cell

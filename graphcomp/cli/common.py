@@ -111,7 +111,8 @@ def load_graph(args):
 
 
 def emit(args, text=None, renderables=None):
-    """Write text to -o FILE (atomically; '-' is standard output) or print it; rich renderables go to the console."""
+    """Write text (a str, or an iterable of str pieces) to -o FILE (atomically; '-' is standard output) or print it;
+    rich renderables go to the console."""
     if args.output:
         if text is None:
             console = Console(record=True, width=120, file=io.StringIO())
@@ -123,7 +124,7 @@ def emit(args, text=None, renderables=None):
             print(f"wrote {args.output}")
         return
     if text is not None:
-        print(text, end="")
+        write_atomic("-", text)
         return
     console = Console()
     for r in renderables:

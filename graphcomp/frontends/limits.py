@@ -15,7 +15,7 @@ LIMITS = {  # name: (default, what it bounds)
     "GRAPHCOMP_MAX_VALUES": (10_000_000, "scalar values in a spec, aliases expanded"),
     "GRAPHCOMP_MAX_ENTRIES": (10_000_000, "entries in one array"),
     "GRAPHCOMP_MAX_NPZ_MB": (1024, "MiB in an .npz file or in the arrays it declares"),
-    "GRAPHCOMP_MAX_FORMULA_CHARS": (2_000_000, "characters in a formula"),
+    "GRAPHCOMP_MAX_FORMULA_CHARS": (1_000_000, "characters in a formula"),
 }
 MAX_DEPTH = 32  # nesting levels in a spec; the deepest one needs is 5 (top, nodes, a node, value, a row)
 MAX_RANK = 2  # tensors are shown as scalars, vectors and matrices: in text, LaTeX and drawings alike
