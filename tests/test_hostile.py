@@ -1,5 +1,7 @@
 """Hostile input: every bad spec, array file and path is one line on stderr, exit status 2, nothing written."""
 import io
+import json
+import math
 import os
 import zipfile
 
@@ -186,3 +188,16 @@ def test_text_converted_word_by_word_is_the_text_converted_whole(spec):
     assert len(cells) > 50
     for cell in cells:
         assert text.tex_to_text(cell) == text._to_text(cell), cell
+
+
+def test_a_formula_of_100000_terms_traces(cli, tmp_path):
+    # past Python's parser limit (about 2 500 terms); the sum is checked against math.fsum of the same terms
+    n, at = 10**5, {f"x{k}": 0.1 * (k + 1) for k in range(7)}
+    formula = "+".join(f"sin(x{i % 7})" for i in range(n))
+    ran = cli("trace", "--expr", formula, "--at", ",".join(f"{k}={x}" for k, x in at.items()), "--wrt", "x0",
+              "--format", "json", "-o", tmp_path / "out.json")
+    assert ran.status == 0, ran.stderr
+    doc = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert doc["value"] == pytest.approx(math.fsum(math.sin(at[f"x{i % 7}"]) for i in range(n)), rel=1e-12)
+    assert doc["results"][1]["value"] == pytest.approx(len(range(0, n, 7)) * math.cos(0.1), rel=1e-12)
+    assert len(doc["primal"]) == n + 7 + 6  # the inputs, n - 1 sums and 7 sines

@@ -81,10 +81,10 @@ def regular_file(path, limit_name, *, shown=None):
 
 
 def read_bytes(path, limit_name, *, shown=None):
-    """The bytes of the regular file `path`, no more than the limit `limit_name` allows (a file growing past it is refused)."""
-    cap = limit(limit_name) * MB
+    """The bytes of the regular file `path`, within the limit `limit_name` (a file that grows as it is read is refused)."""
     with regular_file(path, limit_name, shown=shown) as fh:
-        data = fh.read(cap + 1)
-    if len(data) > cap:
-        raise over(limit_name, -(-len(data) // MB), file=path if shown is None else shown)
+        size = os.fstat(fh.fileno()).st_size  # within the limit: regular_file checked it
+        data = fh.read(size + 1)  # not read(limit): that would set the whole limit aside first
+    if len(data) > size:
+        raise GraphcompError("cannot read: the file grew while it was read", file=path if shown is None else shown)
     return data
