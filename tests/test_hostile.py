@@ -201,3 +201,15 @@ def test_a_formula_of_100000_terms_traces(cli, tmp_path):
     assert doc["value"] == pytest.approx(math.fsum(math.sin(at[f"x{i % 7}"]) for i in range(n)), rel=1e-12)
     assert doc["results"][1]["value"] == pytest.approx(len(range(0, n, 7)) * math.cos(0.1), rel=1e-12)
     assert len(doc["primal"]) == n + 7 + 6  # the inputs, n - 1 sums and 7 sines
+
+
+def test_a_drawn_pdf_carries_a_fixed_date_not_the_clock(cli, tmp_path, monkeypatch):
+    first, second = tmp_path / "a.pdf", tmp_path / "b.pdf"
+    assert cli("draw", "eq2.yaml", "-o", first).status == 0
+    assert b"/CreationDate (D:19700101000000" in first.read_bytes()  # cairo wrote today's date
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")
+    assert cli("draw", "eq2.yaml", "-o", second).status == 0
+    assert b"/CreationDate (D:19700102000000" in second.read_bytes()
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert cli("draw", "eq2.yaml", "-o", second).status == 0
+    assert first.read_bytes() == second.read_bytes()
