@@ -213,3 +213,4 @@ def test_a_drawn_pdf_carries_a_fixed_date_not_the_clock(cli, tmp_path, monkeypat
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert cli("draw", "eq2.yaml", "-o", second).status == 0
     assert first.read_bytes() == second.read_bytes()
+

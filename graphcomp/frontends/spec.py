@@ -61,8 +61,14 @@ def parse_text(text, file="<spec>"):
 
     Text that is JSON goes through the json module (its C scanner, about 3 µs a node); anything it does
     not take as it is (YAML, a duplicate key, NaN, nesting too deep) goes through the YAML loader, so both
-    give the same documents and the same errors.
+    give the same documents and the same errors. The cyclic garbage collector is paused meanwhile:
+    rescanning the growing node graph took two thirds of the time of a 10⁵-node YAML spec.
     """
+    with no_gc():
+        return _parse_text(text, file)
+
+
+def _parse_text(text, file):
     if text.lstrip().startswith("{"):
         try:
             doc = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_not_json)
@@ -109,16 +115,20 @@ def _problem(exc):
     return problem
 
 
+_STR, _SEQ, _MAP, _MERGE = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map", "merge"))
 _TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (a spec needs at most 5)"
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where PyYAML was built with it: 3-4x faster
+# libyaml's parser where PyYAML was built with it: 3-4x faster than the pure-Python one
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def safe_load(text, file="<spec>", loader_class=LOADER):
     """yaml.safe_load within the limits, and a key given twice in one mapping is a yaml.YAMLError (safe_load keeps the last).
 
-    The same SafeLoader steps as yaml.safe_load (compose the node graph, then construct it), with the
-    node graph checked in between (keys, nesting depth, scalar values with aliases expanded, values
-    YAML cannot build), so that nothing is built that the limits refuse.
+    The SafeLoader's node graph (composed by libyaml where there is one), then built bottom up in one
+    pass without recursion, checking as it goes: unique keys, nesting depth, the scalar values with
+    aliases expanded (an alias shares what it names, as in safe_load, so nothing is expanded in memory),
+    and values YAML cannot build, each a yaml.YAMLError at its line. Plain strings, lists and mappings
+    are built here; anything else (numbers, dates, merge keys, !!set…) by SafeLoader's own constructors.
     """
     loader = loader_class(text)
     try:
@@ -126,39 +136,40 @@ def safe_load(text, file="<spec>", loader_class=LOADER):
             node = loader.get_single_node()
         except RecursionError:  # the pure-Python composer recurses once per level
             raise yaml.composer.ComposerError(None, None, _TOO_DEEP, None) from None
-        if node is None:
-            return None
-        _check_nodes(loader, node, file)
-        return loader.construct_document(node)
+        return None if node is None else _build(loader, node, file)
     finally:
         loader.dispose()
 
 
-def _check_nodes(loader, root, file):
-    """Walk the node graph once, bottom up and without recursion: unique keys, depth, expanded size, buildable scalars."""
+
+
+def _build(loader, root, file):
     cap = limit("GRAPHCOMP_MAX_VALUES")
-    size, depth = {}, {}  # id(node) → scalar values under it with aliases expanded, and nesting levels
-    expanding = set()  # the nodes whose children are being walked: meeting one again is an alias to itself
+    built, size, depth = {}, {}, {}  # id(node) → its value, its scalar values with aliases expanded, its levels
+    expanding = set()  # the nodes whose children are being built: meeting one again is an alias to itself
     stack = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         nid = id(node)
         if children_done:
             expanding.discard(nid)
-            kids = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+            seq = isinstance(node, yaml.SequenceNode)
+            kids = node.value if seq else [n for pair in node.value for n in pair]
             size[nid] = sum(size[id(k)] for k in kids)
             depth[nid] = 1 + max((depth[id(k)] for k in kids), default=0)
             if depth[nid] > MAX_DEPTH:
                 raise _at(node, _TOO_DEEP)
             if size[nid] > cap:
                 raise over("GRAPHCOMP_MAX_VALUES", size[nid], file=file)
-            if isinstance(node, yaml.MappingNode):
-                _unique_keys(loader, node)
+            built[nid] = [built[id(k)] for k in kids] if seq and node.tag == _SEQ else \
+                _yaml_mapping(loader, node, built) if not seq and node.tag == _MAP else _construct(loader, node)
             continue
-        if nid in size:
-            continue  # an alias to a node already walked
+        if nid in built:
+            continue  # an alias to a node already built
         if isinstance(node, yaml.ScalarNode):
-            _scalar(loader, node, file)
+            if not node.value.isascii():
+                _valid_unicode(node.value, file, lambda message: _at(node, message))
+            built[nid] = node.value if node.tag in (_STR, _MERGE) else _construct(loader, node)
             size[nid], depth[nid] = 1, 0
             continue
         if nid in expanding:
@@ -166,19 +177,32 @@ def _check_nodes(loader, root, file):
         expanding.add(nid)
         stack.append((node, True))
         kids = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
-        stack.extend((k, False) for k in kids if id(k) not in size)
+        stack.extend((k, False) for k in kids if id(k) not in built)
+    return built[id(root)]
 
 
-def _scalar(loader, node, file):
-    """Build a scalar that is not plain text now (constructed objects are cached), naming its line if YAML cannot."""
-    if not node.value.isascii():
-        _valid_unicode(node.value, file, lambda message: _at(node, message))
-    if node.tag in ("tag:yaml.org,2002:str", "tag:yaml.org,2002:merge"):
-        return
+def _yaml_mapping(loader, node, built):
+    """A plain mapping's dict from its built keys and values; a key given twice is a ConstructorError at the second."""
+    doc = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:  # `<<: *base`: SafeLoader's own merge rules
+            return _construct(loader, node)
+        key = built[id(key_node)]
+        if not isinstance(key, Hashable):
+            raise _at(key_node, f"found an unhashable key ({type(key).__name__})")
+        if key in doc:
+            raise _at(key_node, f"duplicate key {key!r} (each key may appear once)")
+        doc[key] = built[id(value_node)]
+    return doc
+
+
+def _construct(loader, node):
+    """SafeLoader's own constructor for `node` (a number, a date, !!binary, !!set, a merge…), its errors at its line."""
     try:
-        loader.construct_object(node)
+        return loader.construct_object(node, deep=True)
     except (ValueError, TypeError, OverflowError) as exc:  # !!float abc, 2024-02-30, an int of 5000 digits
-        shown = node.value if len(node.value) <= 20 else f"{node.value[:12]}... ({len(node.value)} characters)"
+        shown = node.value if isinstance(node.value, str) else "this value"
+        shown = shown if len(shown) <= 20 else f"{shown[:12]}... ({len(shown)} characters)"
         kind = node.tag.rsplit(":", 1)[-1]
         raise _at(node, f"{shown!r} cannot be read as {kind}: {str(exc).splitlines()[0]}") from None
 
@@ -193,21 +217,6 @@ def _valid_unicode(text, file, error=None):
 
 def _at(node, message):
     return yaml.constructor.ConstructorError(None, None, message, node.start_mark)
-
-
-def _unique_keys(loader, node):
-    """A ConstructorError at the second occurrence of a key in the mapping `node` (its keys are built already)."""
-    keys = set()
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden, by design
-            continue
-        key = key_node.value if isinstance(key_node, yaml.ScalarNode) and key_node.tag.endswith(":str") \
-            else loader.construct_object(key_node, deep=True)
-        if not isinstance(key, Hashable):
-            continue  # construction reports an unhashable key
-        if key in keys:
-            raise _at(key_node, f"duplicate key {key!r} (each key may appear once)")
-        keys.add(key)
 
 
 def _check_tree(doc, file):
