@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import graphcomp
+from graphcomp.cli.io import write_atomic
 from graphcomp.frontends.spec import parse_text, safe_load
 from graphcomp.render import tables, text
 from graphcomp.render.rows import fill
@@ -185,6 +186,7 @@ def test_text_converted_word_by_word_is_the_text_converted_whole(spec):
     cells += [fill(op.tex, {"0": "a_{1}", "1": "\\bar{b}", "y": "y", "g": "\\bar{y}", "p": "2", "pm1": "1", "pc": "2"})
               for op in graphcomp.OPS.values()]
     cells += [f"{a}_{{{k}}}" for a in ("v", "x", "\\bar{v}", "\\dot{W}", "\\bar{\\alpha}") for k in (0, -2, 12, 1234)]
+    cells += ["v_{12})", "v_{12}(1", "v_{3}^2)", "v_{3}^23", "v_{3}^{2}", "\\bar{v}_{4})", "x_{1}2^3((", "v_{1}^x"]
     assert len(cells) > 50
     for cell in cells:
         assert text.tex_to_text(cell) == text._to_text(cell), cell
@@ -214,3 +216,9 @@ def test_a_drawn_pdf_carries_a_fixed_date_not_the_clock(cli, tmp_path, monkeypat
     assert cli("draw", "eq2.yaml", "-o", second).status == 0
     assert first.read_bytes() == second.read_bytes()
 
+
+
+def test_a_lone_surrogate_made_in_python_is_one_error_when_written_and_leaves_no_file(tmp_path):
+    with pytest.raises(graphcomp.GraphcompError, match="lone surrogate"):
+        write_atomic(tmp_path / "t.json", iter(['{"label": "', "\ud800", '"}']))
+    assert list(tmp_path.iterdir()) == []

@@ -61,13 +61,14 @@ def _word_to_text(word):
     if word.count("{") != word.count("}"):
         return None
     m = _INDEXED.match(word)
-    if m:  # v_{12}, \bar{v}_{12}: the symbols of most rows, at a tenth of the general path's cost
-        accent, accented, letter, index = m.groups()
-        return (accented + _ACCENT[accent] if accent else letter) + index.translate(_SUB)
+    if m:  # v_{12}, \bar{v}_{12}, v_{12}), v_{12}^2): the words of most rows, at a tenth of the general path's cost
+        accent, accented, letter, index, tail, power, end = m.groups()
+        power = power.translate(_SUP) if power else ""
+        return (accented + _ACCENT[accent] if accent else letter) + index.translate(_SUB) + tail + power + end
     return _to_text(word)
 
 
-_INDEXED = re.compile(r"(?:\\(dot|bar)\{([A-Za-z])\}|([A-Za-z]))_\{(-?[0-9]+)\}\Z")
+_INDEXED = re.compile(r"(?:\\(dot|bar)\{([A-Za-z])\}|([A-Za-z]))_\{(-?[0-9]+)\}([()0-9]*)(?:\^([0-9]))?([()]*)\Z")
 
 
 def _to_text(tex):
