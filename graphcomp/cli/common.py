@@ -115,7 +115,8 @@ def load_graph(args):
 
 
 def emit(args, text=None, renderables=None):
-    """Write text to -o FILE (atomically; '-' is standard output) or print it; rich renderables go to the console."""
+    """Write text (a str, or an iterable of str pieces) to -o FILE (atomically; '-' is standard output) or print it;
+    rich renderables go to the console."""
     if args.output:
         if text is None:
             console = Console(record=True, width=120, file=io.StringIO())
@@ -127,7 +128,7 @@ def emit(args, text=None, renderables=None):
             print(f"wrote {args.output}")
         return
     if text is not None:
-        print(text, end="")
+        write_atomic("-", text)
         return
     console = Console()
     for r in renderables:
@@ -135,15 +136,11 @@ def emit(args, text=None, renderables=None):
 
 
 def read_data(args, graph):
-    """The arrays of --data as {input name: array}, or None; an array that names no input is an error naming the file."""
+    """The arrays of --data as {input name: array}, or None; each checked from its header against the input it names
+    (an error names the .npz file and the array)."""
     if args.data is None:
         return None
-    data = arrays.read_npz(args.data)
-    unknown = sorted(set(data) - set(graph.input_names))
-    if unknown:
-        raise GraphcompError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not an input of the "
-                             f"graph; its inputs: {', '.join(graph.input_names)}", file=args.data)
-    return data
+    return arrays.read_npz(args.data, {graph.nodes[i].name: graph.nodes[i].shape for i in graph.inputs})
 
 
 def data_source(args, graph):

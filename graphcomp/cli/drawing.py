@@ -1,4 +1,9 @@
 """Running Graphviz for `draw` and `report`: a diagram in each format, laid out to read on a page."""
+import hashlib
+import os
+import re
+import time
+
 import graphviz
 
 from graphcomp.render import dot
@@ -27,4 +32,25 @@ def render(graph, trace_, fmt, rankdir="auto", **options):
         return dot.tikz(graph, trace_, layout=g.pipe(format="json"), **options)
     if fmt == "png":
         g.attr(dpi=PNG_DPI)
-    return g.pipe(format=fmt)
+    data = g.pipe(format=fmt)
+    return reproducible_pdf(data) if fmt == "pdf" else data
+
+
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:[0-9]{14}")
+_PDF_ID = re.compile(rb"/ID \[<([0-9A-Fa-f]+)> <([0-9A-Fa-f]+)>\]")
+
+
+def reproducible_pdf(pdf):
+    """A PDF with its wall-clock dates set to SOURCE_DATE_EPOCH (default 0) and its /ID made from its contents.
+
+    cairo (Graphviz) here ignores SOURCE_DATE_EPOCH, and pdfTeX hashes the output's path, a temporary
+    folder, into /ID. Both keep their length, so the cross-reference offsets stay right.
+    """
+    try:
+        epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    except ValueError:
+        epoch = 0
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(epoch)).encode()
+    pdf = _PDF_DATE.sub(lambda m: b"/" + m[1] + b" (D:" + stamp, pdf)
+    digest = hashlib.md5(_PDF_ID.sub(b"/ID []", pdf), usedforsecurity=False).hexdigest().upper().encode()
+    return _PDF_ID.sub(lambda m: b"/ID [<" + digest[:len(m[1])] + b"> <" + digest[:len(m[2])] + b">]", pdf)

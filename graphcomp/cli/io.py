@@ -14,7 +14,8 @@ _SPECIAL = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
 
 
 def write_atomic(path, data):
-    """Write str or bytes to `path` so that readers never see a half-written file; returns the path.
+    """Write str, bytes or an iterable of str (written piece by piece) to `path` so that readers never see a
+    half-written file; returns the path.
 
     A symlink is written through: its target gets the new contents (atomically) and the link stays.
     An existing file keeps its permissions; a new one gets the usual ones (0666 less the umask). The
@@ -35,7 +36,7 @@ def write_atomic(path, data):
         raise GraphcompError(f"cannot write here: {exc.strerror or exc}", file=path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+            fh.writelines(_encoded(data))
         if target.exists():
             os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
         os.replace(tmp, target)
@@ -43,8 +44,26 @@ def write_atomic(path, data):
         os.unlink(tmp)
         if isinstance(exc, OSError):
             raise GraphcompError(f"cannot write here: {exc.strerror or exc}", file=path) from None
+        if isinstance(exc, UnicodeEncodeError):
+            raise _not_text(exc, path) from None
         raise
     return Path(path)
+
+
+def _encoded(data):
+    """The bytes of `data` (bytes, str or an iterable of str), piece by piece."""
+    if isinstance(data, bytes):
+        yield data
+    elif isinstance(data, str):
+        yield data.encode("utf-8")
+    else:
+        for piece in data:
+            yield piece.encode("utf-8")
+
+
+def _not_text(exc, path):
+    return GraphcompError(f"cannot write {exc.object[exc.start]!r}: a lone surrogate is not a character "
+                          "(a label or name made in Python?)", file=path)
 
 
 def is_stream(path):
@@ -75,14 +94,18 @@ def _write_stream(stream, data, path):
         if isinstance(data, bytes):
             stream.buffer.write(data)
         else:
-            stream.write(data)
+            stream.writelines([data] if isinstance(data, str) else data)
         stream.flush()
     except OSError as exc:
         raise GraphcompError(f"cannot write here: {exc.strerror or exc}", file=path) from None
+    except UnicodeEncodeError as exc:
+        raise _not_text(exc, path) from None
 
 
 def _regular_target(path):
     """The regular file `path` names after following symlinks (it may not exist yet); anything else is an error."""
+    if str(path).endswith(("/", os.sep)):  # realpath would drop the slash and write a file named like the folder
+        raise GraphcompError("cannot write here: it names a folder (it ends in '/'); give a file name", file=path)
     try:
         st = os.stat(path)  # follows symlinks (a loop raises), and /proc's links to pipes and terminals
     except FileNotFoundError:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 import graphcomp
 from graphcomp.cli.common import seed_arg
-from graphcomp.cli.drawing import render
+from graphcomp.cli.drawing import render, reproducible_pdf
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.problems import report
@@ -131,7 +131,7 @@ def _pdflatex(out):
             log = [line for line in done.stdout.splitlines() if line.startswith("!") or "Error" in line]
             raise GraphcompError(f"report: pdflatex failed on {out / 'report.tex'}: "
                                  f"{log[0] if log else 'see its log'} (the other files are written)")
-        os.replace(pdf, out / "report.pdf")
+        write_atomic(out / "report.pdf", reproducible_pdf(pdf.read_bytes()))
     return None
 
 

@@ -35,5 +35,7 @@ def run(args):
     t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode)
     if fmt == "rich":
         emit(args, renderables=tables.rich_renderables(t, args.digits, args.style))
+    elif fmt == "json":
+        emit(args, text=tables.json_chunks(t, args.digits, args.style))  # streamed: a 10⁶-row trace is never one string
     else:
         emit(args, text=tables.render(t, fmt, args.digits, args.style))

@@ -22,7 +22,15 @@ class GraphcompError(Exception):
 
     def __str__(self):
         loc = self.where()
-        return f"{loc}: {self.message}" if loc else self.message
+        return _one_line(f"{loc}: {self.message}" if loc else self.message)
+
+
+def _one_line(text):
+    # a name or value from a file may hold a newline or another control character: shown escaped, as repr does
+    return text.translate(_ESCAPES) if not text.isprintable() else text
+
+
+_ESCAPES = {c: repr(chr(c))[1:-1] for c in (*range(32), *range(127, 160), 0x2028, 0x2029)}
 
 
 class SpecError(GraphcompError):

@@ -1,6 +1,7 @@
 """Input values: numbers and arrays as the sweeps take them, and seeded random draws for tensor inputs."""
 import math
 import numbers
+import reprlib
 
 import numpy as np
 
@@ -40,18 +41,38 @@ def as_value(x, *, file=None, node=None, key="value"):
     if isinstance(x, bool) or x is None:
         raise SpecError(f"{x!r} is not a number", file=file, node=node, key=key)
     if isinstance(x, numbers.Real):
-        if not math.isfinite(x):
+        try:
+            value = float(x)
+        except OverflowError:  # an integer of more than 308 digits
+            raise SpecError(f"{_short(x)} is out of the range of a float (about ±1.8e308)", file=file, node=node,
+                            key=key) from None
+        if not math.isfinite(value):
             raise SpecError(f"{x} is not a finite number", file=file, node=node, key=key)
-        return float(x)
+        return value
     if isinstance(x, str):
         return as_value(number(x, file, node, key), file=file, node=node, key=key)
     try:
         arr = np.asarray(x, dtype=float)  # no copy of a float array: sweeps never write into inputs
     except (TypeError, ValueError):
-        raise SpecError(f"{x!r} is not a number or a rectangular list of numbers", file=file, node=node, key=key) from None
+        raise SpecError(f"{_short(x)} is not a number or a rectangular list of numbers", file=file, node=node,
+                        key=key) from None
+    except OverflowError:
+        raise SpecError(f"{_short(x)} holds a number out of the range of a float (about ±1.8e308)", file=file,
+                        node=node, key=key) from None
     if arr.dtype == object or not np.all(np.isfinite(arr)):
-        raise SpecError(f"{x!r} holds a value that is not a finite number", file=file, node=node, key=key)
+        raise SpecError(f"{_short(x)} holds a value that is not a finite number", file=file, node=node, key=key)
     return arr
+
+
+def _short(x):
+    """A value as one short line for a message: an array's repr spans lines, a list's may run to megabytes."""
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {list(x.shape)}"
+    return _REPR.repr(x)
+
+
+_REPR = reprlib.Repr()  # Python 3.11's takes no keywords
+_REPR.maxlist, _REPR.maxlevel, _REPR.maxlong, _REPR.maxstring, _REPR.maxother = 6, 3, 40, 40, 40
 
 
 def number(text, file, node, key):

@@ -7,9 +7,12 @@ input's name already takes, as in "v1*sin(x)", is skipped).
 """
 import ast
 import math
+import sys
+import threading
 from collections import deque
 
 from graphcomp.core.errors import SpecError
+from graphcomp.frontends.limits import limit, over
 from graphcomp.frontends.spec import from_dict
 
 BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul", ast.Pow: "pow"}
@@ -116,15 +119,41 @@ def _by_level(nodes, out, inputs):
 
 
 def _parse(text, where):
-    """The ast of a formula, or a one-line SpecError that says where its syntax breaks."""
+    """The ast of a formula, or a one-line SpecError that says where its syntax breaks.
+
+    Python builds the tree of a+b+c+… recursively, one level a term (about 2 500 levels by default), so a
+    long formula is parsed on a thread with a big stack and the recursion limit raised to its length.
+    """
+    if len(text) > limit("GRAPHCOMP_MAX_FORMULA_CHARS"):
+        raise over("GRAPHCOMP_MAX_FORMULA_CHARS", len(text), file=where)
+    done = []
+    old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size(_STACK)
+    sys.setrecursionlimit(max(old_limit, 2 * len(text) + 1000))  # a term is at least two characters: "+x"
     try:
         # the newline makes CPython give the real column of an error at the end (without it, 0)
-        return ast.parse(text + "\n", mode="eval")
-    except SyntaxError as exc:
-        raise SpecError(f"not a formula: {exc.msg}{_position(exc, text)}", file=where) from None
-    except (RecursionError, MemoryError):
+        parser = threading.Thread(target=lambda: done.append(_ast_or_error(text + "\n")), daemon=True)
+        parser.start()
+        parser.join()
+    finally:
+        sys.setrecursionlimit(old_limit)
+        threading.stack_size(old_stack)
+    tree = done[0]
+    if isinstance(tree, SyntaxError):
+        raise SpecError(f"not a formula: {tree.msg}{_position(tree, text)}", file=where)
+    if isinstance(tree, (RecursionError, MemoryError)):
         raise SpecError("the formula is too deeply nested or too long for Python's parser; "
-                        "split it up, or write it as a YAML spec", file=where) from None
+                        "split it up, or write it as a YAML spec", file=where)
+    return tree
+
+
+_STACK = 2**29  # bytes of stack for the parser's thread: enough for 10⁶ terms (virtual memory, touched as used)
+
+
+def _ast_or_error(text):
+    try:
+        return ast.parse(text, mode="eval")
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        return exc
 
 
 def _position(exc, text):

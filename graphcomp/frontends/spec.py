@@ -9,6 +9,7 @@
 
 Every error names the file, the node and the key.
 """
+import json
 import re
 from collections.abc import Hashable
 from pathlib import Path
@@ -22,6 +23,7 @@ from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE, Node, no_gc
 from graphcomp.core.values import DISTS, RNGS, as_value
 from graphcomp.engine.graph import Graph
+from graphcomp.frontends.limits import MAX_DEPTH, check_entries, limit, over, read_bytes
 
 GRAPHS_DIR = Path(__file__).resolve().parents[2] / "graphs"
 TOP_KEYS = {"name", "description", "notation", "seed", "dist", "rng", "inputs", "nodes", "output"}
@@ -44,62 +46,202 @@ def resolve(path):
 
 
 def load(path):
-    """Load, validate and build the graph in a YAML spec file; a bare name is looked up in graphs/."""
+    """Load, validate and build the graph in a spec file (YAML, or JSON, which is YAML too); a bare name is looked up in graphs/."""
     p = resolve(path)
+    raw = read_bytes(p, "GRAPHCOMP_MAX_SPEC_MB", shown=path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read: {exc}", file=path) from None
-    try:
-        doc = safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(f"not valid YAML{where}: {problem}", file=path) from None
-    return from_dict(doc, file=str(path))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"not UTF-8 text (byte {exc.start + 1} cannot be decoded)", file=path) from None
+    return from_dict(parse_text(text, file=path), file=str(path))
 
 
-def safe_load(text):
-    """yaml.safe_load, except that a key given twice in one mapping is a yaml.YAMLError (safe_load keeps the last).
+def parse_text(text, file="<spec>"):
+    """The document in a spec's text, within the limits (nesting depth, scalar values); errors are SpecErrors.
 
-    The same SafeLoader steps as yaml.safe_load (compose the node graph, then construct it),
-    with the node graph checked in between.
+    Text that is JSON goes through the json module (its C scanner, about 3 µs a node); anything it does
+    not take as it is (YAML, a duplicate key, NaN, nesting too deep) goes through the YAML loader, so both
+    give the same documents and the same errors. The cyclic garbage collector is paused meanwhile:
+    rescanning the growing node graph took two thirds of the time of a 10⁵-node YAML spec.
     """
-    loader = yaml.SafeLoader(text)
+    with no_gc():
+        return _parse_text(text, file)
+
+
+def _parse_text(text, file):
+    if text.lstrip().startswith("{"):
+        try:
+            doc = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_not_json)
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; YAML says what is wrong
+            pass
+        else:
+            _check_tree(doc, file)
+            return doc
     try:
-        node = loader.get_single_node()
-        if node is not None:
-            _unique_keys(loader, node)
-        return None if node is None else loader.construct_document(node)
+        return safe_load(text, file)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"not valid YAML{_mark(exc, text)}: {_problem(exc)}", file=file) from None
+
+
+def _unique_pairs(pairs):
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        raise ValueError("a duplicate key")
+    return doc
+
+
+def _not_json(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _mark(exc, text):
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f" (line {mark.line + 1}, column {mark.column + 1})"
+    position = getattr(exc, "position", None)  # a ReaderError: a character position in the text
+    if position is None:
+        return ""
+    line, start = text.count("\n", 0, position), text.rfind("\n", 0, position) + 1
+    return f" (line {line + 1}, column {position - start + 1})"
+
+
+def _problem(exc):
+    if isinstance(exc, yaml.reader.ReaderError):
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)  # libyaml gives the number
+        return f"the control character U+{code:04X} is not allowed in YAML"
+    problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+    if "maximum nesting depth" in problem:  # libyaml's own limit, 1000 levels
+        return _TOO_DEEP
+    return problem
+
+
+_STR, _SEQ, _MAP, _MERGE = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map", "merge"))
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (a spec needs at most 5)"
+# libyaml's parser where PyYAML was built with it: 3-4x faster than the pure-Python one
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_load(text, file="<spec>", loader_class=LOADER):
+    """yaml.safe_load within the limits, and a key given twice in one mapping is a yaml.YAMLError (safe_load keeps the last).
+
+    The SafeLoader's node graph (composed by libyaml where there is one), then built bottom up in one
+    pass without recursion, checking as it goes: unique keys, nesting depth, the scalar values with
+    aliases expanded (an alias shares what it names, as in safe_load, so nothing is expanded in memory),
+    and values YAML cannot build, each a yaml.YAMLError at its line. Plain strings, lists and mappings
+    are built here; anything else (numbers, dates, merge keys, !!set…) by SafeLoader's own constructors.
+    """
+    loader = loader_class(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:  # the pure-Python composer recurses once per level
+            raise yaml.composer.ComposerError(None, None, _TOO_DEEP, None) from None
+        return None if node is None else _build(loader, node, file)
     finally:
         loader.dispose()
 
 
-def _unique_keys(loader, root):
-    """A ConstructorError at the second occurrence of a key in any mapping of the node graph (walked without recursion)."""
-    stack, seen_nodes = [root], set()
+
+
+def _build(loader, root, file):
+    cap = limit("GRAPHCOMP_MAX_VALUES")
+    built, size, depth = {}, {}, {}  # id(node) → its value, its scalar values with aliases expanded, its levels
+    expanding = set()  # the nodes whose children are being built: meeting one again is an alias to itself
+    stack = [(root, False)]
     while stack:
-        node = stack.pop()
-        if id(node) in seen_nodes or isinstance(node, yaml.ScalarNode):
+        node, children_done = stack.pop()
+        nid = id(node)
+        if children_done:
+            expanding.discard(nid)
+            seq = isinstance(node, yaml.SequenceNode)
+            kids = node.value if seq else [n for pair in node.value for n in pair]
+            size[nid] = sum(size[id(k)] for k in kids)
+            depth[nid] = 1 + max((depth[id(k)] for k in kids), default=0)
+            if depth[nid] > MAX_DEPTH:
+                raise _at(node, _TOO_DEEP)
+            if size[nid] > cap:
+                raise over("GRAPHCOMP_MAX_VALUES", size[nid], file=file)
+            built[nid] = [built[id(k)] for k in kids] if seq and node.tag == _SEQ else \
+                _yaml_mapping(loader, node, built) if not seq and node.tag == _MAP else _construct(loader, node)
             continue
-        seen_nodes.add(id(node))  # aliases share nodes
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
+        if nid in built:
+            continue  # an alias to a node already built
+        if isinstance(node, yaml.ScalarNode):
+            if not node.value.isascii():
+                _valid_unicode(node.value, file, lambda message: _at(node, message))
+            built[nid] = node.value if node.tag in (_STR, _MERGE) else _construct(loader, node)
+            size[nid], depth[nid] = 1, 0
             continue
-        keys = set()
-        for key_node, value_node in node.value:
-            stack.append(value_node)
-            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` may be overridden, by design
+        if nid in expanding:
+            raise _at(node, "an alias refers to a value that contains it (a value cannot contain itself)")
+        expanding.add(nid)
+        stack.append((node, True))
+        kids = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+        stack.extend((k, False) for k in kids if id(k) not in built)
+    return built[id(root)]
+
+
+def _yaml_mapping(loader, node, built):
+    """A plain mapping's dict from its built keys and values; a key given twice is a ConstructorError at the second."""
+    doc = {}
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE:  # `<<: *base`: SafeLoader's own merge rules
+            return _construct(loader, node)
+        key = built[id(key_node)]
+        if not isinstance(key, Hashable):
+            raise _at(key_node, f"found an unhashable key ({type(key).__name__})")
+        if key in doc:
+            raise _at(key_node, f"duplicate key {key!r} (each key may appear once)")
+        doc[key] = built[id(value_node)]
+    return doc
+
+
+def _construct(loader, node):
+    """SafeLoader's own constructor for `node` (a number, a date, !!binary, !!set, a merge…), its errors at its line."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError) as exc:  # !!float abc, 2024-02-30, an int of 5000 digits
+        shown = node.value if isinstance(node.value, str) else "this value"
+        shown = shown if len(shown) <= 20 else f"{shown[:12]}... ({len(shown)} characters)"
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise _at(node, f"{shown!r} cannot be read as {kind}: {str(exc).splitlines()[0]}") from None
+
+
+def _valid_unicode(text, file, error=None):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        message = f"the text holds {text[exc.start]!r}, a lone surrogate, which is not a character"
+        raise (error(message) if error else SpecError(message, file=file)) from None
+
+
+def _at(node, message):
+    return yaml.constructor.ConstructorError(None, None, message, node.start_mark)
+
+
+def _check_tree(doc, file):
+    """The limits on a document built by the json module: nesting depth, scalar values, valid Unicode."""
+    cap, count = limit("GRAPHCOMP_MAX_VALUES"), 0
+    stack = [(doc, 1)]
+    while stack:
+        x, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise SpecError(_TOO_DEEP, file=file)
+        if isinstance(x, dict):
+            items = [*x.keys(), *x.values()]
+        elif isinstance(x, list):
+            items = x
+        else:
+            continue
+        for y in items:
+            if isinstance(y, (dict, list)):
+                stack.append((y, level + 1))
                 continue
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                continue  # construction reports an unhashable key
-            if key in keys:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"duplicate key {key!r} (each key may appear once)", key_node.start_mark)
-            keys.add(key)
+            count += 1
+            if isinstance(y, str) and not y.isascii():
+                _valid_unicode(y, file)
+        if count > cap:
+            raise over("GRAPHCOMP_MAX_VALUES", count, file=file)
 
 
 def from_dict(doc, file="<spec>"):
@@ -199,10 +341,12 @@ def _input(entry, k, file, claim):
         if not isinstance(shape, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
             raise SpecError("shape must be a list of positive integers, e.g. [3, 2]", file=file, node=name, key="shape")
         shape = tuple(shape)
+        check_entries(shape, file=file, node=name, key="shape")
     value = entry.get("value")
     if value is not None:
         value = as_value(value, file=file, node=name, key="value")
         vshape = np.shape(value)
+        check_entries(vshape, file=file, node=name, key="value")
         if shape is not None and vshape != shape:
             raise SpecError(f"value has shape {list(vshape)} but shape says {list(shape)}", file=file, node=name, key="value")
         shape = vshape
@@ -257,7 +401,9 @@ def _arg(a, file, node):
         except ValueError:
             raise SpecError(f"'{a}' is not defined (not an input, nor a node)", file=file, node=node,
                             key="inputs") from None
-    return as_value(a, file=file, node=node, key="inputs")
+    value = as_value(a, file=file, node=node, key="inputs")
+    check_entries(np.shape(value), file=file, node=node, key="inputs")
+    return value
 
 
 def _param(x, file, node, key):

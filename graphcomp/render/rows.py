@@ -276,4 +276,6 @@ _FORMATTER = _Formatter()
 def fill(template, fields):
     """A rule template with its fields: {0}, {1} the arguments' symbols, {y}, {g}, {t0}, {p}… (see graphcomp.ops)."""
     positional = [fields[str(k)] for k in range(sum(k.isdigit() for k in fields))]
+    if ":^" not in template:  # no spec of _Formatter's own: str.format gives the same, in C
+        return template.format(*positional, **fields)
     return _FORMATTER.vformat(template, positional, fields)

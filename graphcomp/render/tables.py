@@ -41,14 +41,18 @@ def style_of(trace, style=None):
 def sections(trace, style=None):
     """[(key, title, rows)] in the lecture's order: primal trace, then tangent and/or adjoint trace
     (key 'steps' for the adjoint trace step by step)."""
-    out = [("primal", TITLES["primal"], trace_rows.primal(trace))]
+    return list(_sections(trace, style))
+
+
+def _sections(trace, style=None):
+    """sections(trace) one at a time, each section's rows made when it is reached (a 10⁶-row trace holds one)."""
+    yield "primal", TITLES["primal"], trace_rows.primal(trace)
     if trace.tangents is not None:
-        out.append(("tangent", TITLES["tangent"], trace_rows.tangent(trace)))
+        yield "tangent", TITLES["tangent"], trace_rows.tangent(trace)
     if trace.adjoints is not None:
         steps = style_of(trace, style) == "steps"
         key = "steps" if steps else "adjoint"
-        out.append((key, TITLES[key], trace_rows.adjoint_steps(trace) if steps else trace_rows.adjoint(trace)))
-    return out
+        yield key, TITLES[key], trace_rows.adjoint_steps(trace) if steps else trace_rows.adjoint(trace)
 
 
 def _beside(trace, sects):
@@ -282,9 +286,13 @@ def _plain(x):
     return None if x is None else np.asarray(x, dtype=float).tolist()
 
 
-def json_text(trace, digits=4, style=None):
-    """The whole trace as JSON: full-precision numbers, LaTeX and Unicode rules."""
-    doc = {
+def json_chunks(trace, digits=4, style=None):
+    """The whole trace as JSON, in pieces to write one after another: full-precision numbers, LaTeX and Unicode rules.
+
+    One trace row a line, each encoded by json's C encoder (indent would take its pure-Python one),
+    so a 10⁶-row trace streams to its file without being held as one string.
+    """
+    head = {
         "graph": trace.graph.name,
         "mode": trace.mode,
         "inputs": {k: _plain(x) for k, x in trace.inputs.items()},
@@ -292,11 +300,27 @@ def json_text(trace, digits=4, style=None):
         "seed": {k: _plain(x) for k, x in trace.direction.items()},
         "results": [{"symbol": tex_to_text(s), "latex": s, "value": _plain(x)} for s, x in _results(trace)],
     }
-    for key, _, rows in sections(trace, style):
-        doc[key] = [{"node": r.node, "symbol": tex_to_text(r.symbol), **_generic(r), "rule": tex_to_text(r.rule),
-                     "latex": " = ".join(filter(None, (r.symbol, r.generic, r.rule))), "value": _json_value(r.value)}
-                    for r in rows]
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    yield "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in head.items())
+    for key, _, rows in _sections(trace, style):
+        yield f',\n  "{key}": ['
+        sep = "\n    "
+        for r in rows:
+            yield sep + _JSON.encode({"node": r.node, "symbol": tex_to_text(r.symbol), **_generic(r),
+                                      "rule": tex_to_text(r.rule),
+                                      "latex": " = ".join(filter(None, (r.symbol, r.generic, r.rule))),
+                                      "value": _json_value(r.value)})
+            sep = ",\n    "
+        del rows  # before the next section's rows are made
+        yield "\n  ]"
+    yield "\n}\n"
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps with an option makes one per call
+
+
+def json_text(trace, digits=4, style=None):
+    """The whole trace as JSON text (json_chunks joined)."""
+    return "".join(json_chunks(trace, digits, style))
 
 
 def html_text(trace, digits=4, style=None, drawing=None):

@@ -1,0 +1,90 @@
+"""The limits every way in enforces before doing the work, and reading a file within them.
+
+Each limit is a number here and an environment variable that raises it (README, "Limits").
+A file is read only when it is a regular file, and never past its limit: a FIFO, a device
+(/dev/zero) or a file over the limit is refused before a byte is read.
+"""
+import os
+import stat
+
+from graphcomp.core.errors import GraphcompError
+
+MB = 2**20
+LIMITS = {  # name: (default, what it bounds)
+    "GRAPHCOMP_MAX_SPEC_MB": (128, "MiB in a spec file"),
+    "GRAPHCOMP_MAX_VALUES": (10_000_000, "scalar values in a spec, aliases expanded"),
+    "GRAPHCOMP_MAX_ENTRIES": (10_000_000, "entries in one array"),
+    "GRAPHCOMP_MAX_NPZ_MB": (1024, "MiB in an .npz file or in the arrays it declares"),
+    "GRAPHCOMP_MAX_FORMULA_CHARS": (1_000_000, "characters in a formula"),
+}
+MAX_DEPTH = 32  # nesting levels in a spec; the deepest one needs is 5 (top, nodes, a node, value, a row)
+MAX_RANK = 2  # tensors are shown as scalars, vectors and matrices: in text, LaTeX and drawings alike
+
+
+def limit(name):
+    """The limit `name` (a key of LIMITS): its environment variable if set to a positive integer, else the default."""
+    default, _ = LIMITS[name]
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise GraphcompError(f"{name}={text!r} must be a positive whole number")
+    return value
+
+
+def over(name, amount, *, file=None, node=None, key=None):
+    """The one-line GraphcompError for `amount` over the limit `name`, saying how to raise it."""
+    _, what = LIMITS[name]
+    return GraphcompError(f"{amount:,} {what}, over the limit of {limit(name):,}; raise it with "
+                          f"{name}=N if this is meant", file=file, node=node, key=key)
+
+
+def check_entries(shape, *, file=None, node=None, key=None):
+    """Refuse an array shape with more than MAX_RANK dimensions or more entries than GRAPHCOMP_MAX_ENTRIES."""
+    if len(shape) > MAX_RANK:
+        raise GraphcompError(f"an array of {len(shape)} dimensions {list(shape)}; graphcomp supports scalars, vectors "
+                             f"and matrices (0 to {MAX_RANK} dimensions)", file=file, node=node, key=key)
+    entries = 1
+    for s in shape:
+        entries *= s
+    if entries > limit("GRAPHCOMP_MAX_ENTRIES"):
+        raise over("GRAPHCOMP_MAX_ENTRIES", entries, file=file, node=node, key=key)
+
+
+def regular_file(path, limit_name, *, shown=None):
+    """An open binary file object for `path`, checked to be a regular file within the size limit `limit_name` (MiB).
+
+    Opened without blocking (a FIFO with no writer would hang the open itself); a directory, FIFO,
+    device or socket, a missing or unreadable file, and one over the limit are GraphcompErrors.
+    """
+    shown = path if shown is None else shown
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise GraphcompError(f"cannot read: {exc.strerror or exc}", file=shown) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file (a device, pipe or socket)"
+            raise GraphcompError(f"cannot read: it is {kind}; only regular files are read", file=shown)
+        if st.st_size > limit(limit_name) * MB:
+            raise over(limit_name, -(-st.st_size // MB), file=shown)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path, limit_name, *, shown=None):
+    """The bytes of the regular file `path`, within the limit `limit_name` (a file that grows as it is read is refused)."""
+    with regular_file(path, limit_name, shown=shown) as fh:
+        size = os.fstat(fh.fileno()).st_size  # within the limit: regular_file checked it
+        data = fh.read(size + 1)  # not read(limit): that would set the whole limit aside first
+    if len(data) > size:
+        raise GraphcompError("cannot read: the file grew while it was read", file=path if shown is None else shown)
+    return data
