@@ -11,7 +11,7 @@ import sys
 
 from graphcomp.core.errors import GraphcompError
 
-COMMANDS = ("trace", "parse", "draw", "code", "verify", "solve", "report", "ops")
+COMMANDS = ("trace", "parse", "draw", "code", "verify", "solve", "report", "ops", "check")
 
 
 def build_parser(argv=None):
@@ -31,7 +31,12 @@ def build_parser(argv=None):
 def main(argv=None):
     """Run the CLI; returns the process exit status."""
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    late = getattr(args, "late_positional", None)  # a last positional after options: check SPEC --wrt x2 ANSWERS
+    if late and len(extra) == 1 and getattr(args, late) is None and not extra[0].startswith("-"):
+        setattr(args, late, extra.pop())
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.run(args) or 0
     except GraphcompError as exc:

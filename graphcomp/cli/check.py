@@ -1,0 +1,59 @@
+"""`graphcomp check`: grade a student's hand-filled trace table, row by row, with the likely cause of each mistake."""
+from graphcomp.cli.common import (
+    SUFFIXES,
+    add_graph_args,
+    emit,
+    load_graph,
+    parse_wrt,
+    trace,
+)
+from graphcomp.core.errors import GraphcompError
+from graphcomp.frontends import answers
+from graphcomp.problems import feedback
+from graphcomp.problems.check import check
+
+
+def register(sub):
+    """Add the `check` sub-command to the CLI's sub-parsers."""
+    p = sub.add_parser("check", help="grade a hand-filled trace table (CSV, Markdown, LaTeX or name = number lines)",
+                       description="Read a student's trace table and grade every row: correct (within the rounding "
+                       "of the digits written, plus --rtol), or the likely cause: carried (right from the student's "
+                       "own earlier numbers), rounding, sign, missing contribution, wrong local partial, wrong value; "
+                       "and missing or unknown rows. Exit status 0 when every row is right, 1 otherwise, 2 when the "
+                       "answers cannot be read. Example: check eq2.yaml --wrt x2 --mode reverse answers.csv")
+    add_graph_args(p)
+    p.add_argument("answers", nargs="?", help="the answer file (.csv, .md, .tex, or name = number lines)")
+    p.add_argument("--wrt", help="the input the derivative is taken with respect to (x2)")
+    p.add_argument("--mode", choices=("forward", "reverse"), default="reverse",
+                   help="forward (tangents v̇) or reverse (adjoints v̄; the default)")
+    p.add_argument("--answers-format", choices=answers.FORMATS, help="how to read the answers (default: from the "
+                   "extension, else from the first lines)")
+    p.add_argument("--rtol", type=float, default=0.0, help="relative tolerance on top of the digits' rounding "
+                   "(default: 0)")
+    p.add_argument("--digits", type=int, default=4, help="decimals a row should give (default: 4)")
+    p.add_argument("--format", choices=feedback.FORMATS, help="rich (the default), markdown, latex or json")
+    p.add_argument("-o", "--output", help="write the feedback to this file ('-': standard output)")
+    p.set_defaults(run=run, late_positional="answers")
+
+
+def run(args):
+    """Grade the answers; exit status 0 when every row is right, 1 otherwise."""
+    if args.answers is None and args.expr and args.spec:
+        args.spec, args.answers = None, args.spec  # check --expr "…" ANSWERS
+    if args.answers is None:
+        raise GraphcompError("name the answer file: check SPEC ANSWERS (or check --expr FORMULA ANSWERS)")
+    if not 0 <= args.digits <= 12:
+        raise GraphcompError("--digits must be between 0 and 12")
+    if args.mode == "forward" and not args.wrt:
+        raise GraphcompError("--mode forward needs --wrt: the input whose tangent is seeded with 1")
+    fmt = args.format or {**SUFFIXES, ".json": "json"}.get(
+        "." + (args.output or "").rsplit(".", 1)[-1].lower() if args.output and "." in args.output else "", "rich")
+    fmt = fmt if fmt in feedback.FORMATS else "rich"
+    graph, at = load_graph(args)
+    t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode)
+    report = check(t, answers.read(args.answers, args.answers_format), digits=args.digits, rtol=args.rtol)
+    if fmt == "rich":
+        emit(args, renderables=feedback.rich_renderables(report))
+    else:
+        emit(args, text=feedback.render(report, fmt))
+    return 0 if report.all_right else 1

@@ -1,0 +1,109 @@
+"""The feedback on a checked table (graphcomp.problems.check.Report): rich, Markdown, LaTeX or JSON."""
+import json
+
+from rich.table import Table
+from rich.text import Text
+
+from graphcomp.problems.check import CARRIED, CORRECT, MISSING, UNKNOWN
+from graphcomp.render.text import fmt_number
+
+FORMATS = ("rich", "markdown", "latex", "json")
+_STYLE = {CORRECT: "green", CARRIED: "yellow", MISSING: "magenta", UNKNOWN: "magenta"}
+
+
+def _cells(report, r):
+    yours = r.entry.text if r.entry is not None else "—"
+    right = fmt_number(r.expected, report.digits) if r.expected is not None else "—"
+    verdict = r.verdict + (f": {r.why}" if r.why and r.verdict != CORRECT else "")
+    return r.symbol, yours, right, verdict, r.rule
+
+
+def _all(report):
+    return list(report.rows) + list(report.unknown)
+
+
+def _title(report):
+    return f"check of {report.file} against {report.name} ({report.mode} mode)"
+
+
+def _footer(report):
+    lines = [report.summary()]
+    lines.append(f"correct means within the rounding of the digits written (4 decimals: ±0.00005), "
+                 f"{report.digits} decimals asked, plus rtol {report.rtol:g}")
+    first = next((r for r in report.rows if r.first), None)
+    if first is not None:
+        lines.append(f"look first at {first.symbol}: {first.verdict}")
+    lines += report.notes
+    lines += [f"line {line}: could not read '{text}': {why}" for line, text, why in report.unreadable]
+    return lines
+
+
+def rich_renderables(report):
+    table = Table(title=_title(report), title_justify="left", box=None, header_style="bold")
+    for name, justify in (("row", "left"), ("yours", "right"), ("right", "right"), ("verdict", "left"),
+                          ("rule", "left")):
+        table.add_column(name, justify=justify)
+    for r in _all(report):
+        cells = _cells(report, r)
+        style = _STYLE.get(r.verdict, "red")
+        row = [Text(("▶ " if r.first else "") + cells[0], style="bold" if r.first else ""), cells[1], cells[2],
+               Text(cells[3], style=style + (" bold reverse" if r.first else "")), cells[4]]
+        table.add_row(*row)
+    return [table, *(Text(line) for line in _footer(report))]
+
+
+def _md_escape(s):
+    return s.replace("|", "\\|")
+
+
+def markdown(report):
+    out = [f"**{_title(report)}**", "", "| row | yours | right | verdict | rule |", "|---|---:|---:|---|---|"]
+    for r in _all(report):
+        cells = [_md_escape(c) for c in _cells(report, r)]
+        if r.first:
+            cells = [f"**{c}**" for c in cells]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out + [""] + [line + "  " for line in _footer(report)]) + "\n"
+
+
+_TEX = {"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_", "{": "\\{",
+        "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}"}
+
+
+def _tex_escape(s):
+    return "".join(_TEX.get(c, c) for c in s)
+
+
+def latex(report):
+    """A longtable-free tabular with Unicode text: compile with LuaLaTeX/XeLaTeX, or pdflatex with [utf8]inputenc
+    where the symbols are declared; the verdict column wraps."""
+    out = [f"% graphcomp check: {_tex_escape(_title(report))}; needs \\usepackage{{booktabs}} and a Unicode engine",
+           "\\begin{tabular}{@{}lrrp{0.45\\linewidth}@{}}", "\\toprule",
+           "row & yours & right & verdict \\\\", "\\midrule"]
+    for r in _all(report):
+        cells = [_tex_escape(c) for c in _cells(report, r)[:4]]
+        if r.first:
+            cells = [f"\\textbf{{{c}}}" for c in cells]
+        out.append(" & ".join(cells) + " \\\\")
+    out += ["\\bottomrule", "\\end{tabular}"] + [f"% {_tex_escape(line)}" for line in _footer(report)]
+    return "\n".join(out) + "\n"
+
+
+def json_text(report):
+    credit, total = report.score
+    data = {
+        "file": report.file, "graph": report.name, "mode": report.mode, "digits": report.digits,
+        "rtol": report.rtol, "score": {"credit": credit, "of": total, "right": report.count(CORRECT),
+                                       "carried": report.count(CARRIED)},
+        "first": next((r.symbol for r in report.rows if r.first), None),
+        "rows": [{"row": r.symbol, "line": r.entry.line if r.entry is not None else None,
+                  "yours": r.entry.value if r.entry is not None else None, "right": r.expected,
+                  "verdict": r.verdict, "why": r.why} for r in _all(report)],
+        "unreadable": [{"line": line, "text": text, "why": why} for line, text, why in report.unreadable],
+        "notes": report.notes,
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def render(report, fmt):
+    return {"markdown": markdown, "latex": latex, "json": json_text}[fmt](report)

@@ -1,0 +1,316 @@
+"""graphcomp check: hand-written answer tables for Eq. 2 at (1, 1.5, 2), graded row by row.
+
+The right numbers come from Eq. 2's closed form (below), not from the engine; every table is typed here by
+hand, each wrong one with one deliberate mistake, and its verdict is asserted on that row.
+"""
+import math
+import time
+
+import pytest
+
+from graphcomp.core.errors import GraphcompError
+from graphcomp.frontends import answers
+from graphcomp.frontends.spec import load
+from graphcomp.problems import check
+
+X1, X2, X3 = 1.0, 1.5, 2.0
+F = (X1 * X2 * math.sin(X3) + math.exp(X1 * X2)) / X3
+DF_DX2 = (X1 * math.sin(X3) + X1 * math.exp(X1 * X2)) / X3  # 2.6955
+DF_DX1 = (X2 * math.sin(X3) + X2 * math.exp(X1 * X2)) / X3  # 4.0432
+DF_DX3 = X1 * X2 * math.cos(X3) / X3 - F / X3  # -1.7735
+
+VALUES = """v-2 = 1.0000
+v-1 = 1.5000
+v0 = 2.0000
+v1 = 1.5000
+v2 = 0.9093
+v3 = 4.4817
+v4 = 1.3639
+v5 = 5.8456
+v6 = 2.9228
+"""
+SUMMED = VALUES + """v̄6 = 1
+v̄5 = 0.5000
+v̄4 = 0.5000
+v̄3 = 0.5000
+v̄2 = 0.7500
+v̄1 = 2.6955
+v̄0 = −1.7735
+v̄-2 = 4.0432
+v̄-1 = 2.6955
+"""
+STEPS = VALUES + """\\bar v_{6} = 1
+\\bar v_{5} = \\bar v_6 \\partial v_6/\\partial v_5 = 0.5000
+\\bar v_{0} = -1.4614
+\\bar v_{4} = 0.5000
+\\bar v_{3} = 0.5000
+\\bar v_{1} = 0.4546
+\\bar v_{2} = 0.7500
+\\bar v_{1} = 2.6955
+\\bar v_{0} = -1.7735
+\\bar v_{-2} = 4.0432
+\\bar v_{-1} = 2.6955
+"""
+FORWARD = VALUES + """vdot-2 = 0
+vdot-1 = 1
+vdot0 = 0
+vdot1 = 1.0000
+vdot2 = 0.0000
+vdot3 = 4.4817
+vdot4 = 0.9093
+vdot5 = 5.3910
+vdot6 = 2.6955
+"""
+
+
+def test_the_reference_numbers_are_the_closed_form():
+    assert f"{F:.4f}" == "2.9228" and f"{DF_DX2:.4f}" == "2.6955"
+    assert f"{DF_DX1:.4f}" == "4.0432" and f"{DF_DX3:.4f}" == "-1.7735"
+
+
+def _trace(mode):
+    return load("graphs/eq2.yaml").trace(wrt="x2", mode=mode)
+
+
+def _grade(text, mode="reverse", name="answers.txt", fmt=None, **kw):
+    return check.check(_trace(mode), answers.parse(text, name, fmt), **kw)
+
+
+def _row(report, symbol, nth=0):
+    return [r for r in report.rows if r.symbol == symbol][nth]
+
+
+def _swap(text, old, new):
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize("text, mode", [(SUMMED, "reverse"), (STEPS, "reverse"), (FORWARD, "forward")],
+                         ids=["summed", "steps", "forward"])
+def test_a_right_table_is_all_right(text, mode):
+    report = _grade(text, mode)
+    assert report.all_right, [(r.symbol, r.verdict, r.why) for r in report.rows if r.verdict != "correct"]
+    assert report.score == (len(report.rows), len(report.rows))
+
+
+# one deliberate mistake per table: (table, mode, the row's symbol and which of its rows, verdict, words in the why)
+MISTAKES = [
+    # the common one: v̄₁ summed without the term through v₃; v̄₋₂ and v̄₋₁ then carry it
+    (_swap(_swap(_swap(SUMMED, "v̄1 = 2.6955", "v̄1 = 0.4546"), "v̄-2 = 4.0432", "v̄-2 = 0.6819"),
+           "v̄-1 = 2.6955", "v̄-1 = 0.4546"), "reverse", "v̄₁", 0, "missing contribution",
+     "v̄₁ misses the term through v₃: v̄₃ · ∂v₃/∂v₁ = 2.2408"),
+    (_swap(SUMMED, "v̄5 = 0.5000", "v̄5 = -0.5000"), "reverse", "v̄₅", 0, "sign", "0.5000"),
+    (_swap(SUMMED, "v̄1 = 2.6955", "v̄1 = 2.70"), "reverse", "v̄₁", 0, "rounding", "right to 2 decimals"),
+    (_swap(SUMMED, "v̄1 = 2.6955", "v̄1 = 2.6971"), "reverse", "v̄₁", 0, "rounding", "too early"),
+    (_swap(SUMMED, "v̄2 = 0.7500", "v̄2 = 0.1234"), "reverse", "v̄₂", 0, "wrong value", "0.7500"),
+    # ∂v₆/∂v₀ taken as −v₅/v₀ = −v₆ instead of −v₆/v₀
+    (_swap(SUMMED, "v̄0 = −1.7735", f"v̄0 = {0.75 * math.cos(X3) - F:.4f}"), "reverse", "v̄₀", 0,
+     "wrong local partial", "∂v₆/∂v₀ should be −v₆/v₀ = -1.4614"),
+    # the slides' steps: the second v̄₁ step forgets to add, the first v̄₀ step has the wrong partial
+    (_swap(STEPS, "\\bar v_{1} = 2.6955", "\\bar v_{1} = 0.4546"), "reverse", "v̄₁", 1, "missing contribution",
+     "through v₃"),
+    (_swap(_swap(STEPS, "\\bar v_{0} = -1.4614", "\\bar v_{0} = -2.9228"), "\\bar v_{0} = -1.7735",
+           f"\\bar v_{{0}} = {-2.9228 + 0.75 * math.cos(X3):.4f}"), "reverse", "v̄₀", 0, "wrong local partial",
+     "∂v₆/∂v₀ should be −v₆/v₀"),
+    (_swap(VALUES, "v1 = 1.5000", "v1 = 2.5000"), "reverse", "v₁", 0, "wrong value", "1.5000"),
+    # forward: v̇₅ without v̇₄
+    (_swap(FORWARD, "vdot5 = 5.3910", "vdot5 = 4.4817"), "forward", "v̇₅", 0, "missing contribution",
+     "v̇₅ misses the term through v₄: v̇₄ · ∂v₅/∂v₄ = 0.9093"),
+    (_swap(FORWARD, "vdot3 = 4.4817", "vdot3 = 1.0000"), "forward", "v̇₃", 0, "wrong local partial",
+     "∂v₃/∂v₁ should be v₃ = 4.4817"),
+]
+
+
+@pytest.mark.parametrize("text, mode, symbol, nth, verdict, why", MISTAKES)
+def test_each_mistake_gets_its_verdict(text, mode, symbol, nth, verdict, why):
+    report = _grade(text, mode)
+    row = _row(report, symbol, nth)
+    assert (row.verdict, row.first) == (verdict, True), row.why
+    assert why in row.why
+    assert not report.all_right
+    wrong = [r for r in report.rows if r.verdict not in ("correct", "carried")]
+    assert wrong == [row], [(r.symbol, r.verdict, r.why) for r in wrong]
+
+
+def test_carried_errors_follow_the_students_own_numbers():
+    # v₁ written as 2.5 (wrong); every value after it is computed right from it: carried, full credit
+    v1 = 2.5
+    v3, v4 = math.exp(v1), v1 * math.sin(X3)
+    v5 = v4 + v3
+    text = _swap(_swap(_swap(_swap(_swap(VALUES, "v1 = 1.5000", f"v1 = {v1:.4f}"), "v3 = 4.4817", f"v3 = {v3:.4f}"),
+                             "v4 = 1.3639", f"v4 = {v4:.4f}"), "v5 = 5.8456", f"v5 = {v5:.4f}"),
+                 "v6 = 2.9228", f"v6 = {v5 / X3:.4f}")
+    report = _grade(text)
+    verdicts = {r.symbol: r.verdict for r in report.rows}
+    assert verdicts["v₁"] == "wrong value" and _row(report, "v₁").first
+    assert [verdicts[s] for s in ("v₃", "v₄", "v₅", "v₆")] == ["carried"] * 4
+    assert verdicts["v₂"] == "correct"
+    assert report.score == (8, 9) and report.count("correct") == 4 and not report.all_right
+
+
+def test_missing_and_unknown_rows():
+    text = _swap(SUMMED, "v̄3 = 0.5000\n", "") + "v̄9 = 1.0000\n"
+    report = _grade(text)
+    assert _row(report, "v̄₃").verdict == "missing"
+    assert [u.verdict for u in report.unknown] == ["unknown"] and "names no node" in report.unknown[0].why
+
+
+def test_rows_in_any_order_and_any_name():
+    lines = SUMMED.strip().splitlines()[::-1]
+    text = "\n".join(lines).replace("v-1 = 1.5000", "x2 = 1.5000").replace("v̄-2 = 4.0432", "v̄₋₂ = 4.0432")
+    assert _grade(text).all_right
+
+
+# ---- every reader, with the same right answers ------------------------------------------------------------
+
+CSV_NAMES = """node,value,derivative
+x1,1.0000,4.0432
+x2,1.5000,2.6955
+x3,2.0000,-1.7735
+v1,1.5000,2.6955
+v2,0.9093,0.7500
+v3,4.4817,0.5000
+v4,1.3639,0.5000
+v5,5.8456,0.5000
+v6,2.9228,1.0000
+"""
+CSV_INDEX = "i,v,vbar\n" + "\n".join(f"{i},{v},{d}" for i, v, d in [
+    (-2, "1.0000", "4.0432"), (-1, "1.5000", "2.6955"), (0, "2.0000", "−1.7735"), (1, "1.5000", "2.6955"),
+    (2, "0.9093", "0.7500"), (3, "4.4817", "0.5000"), (4, "1.3639", "0.5000"), (5, "5.8456", "0.5000"),
+    (6, "2.9228", "1.0000")]) + "\n"
+MARKDOWN = """My answers to 2(c):
+
+| $i$ | $v_i$ | $\\bar v_i$ |
+|---|---|---|
+| -2 | 1.0000 | 4.0432 |
+| -1 | 1.5000 | 2.6955 |
+| 0 | 2.0000 | -1.7735 |
+| 1 | 1.5000 | 2.6955 |
+| 2 | 0.9093 | 0.7500 |
+| 3 | 4.4817 | 0.5000 |
+| 4 | 1.3639 | 0.5000 |
+| 5 | 5.8456 | 0.5000 |
+| 6 | 2.9228 | 1.0000 |
+"""
+LATEX = """\\begin{table}\\centering
+\\begin{tabular}{lll|lll}
+\\hline
+$v_{-2}$ & $= x_1$ & $1.0000$ & $\\bar v_{6}$ & $= 1$ & $1.0000$ \\\\
+$v_{-1}$ & $= x_2$ & $1.5000$ & $\\bar v_{5}$ & $= \\bar v_6 / v_0$ & $0.5000$ \\\\
+$v_{0}$ & $= x_3$ & $2.0000$ & $\\bar v_{4}$ & $= \\bar v_5$ & $0.5000$ \\\\
+$v_{1}$ & $= v_{-2} v_{-1}$ & $1.5000$ & $\\bar v_{3}$ & $= \\bar v_5$ & $0.5000$ \\\\
+$v_{2}$ & $= \\sin v_0$ & $0.9093$ & $\\bar{v}_{2}$ & $= \\bar v_4 v_1$ & $0.7500$ \\\\
+$v_{3}$ & $= e^{v_1}$ & $4.4817$ & $\\bar v_{1}$ & $= \\bar v_3 v_3 + \\bar v_4 v_2$ & $2.6955$ \\\\
+$v_{4}$ & $= v_1 v_2$ & $1.3639$ & $\\bar v_{0}$ & $= \\dots$ & $-1.7735$ \\\\
+$v_{5}$ & $= v_4 + v_3$ & $5.8456$ & $\\bar v_{-1}$ & $= \\bar v_1 v_{-2}$ & $2.6955$ \\\\
+$v_{6}$ & $= v_5 / v_0$ & $2.9228$ & $\\bar v_{-2}$ & $= \\bar v_1 v_{-1}$ & $4.0432$ \\\\
+\\hline
+\\end{tabular}
+\\end{table}
+"""
+
+
+@pytest.mark.parametrize("name, text, fmt", [
+    ("a.csv", CSV_NAMES, "csv"), ("b.csv", CSV_INDEX, "csv"), ("c.md", MARKDOWN, "markdown"),
+    ("d.tex", LATEX, "latex"), ("e.txt", SUMMED, "lines"), ("f.txt", STEPS, "lines"),
+    ("g", CSV_NAMES, "csv"), ("h", MARKDOWN, "markdown"), ("i", LATEX, "latex")])
+def test_every_reader_reads_a_right_table_as_right(name, text, fmt):
+    parsed = answers.parse(text, name)
+    assert parsed.format == fmt
+    report = check.check(_trace("reverse"), parsed)
+    assert report.all_right, [(r.symbol, r.verdict, r.why) for r in report.rows if r.verdict != "correct"]
+    assert len(report.rows) == 18 + 2 * (text is STEPS)
+
+
+@pytest.mark.parametrize("mode, style", [("reverse", "steps"), ("reverse", "summed"), ("forward", None)])
+@pytest.mark.parametrize("fmt, suffix", [("latex", "tex"), ("markdown", "md"), ("csv", "csv")])
+def test_the_tools_own_tables_read_back_as_right(cli, tmp_path, mode, style, fmt, suffix):
+    args = ["trace", "eq2.yaml", "--wrt", "x2", "--mode", mode, "--format", fmt] + (["--style", style] if style else [])
+    out = tmp_path / f"key.{suffix}"
+    out.write_text(cli(*args).stdout, encoding="utf-8")
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", mode, out, "--format", "json")
+    assert ran.status == 0, ran.stdout + ran.stderr
+    assert '"verdict": "correct"' in ran.stdout and '"verdict": "wrong' not in ran.stdout
+
+
+def test_numbers_as_written():
+    assert answers.number("−1.7735") == (-1.7735, 4)
+    assert answers.number("2.6955e0") == (2.6955, 4)
+    assert answers.number("$0.5$") == (0.5, 1)
+    assert answers.name_key("v̄₋₁") == ("v-1", "adjoint") and answers.name_key("vbar_-1") == ("v-1", "adjoint")
+    assert answers.name_key("\\dot{v}_{-2}") == ("v-2", "tangent") and answers.name_key("x2") == ("x2", "value")
+    with pytest.raises(GraphcompError, match="decimal comma"):
+        answers.number("1,5")
+
+
+# ---- the command line ------------------------------------------------------------------------------------------
+
+
+def test_cli_exit_status_and_the_first_wrong_row(cli, tmp_path):
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text(_swap(SUMMED, "v̄1 = 2.6955", "v̄1 = 0.4546"), encoding="utf-8")
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", wrong, env={"COLUMNS": "160"})
+    assert ran.status == 1 and ran.stderr == ""
+    assert "▶ v̄₁" in ran.stdout and "misses the term through v₃" in ran.stdout
+    assert "look first at v̄₁" in ran.stdout and "score" in ran.stdout
+    right = tmp_path / "right.txt"
+    right.write_text(FORWARD, encoding="utf-8")
+    expr = "(x1*x2*sin(x3) + exp(x1*x2))/x3"
+    ran = cli("check", "--expr", expr, "--at", "x1=1,x2=1.5,x3=2", "--wrt", "x2", "--mode", "forward", right)
+    assert ran.status == 0, ran.stdout
+    for fmt in ("markdown", "latex", "json"):
+        ran = cli("check", "eq2.yaml", "--wrt", "x2", wrong, "--format", fmt)
+        assert ran.status == 1 and "missing contribution" in ran.stdout
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", wrong, "-o", tmp_path / "feedback.md")
+    assert ran.status == 1 and (tmp_path / "feedback.md").read_text(encoding="utf-8").startswith("**check of")
+
+
+def _bad(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("empty.txt", "", "the file is empty"),
+    ("blank.csv", "\n\n  \n", "the file is empty"),
+    ("garbage.bin", bytes(range(256)) * 4, "not a text file"),
+    ("latin1.txt", "v1 = 1.5 \xe9\n".encode("latin-1"), "not UTF-8"),
+    ("noheader.csv", "1.0,2.0\n3.0,4.0\n", "not a header"),
+    ("prose.txt", "I did not do it.\n", "line 1: expected `name = number`"),
+    ("comma.txt", "v1 = 1,5\n", "line 1: '1,5' has a decimal comma; write 1.5"),
+    ("nothing.md", "no table here\n", "no Markdown table"),
+    ("nothing.tex", "\\section{x}\n", "no tabular"),
+])
+def test_bad_answers_are_one_line_exit_2(cli, tmp_path, name, data, message):
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", _bad(tmp_path, name, data))
+    assert ran.status == 2 and ran.stdout == ""
+    assert ran.stderr.count("\n") == 1 and message in ran.stderr and name in ran.stderr, ran.stderr
+
+
+def test_a_half_readable_file_reports_what_it_read(cli, tmp_path):
+    path = _bad(tmp_path, "half.txt", SUMMED + "v2 = 0,9093\nwhat is this\n")
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", path, env={"COLUMNS": "160"})
+    assert ran.status == 1
+    assert "could not read '0,9093'" in ran.stdout and "could not read 'what is this'" in ran.stdout
+
+
+def test_a_table_for_another_function(tmp_path, cli):
+    path = _bad(tmp_path, "other.txt", "".join(f"w{i} = {i}.0000\n" for i in range(20)) + "v1 = 1.5000\n")
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", path, env={"COLUMNS": "160"})
+    assert ran.status == 1 and "another function" in ran.stdout
+
+
+def test_reading_is_linear_in_the_file_size():
+    def seconds(n):
+        text = "".join(f"v{i % 7} = {i}.5000\n" for i in range(n))
+        start = time.perf_counter()
+        assert len(answers.parse(text, "big.txt").entries) == n
+        return time.perf_counter() - start
+    small, big = seconds(20_000), seconds(200_000)
+    assert big < 25 * small + 0.5  # ten times the lines, not a hundred times the time
+
+
+def test_check_refuses_tensor_graphs_in_one_line(cli, tmp_path):
+    ran = cli("check", "fig1.yaml", _bad(tmp_path, "a.txt", SUMMED))
+    assert ran.status == 2 and "scalar traces only" in ran.stderr
