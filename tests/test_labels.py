@@ -12,7 +12,7 @@ from graphcomp.render.text import tex_to_text
 
 LABELLED = {
     "name": "labels",
-    "inputs": [{"name": "W_out", "value": 0.5}, {"name": "alpha", "value": 2.0, "label": "\\alpha"},
+    "inputs": [{"name": "W_out", "value": 0.5, "label": "\\mathrm{W\\_out}"}, {"name": "alpha", "value": 2.0, "label": "\\alpha"},
                {"name": "h", "value": 1.5, "label": "h^{(1)}"}],
     "nodes": [{"name": "p", "op": "mul", "inputs": ["W_out", "alpha"]},
               {"name": "loss", "op": "mul", "inputs": ["p", "h"]}],

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import graphcomp
 from graphcomp.cli.draw import default_output
 from graphcomp.frontends.formula import parse, to_spec
 from graphcomp.frontends.spec import load, safe_load
@@ -112,3 +113,20 @@ def test_order_on_the_command_line(cli):
         res = cli("trace", "--expr", "(x1*x2*sin(x3) + exp(x1*x2))/x3", "--at", "x1=1,x2=1.5,x3=2", "--order", order,
                   "--format", "csv")
         assert res.status == 0 and f"primal,v3,v₃,,{third}," in res.stdout
+
+
+def test_e_and_pi_are_numbers_in_a_formula_and_e_to_a_power_is_exp():
+    g = parse("(x1*x2*sin(x3) + e**(x1*x2))/x3", at={"x1": 1.0, "x2": 1.5, "x3": 2.0})
+    assert [n.op for n in g.nodes if n.op] == ["mul", "sin", "exp", "mul", "add", "div"]  # Eq. 2 exactly
+    assert g.input_names == ["x1", "x2", "x3"]  # e is not an input
+    assert parse("pi*r*r", at={"r": 2.0}).trace().value == pytest.approx(4 * math.pi, rel=1e-15)
+
+
+def test_a_scalar_spec_without_labels_numbers_its_inputs_as_the_lecture():
+    spec = {"name": "s", "inputs": [{"name": "a", "value": 1.0}, {"name": "b", "value": 2.0, "label": "\\beta"},
+                                    {"name": "c", "value": 3.0}],
+            "nodes": [{"name": "f", "op": "mul", "inputs": ["a", "c"]}], "output": "f"}
+    g = graphcomp.from_dict(spec)
+    assert [n.label for n in g.nodes if n.op is None] == ["v_{-2}", "\\beta", "v_{0}"]
+    tensor = graphcomp.load("fig1.yaml")  # tensor graphs keep their names, as Problem 3 writes them
+    assert tensor.node("W1").label == "W_{1}"

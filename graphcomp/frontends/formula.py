@@ -14,11 +14,13 @@ from collections import deque
 from graphcomp.core.errors import SpecError
 from graphcomp.frontends.limits import limit, over
 from graphcomp.frontends.spec import from_dict
+from graphcomp.ops import REGISTRY
 
 BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul", ast.Pow: "pow"}
-FUNCS = {"sin", "cos", "tan", "exp", "log", "sqrt", "square", "reciprocal", "tanh", "sigmoid", "relu",
-         "sum", "halfsq", "transpose", "neg"}
+FUNCS = {name for name, op in REGISTRY.items() if op.arity == 1 and not op.params}  # every unary op, by name
 ALIASES = {"ln": "log", "sigma": "sigmoid"}
+E = math.e
+CONSTANTS = {"e": E, "pi": math.pi}  # names that stand for numbers, not inputs
 
 
 ORDERS = ("level", "formula")
@@ -41,6 +43,8 @@ def to_spec(expr, at=None, name="formula", order="level"):
     names = _fresh_names({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
 
     def leaf_input(ident):
+        if ident in CONSTANTS:
+            return CONSTANTS[ident]
         if ident in FUNCS or ident in ALIASES:
             raise SpecError(f"'{ident}' is a function; call it as {ident}(...)", file=where)
         if ident not in inputs:
@@ -62,7 +66,7 @@ def to_spec(expr, at=None, name="formula", order="level"):
             results.append(_float(node, text, where))
             continue
         if isinstance(node, ast.Name):
-            results.append(leaf_input(node.id))
+            results.append(leaf_input(node.id))  # a name, or the number e or pi stands for
             continue
         children = _children(node, where)
         if not visited:
@@ -223,6 +227,8 @@ def _build(node, args, make, where):
     op = BINOPS[type(node.op)]
     if isinstance(a, float) and isinstance(b, float):
         raise SpecError("an operation on two constants: write the number instead", file=where)
+    if op == "pow" and a == E and not isinstance(b, float):
+        return make("exp", [b])  # e**x is exp(x), as the lecture writes it
     if op == "pow" and isinstance(b, float):
         return make("square", [a]) if b == 2.0 else make("powc", [a], {"p": b})
     return make(op, [a, b])

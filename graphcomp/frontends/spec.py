@@ -289,6 +289,10 @@ def _from_dict(doc, file):
 
     for k, entry in enumerate(inputs):
         built.append(_input(entry, k, file, claim))
+    if not any(n.shape for n in built):  # scalar inputs: unlabelled ones are v_{1-k} … v_0, as in the lecture
+        for j, (n, entry) in enumerate(zip(built, inputs)):
+            if "label" not in entry:
+                n.label = f"v_{{{j - len(built) + 1}}}"
     consts = []
     for k, entry in enumerate(nodes):
         built.append(_node(entry, k, file, claim, consts))
