@@ -18,7 +18,6 @@ from graphcomp.render import dot, tables
 __all__ = ["load", "from_dict", "parse_expr", "Graph", "Trace", "OPS", "read_npz", "GraphcompError", "SpecError", "DomainError"]
 
 
-
 # Jupyter shows a graph as its diagram and a trace as its tables beside its drawing; hooked here, so the engine
 # never imports a renderer
 Graph._repr_mimebundle_ = lambda self, include=None, exclude=None: dot.digraph(self)._repr_mimebundle_(include, exclude)

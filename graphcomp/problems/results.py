@@ -58,14 +58,6 @@ def sci(x, digits=3):
     return f"{mant}\\times 10^{{{int(exp)}}}"
 
 
-def tex_text(s):
-    """Plain text for a LaTeX document: the Unicode of the verdict sentences spelled in math."""
-    for a, b in (("‖∇f‖", "$\\|\\nabla f\\|$"), ("±", "$\\pm$"), ("−", "$-$"), ("'", "\\textquotesingle{}"),
-                 ("_", "\\_"), ("--", "-{}-")):
-        s = s.replace(a, b)
-    return s
-
-
 def run_latex(method, init, run, *, n, m, seed):
     """One run's iterations as a booktabs tabular (its verdict in a comment; run_sentence says it in prose)."""
     head = (f"% {NAMES[method]} from {init} init, n={n}, m={m}, seed={seed}; needs \\usepackage{{booktabs,amsmath}}\n"

@@ -237,7 +237,7 @@ def _plus(a, b):
 
 def _as_d(node, e):
     """How the problem set writes the .d of `node`: a vector's .d is a row, the transpose of its gradient."""
-    neg, tex, atom = e
+    neg, tex, _ = e
     if len(node.shape) == 1:
         tex = f"({tex})^\\top"
     return ("-" if neg else "") + tex
