@@ -71,7 +71,7 @@ CASES = [
     Bad("not YAML", "inputs: [x1, x2\nnodes: {\n", words=("{file}", "not valid YAML", "line")),
     Bad("not a mapping", "- just\n- a list\n", words=("{file}", "mapping")),
     Bad("unknown key", eq2_with(_set(["nodes", 2, "colour"], "red")), words=("{file}", "'v3'", "'colour'", "unknown key")),
-    Bad("unknown top-level key", eq2_with(_set(["outputs"], "v6")), words=("{file}", "'outputs'", "unknown key")),
+    Bad("unknown top-level key", eq2_with(_set(["outpt"], "v6")), words=("{file}", "'outpt'", "unknown key")),
     Bad("unsafe YAML tag", "inputs: !!python/object/apply:os.system ['touch {marker}']\nnodes: []\noutput: v1\n",
         words=("{file}", "python/object")),
     Bad("unsafe YAML object", "inputs:\n  - !!python/object:argparse.Namespace {name: x1}\nnodes: []\noutput: x1\n",

@@ -26,6 +26,9 @@ def _fragments(cli, folder):
     for k, args in enumerate(TRACES):
         made.append(folder / f"trace{k}.tex")
         assert cli("trace", *args, "--format", "latex", "-o", str(made[-1])).status == 0
+    for spec in ("eq2.yaml", "polar.yaml", "fig1.yaml"):
+        made.append(folder / f"jacobian_{spec[:-5]}.tex")
+        assert cli("jacobian", spec, "-o", str(made[-1])).status == 0
     made.append(folder / "verify.tex")
     assert cli("verify", "fig1.yaml", "-o", str(made[-1])).status == 0
     for k, args in enumerate(DRAWINGS):

@@ -22,7 +22,11 @@ class Graph:
     def __init__(self, nodes, output, *, file=None, name=None, description="", notation=None, seed=0, dist="normal",
                  rng="legacy", ordered=False):
         """nodes: Nodes whose args name their arguments, in any order (sorted here); with `ordered`, nodes already
-        in evaluation order whose args are positions in the list (a program building a graph, not a spec)."""
+        in evaluation order whose args are positions in the list (a program building a graph, not a spec).
+
+        output: the name of the node that is f, or a list of names for a function with several outputs
+        (f1, f2, …, each a scalar): `outputs` holds their positions in that order, and `output` is the
+        first, the one every single-output path differentiates (trace tables, verify, check, hvp)."""
         with no_gc():
             self._build(nodes, output, file, name, description, notation, seed, dist, ordered)
         self.rng = rng
@@ -35,18 +39,17 @@ class Graph:
         if len(self.index) < len(self.nodes):
             dup = next(n.name for i, n in enumerate(self.nodes) if self.index[n.name] != i)
             raise SpecError(f"duplicate name '{dup}'", file=file, node=dup, key="name")
-        if output not in self.index:
-            raise SpecError(f"output '{output}' is not a defined name", file=file, key="output")
-        self.output = self.index[output]
+        self.outputs = _outputs(self.nodes, self.index, output, file)
+        self.output = self.outputs[0]
         _infer_shapes(self.nodes, file)
         self.inputs = [i for i, n in enumerate(self.nodes) if n.kind in (INPUT, DATA)]
         self.scalar = not any(n.shape for n in self.nodes)
-        if self.nodes[self.output].shape != ():
-            shape = fmt_shape(self.nodes[self.output].shape)
-            raise SpecError(
-                f"the output must be a scalar to differentiate, but it is {shape}; end the graph with sum or halfsq",
-                file=file, node=output, key="output",
-            )
+        key = "output" if isinstance(output, str) else "outputs"
+        for i in self.outputs:
+            if self.nodes[i].shape != ():
+                shape = fmt_shape(self.nodes[i].shape)
+                raise SpecError(f"the output must be a scalar to differentiate, but it is {shape}; end the graph "
+                                "with sum or halfsq", file=file, node=self.nodes[i].name, key=key)
         self.notation = notation or ("bar" if self.scalar else "dot")
         self._plans = {}
 
@@ -80,14 +83,23 @@ class Graph:
 
     @cached_property
     def reaches(self):
-        """reaches[i]: node i is on a path to the output (only these pass adjoints back)."""
+        """reaches[i]: node i is on a path to the output, the first (only these pass adjoints back)."""
+        return self.reaches_to(self.output)
+
+    def reaches_to(self, output):
+        """[node i is on a path to the node at position `output`], for the reverse sweep seeded there."""
         reaches = [False] * len(self.nodes)
-        reaches[self.output] = True
-        for i in range(self.output, -1, -1):  # nodes after the output cannot reach it
+        reaches[output] = True
+        for i in range(output, -1, -1):  # nodes after the output cannot reach it
             if reaches[i]:
                 for a in self.nodes[i].args:
                     reaches[a] = True
         return reaches
+
+    @property
+    def output_names(self):
+        """Names of the outputs f1, f2, … in the order the spec lists them (one name for a single output)."""
+        return [self.nodes[i].name for i in self.outputs]
 
     @property
     def input_names(self):
@@ -155,6 +167,30 @@ class Graph:
     def hessian(self, at, wrt):
         """The Hessian of f with respect to the input `wrt`, one forward-over-reverse sweep per column."""
         return dual.hessian(self, at, wrt)
+
+
+def _outputs(nodes, index, output, file):
+    """The outputs' positions: `output` a name, or a non-empty list of distinct names, none of them data or a
+    constant (those are not functions of the variables)."""
+    if isinstance(output, str):
+        if output not in index:
+            raise SpecError(f"output '{output}' is not a defined name", file=file, key="output")
+        return [index[output]]
+    if not isinstance(output, (list, tuple)) or not output:
+        raise SpecError("'outputs' must be a non-empty list of node names", file=file, key="outputs")
+    out = []
+    for name in output:
+        if not isinstance(name, str) or name not in index:
+            raise SpecError(f"output {name!r} is not a defined name", file=file, key="outputs")
+        i = index[name]
+        if i in out:
+            raise SpecError(f"output '{name}' is listed twice", file=file, node=name, key="outputs")
+        if nodes[i].kind in (DATA, CONST):
+            what = "data (kind: data)" if nodes[i].kind == DATA else "a constant"
+            raise SpecError(f"output '{name}' is {what}, not a function of the variables", file=file, node=name,
+                            key="outputs")
+        out.append(i)
+    return out
 
 
 def _infer_shapes(nodes, file):

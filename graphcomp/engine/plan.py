@@ -22,7 +22,8 @@ class Plan:
         self.fwd = [(i, op.on_floats if floats and op.on_floats else self._bind(op.fwd, params), a, b)
                     for i, op, params, a, b in self.steps]
         self.consts = [(i, kit.coerce(n.value)) for i, n in enumerate(nodes) if n.kind == CONST]
-        self._jvp = self._vjp = None
+        self._jvp = None
+        self._vjp = {}  # output position → its reverse steps
         self.compiled = None  # the straight-line sweep of graphcomp.engine.jit, for jit=True
         self.active, self.reaches = graph.active, graph.reaches
         self.inactive = [i for i, x in enumerate(self.active) if not x]
@@ -46,14 +47,22 @@ class Plan:
     def vjp(self):
         """Reverse-mode steps in reverse order: (node, rule, arg, arg, where each arg's adjoint goes, local):
         rule(y, a[, b]) -> the local partials when `local` (the sweep multiplies them by ȳ), else
-        rule(ȳ, y, a[, b]) -> one contribution per argument, summed back to its shape where the op broadcast."""
-        if self._vjp is None:
-            with no_gc():
-                self._vjp = self._reverse_steps()
-        return self._vjp
+        rule(ȳ, y, a[, b]) -> one contribution per argument, summed back to its shape where the op broadcast.
+        These are the steps back from the graph's output (the first); vjp_for(j) those back from output j."""
+        return self.vjp_for(self.graph.output)
 
-    def _reverse_steps(self):
-        active, reaches, sink, out = self.active, self.reaches, self.n, []
+    def vjp_for(self, output):
+        """The reverse-mode steps (as in vjp) of the sweep seeded at the node at position `output`: the steps
+        on a path to it."""
+        steps = self._vjp.get(output)
+        if steps is None:
+            reaches = self.reaches if output == self.graph.output else self.graph.reaches_to(output)
+            with no_gc():
+                steps = self._vjp[output] = self._reverse_steps(reaches)
+        return steps
+
+    def _reverse_steps(self, reaches):
+        active, sink, out = self.active, self.n, []
         nodes, scalar = self.graph.nodes, self.graph.scalar
         for i, op, params, a, b in reversed(self.steps):
             if not (active[i] and reaches[i]):

@@ -38,8 +38,9 @@ def values(graph, plan_, inputs):
     return v
 
 
-def tangents(graph, plan_, v, seed):
-    """Forward mode: every node's tangent v̇ for the seed {input position: direction}."""
+def tangents(graph, plan_, v, seed, counted=None):
+    """Forward mode: every node's tangent v̇ for the seed {input position: direction}. A step whose arguments'
+    tangents are all 0 is skipped; with a list `counted`, the number of steps computed is appended to it."""
     kit = plan_.kit
     t = [_ZERO] * plan_.n
     for i, shape in plan_.tensors:
@@ -64,6 +65,8 @@ def tangents(graph, plan_, v, seed):
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing tangents (forward mode)") from None
     _finite(graph, plan_, t, v, "computing tangents (forward mode)")
+    if counted is not None:
+        counted.append(sum(live[step[0]] for step in plan_.jvp))
     return t
 
 
@@ -78,13 +81,19 @@ _SINK = _Sink()
 _ZERO = 0.0  # every adjoint starts as this one object; a first contribution replaces it, with no copy
 
 
-def adjoints(graph, plan_, v, seed=1.0):
-    """Reverse mode: every node's adjoint v̄ = ∂f/∂v, from the output back, accumulated over fan-out."""
+def adjoints(graph, plan_, v, seed=1.0, output=None, counted=None):
+    """Reverse mode: every node's adjoint v̄ = ∂f/∂v, from the output back, accumulated over fan-out; `output`
+    (a position in graph.outputs) seeds another output than the first, whose steps are plan_.vjp_for(output).
+    Every step runs; with a list `counted`, their number is appended to it."""
+    output = graph.output if output is None else output
+    steps = plan_.vjp_for(output)
+    if counted is not None:
+        counted.append(len(steps))
     d = [_ZERO] * plan_.n + [_SINK]
-    d[graph.output] = seed
+    d[output] = seed
     step = None
     try:
-        for step in plan_.vjp:
+        for step in steps:
             i, f, a, b, ta, tb, local = step
             g = d[i]
             if b < 0:
@@ -102,12 +111,12 @@ def adjoints(graph, plan_, v, seed=1.0):
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing adjoints (reverse mode)") from None
     d.pop()
-    return finish_adjoints(graph, plan_, d, v)
+    return finish_adjoints(graph, plan_, d, v, steps)
 
 
-def finish_adjoints(graph, plan_, d, v):
+def finish_adjoints(graph, plan_, d, v, steps=None):
     """Check the adjoints for overflow, set None for nodes that need none, give arrays their node's shape."""
-    _finite(graph, plan_, d, v, "computing adjoints (reverse mode)")
+    _finite(graph, plan_, d, v, "computing adjoints (reverse mode)", steps)
     for i in plan_.inactive:
         d[i] = None
     for i, shape in plan_.tensors:
@@ -116,12 +125,14 @@ def finish_adjoints(graph, plan_, d, v):
     return d
 
 
-def _finite(graph, plan_, xs, v, phase):
-    """Arithmetic that gives inf or nan without raising (floats' + and *, torch): find the first such node."""
+def _finite(graph, plan_, xs, v, phase, steps=None):
+    """Arithmetic that gives inf or nan without raising (floats' + and *, torch): find the first such node
+    (among `steps`, by default the sweep's that `phase` names)."""
     kit = plan_.kit
     if kit.finite(xs[plan_.computed:] if xs is v and plan_.computed else xs):
         return  # a false alarm (a finite sum that overflows) makes the search below find nothing
-    steps = plan_.fwd if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp
+    if steps is None:
+        steps = plan_.fwd if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp
     for step in steps:
         targets = step[4:6] if phase.startswith("computing adjoints") else ()
         bad = [xs[j] for j in (step[0], *targets) if j < plan_.n and not kit.finite([xs[j]])]

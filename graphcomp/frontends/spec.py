@@ -5,7 +5,7 @@
       - {name: x1, value: 1.0, label: "v_{-2}"}
     nodes:
       - {name: v1, op: mul, inputs: [x1, x2]}
-    output: v6
+    output: v6            # or, for several outputs f1, f2, …: outputs: [f1, f2]
 
 Every error names the file, the node and the key.
 """
@@ -26,7 +26,7 @@ from graphcomp.engine.graph import Graph
 from graphcomp.frontends.limits import MAX_DEPTH, check_entries, limit, over, read_bytes
 
 GRAPHS_DIR = Path(__file__).resolve().parents[2] / "graphs"
-TOP_KEYS = {"name", "description", "notation", "seed", "dist", "rng", "inputs", "nodes", "output"}
+TOP_KEYS = {"name", "description", "notation", "seed", "dist", "rng", "inputs", "nodes", "output", "outputs"}
 INPUT_KEYS = {"name", "value", "shape", "label", "kind", "dist", "description"}
 NODE_KEYS = {"name", "op", "inputs", "label", "description"}
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -254,15 +254,22 @@ def _from_dict(doc, file):
     if not isinstance(doc, dict):
         raise SpecError("a spec must be a mapping with keys inputs, nodes and output", file=file)
     _no_unknown(doc, TOP_KEYS, file, None)
-    for key in ("inputs", "nodes", "output"):
+    for key in ("inputs", "nodes"):
         if key not in doc:
             raise SpecError(f"missing key '{key}'", file=file, key=key)
+    if "outputs" in doc:  # several outputs f1, f2, …: a list in place of output
+        if "output" in doc:
+            raise SpecError("give either 'output' (one node) or 'outputs' (a list), not both", file=file, key="outputs")
+        if not isinstance(doc["outputs"], list) or not doc["outputs"]:
+            raise SpecError("'outputs' must be a non-empty list of node names", file=file, key="outputs")
+    elif "output" not in doc:
+        raise SpecError("missing key 'output'", file=file, key="output")
     inputs, nodes = doc["inputs"], doc["nodes"]
     if not isinstance(inputs, list) or not inputs:
         raise SpecError("'inputs' must be a non-empty list", file=file, key="inputs")
     if not isinstance(nodes, list):
         raise SpecError("'nodes' must be a list", file=file, key="nodes")
-    if not isinstance(doc["output"], str):
+    if "output" in doc and not isinstance(doc["output"], str):
         raise SpecError("'output' must name a node", file=file, key="output")
     _text(doc, file)
     notation = doc.get("notation")
@@ -301,9 +308,12 @@ def _from_dict(doc, file):
         for a in n.inputs:
             if a not in names and a not in internal:
                 raise SpecError(f"'{a}' is not defined (not an input, nor a node)", file=file, node=n.name, key="inputs")
-    if doc["output"] not in names:
-        raise SpecError(f"output '{doc['output']}' is not a defined name", file=file, key="output")
-    return Graph(consts + built, doc["output"], file=file, name=doc.get("name"),
+    output = doc["output"] if "output" in doc else doc["outputs"]
+    for name in [output] if isinstance(output, str) else output:
+        if not isinstance(name, str) or name not in names:
+            key = "output" if isinstance(output, str) else "outputs"
+            raise SpecError(f"output {name!r} is not a defined name", file=file, key=key)
+    return Graph(consts + built, output, file=file, name=doc.get("name"),
                  description=doc.get("description", ""), notation=notation, seed=seed, dist=dist, rng=rng)
 
 

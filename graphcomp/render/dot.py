@@ -53,7 +53,7 @@ def boxes(graph, trace=None, *, values=False):
     """{node position: Box} for every node, with .v lines if `values` and .d lines if the trace has them."""
     out = {}
     for i, n in enumerate(graph.nodes):
-        kind = "output" if i == graph.output else n.kind
+        kind = "output" if i in graph.outputs else n.kind  # every output is marked as one
         if n.kind == CONST:
             out[i] = Box(kind, n.label)
             continue

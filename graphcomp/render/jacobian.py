@@ -1,0 +1,186 @@
+"""A finished engine.jacobian.Jacobian as tables: rich (terminal), LaTeX (one booktabs tabular), Markdown, CSV, JSON.
+
+They only read the numbers: J by each mode, whether the modes agree, and what each cost
+(sweeps, elementary operations executed, wall time). Times differ from run to run, so these
+tables are not byte-identical between runs (the report's tables hold no timings).
+"""
+import csv
+import io
+import json
+
+import numpy as np
+from rich import box
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from graphcomp.render.tables import TEX_SHOWN
+from graphcomp.render.text import fmt_number, tex_to_text
+
+PER = {"forward": "input", "reverse": "output"}
+
+
+def _label(graph, name):
+    """The LaTeX name of a row or column: the node's label, or W_{1}[0,1] for an entry of a tensor input."""
+    base, bracket, rest = name.partition("[")
+    return graph.node(base).label + (f"[{rest}" if bracket else "")
+
+
+def seconds_text(s):
+    """A wall time in s, ms or µs, three significant digits."""
+    return f"{s:.3g} s" if s >= 1 else f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
+
+
+def cost_sentences(jac):
+    """[(mode, one sentence: its sweeps, operations and time)], then the evaluation both share."""
+    out = []
+    for mode, c in jac.costs.items():
+        lo, hi = min(c.steps, default=0), max(c.steps, default=0)
+        each = f"{lo}" if lo == hi else f"{lo}–{hi}"
+        out.append((mode, f"{mode} mode: {c.sweeps} sweep{'s' * (c.sweeps != 1)} (one per {PER[mode]}), "
+                          f"{c.operations} operations ({each} a sweep), {seconds_text(c.seconds)}"))
+    out.append(("evaluation", f"one evaluation, shared by both: {jac.evaluation} operations"))
+    return out
+
+
+def verdict(jac):
+    """(agree?, one sentence)."""
+    rule = f"|forward − reverse|max = {jac.abs_diff:.2e}, tolerance {jac.tol[1]:.0e} + {jac.tol[0]:.0e}·{jac.scale:.3g}"
+    if jac.agree:
+        return True, f"AGREE: forward and reverse mode give the same Jacobian ({rule})"
+    return False, f"DISAGREE: forward and reverse mode give different Jacobians ({rule})"
+
+
+def _title(jac):
+    g = jac.graph
+    at = ", ".join(f"{k} = {fmt_number(x, 4)}" for k, x in jac.at.items() if np.ndim(x) == 0)
+    m, n = jac.forward.shape
+    return f"{g.name}: {g.description}" if g.description else g.name, \
+        f"J ∈ ℝ^{m}×{n} (outputs × inputs)" + (f" at {at}" if at else "")
+
+
+WIDE = 8  # past this many inputs (and more inputs than outputs) the terminal shows Jᵀ, a row per input
+
+
+def rich_renderables(jac, digits=4):
+    """The title, J (both modes when they disagree), each mode's cost, and the verdict."""
+    g = jac.graph
+    head, where = _title(jac)
+    items = [Text(head, style="bold magenta"), Text(where, style="magenta")]
+    shown = {"J": jac.matrix} if jac.agree else {"J by forward mode": jac.forward, "J by reverse mode": jac.reverse}
+    flip = len(jac.inputs) > WIDE and len(jac.inputs) > len(jac.outputs)
+    for title, J in shown.items():
+        rows, cols = (jac.inputs, jac.outputs) if flip else (jac.outputs, jac.inputs)
+        t = Table(title=f"{title}ᵀ: a row per input" if flip else f"{title}: a row per output, a column per input",
+                  box=box.SIMPLE_HEAD, title_justify="left", title_style="bold", header_style="bold cyan")
+        t.add_column("")
+        for name in cols:
+            t.add_column(f"∂{tex_to_text(_label(g, name))}" if flip else f"∂/∂{tex_to_text(_label(g, name))}",
+                         justify="right", style="green")
+        for name, row in zip(rows, J.T if flip else J):
+            t.add_row(tex_to_text(_label(g, name)), *(fmt_number(x, digits) for x in row))
+        items.append(t)
+    t = Table(title="Cost of each mode", box=box.SIMPLE_HEAD, title_justify="left", title_style="bold",
+              header_style="bold cyan")
+    for col in ("mode", "sweeps", "one per", "operations", "a sweep", "time"):
+        t.add_column(col, justify="left" if col in ("mode", "one per") else "right")
+    for mode, c in jac.costs.items():
+        lo, hi = min(c.steps, default=0), max(c.steps, default=0)
+        t.add_row(mode, str(c.sweeps), PER[mode], str(c.operations), str(lo) if lo == hi else f"{lo}–{hi}",
+                  seconds_text(c.seconds))
+    items.append(t)
+    what = "a float operation" if g.scalar else "one numpy operation on a scalar, vector or matrix"
+    items.append(Text(f"{cost_sentences(jac)[-1][1]}; an operation is one op step ({what})", style="dim"))
+    ok, text = verdict(jac)
+    items.append(Panel(Text(text, style="bold green" if ok else "bold red"), expand=False,
+                       border_style="green" if ok else "red"))
+    return items
+
+
+def _cut(xs):
+    """The first TEX_SHOWN items, or the first TEX_SHOWN − 1 and None (for ⋯ or ⋮) when there are more."""
+    xs = list(xs)
+    return xs if len(xs) <= TEX_SHOWN else xs[:TEX_SHOWN - 1] + [None]
+
+
+def latex(jac, digits=4):
+    """One booktabs tabular: J (past TEX_SHOWN rows or columns cut with ⋯ and ⋮), then each mode's cost."""
+    g = jac.graph
+    heads = ["$\\cdots$" if k is None else f"$\\partial/\\partial {_label(g, jac.inputs[k])}$"
+             for k in _cut(range(len(jac.inputs)))]
+    width = 1 + len(heads)
+    ok, text = verdict(jac)
+    out = [f"% graphcomp jacobian of {g.name}; needs \\usepackage{{booktabs,amsmath}}",
+           f"\\begin{{tabular}}{{@{{}}l{'r' * len(heads)}@{{}}}}", "\\toprule",
+           " & ".join([""] + heads) + " \\\\", "\\midrule"]
+    for j in _cut(range(len(jac.outputs))):
+        if j is None:
+            out.append(" & ".join(["$\\vdots$"] + [""] * len(heads)) + " \\\\")
+            continue
+        cells = ["$\\cdots$" if k is None else f"${fmt_number(jac.matrix[j, k], digits)}$"
+                 for k in _cut(range(len(jac.inputs)))]
+        out.append(" & ".join([f"${_label(g, jac.outputs[j])}$"] + cells) + " \\\\")
+    out.append("\\midrule")
+    for _, sentence in cost_sentences(jac):
+        out.append(f"\\multicolumn{{{width}}}{{@{{}}l@{{}}}}{{\\footnotesize {_tex_escape(sentence)}}} \\\\")
+    out += ["\\bottomrule", "\\end{tabular}", f"% {text}"]
+    return "\n".join(out) + "\n"
+
+
+def _tex_escape(text):
+    return (text.replace("–", "--").replace("µs", "$\\mu$s").replace("|", "$|$").replace("·", "$\\cdot$")
+            .replace("−", "$-$"))
+
+
+def markdown(jac, digits=4):
+    """J as a Markdown table with $LaTeX$ names, then each mode's cost and the verdict."""
+    g = jac.graph
+    out = ["| | " + " | ".join(f"$\\partial/\\partial {_label(g, n)}$" for n in jac.inputs) + " |",
+           "|---|" + "---:|" * len(jac.inputs)]
+    for name, row in zip(jac.outputs, jac.matrix):
+        out.append(f"| ${_label(g, name)}$ | " + " | ".join(fmt_number(x, digits) for x in row) + " |")
+    ok, text = verdict(jac)
+    return "\n".join(out) + "\n\n" + "\n".join(f"- {s}" for _, s in cost_sentences(jac)) + f"\n\n**{text}**\n"
+
+
+def csv_text(jac, digits=4):
+    """Full precision: a row per entry of J (section 'jacobian': output, input, forward, reverse), then a row per
+    mode (section 'cost': mode, sweeps, operations executed, seconds)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["section", "output", "input", "forward", "reverse", "mode", "sweeps", "operations", "seconds"])
+    for j, out in enumerate(jac.outputs):
+        for k, inp in enumerate(jac.inputs):
+            w.writerow(["jacobian", out, inp, repr(float(jac.forward[j, k])), repr(float(jac.reverse[j, k])),
+                        "", "", "", ""])
+    for mode, c in jac.costs.items():
+        w.writerow(["cost", "", "", "", "", mode, c.sweeps, c.operations, f"{c.seconds:.6e}"])
+    w.writerow(["cost", "", "", "", "", "evaluation", 1, jac.evaluation, ""])
+    return buf.getvalue()
+
+
+def as_dict(jac):
+    """Everything at full precision, for JSON."""
+    ok, text = verdict(jac)
+    return {
+        "graph": jac.graph.name,
+        "inputs": list(jac.inputs),
+        "outputs": list(jac.outputs),
+        "at": {k: np.asarray(x, dtype=float).tolist() for k, x in jac.at.items()},
+        "values": jac.values.tolist(),
+        "jacobian": {"forward": jac.forward.tolist(), "reverse": jac.reverse.tolist()},
+        "max_abs_diff": jac.abs_diff,
+        "rtol": jac.tol[0], "atol": jac.tol[1],
+        "agree": ok,
+        "verdict": text,
+        "evaluation_operations": jac.evaluation,
+        "cost": {mode: {"sweeps": c.sweeps, "operations": c.operations, "per_sweep": list(c.steps),
+                        "seconds": c.seconds} for mode, c in jac.costs.items()},
+    }
+
+
+def json_text(jac, digits=4):
+    return json.dumps(as_dict(jac), indent=2, ensure_ascii=False) + "\n"
+
+
+FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}
