@@ -1,6 +1,13 @@
 """`graphcomp jacobian`: the full Jacobian of a graph's outputs by forward and by reverse mode, and what each cost;
 with --cost, the cost of both modes over the family f: ℝⁿ → ℝᵐ of graphcomp.problems.costs."""
-from graphcomp.cli.common import add_graph_args, add_output_args, emit, load_graph, output_format, read_data
+from graphcomp.cli.common import (
+    add_graph_args,
+    add_output_args,
+    emit,
+    load_graph,
+    output_format,
+    read_data,
+)
 from graphcomp.engine.jacobian import jacobian
 from graphcomp.render import jacobian as tables
 
