@@ -1,0 +1,168 @@
+"""graphcomp exercise: seeded variants per student, their sheets and answer keys, read back by check."""
+import csv
+import hashlib
+import shutil
+import subprocess
+
+import pytest
+
+from graphcomp.frontends.spec import load
+from graphcomp.render import sheet
+
+EQ2 = "(x1*x2*sin(x3) + exp(x1*x2))/x3"
+GRAPHS = [("eq2.yaml",), ("--expr", EQ2, "--at", "x1=1,x2=1.5,x3=2"),
+          ("--expr", "sqrt(x*x + 1)*exp(-y/2) - log(x) + (x - y)*sin(x)", "--at", "x=1,y=2")]
+
+
+def _files(folder):
+    """{relative path: bytes} of every file below `folder`."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _index(folder):
+    with open(folder / "index.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _exercise(cli, folder, *args):
+    r = cli("exercise", *args, "-o", str(folder))
+    assert r.status == 0 and not r.stderr, r.stderr
+    return _index(folder)
+
+
+@pytest.mark.parametrize("graph", GRAPHS, ids=["eq2.yaml", "eq2-expr", "two-inputs-expr"])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_every_key_checks_as_all_right_in_every_format(cli, tmp_path, graph, mode):
+    out = tmp_path / "out"
+    rows = _exercise(cli, out, *graph, "--seed", "11", "--count", "3", "--mode", mode)
+    assert [r["student"] for r in rows] == ["student01", "student02", "student03"]
+    for row in rows:
+        name = row["student"]
+        for key in (f"keys/{name}.csv", f"keys/{name}.md", f"keys/{name}.tex"):
+            wrt = row["check"].split("--wrt ")[1].split()[0]
+            r = cli("check", row["key"], "--wrt", wrt, "--mode", mode, key, cwd=out)
+            assert r.status == 0, (key, r.stdout)
+            right, total = r.stdout.split(" rows right")[0].split()[-3::2]
+            assert right == total and int(total) > 5
+
+
+def test_the_index_gives_the_check_command_and_the_filled_sheet_passes_it(cli, tmp_path):
+    rows = _exercise(cli, tmp_path, "eq2.yaml", "--seed", "5", "--count", "2", "--wrt", "x2")
+    for row in rows:
+        name = row["student"]
+        blank = (tmp_path / name / "answers.csv").read_text(encoding="utf-8").splitlines()
+        key = (tmp_path / "keys" / f"{name}.csv").read_text(encoding="utf-8").splitlines()
+        assert [b.rsplit(",", 1)[0] for b in blank] == [k.rsplit(",", 1)[0] for k in key]  # the same rows
+        filled = [b if b.split(",")[0] == "primal" and not b.endswith(",") else k for b, k in zip(blank, key)]
+        (tmp_path / name / "answers.csv").write_text("\n".join(filled) + "\n", encoding="utf-8")
+        command = row["check"].split()
+        assert command[:2] == ["graphcomp", "check"]
+        assert cli(*command[1:], cwd=tmp_path).status == 0
+
+
+def test_a_blank_sheet_gives_the_inputs_and_no_other_number(cli, tmp_path):
+    _exercise(cli, tmp_path, "eq2.yaml", "--seed", "5", "--students", _roster(tmp_path, "alice\n"))
+    g = load(str(tmp_path / "keys" / "alice.yaml"))
+    with open(tmp_path / "alice" / "answers.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    given = {r["node"]: float(r["value"]) for r in rows if r["value"]}
+    assert given == {g.nodes[i].name: g.nodes[i].value for i in g.inputs}
+    assert all(r["trace"] == "primal" for r in rows if r["value"])
+    md = (tmp_path / "alice" / "exercise.md").read_text(encoding="utf-8")
+    assert md.count(sheet.BLANK_MD) == len(rows) - len(given)
+    assert sheet.function_tex(g) in md
+    r = cli("check", "keys/alice.yaml", "--wrt", "x1", "alice/answers.csv", cwd=tmp_path)
+    assert r.status == 1 and "missing" in r.stdout  # a blank sheet is not a right one
+
+
+def test_variants_differ_and_each_follows_its_own_seed(cli, tmp_path):
+    a = _exercise(cli, tmp_path / "a", "eq2.yaml", "--seed", "7", "--students", _roster(tmp_path, "alice\nbob\ncarol\n"))
+    assert len({r["point"] for r in a}) == 3
+    keys = [(tmp_path / "a" / "keys" / f"{r['student']}.csv").read_bytes() for r in a]
+    assert len(set(keys)) == 3
+    for r in a:  # the documented derivation: sha256 of "BASE/NAME", its first 8 bytes
+        assert int(r["seed"]) == int.from_bytes(hashlib.sha256(f"7/{r['student']}".encode()).digest()[:8], "big")
+    b = _exercise(cli, tmp_path / "b", "eq2.yaml", "--seed", "7", "--students", _roster(tmp_path, "bob\n"))
+    assert b[0]["point"] == a[1]["point"]  # a student's variant does not depend on who else is on the roster
+    c = _exercise(cli, tmp_path / "c", "eq2.yaml", "--seed", "8", "--students", _roster(tmp_path, "bob\n"))
+    assert c[0]["point"] != b[0]["point"]
+
+
+def test_the_same_command_gives_byte_identical_files(cli, tmp_path):
+    args = ("--expr", EQ2, "--at", "x1=1,x2=1.5,x3=2", "--seed", "3", "--count", "4", "--mode", "forward")
+    _exercise(cli, tmp_path / "one", *args)
+    _exercise(cli, tmp_path / "two", *args)
+    one, two = _files(tmp_path / "one"), _files(tmp_path / "two")
+    assert len(one) == 1 + 4 * 7 and one == two
+
+
+def test_drawn_points_stay_in_every_ops_domain(cli, tmp_path):
+    rows = _exercise(cli, tmp_path, "--expr", "log(x - 1) + sqrt(y)/x", "--at", "x=1.2,y=0.1", "--seed", "1",
+                     "--count", "20", "--decimals", "2")
+    for r in rows:
+        point = dict(p.split("=") for p in r["point"].split(";"))
+        assert float(point["x"]) > 1 and float(point["y"]) >= 0
+
+
+def test_the_function_is_typeset_from_the_graph():
+    assert sheet.function_tex(load("graphs/eq2.yaml")) == (
+        "f(x_{1}, x_{2}, x_{3}) = \\frac{x_{1} x_{2} \\sin x_{3} + e^{x_{1} x_{2}}}{x_{3}}")
+
+
+def _roster(folder, text, name="roster.txt"):
+    path = folder / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return str(path)
+
+
+@pytest.mark.parametrize("make_args, says", [
+    (lambda d: ["--students", str(d / "nobody.txt")], "cannot read"),
+    (lambda d: ["--students", str(d)], "directory"),
+    (lambda d: ["--students", _roster(d, b"\xff\xfe\x00bad")], "UTF-8"),
+    (lambda d: ["--students", _roster(d, "alice\nbob smith\n")], "line 2"),
+    (lambda d: ["--students", _roster(d, "alice\nalice\n")], "twice"),
+    (lambda d: ["--students", _roster(d, "# nobody\n\n")], "names no student"),
+    (lambda d: ["--students", _roster(d, "keys\n")], "not a usable student name"),
+    (lambda d: ["--count", "0"], "--count"),
+    (lambda d: ["--count", "two"], "whole number"),
+    (lambda d: ["--seed", "-1"], "--seed"),
+    (lambda d: ["--seed", "1.5"], "whole number"),
+    (lambda d: ["--wrt", "x9"], "not an input"),
+    (lambda d: ["--at", "x9=1"], "not an input"),
+])
+def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, make_args, says):
+    args = make_args(tmp_path)
+    seed = [] if "--seed" in args else ["--seed", "1"]
+    r = cli("exercise", "eq2.yaml", *seed, *args, "-o", str(tmp_path / "out"))
+    assert r.status == 2 and says in r.stderr, r.stderr
+    assert r.stderr.startswith("graphcomp: error:") and r.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["eq2.yaml", "--seed", "1", "-o", "{file}"], "must name a folder"),
+    (["eq2.yaml", "-o", "{dir}"], "--seed"),
+    (["eq2.yaml", "--seed", "1"], "-o DIR"),
+    (["fig1.yaml", "--seed", "1", "-o", "{dir}"], "scalar graphs"),
+    (["--expr", "log(x)", "--at", "x=-5", "--seed", "1", "-o", "{dir}"], "domain"),
+])
+def test_bad_output_seed_or_graph_is_one_line_and_exit_2(cli, tmp_path, args, says):
+    (tmp_path / "file.txt").write_text("keep me")
+    args = [a.format(file=tmp_path / "file.txt", dir=tmp_path / "out") for a in args]
+    r = cli("exercise", *args)
+    assert r.status == 2 and says in r.stderr, r.stderr
+    assert r.stderr.startswith("graphcomp: error:") and r.stderr.count("\n") == 1
+    assert (tmp_path / "file.txt").read_text() == "keep me" and not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_sheet_and_key_compile_without_an_overfull_box(cli, tmp_path, mode):
+    _exercise(cli, tmp_path, "eq2.yaml", "--seed", "2", "--mode", mode, "--students", _roster(tmp_path, "a_b\n"))
+    doc = ("\\documentclass[10pt]{article}\n\\usepackage[margin=1in]{geometry}\n\\usepackage{booktabs,amsmath,amssymb}\n"
+           "\\begin{document}\n\\input{a_b/exercise.tex}\n\\input{keys/a_b.tex}\n\\end{document}\n")
+    (tmp_path / "all.tex").write_text(doc)
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "all.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, errors="replace", timeout=180)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "Overfull \\hbox" not in done.stdout
