@@ -6,7 +6,9 @@ import subprocess
 
 import pytest
 
+from graphcomp.frontends import answers
 from graphcomp.frontends.spec import load
+from graphcomp.problems.check import check
 from graphcomp.render import sheet
 
 EQ2 = "(x1*x2*sin(x3) + exp(x1*x2))/x3"
@@ -166,3 +168,64 @@ def test_sheet_and_key_compile_without_an_overfull_box(cli, tmp_path, mode):
                           capture_output=True, text=True, errors="replace", timeout=180)
     assert done.returncode == 0, done.stdout[-3000:]
     assert "Overfull \\hbox" not in done.stdout
+
+
+def _carried_adjoints(t, change=None, drop=None, partial=None):
+    """The adjoints a student computes who makes one mistake and carries it on: `change` (node, f) writes f(v̄)
+    for that node's adjoint; `drop` (i, j) leaves out the term through the edge from node j to node i; `partial`
+    ((i, j), f) uses f(values) for ∂vᵢ/∂vⱼ. Names are the spec's."""
+    g = t.graph
+    name = [n.name for n in g.nodes]
+    bar, final = {g.output: 1.0}, set()
+
+    def settle(i):
+        if i not in final:
+            final.add(i)
+            if change and name[i] == change[0]:
+                bar[i] = change[1](bar[i])
+
+    for i, k, j, *_ in t.contributions:
+        settle(i)
+        if drop == (name[i], name[j]):
+            continue
+        p = t.partials[(i, k)]
+        if partial and partial[0] == (name[i], name[j]):
+            p = partial[1]({n: t.values[m] for m, n in enumerate(name)})
+        bar[j] = bar.get(j, 0.0) + bar[i] * p
+    for i in g.inputs:
+        settle(i)
+    return {name[i]: x for i, x in bar.items()}
+
+
+MUTATIONS = [  # (what the student does, the row it lands on, its verdict)
+    ({"change": ("v5", lambda x: -x)}, "v5", "sign"),
+    ({"drop": ("v3", "v1")}, "v1", "missing contribution"),  # the common one: v̄₁ without the term through v₃
+    ({"partial": (("v6", "x3"), lambda v: -v["v6"] * v["x3"])}, "x3", "wrong local partial"),
+    ({"change": ("v4", lambda x: x + 0.25)}, "v4", "wrong value"),
+    ({"digits": ("v1", 2)}, "v1", "rounding"),  # v̄₁ = (sin x₃ + e^(x₁x₂))/x₃ is never 2 decimals exactly
+]
+
+
+@pytest.mark.parametrize("seed", ["1", "2", "3"])
+@pytest.mark.parametrize("mistake, node, verdict", MUTATIONS, ids=[m[2] for m in MUTATIONS])
+def test_a_key_with_one_mistake_gets_that_verdict_and_carried_after_it(cli, tmp_path, seed, mistake, node, verdict):
+    """A generated key with one row wrong, the student's later rows computed from it: that verdict on that row
+    (marked as the place to look), carried on every later row whose number the mistake changed, correct elsewhere."""
+    _exercise(cli, tmp_path, "eq2.yaml", "--seed", seed, "--students", _roster(tmp_path, "alice\n"))
+    t = load(str(tmp_path / "keys" / "alice.yaml")).trace(wrt="x2", mode="reverse")
+    truth = _carried_adjoints(t)
+    assert truth == pytest.approx({n.name: x for n, x in zip(t.graph.nodes, t.adjoints)})
+    mistake = dict(mistake)  # the parameters are shared by every seed
+    digits = mistake.pop("digits", (None, 4))
+    wrong = _carried_adjoints(t, **mistake)
+    places = {n: digits[1] if n == digits[0] else 4 for n in truth}
+    text = "node,value,derivative\n" + "".join(
+        f"{n.name},{t.values[i]:.4f},{wrong[n.name]:.{places[n.name]}f}\n" for i, n in enumerate(t.graph.nodes))
+    report = check(t, answers.parse(text, fmt="csv"))
+    by_node = {t.graph.nodes[r.slot[1]].name: r for r in report.rows if r.slot[0] == "a"}
+    assert (by_node[node].verdict, by_node[node].first) == (verdict, True), by_node[node].why
+    for name, row in by_node.items():
+        if name != node:
+            changed = f"{wrong[name]:.4f}" != f"{truth[name]:.4f}"
+            assert row.verdict == ("carried" if changed else "correct"), (name, row.why)
+    assert all(r.verdict == "correct" for r in report.rows if r.slot[0] == "v")
