@@ -13,7 +13,8 @@ from graphcomp.render import sheet
 
 EQ2 = "(x1*x2*sin(x3) + exp(x1*x2))/x3"
 GRAPHS = [("eq2.yaml",), ("--expr", EQ2, "--at", "x1=1,x2=1.5,x3=2"),
-          ("--expr", "sqrt(x*x + 1)*exp(-y/2) - log(x) + (x - y)*sin(x)", "--at", "x=1,y=2")]
+          ("--expr", "sqrt(x*x + 1)*exp(-y/2) - log(x) + (x - y)*sin(x)", "--at", "x=1,y=2"),
+          ("--inputs", "2", "--ops", "6", "--ops-from", "mul,add,sub,sin,cos,exp,div,log,sqrt")]
 
 
 def _files(folder):
@@ -32,7 +33,7 @@ def _exercise(cli, folder, *args):
     return _index(folder)
 
 
-@pytest.mark.parametrize("graph", GRAPHS, ids=["eq2.yaml", "eq2-expr", "two-inputs-expr"])
+@pytest.mark.parametrize("graph", GRAPHS, ids=["eq2.yaml", "eq2-expr", "two-inputs-expr", "random"])
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_every_key_checks_as_all_right_in_every_format(cli, tmp_path, graph, mode):
     out = tmp_path / "out"
@@ -106,6 +107,22 @@ def test_drawn_points_stay_in_every_ops_domain(cli, tmp_path):
         assert float(point["x"]) > 1 and float(point["y"]) >= 0
 
 
+def test_without_a_spec_each_student_gets_a_random_function_with_fan_out(cli, tmp_path):
+    rows = _exercise(cli, tmp_path / "a", "--seed", "9", "--count", "5", "--inputs", "3", "--ops", "7")
+    again = _exercise(cli, tmp_path / "b", "--seed", "9", "--count", "5", "--inputs", "3", "--ops", "7")
+    assert rows == again and _files(tmp_path / "a") == _files(tmp_path / "b")
+    functions = set()
+    for row in rows:
+        g = load(str(tmp_path / "a" / row["key"]))
+        assert g.input_names == ["x1", "x2", "x3"] and len(g.nodes) == 3 + 7
+        assert {n.op for n in g.nodes if n.op} <= {"mul", "add", "sin", "exp", "div", "log"}
+        assert all(g.reaches[i] for i in range(len(g.nodes)))  # every input and node counts towards f
+        assert any(len({j for j, _ in users}) >= 2 for users in g.users)  # a node that feeds two others
+        functions.add(sheet.function_tex(g))
+        assert cli("check", row["key"], "--wrt", "x1", f"keys/{row['student']}.csv", cwd=tmp_path / "a").status == 0
+    assert len(functions) == 5
+
+
 def test_the_function_is_typeset_from_the_graph():
     assert sheet.function_tex(load("graphs/eq2.yaml")) == (
         "f(x_{1}, x_{2}, x_{3}) = \\frac{x_{1} x_{2} \\sin x_{3} + e^{x_{1} x_{2}}}{x_{3}}")
@@ -131,6 +148,7 @@ def _roster(folder, text, name="roster.txt"):
     (lambda d: ["--seed", "1.5"], "whole number"),
     (lambda d: ["--wrt", "x9"], "not an input"),
     (lambda d: ["--at", "x9=1"], "not an input"),
+    (lambda d: ["--decimals", "7"], "--decimals"),
 ])
 def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, make_args, says):
     args = make_args(tmp_path)
@@ -147,6 +165,12 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, make_args, says):
     (["eq2.yaml", "--seed", "1"], "-o DIR"),
     (["fig1.yaml", "--seed", "1", "-o", "{dir}"], "scalar graphs"),
     (["--expr", "log(x)", "--at", "x=-5", "--seed", "1", "-o", "{dir}"], "domain"),
+    (["--seed", "1", "--ops-from", "mul,matmul", "-o", "{dir}"], "cannot go in a random function"),
+    (["--seed", "1", "--ops-from", "mul,nope", "-o", "{dir}"], "nope"),
+    (["--seed", "1", "--ops-from", "sin,exp", "-o", "{dir}"], "need an op of two arguments"),
+    (["--seed", "1", "--inputs", "9", "-o", "{dir}"], "at most 6 inputs"),
+    (["--seed", "1", "--ops", "0", "-o", "{dir}"], "--ops"),
+    (["--seed", "1", "--ops", "1", "-o", "{dir}"], "give more --ops"),
 ])
 def test_bad_output_seed_or_graph_is_one_line_and_exit_2(cli, tmp_path, args, says):
     (tmp_path / "file.txt").write_text("keep me")

@@ -40,6 +40,11 @@ def register(sub):
     who.add_argument("--students", "--roster", dest="students", metavar="FILE",
                      help="the roster: one student name a line (# comments and blank lines skipped)")
     who.add_argument("--count", help="N students, named student01 … studentNN (default: 1)")
+    p.add_argument("--inputs", default="3", help="without a spec or --expr, each student gets a random function: "
+                   "of this many inputs x1, x2, … (1 to 6; default 3)")
+    p.add_argument("--ops", default="8", help="with how many ops (1 to 40; default 8)")
+    p.add_argument("--ops-from", default=",".join(exercise.OPS_FROM),
+                   help=f"drawn from these (default: {','.join(exercise.OPS_FROM)})")
     p.add_argument("--wrt", help="the input whose derivative is asked for (default: the first input)")
     p.add_argument("--mode", choices=("forward", "reverse"), default="reverse",
                    help="forward (the tangent trace) or reverse (the adjoint trace, one step per edge; the default)")
@@ -73,7 +78,7 @@ def _students(args):
 
 
 def _base(args):
-    """The base spec document, its graph and the base point."""
+    """The base spec document, its graph and the base point; (None, None, {}) for random functions."""
     at = parse_assignments(args.at) if args.at else {}
     if args.expr and args.spec:
         raise GraphcompError("give either a spec file or --expr, not both")
@@ -89,7 +94,7 @@ def _base(args):
             raise GraphcompError(f"not UTF-8 text (byte {exc.start + 1} cannot be decoded)", file=args.spec) from None
         graph = spec_io.from_dict(doc, file=args.spec)
     else:
-        raise GraphcompError("name a spec file (e.g. eq2.yaml) or give --expr")
+        return None, None, {}
     where = args.spec or "--expr"
     if not graph.scalar or len(graph.inputs) != len(graph.input_names) or any(
             graph.nodes[i].kind != INPUT for i in graph.inputs):
@@ -112,50 +117,73 @@ def _folder(path):
     return p
 
 
+def _random_shape(args):
+    """(inputs, ops, ops_from) of the random functions, checked."""
+    n_inputs, n_ops = _whole(args.inputs, "--inputs", 1), _whole(args.ops, "--ops", 1)
+    if n_inputs > 6 or n_ops > 40:
+        raise GraphcompError("a random function has at most 6 inputs (--inputs) and 40 ops (--ops)")
+    ops_from = exercise.random_ops([s.strip() for s in args.ops_from.split(",") if s.strip()])
+    if n_inputs > 1 and all(exercise.REGISTRY[op].arity == 1 for op in ops_from):
+        raise GraphcompError(f"--ops-from {','.join(ops_from)}: {n_inputs} inputs need an op of two arguments")
+    return n_inputs, n_ops, ops_from
+
+
+def _variant(args, name, own, decimals, taken, shape, graph, doc, base, wrt):
+    """(spec text, its trace as check reads it, the point) of one student."""
+    if graph is None:
+        doc, graph, point = exercise.random_variant(own, *shape, args.mode, decimals, taken)
+        source = f"a random function (--inputs {shape[0]} --ops {shape[1]} --ops-from {','.join(shape[2])})"
+    else:
+        point, _ = exercise.draw_point(graph, base, own, wrt, args.mode, decimals, taken)
+        source = f"--expr {args.expr!r}" if args.expr else args.spec
+    text = (f"# graphcomp exercise: the variant of {source} for {name} (student seed {own}, from --seed {args.seed})\n"
+            f"# grade with: graphcomp check keys/{name}.yaml --wrt {wrt} --mode {args.mode} ANSWERS\n"
+            + yaml.safe_dump(exercise.spec_doc(graph, doc, point, name), sort_keys=False,
+                             default_flow_style=None, allow_unicode=True, width=100))
+    t = exercise.load_variant(text, f"keys/{name}.yaml").trace(wrt=wrt, mode=args.mode)
+    return text, t, point
+
+
 def run(args):
-    """Write every student's sheet and key, and the index; exit status 0."""
+    """Write every student's sheet and key, and the index (all drawn before anything is written); exit status 0."""
     if args.seed is None:
         raise GraphcompError("give the base seed: --seed S (a whole number; keep it to regenerate the same files)")
-    seed = _whole(args.seed, "--seed", 0)
+    seed = args.seed = _whole(args.seed, "--seed", 0)
     decimals = _whole(args.decimals, "--decimals", 0)
     if decimals > 4:
         raise GraphcompError(f"--decimals must be 4 or less, not {decimals}")
     out = _folder(args.output)
     names = _students(args)
     doc, graph, base = _base(args)
-    wrt = args.wrt or graph.input_names[0]
-    if wrt not in graph.input_names:
-        raise GraphcompError(f"--wrt: '{wrt}' is not an input; inputs: {', '.join(graph.input_names)}")
-    source = f"--expr {args.expr!r}" if args.expr else args.spec
-    index, taken = [], set()
+    shape = _random_shape(args) if graph is None else None
+    inputs = [f"x{k}" for k in range(1, shape[0] + 1)] if graph is None else graph.input_names
+    wrt = args.wrt or inputs[0]
+    if wrt not in inputs:
+        raise GraphcompError(f"--wrt: '{wrt}' is not an input; inputs: {', '.join(inputs)}")
+    files, index, taken = {}, [], set()
     check = f"--wrt {wrt} --mode {args.mode}"
     for name in names:
         own = exercise.student_seed(seed, name)
-        point, _ = exercise.draw_point(graph, base, own, wrt, args.mode, decimals, taken)
+        text, t, point = _variant(args, name, own, decimals, taken, shape, graph, doc, base, wrt)
         taken.add(tuple(point.values()))
-        text = (f"# graphcomp exercise: the variant of {source} for {name} (student seed {own}, from --seed {seed})\n"
-                f"# grade with: graphcomp check keys/{name}.yaml {check} ANSWERS\n"
-                + yaml.safe_dump(exercise.spec_doc(graph, doc, point, name), sort_keys=False,
-                                 default_flow_style=None, allow_unicode=True, width=100))
-        key_spec = out / "keys" / f"{name}.yaml"
-        t = exercise.load_variant(text, str(key_spec)).trace(wrt=wrt, mode=args.mode)  # as check will read it
-        title = f"Exercise {graph.name}: {name}"
-        files = {out / name / "exercise.md": sheet.sheet_markdown(t, wrt, title),
-                 out / name / "exercise.tex": sheet.sheet_latex(t, wrt, title),
-                 out / name / "answers.csv": sheet.blank_csv(t),
-                 key_spec: text,
-                 out / "keys" / f"{name}.md": sheet.key_markdown(t, wrt, title),
-                 out / "keys" / f"{name}.tex": sheet.key_latex(t, wrt, title),
-                 out / "keys" / f"{name}.csv": tables.csv_text(t)}
-        for path, content in files.items():
-            write_atomic(path, content)
+        title = f"Exercise {(graph or t.graph).name}: {name}"
+        files |= {out / name / "exercise.md": sheet.sheet_markdown(t, wrt, title),
+                  out / name / "exercise.tex": sheet.sheet_latex(t, wrt, title),
+                  out / name / "answers.csv": sheet.blank_csv(t),
+                  out / "keys" / f"{name}.yaml": text,
+                  out / "keys" / f"{name}.md": sheet.key_markdown(t, wrt, title),
+                  out / "keys" / f"{name}.tex": sheet.key_latex(t, wrt, title),
+                  out / "keys" / f"{name}.csv": tables.csv_text(t)}
         index.append([name, own, ";".join(f"{k}={v:g}" for k, v in point.items()), f"{name}/",
                       f"keys/{name}.yaml", f"graphcomp check keys/{name}.yaml {check} {name}/answers.csv"])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["student", "seed", "point", "sheet", "key", "check"])
     w.writerows(index)
-    write_atomic(out / "index.csv", buf.getvalue())
-    print(f"wrote {len(names)} variant{'s' if len(names) != 1 else ''} of {graph.name} to {out}/ "
+    files[out / "index.csv"] = buf.getvalue()
+    for path, content in files.items():
+        write_atomic(path, content)
+    what = graph.name if graph else "a random function"
+    print(f"wrote {len(names)} variant{'s' if len(names) != 1 else ''} of {what} to {out}/ "
           f"(sheets in {out}/NAME/, keys in {out}/keys/, seeds in {out}/index.csv)")
     return 0
