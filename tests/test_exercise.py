@@ -27,8 +27,9 @@ def _index(folder):
         return list(csv.DictReader(fh))
 
 
-def _exercise(cli, folder, *args):
-    r = cli("exercise", *args, "-o", str(folder))
+def _exercise(cli, folder, *args, extras=False):
+    """Run exercise into `folder` (without drawings and PDFs unless `extras`); the rows of its index."""
+    r = cli("exercise", *args, *(() if extras else ("--no-draw", "--no-pdf")), "-o", str(folder))
     assert r.status == 0 and not r.stderr, r.stderr
     return _index(folder)
 
@@ -179,6 +180,30 @@ def test_bad_output_seed_or_graph_is_one_line_and_exit_2(cli, tmp_path, args, sa
     assert r.status == 2 and says in r.stderr, r.stderr
     assert r.stderr.startswith("graphcomp: error:") and r.stderr.count("\n") == 1
     assert (tmp_path / "file.txt").read_text() == "keep me" and not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("dot") is None,
+                    reason="needs pdflatex and Graphviz")
+def test_drawings_and_pdfs_where_graphviz_and_pdflatex_are_installed(cli, tmp_path):
+    args = ("--seed", "4", "--count", "2", "--inputs", "2", "--ops", "5")
+    _exercise(cli, tmp_path / "a", *args, extras=True)
+    _exercise(cli, tmp_path / "b", *args, extras=True)
+    a = _files(tmp_path / "a")
+    for name in ("student01", "student02"):
+        assert a[f"{name}/graph.png"].startswith(b"\x89PNG")
+        for pdf in (f"{name}/graph.pdf", f"{name}/exercise.pdf", f"keys/{name}.pdf"):
+            assert a[pdf].startswith(b"%PDF")
+    assert a["student01/graph.png"] != a["student02/graph.png"]  # a random function each
+    assert a == _files(tmp_path / "b")  # the PDFs too
+
+
+def test_without_graphviz_and_pdflatex_the_text_files_are_written_and_it_says_so(cli, tmp_path):
+    r = cli("exercise", "eq2.yaml", "--seed", "1", "-o", str(tmp_path), env={"PATH": str(tmp_path / "nothing")})
+    assert r.status == 0 and not r.stderr
+    assert "no drawings: Graphviz's 'dot' is not on PATH" in r.stdout and "no PDFs: pdflatex" in r.stdout
+    assert sorted(_files(tmp_path)) == ["index.csv", "keys/student01.csv", "keys/student01.md", "keys/student01.tex",
+                                        "keys/student01.yaml", "student01/answers.csv", "student01/exercise.md",
+                                        "student01/exercise.tex"]
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")

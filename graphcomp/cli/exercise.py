@@ -1,16 +1,23 @@
 """`graphcomp exercise`: a seeded variant of a function per student, each with its sheet and its answer key.
 
-DIR/<student>/ holds what is handed out (exercise.md, exercise.tex, answers.csv to fill in); DIR/keys/ what is
-kept (<student>.yaml, the spec `check` grades with, and the filled tables <student>.md, .tex, .csv); DIR/index.csv
-the seed, the point and the check command of every student. How the points are drawn: graphcomp.problems.exercise.
+DIR/<student>/ holds what is handed out (exercise.md, exercise.tex, answers.csv to fill in, and where Graphviz and
+pdflatex are installed graph.png, graph.pdf and exercise.pdf); DIR/keys/ what is kept (<student>.yaml, the spec
+`check` grades with, and the filled tables <student>.md, .tex, .csv, .pdf); DIR/index.csv the seed, the point and
+the check command of every student. How the points are drawn: graphcomp.problems.exercise.
 """
 import csv
 import io
+import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
+import graphviz
 import yaml
 
 from graphcomp.cli.common import parse_assignments
+from graphcomp.cli.drawing import render, reproducible_pdf
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.nodes import INPUT
@@ -49,6 +56,8 @@ def register(sub):
     p.add_argument("--mode", choices=("forward", "reverse"), default="reverse",
                    help="forward (the tangent trace) or reverse (the adjoint trace, one step per edge; the default)")
     p.add_argument("--decimals", default="1", help="decimals of the drawn input values, 0 to 4 (default: 1)")
+    p.add_argument("--no-draw", action="store_true", help="do not draw the graph (graph.png, graph.pdf)")
+    p.add_argument("--no-pdf", action="store_true", help="do not build exercise.pdf and the keys' PDFs")
     p.add_argument("-o", "--output", help="the folder to write into (made if missing); required")
     p.set_defaults(run=run)
 
@@ -144,6 +153,62 @@ def _variant(args, name, own, decimals, taken, shape, graph, doc, base, wrt):
     return text, t, point
 
 
+PREAMBLE = ("\\documentclass[10pt]{article}\n\\usepackage[margin=1in]{geometry}\n"
+            "\\usepackage{booktabs,amsmath,amssymb,graphicx}\n\\pagestyle{empty}\n\\begin{document}\n")
+NO_DOT = "no drawings: Graphviz's 'dot' is not on PATH (Debian: apt-get install graphviz)"
+NO_PDFLATEX = "no PDFs: pdflatex is not installed (Debian: apt-get install texlive-latex-base texlive-latex-recommended)"
+
+
+def _drawings(graph, cache):
+    """{file name: bytes} of the graph's drawing without numbers (PNG and PDF), or None without Graphviz."""
+    key = tuple((n.name, n.op, tuple(n.args)) for n in graph.nodes)
+    if key not in cache:
+        try:
+            cache[key] = {f"graph.{fmt}": render(graph, None, fmt) for fmt in ("png", "pdf")}
+        except graphviz.ExecutableNotFound:
+            cache[key] = None
+    return cache[key]
+
+
+def _pdf(body, extra, what):
+    """The PDF of `body` (LaTeX) set in a plain article, with the files of `extra` beside it; same bytes each run."""
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in extra.items():
+            Path(tmp, name).write_bytes(data)
+        Path(tmp, "doc.tex").write_text(PREAMBLE + body + "\n\\end{document}\n", encoding="utf-8")
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp, env=env,
+                              capture_output=True, text=True, errors="replace")
+        pdf = Path(tmp, "doc.pdf")
+        if done.returncode != 0 or not pdf.exists():
+            log = [line for line in done.stdout.splitlines() if line.startswith("!")]
+            raise GraphcompError(f"pdflatex failed on {what}: {log[0] if log else 'see its log'}; nothing was written")
+        return reproducible_pdf(pdf.read_bytes())
+
+
+def _extras(args, name, t, wrt, title, cache, notes):
+    """The drawings and PDFs of one student, as far as Graphviz and pdflatex are installed and asked for."""
+    out = Path(args.output)
+    files, drawn = {}, None
+    if not args.no_draw:
+        drawn = _drawings(t.graph, cache)
+        if drawn is None:
+            notes.add(NO_DOT)
+        else:
+            files |= {out / name / f: data for f, data in drawn.items()}
+    if args.no_pdf:
+        return files
+    if shutil.which("pdflatex") is None:
+        notes.add(NO_PDFLATEX)
+        return files
+    figure = ("\n\n\\medskip\\noindent\\includegraphics[width=\\linewidth,height=0.3\\textheight,"
+              "keepaspectratio]{graph.pdf}\n") if drawn else ""
+    files[out / name / "exercise.pdf"] = _pdf(sheet.sheet_latex(t, wrt, title) + figure, drawn or {},
+                                              f"{name}'s exercise")
+    files[out / "keys" / f"{name}.pdf"] = _pdf(sheet.key_latex(t, wrt, title), {}, f"{name}'s key")
+    return files
+
+
 def run(args):
     """Write every student's sheet and key, and the index (all drawn before anything is written); exit status 0."""
     if args.seed is None:
@@ -160,7 +225,7 @@ def run(args):
     wrt = args.wrt or inputs[0]
     if wrt not in inputs:
         raise GraphcompError(f"--wrt: '{wrt}' is not an input; inputs: {', '.join(inputs)}")
-    files, index, taken = {}, [], set()
+    files, index, taken, cache, notes = {}, [], set(), {}, set()
     check = f"--wrt {wrt} --mode {args.mode}"
     for name in names:
         own = exercise.student_seed(seed, name)
@@ -174,6 +239,7 @@ def run(args):
                   out / "keys" / f"{name}.md": sheet.key_markdown(t, wrt, title),
                   out / "keys" / f"{name}.tex": sheet.key_latex(t, wrt, title),
                   out / "keys" / f"{name}.csv": tables.csv_text(t)}
+        files |= _extras(args, name, t, wrt, title, cache, notes)
         index.append([name, own, ";".join(f"{k}={v:g}" for k, v in point.items()), f"{name}/",
                       f"keys/{name}.yaml", f"graphcomp check keys/{name}.yaml {check} {name}/answers.csv"])
     buf = io.StringIO()
@@ -186,4 +252,6 @@ def run(args):
     what = graph.name if graph else "a random function"
     print(f"wrote {len(names)} variant{'s' if len(names) != 1 else ''} of {what} to {out}/ "
           f"(sheets in {out}/NAME/, keys in {out}/keys/, seeds in {out}/index.csv)")
+    for note in sorted(notes):
+        print(note)
     return 0
