@@ -1,0 +1,183 @@
+"""An exercise sheet: the function, the point, what to compute, and the trace tables with their numbers left blank.
+
+The blank tables are the rows of graphcomp.render.tables (same symbols, rules and order, the slides' convention),
+in Markdown, LaTeX and CSV; only the inputs' values are filled in. The answer key is tables' own output.
+"""
+import csv
+import io
+
+from graphcomp import ops
+from graphcomp.core.labels import default_label
+from graphcomp.core.nodes import CONST, INPUT
+from graphcomp.render import tables
+from graphcomp.render.rows import fill
+from graphcomp.render.text import fmt_number
+
+BLANK_TEX = "\\rule{4em}{0.4pt}"  # a line to write the number on
+BLANK_MD = "\\_\\_\\_\\_\\_\\_"
+
+
+LEVELS = {**dict.fromkeys(("exp", "sqrt", "pow", "powc", "square", "sigmoid", "relu", "div"), "tight"),
+          **dict.fromkeys(("log", "sin", "cos", "tan", "tanh"), "function"), "mul": "product",
+          "add": "sum", "sub": "sum", "neg": "negation"}  # how an op's result binds as another op's argument
+LOOSE = ("sum", "negation")
+
+
+def function_tex(graph):
+    """f(x₁, …) = the output as one formula in the inputs (LaTeX), composed from the registry's templates (a
+    quotient as \\frac), with parentheses only where an argument would not read as one."""
+    expr = {}
+    for i, n in enumerate(graph.nodes):
+        if n.op is None:
+            expr[i] = (n.label if n.kind == CONST else default_label(n.name), "atom")
+            continue
+        template = "\\frac{{{0}}}{{{1}}}" if n.op == "div" else ops.REGISTRY[n.op].tex
+        f = {k: (f"{x:g}" if isinstance(x, float) else x) for k, x in n.params.items()}
+        for k, a in enumerate(n.args):
+            tex, level = expr[a]
+            f[str(k)] = f"\\left({tex}\\right)" if _parenthesised(n.op, k, level, template) else tex
+        expr[i] = (fill(template, f), LEVELS.get(n.op, "other"))
+    args = ", ".join(default_label(graph.nodes[i].name) for i in graph.inputs)
+    return f"f({args}) = {expr[graph.output][0]}"
+
+
+def _parenthesised(op, k, level, template):
+    """Whether argument k of `op`, whose formula binds as `level`, needs parentheses."""
+    if level == "atom" or "{{{" + str(k) + "}}}" in template or "({" + str(k) + "})" in template:
+        return False  # a name or number, or an argument the template braces or parenthesises itself
+    if op == "add" or (op == "sub" and k == 0):
+        return False
+    if op in ("sub", "neg") or (op == "mul" and k == 1):
+        return level in LOOSE
+    if op == "mul":
+        return level in (*LOOSE, "function")
+    if op in ("pow", "powc", "square", "reciprocal"):
+        return True
+    return level != "tight"
+
+
+def _point_tex(trace):
+    return ", ".join(f"{default_label(k)} = {x:g}" for k, x in trace.inputs.items())
+
+
+def task(trace, wrt):
+    """What to compute, in words (Markdown with $LaTeX$)."""
+    x = default_label(wrt)
+    if trace.mode == "forward":
+        how = (f"the evaluation trace and, beside it, the tangent trace for the seed $\\dot{{{x}}} = 1$ (every other "
+               "input's tangent 0), row by row")
+        result = f"$f$ and $\\partial f/\\partial {x}$"
+    else:
+        how = ("the evaluation trace (forward pass), then the adjoint trace in reverse evaluation order, one step "
+               "per edge as in the lecture: the first contribution to a node assigns its adjoint "
+               "($\\bar v_j = \\bar v_i\\, \\partial v_i/\\partial v_j$), each later one adds to it "
+               "($\\bar v_j = \\bar v_j + \\bar v_i\\, \\partial v_i/\\partial v_j$)")
+        result = f"$f$ and $\\partial f/\\partial {x}$ (every input's adjoint is a partial derivative of $f$)"
+    return f"Fill in {how}. Write every number to 4 decimals. Then give {result}."
+
+
+def statement(trace, wrt, title, digits=4):
+    """The exercise's statement in Markdown: the function, the point, what to compute."""
+    return (f"# {title}\n\n$${function_tex(trace.graph)}$$\n\nat ${_point_tex(trace)}$.\n\n"
+            f"{task(trace, wrt)}\n")
+
+
+def _given(trace, key, r):
+    """The number a blank table shows in row r: an input's value (it is the point), otherwise none."""
+    n = trace.graph.nodes[trace.graph.index[r.node]]
+    return key == "primal" and n.kind == INPUT
+
+
+def _cells(trace, key, r, digits, blank, dollar):
+    if r is None:
+        return ["", "", ""] if key != "steps" else ["", "", "", ""]
+    value = f"{dollar}{fmt_number(r.value, digits)}{dollar}" if _given(trace, key, r) else blank
+    cells = [f"${r.symbol}$", f"$= {r.rule}$", value]
+    if key == "steps":
+        cells.insert(1, f"$= {r.generic}$" if r.generic else "")
+    return cells
+
+
+def blank_markdown(trace, digits=4):
+    """The trace tables with blanks for the numbers, in Markdown; a forward trace beside its evaluation trace."""
+    sects, parts = tables.sections(trace), []
+    if sects[1][0] == "tangent":
+        parts += ["**Forward mode: evaluation trace and tangent trace, row by row**\n",
+                  "| node | symbol | rule | value | tangent | rule | value |", "|---|---|---|---:|---|---|---:|"]
+        parts += [f"| {left.node} | " + " | ".join(_cells(trace, "primal", left, digits, BLANK_MD, "$")
+                                                   + _cells(trace, "tangent", right, digits, BLANK_MD, "$")) + " |"
+                  for left, right in tables._beside(trace, sects)]
+        parts.append("")
+        sects = sects[2:]
+    for key, title, rows in sects:
+        steps = key == "steps"
+        parts += [f"**{title}**\n", "| node | symbol |" + (" step |" if steps else "") + " rule | value |",
+                  "|---|---|" + ("---|" if steps else "") + "---|---:|"]
+        parts += [f"| {r.node} | " + " | ".join(_cells(trace, key, r, digits, BLANK_MD, "$")) + " |" for r in rows]
+        parts.append("")
+    return "\n".join(parts)
+
+
+def blank_latex(trace, digits=4):
+    """The trace tables with blanks for the numbers: one booktabs `tabular`, the evaluation trace on the left and
+    the tangent or adjoint trace on the right, row by row, as tables.latex sets the key."""
+    sects = tables.sections(trace)
+    key = sects[1][0]
+    right = 4 if key == "steps" else 3
+    cols = "l@{\\;}l@{\\;}" + ("l@{\\;}" if key == "steps" else "") + "r"
+    parts = [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
+             f"\\multicolumn{{3}}{{@{{}}l}}{{{tables.HEADS['primal']}}} & "
+             f"\\multicolumn{{{right}}}{{l@{{}}}}{{{tables.HEADS[key]}}} \\\\", "\\midrule"]
+    for left, r in tables._beside(trace, sects):
+        parts.append(" & ".join(_cells(trace, "primal", left, digits, BLANK_TEX, "$")
+                                + _cells(trace, key, r, digits, BLANK_TEX, "$")) + " \\\\[2pt]")
+    parts += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(parts) + "\n"
+
+
+def blank_csv(trace, digits=4):
+    """tables.csv_text with the value column left empty (but for the inputs' values): the file to fill in."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    inputs = {trace.graph.nodes[i].name for i in trace.graph.inputs}
+    for k, row in enumerate(csv.reader(io.StringIO(tables.csv_text(trace, digits)))):
+        if k and not (row[0] == "primal" and row[1] in inputs):
+            row[-1] = ""
+        w.writerow(row)
+    return out.getvalue()
+
+
+def sheet_markdown(trace, wrt, title, digits=4):
+    """The exercise sheet in Markdown: the statement and the blank tables."""
+    return statement(trace, wrt, title, digits) + "\n" + blank_markdown(trace, digits)
+
+
+def _tex_paragraph(markdown_text):
+    """A line of the statement (Markdown with $LaTeX$, no other markup) as LaTeX."""
+    return markdown_text.replace("%", "\\%")
+
+
+def sheet_latex(trace, wrt, title, digits=4):
+    """The exercise sheet as LaTeX to paste (its first line names the packages it needs)."""
+    return (f"% graphcomp exercise {title}; needs \\usepackage{{booktabs,amsmath,amssymb}}\n"
+            f"\\subsection*{{{_escape(title)}}}\n\\[{function_tex(trace.graph)}\\]\n"
+            f"at ${_point_tex(trace)}$.\n\n{_tex_paragraph(task(trace, wrt))}\n\n"
+            f"\\medskip\\noindent\n{blank_latex(trace, digits)}")
+
+
+def key_markdown(trace, wrt, title, digits=4):
+    """The answer key in Markdown: the statement and the filled tables (tables.markdown)."""
+    return statement(trace, wrt, f"{title}: answer key", digits) + "\n" + tables.markdown(trace, digits)
+
+
+def key_latex(trace, wrt, title, digits=4):
+    """The answer key as LaTeX to paste: the statement and the filled table (tables.latex)."""
+    return (f"% graphcomp answer key {title}; needs \\usepackage{{booktabs,amsmath,amssymb}}\n"
+            f"\\subsection*{{{_escape(title)}: answer key}}\n\\[{function_tex(trace.graph)}\\]\n"
+            f"at ${_point_tex(trace)}$.\n\n\\medskip\\noindent\n{tables.latex(trace, digits)}")
+
+
+def _escape(text):
+    """Plain text (a title with a student's name) for LaTeX."""
+    return "".join("\\" + c if c in "&%$#_{}" else c for c in text)
+

@@ -1,0 +1,280 @@
+"""graphcomp exercise: seeded variants per student, their sheets and answer keys, read back by check."""
+import csv
+import hashlib
+import shutil
+import subprocess
+
+import pytest
+
+from graphcomp.frontends import answers
+from graphcomp.frontends.spec import load
+from graphcomp.problems.check import check
+from graphcomp.render import sheet
+
+EQ2 = "(x1*x2*sin(x3) + exp(x1*x2))/x3"
+GRAPHS = [("eq2.yaml",), ("--expr", EQ2, "--at", "x1=1,x2=1.5,x3=2"),
+          ("--expr", "sqrt(x*x + 1)*exp(-y/2) - log(x) + (x - y)*sin(x)", "--at", "x=1,y=2"),
+          ("--inputs", "2", "--ops", "6", "--ops-from", "mul,add,sub,sin,cos,exp,div,log,sqrt")]
+
+
+def _files(folder):
+    """{relative path: bytes} of every file below `folder`."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _index(folder):
+    with open(folder / "index.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _exercise(cli, folder, *args, extras=False):
+    """Run exercise into `folder` (without drawings and PDFs unless `extras`); the rows of its index."""
+    r = cli("exercise", *args, *(() if extras else ("--no-draw", "--no-pdf")), "-o", str(folder))
+    assert r.status == 0 and not r.stderr, r.stderr
+    return _index(folder)
+
+
+@pytest.mark.parametrize("graph", GRAPHS, ids=["eq2.yaml", "eq2-expr", "two-inputs-expr", "random"])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_every_key_checks_as_all_right_in_every_format(cli, tmp_path, graph, mode):
+    out = tmp_path / "out"
+    rows = _exercise(cli, out, *graph, "--seed", "11", "--count", "3", "--mode", mode)
+    assert [r["student"] for r in rows] == ["student01", "student02", "student03"]
+    for row in rows:
+        name = row["student"]
+        for key in (f"keys/{name}.csv", f"keys/{name}.md", f"keys/{name}.tex"):
+            wrt = row["check"].split("--wrt ")[1].split()[0]
+            r = cli("check", row["key"], "--wrt", wrt, "--mode", mode, key, cwd=out)
+            assert r.status == 0, (key, r.stdout)
+            right, total = r.stdout.split(" rows right")[0].split()[-3::2]
+            assert right == total and int(total) > 5
+
+
+def test_the_index_gives_the_check_command_and_the_filled_sheet_passes_it(cli, tmp_path):
+    rows = _exercise(cli, tmp_path, "eq2.yaml", "--seed", "5", "--count", "2", "--wrt", "x2")
+    for row in rows:
+        name = row["student"]
+        blank = (tmp_path / name / "answers.csv").read_text(encoding="utf-8").splitlines()
+        key = (tmp_path / "keys" / f"{name}.csv").read_text(encoding="utf-8").splitlines()
+        assert [b.rsplit(",", 1)[0] for b in blank] == [k.rsplit(",", 1)[0] for k in key]  # the same rows
+        filled = [b if b.split(",")[0] == "primal" and not b.endswith(",") else k for b, k in zip(blank, key)]
+        (tmp_path / name / "answers.csv").write_text("\n".join(filled) + "\n", encoding="utf-8")
+        command = row["check"].split()
+        assert command[:2] == ["graphcomp", "check"]
+        assert cli(*command[1:], cwd=tmp_path).status == 0
+
+
+def test_a_blank_sheet_gives_the_inputs_and_no_other_number(cli, tmp_path):
+    _exercise(cli, tmp_path, "eq2.yaml", "--seed", "5", "--students", _roster(tmp_path, "alice\n"))
+    g = load(str(tmp_path / "keys" / "alice.yaml"))
+    with open(tmp_path / "alice" / "answers.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    given = {r["node"]: float(r["value"]) for r in rows if r["value"]}
+    assert given == {g.nodes[i].name: g.nodes[i].value for i in g.inputs}
+    assert all(r["trace"] == "primal" for r in rows if r["value"])
+    md = (tmp_path / "alice" / "exercise.md").read_text(encoding="utf-8")
+    assert md.count(sheet.BLANK_MD) == len(rows) - len(given)
+    assert sheet.function_tex(g) in md
+    r = cli("check", "keys/alice.yaml", "--wrt", "x1", "alice/answers.csv", cwd=tmp_path)
+    assert r.status == 1 and "missing" in r.stdout  # a blank sheet is not a right one
+
+
+def test_variants_differ_and_each_follows_its_own_seed(cli, tmp_path):
+    a = _exercise(cli, tmp_path / "a", "eq2.yaml", "--seed", "7", "--students", _roster(tmp_path, "alice\nbob\ncarol\n"))
+    assert len({r["point"] for r in a}) == 3
+    keys = [(tmp_path / "a" / "keys" / f"{r['student']}.csv").read_bytes() for r in a]
+    assert len(set(keys)) == 3
+    for r in a:  # the documented derivation: sha256 of "BASE/NAME", its first 8 bytes
+        assert int(r["seed"]) == int.from_bytes(hashlib.sha256(f"7/{r['student']}".encode()).digest()[:8], "big")
+    b = _exercise(cli, tmp_path / "b", "eq2.yaml", "--seed", "7", "--students", _roster(tmp_path, "bob\n"))
+    assert b[0]["point"] == a[1]["point"]  # a student's variant does not depend on who else is on the roster
+    c = _exercise(cli, tmp_path / "c", "eq2.yaml", "--seed", "8", "--students", _roster(tmp_path, "bob\n"))
+    assert c[0]["point"] != b[0]["point"]
+
+
+def test_the_same_command_gives_byte_identical_files(cli, tmp_path):
+    args = ("--expr", EQ2, "--at", "x1=1,x2=1.5,x3=2", "--seed", "3", "--count", "4", "--mode", "forward")
+    _exercise(cli, tmp_path / "one", *args)
+    _exercise(cli, tmp_path / "two", *args)
+    one, two = _files(tmp_path / "one"), _files(tmp_path / "two")
+    assert len(one) == 1 + 4 * 7 and one == two
+
+
+def test_drawn_points_stay_in_every_ops_domain(cli, tmp_path):
+    rows = _exercise(cli, tmp_path, "--expr", "log(x - 1) + sqrt(y)/x", "--at", "x=1.2,y=0.1", "--seed", "1",
+                     "--count", "20", "--decimals", "2")
+    for r in rows:
+        point = dict(p.split("=") for p in r["point"].split(";"))
+        assert float(point["x"]) > 1 and float(point["y"]) >= 0
+
+
+def test_without_a_spec_each_student_gets_a_random_function_with_fan_out(cli, tmp_path):
+    rows = _exercise(cli, tmp_path / "a", "--seed", "9", "--count", "5", "--inputs", "3", "--ops", "7")
+    again = _exercise(cli, tmp_path / "b", "--seed", "9", "--count", "5", "--inputs", "3", "--ops", "7")
+    assert rows == again and _files(tmp_path / "a") == _files(tmp_path / "b")
+    functions = set()
+    for row in rows:
+        g = load(str(tmp_path / "a" / row["key"]))
+        assert g.input_names == ["x1", "x2", "x3"] and len(g.nodes) == 3 + 7
+        assert {n.op for n in g.nodes if n.op} <= {"mul", "add", "sin", "exp", "div", "log"}
+        assert all(g.reaches[i] for i in range(len(g.nodes)))  # every input and node counts towards f
+        assert any(len({j for j, _ in users}) >= 2 for users in g.users)  # a node that feeds two others
+        functions.add(sheet.function_tex(g))
+        assert cli("check", row["key"], "--wrt", "x1", f"keys/{row['student']}.csv", cwd=tmp_path / "a").status == 0
+    assert len(functions) == 5
+
+
+def test_the_function_is_typeset_from_the_graph():
+    assert sheet.function_tex(load("graphs/eq2.yaml")) == (
+        "f(x_{1}, x_{2}, x_{3}) = \\frac{x_{1} x_{2} \\sin x_{3} + e^{x_{1} x_{2}}}{x_{3}}")
+
+
+def _roster(folder, text, name="roster.txt"):
+    path = folder / name
+    path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return str(path)
+
+
+@pytest.mark.parametrize("make_args, says", [
+    (lambda d: ["--students", str(d / "nobody.txt")], "cannot read"),
+    (lambda d: ["--students", str(d)], "directory"),
+    (lambda d: ["--students", _roster(d, b"\xff\xfe\x00bad")], "UTF-8"),
+    (lambda d: ["--students", _roster(d, "alice\nbob smith\n")], "line 2"),
+    (lambda d: ["--students", _roster(d, "alice\nalice\n")], "twice"),
+    (lambda d: ["--students", _roster(d, "# nobody\n\n")], "names no student"),
+    (lambda d: ["--students", _roster(d, "keys\n")], "not a usable student name"),
+    (lambda d: ["--count", "0"], "--count"),
+    (lambda d: ["--count", "two"], "whole number"),
+    (lambda d: ["--seed", "-1"], "--seed"),
+    (lambda d: ["--seed", "1.5"], "whole number"),
+    (lambda d: ["--wrt", "x9"], "not an input"),
+    (lambda d: ["--at", "x9=1"], "not an input"),
+    (lambda d: ["--decimals", "7"], "--decimals"),
+])
+def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, make_args, says):
+    args = make_args(tmp_path)
+    seed = [] if "--seed" in args else ["--seed", "1"]
+    r = cli("exercise", "eq2.yaml", *seed, *args, "-o", str(tmp_path / "out"))
+    assert r.status == 2 and says in r.stderr, r.stderr
+    assert r.stderr.startswith("graphcomp: error:") and r.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["eq2.yaml", "--seed", "1", "-o", "{file}"], "must name a folder"),
+    (["eq2.yaml", "-o", "{dir}"], "--seed"),
+    (["eq2.yaml", "--seed", "1"], "-o DIR"),
+    (["fig1.yaml", "--seed", "1", "-o", "{dir}"], "scalar graphs"),
+    (["--expr", "log(x)", "--at", "x=-5", "--seed", "1", "-o", "{dir}"], "domain"),
+    (["--seed", "1", "--ops-from", "mul,matmul", "-o", "{dir}"], "cannot go in a random function"),
+    (["--seed", "1", "--ops-from", "mul,nope", "-o", "{dir}"], "nope"),
+    (["--seed", "1", "--ops-from", "sin,exp", "-o", "{dir}"], "need an op of two arguments"),
+    (["--seed", "1", "--inputs", "9", "-o", "{dir}"], "at most 6 inputs"),
+    (["--seed", "1", "--ops", "0", "-o", "{dir}"], "--ops"),
+    (["--seed", "1", "--ops", "1", "-o", "{dir}"], "give more --ops"),
+])
+def test_bad_output_seed_or_graph_is_one_line_and_exit_2(cli, tmp_path, args, says):
+    (tmp_path / "file.txt").write_text("keep me")
+    args = [a.format(file=tmp_path / "file.txt", dir=tmp_path / "out") for a in args]
+    r = cli("exercise", *args)
+    assert r.status == 2 and says in r.stderr, r.stderr
+    assert r.stderr.startswith("graphcomp: error:") and r.stderr.count("\n") == 1
+    assert (tmp_path / "file.txt").read_text() == "keep me" and not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("dot") is None,
+                    reason="needs pdflatex and Graphviz")
+def test_drawings_and_pdfs_where_graphviz_and_pdflatex_are_installed(cli, tmp_path):
+    args = ("--seed", "4", "--count", "2", "--inputs", "2", "--ops", "5")
+    _exercise(cli, tmp_path / "a", *args, extras=True)
+    _exercise(cli, tmp_path / "b", *args, extras=True)
+    a = _files(tmp_path / "a")
+    for name in ("student01", "student02"):
+        assert a[f"{name}/graph.png"].startswith(b"\x89PNG")
+        for pdf in (f"{name}/graph.pdf", f"{name}/exercise.pdf", f"keys/{name}.pdf"):
+            assert a[pdf].startswith(b"%PDF")
+    assert a["student01/graph.png"] != a["student02/graph.png"]  # a random function each
+    assert a == _files(tmp_path / "b")  # the PDFs too
+
+
+def test_without_graphviz_and_pdflatex_the_text_files_are_written_and_it_says_so(cli, tmp_path):
+    r = cli("exercise", "eq2.yaml", "--seed", "1", "-o", str(tmp_path), env={"PATH": str(tmp_path / "nothing")})
+    assert r.status == 0 and not r.stderr
+    assert "no drawings: Graphviz's 'dot' is not on PATH" in r.stdout and "no PDFs: pdflatex" in r.stdout
+    assert sorted(_files(tmp_path)) == ["index.csv", "keys/student01.csv", "keys/student01.md", "keys/student01.tex",
+                                        "keys/student01.yaml", "student01/answers.csv", "student01/exercise.md",
+                                        "student01/exercise.tex"]
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_sheet_and_key_compile_without_an_overfull_box(cli, tmp_path, mode):
+    _exercise(cli, tmp_path, "eq2.yaml", "--seed", "2", "--mode", mode, "--students", _roster(tmp_path, "a_b\n"))
+    doc = ("\\documentclass[10pt]{article}\n\\usepackage[margin=1in]{geometry}\n\\usepackage{booktabs,amsmath,amssymb}\n"
+           "\\begin{document}\n\\input{a_b/exercise.tex}\n\\input{keys/a_b.tex}\n\\end{document}\n")
+    (tmp_path / "all.tex").write_text(doc)
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "all.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, errors="replace", timeout=180)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "Overfull \\hbox" not in done.stdout
+
+
+def _carried_adjoints(t, change=None, drop=None, partial=None):
+    """The adjoints a student computes who makes one mistake and carries it on: `change` (node, f) writes f(v̄)
+    for that node's adjoint; `drop` (i, j) leaves out the term through the edge from node j to node i; `partial`
+    ((i, j), f) uses f(values) for ∂vᵢ/∂vⱼ. Names are the spec's."""
+    g = t.graph
+    name = [n.name for n in g.nodes]
+    bar, final = {g.output: 1.0}, set()
+
+    def settle(i):
+        if i not in final:
+            final.add(i)
+            if change and name[i] == change[0]:
+                bar[i] = change[1](bar[i])
+
+    for i, k, j, *_ in t.contributions:
+        settle(i)
+        if drop == (name[i], name[j]):
+            continue
+        p = t.partials[(i, k)]
+        if partial and partial[0] == (name[i], name[j]):
+            p = partial[1]({n: t.values[m] for m, n in enumerate(name)})
+        bar[j] = bar.get(j, 0.0) + bar[i] * p
+    for i in g.inputs:
+        settle(i)
+    return {name[i]: x for i, x in bar.items()}
+
+
+MUTATIONS = [  # (what the student does, the row it lands on, its verdict)
+    ({"change": ("v5", lambda x: -x)}, "v5", "sign"),
+    ({"drop": ("v3", "v1")}, "v1", "missing contribution"),  # the common one: v̄₁ without the term through v₃
+    ({"partial": (("v6", "x3"), lambda v: -v["v6"] * v["x3"])}, "x3", "wrong local partial"),
+    ({"change": ("v4", lambda x: x + 0.25)}, "v4", "wrong value"),
+    ({"digits": ("v1", 2)}, "v1", "rounding"),  # v̄₁ = (sin x₃ + e^(x₁x₂))/x₃ is never 2 decimals exactly
+]
+
+
+@pytest.mark.parametrize("seed", ["1", "2", "3"])
+@pytest.mark.parametrize("mistake, node, verdict", MUTATIONS, ids=[m[2] for m in MUTATIONS])
+def test_a_key_with_one_mistake_gets_that_verdict_and_carried_after_it(cli, tmp_path, seed, mistake, node, verdict):
+    """A generated key with one row wrong, the student's later rows computed from it: that verdict on that row
+    (marked as the place to look), carried on every later row whose number the mistake changed, correct elsewhere."""
+    _exercise(cli, tmp_path, "eq2.yaml", "--seed", seed, "--students", _roster(tmp_path, "alice\n"))
+    t = load(str(tmp_path / "keys" / "alice.yaml")).trace(wrt="x2", mode="reverse")
+    truth = _carried_adjoints(t)
+    assert truth == pytest.approx({n.name: x for n, x in zip(t.graph.nodes, t.adjoints)})
+    mistake = dict(mistake)  # the parameters are shared by every seed
+    digits = mistake.pop("digits", (None, 4))
+    wrong = _carried_adjoints(t, **mistake)
+    places = {n: digits[1] if n == digits[0] else 4 for n in truth}
+    text = "node,value,derivative\n" + "".join(
+        f"{n.name},{t.values[i]:.4f},{wrong[n.name]:.{places[n.name]}f}\n" for i, n in enumerate(t.graph.nodes))
+    report = check(t, answers.parse(text, fmt="csv"))
+    by_node = {t.graph.nodes[r.slot[1]].name: r for r in report.rows if r.slot[0] == "a"}
+    assert (by_node[node].verdict, by_node[node].first) == (verdict, True), by_node[node].why
+    for name, row in by_node.items():
+        if name != node:
+            changed = f"{wrong[name]:.4f}" != f"{truth[name]:.4f}"
+            assert row.verdict == ("carried" if changed else "correct"), (name, row.why)
+    assert all(r.verdict == "correct" for r in report.rows if r.slot[0] == "v")
