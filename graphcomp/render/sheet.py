@@ -100,22 +100,10 @@ def _cells(trace, key, r, digits, blank, dollar):
 
 def blank_markdown(trace, digits=4):
     """The trace tables with blanks for the numbers, in Markdown; a forward trace beside its evaluation trace."""
-    sects, parts = tables.sections(trace), []
-    if sects[1][0] == "tangent":
-        parts += ["**Forward mode: evaluation trace and tangent trace, row by row**\n",
-                  "| node | symbol | rule | value | tangent | rule | value |", "|---|---|---|---:|---|---|---:|"]
-        parts += [f"| {left.node} | " + " | ".join(_cells(trace, "primal", left, digits, BLANK_MD, "$")
-                                                   + _cells(trace, "tangent", right, digits, BLANK_MD, "$")) + " |"
-                  for left, right in tables._beside(trace, sects)]
-        parts.append("")
-        sects = sects[2:]
-    for key, title, rows in sects:
-        steps = key == "steps"
-        parts += [f"**{title}**\n", "| node | symbol |" + (" step |" if steps else "") + " rule | value |",
-                  "|---|---|" + ("---|" if steps else "") + "---|---:|"]
-        parts += [f"| {r.node} | " + " | ".join(_cells(trace, key, r, digits, BLANK_MD, "$")) + " |" for r in rows]
-        parts.append("")
-    return "\n".join(parts)
+    def value(key, r, x):
+        return f"${fmt_number(x, digits)}$" if _given(trace, key, r) else BLANK_MD
+
+    return tables.markdown(trace, digits, value=value, results=False).rstrip("\n")
 
 
 def blank_latex(trace, digits=4):

@@ -231,14 +231,17 @@ def _tex_cells(trace, key, r, digits, width):
     return cells
 
 
-def markdown(trace, digits=4, style=None):
-    """GitHub/Jupyter Markdown tables with $LaTeX$ symbols; a forward trace beside its evaluation trace."""
+def markdown(trace, digits=4, style=None, value=None, results=True):
+    """GitHub/Jupyter Markdown tables with $LaTeX$ symbols; a forward trace beside its evaluation trace.
+
+    value(key, row, x) writes a value's cell instead ($x$ to `digits` decimals), as an exercise sheet leaves
+    blanks; without `results`, the final lines (f, the derivative) are left out."""
     parts, sects = [], sections(trace, style)
 
     def cells(key, r):
         if r is None:
             return ["", ""] + [""] * (len(_column_labels(trace)) if key == "tangent" else 1)
-        values = [f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r)]
+        values = [value(key, r, x) if value else f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r)]
         return [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$", *values]
 
     if sects[1:] and sects[1][0] == "tangent" and trace.graph.scalar:
@@ -261,7 +264,7 @@ def markdown(trace, digits=4, style=None):
             if r.closed:
                 parts.append("| | | " + " | ".join(step and [""]) + f"$= {_spaced(trace, r.closed)}$ | |")
         parts.append("")
-    parts += [f"${s} = {_tex_value(x, digits, True)}$  " for s, x in _results(trace)]
+    parts += [f"${s} = {_tex_value(x, digits, True)}$  " for s, x in _results(trace)] if results else []
     return "\n".join(parts) + "\n"
 
 
