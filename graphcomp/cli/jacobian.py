@@ -1,5 +1,5 @@
 """`graphcomp jacobian`: the full Jacobian of a graph's outputs by forward and by reverse mode, and what each cost;
-with --cost, the cost of both modes over the family f: ℝⁿ → ℝᵐ of graphcomp.problems.costs."""
+with --cost, the cost of both modes over the family f: ℝⁿ → ℝᵐ of graphcomp.problems.costs (and --plot)."""
 from graphcomp.cli.common import (
     add_graph_args,
     add_output_args,
@@ -8,7 +8,10 @@ from graphcomp.cli.common import (
     output_format,
     read_data,
 )
+from graphcomp.cli.io import write_atomic
+from graphcomp.core.errors import GraphcompError
 from graphcomp.engine.jacobian import jacobian
+from graphcomp.problems import costs, plots, results
 from graphcomp.render import jacobian as tables
 
 
@@ -19,12 +22,19 @@ def register(sub):
                        "report each mode's sweeps, elementary operations executed and wall time. "
                        "Example: jacobian polar.yaml")
     add_graph_args(p)
+    p.add_argument("--cost", action="store_true", help="instead of one graph: both modes' cost over the family "
+                   "f: R^n -> R^m of graphcomp.problems.costs, n and m from 1 to 1000")
+    p.add_argument("--plot", help="with --cost: write the operations against n and m to this PNG (matplotlib)")
     add_output_args(p)
     p.set_defaults(run=run)
 
 
 def run(args):
     fmt = output_format(args)
+    if args.cost:
+        return _cost(args, fmt)
+    if args.plot:
+        raise GraphcompError("--plot draws the cost over the family: give --cost too")
     graph, at = load_graph(args)
     jac = jacobian(graph, at, seed=args.seed, dist=args.dist, data=read_data(args, graph))
     if fmt == "rich":
@@ -32,3 +42,19 @@ def run(args):
     else:
         emit(args, text=tables.FORMATS[fmt](jac, args.digits))
     return 0 if jac.agree else 1
+
+
+def _cost(args, fmt):
+    if fmt not in ("rich", "csv"):
+        raise GraphcompError("jacobian --cost prints a table (rich) or CSV (--format csv)")
+    if args.spec or args.expr:
+        raise GraphcompError("jacobian --cost measures its own family of functions: give no spec or --expr")
+    by_n, by_m = costs.sweep()
+    if fmt == "rich":
+        emit(args, renderables=results.cost_renderables(by_n, by_m, costs.crossover))
+    else:
+        emit(args, text=results.cost_csv(by_n, by_m))
+    if args.plot:
+        write_atomic(args.plot, plots.cost_png(by_n, by_m))
+        print(f"wrote {args.plot}")
+    return 0 if all(p.agree for p in by_n + by_m) else 1

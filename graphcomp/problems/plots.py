@@ -63,3 +63,17 @@ def phase_png(ratios, rates, *, n, count):
     ax.legend()
     fig.tight_layout()
     return _png(plt, fig)
+
+
+def cost_png(by_n, by_m):
+    """Operations of forward and reverse mode against n (m = 1) and against m (n = 1), log-log."""
+    plt, (fig, ax) = _figure()
+    for points, along, style in ((by_n, "n", "-"), (by_m, "m", "--")):
+        xs = [getattr(p, along) for p in points]
+        ax.loglog(xs, [p.forward_ops for p in points], "o" + style, label=f"forward mode, against {along}")
+        ax.loglog(xs, [p.reverse_ops for p in points], "s" + style, label=f"reverse mode, against {along}")
+    ax.set_xlabel("n inputs (m = 1), or m outputs (n = 1)")
+    ax.set_ylabel("operations executed (all sweeps)")
+    ax.set_title("Forward mode costs a sweep per input, reverse mode a sweep per output")
+    ax.legend(fontsize=8)
+    return _png(plt, fig)

@@ -373,3 +373,47 @@ def phase_table(ratios, rates, *, n, count):
     for j, ratio in enumerate(ratios):
         table.add_row(f"{ratio:.1f}", str(int(round(ratio * n))), *(f"{100 * r[j]:.0f}" for r in rates.values()))
     return table
+
+
+COST_COLUMNS = ("n", "m", "forward ops", "reverse ops", "forward s", "reverse s", "cheaper")
+
+
+def cost_rows(points):
+    """One row of text per (n, m): both modes' operations and seconds, and which mode is cheaper."""
+    return [(str(p.n), str(p.m), str(p.forward_ops), str(p.reverse_ops), f"{p.forward_s:.2e}", f"{p.reverse_s:.2e}",
+             "forward" if p.forward_ops < p.reverse_ops else "reverse" if p.reverse_ops < p.forward_ops else "same")
+            for p in points]
+
+
+def cost_sentence(by_n, by_m, crossover):
+    """What the two series show, in words."""
+    n, m = crossover(by_n, "n", "forward"), crossover(by_m, "m", "reverse")
+    return ("With one output (m = 1) forward mode's operations grow with n and reverse mode's barely do"
+            + (f" (forward mode is the costlier from n = {n} on)" if n else "")
+            + "; with one input (n = 1) it is the other way round"
+            + (f" (reverse mode is the costlier from m = {m} on)" if m else "")
+            + ". Forward mode runs a sweep per input, reverse mode a sweep per output: reverse mode wins for "
+            "f: ℝⁿ → ℝ with large n (a loss), forward mode for few inputs and many outputs.")
+
+
+def cost_renderables(by_n, by_m, crossover):
+    """Rich tables of the two series and the sentence that reads them."""
+    items = []
+    for title, points in (("f: ℝⁿ → ℝ (m = 1)", by_n), ("f: ℝ → ℝᵐ (n = 1)", by_m)):
+        t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold", header_style="bold cyan")
+        for col in COST_COLUMNS:
+            t.add_column(col, justify="right")
+        for row in cost_rows(points):
+            t.add_row(*row)
+        items.append(t)
+    items.append(Text(cost_sentence(by_n, by_m, crossover)))
+    return items
+
+
+def cost_csv(by_n, by_m):
+    """Both series as CSV, one row per (n, m)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([c.replace(" ", "_") for c in COST_COLUMNS])
+    w.writerows(cost_rows(by_n + by_m))
+    return buf.getvalue()

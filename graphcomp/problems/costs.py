@@ -1,0 +1,67 @@
+"""Why reverse mode: what forward and reverse mode cost on a family f: ℝⁿ → ℝᵐ, as n and m grow.
+
+The family: inputs x_1 … x_n; s = x_1 + … + x_n, added pairwise level by level (n − 1 adds, ⌈log₂ n⌉
+deep); a shared core of DEPTH steps, p_0 = s, p_k = sin(p_{k−1}); outputs f_j = j · p_DEPTH for j = 1 … m.
+Every input reaches every output through the core, so a forward sweep (seeded at one input) runs its
+⌈log₂ n⌉ adds, the core and every output, and a reverse sweep (from one output) runs the core and every
+add: forward mode costs about n · (DEPTH + m + log₂ n) operations, reverse mode about m · (DEPTH + n),
+and the cheaper mode changes where n and m cross. The operations are
+the steps the sweeps execute (engine.jacobian counts them); the times are their wall time.
+"""
+from dataclasses import dataclass
+
+from graphcomp.engine.jacobian import jacobian
+from graphcomp.frontends.spec import from_dict
+
+DEPTH = 50
+SIZES = (1, 3, 10, 30, 100, 300, 1000)
+
+
+def family(n, m, depth=DEPTH):
+    """The spec of f: ℝⁿ → ℝᵐ (see the module), its inputs at 0.1, 0.2, …"""
+    inputs = [{"name": f"x{i}", "value": round(0.1 * i, 6)} for i in range(1, n + 1)]
+    nodes, level = [], [f"x{i}" for i in range(1, n + 1)]
+    while len(level) > 1:  # pairwise, so that one input's forward sweep runs log₂ n adds, not n
+        pairs = [level[k:k + 2] for k in range(0, len(level), 2)]
+        level = [pair[0] if len(pair) == 1 else f"s{len(nodes) + k}" for k, pair in enumerate(pairs)]
+        nodes += [{"name": name, "op": "add", "inputs": pair} for name, pair in zip(level, pairs) if len(pair) == 2]
+    last = level[0]
+    for k in range(1, depth + 1):
+        nodes.append({"name": f"p{k}", "op": "sin", "inputs": [last]})
+        last = f"p{k}"
+    outputs = [f"f{j}" for j in range(1, m + 1)]
+    nodes += [{"name": f, "op": "mul", "inputs": [last, float(j)]} for j, f in enumerate(outputs, 1)]
+    return {"name": f"family_{n}x{m}", "description": f"f: R^{n} -> R^{m}", "inputs": inputs, "nodes": nodes,
+            "outputs": outputs}
+
+
+@dataclass(frozen=True)
+class Point:
+    """Both modes' cost at one (n, m): operations and seconds, and whether their Jacobians agree."""
+
+    n: int
+    m: int
+    forward_ops: int
+    reverse_ops: int
+    forward_s: float
+    reverse_s: float
+    agree: bool
+
+
+def measure(n, m):
+    """The cost of both modes for the family's f: ℝⁿ → ℝᵐ."""
+    jac = jacobian(from_dict(family(n, m)))
+    f, r = jac.costs["forward"], jac.costs["reverse"]
+    return Point(n, m, f.operations, r.operations, f.seconds, r.seconds, jac.agree)
+
+
+def sweep(sizes=SIZES, fixed=1):
+    """Two series: n over `sizes` with m = `fixed` (f: ℝⁿ → ℝ, a loss), and m over `sizes` with n = `fixed`."""
+    return [measure(n, fixed) for n in sizes], [measure(fixed, m) for m in sizes]
+
+
+def crossover(points, along, mode):
+    """The first size along `along` ('n' or 'm') at which `mode`'s operations exceed the other mode's, or None."""
+    worse = [getattr(p, along) for p in points
+             if (p.forward_ops > p.reverse_ops if mode == "forward" else p.reverse_ops > p.forward_ops)]
+    return worse[0] if worse else None
