@@ -126,22 +126,14 @@ def _parse(text, where):
     """The ast of a formula, or a one-line SpecError that says where its syntax breaks.
 
     Python builds the tree of a+b+c+… recursively, one level a term (about 2 500 levels by default), so a
-    long formula is parsed on a thread with a big stack and the recursion limit raised to its length.
+    formula it cannot parse at the usual depth is parsed again on a thread with a big stack and the
+    recursion limit raised to its length (process-wide, for that moment only: most formulas never need it).
     """
     if len(text) > limit("GRAPHCOMP_MAX_FORMULA_CHARS"):
         raise over("GRAPHCOMP_MAX_FORMULA_CHARS", len(text), file=where)
-    done = []
-    old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size(_STACK)
-    sys.setrecursionlimit(max(old_limit, 2 * len(text) + 1000))  # a term is at least two characters: "+x"
-    try:
-        # the newline makes CPython give the real column of an error at the end (without it, 0)
-        parser = threading.Thread(target=lambda: done.append(_ast_or_error(text + "\n")), daemon=True)
-        parser.start()
-        parser.join()
-    finally:
-        sys.setrecursionlimit(old_limit)
-        threading.stack_size(old_stack)
-    tree = done[0]
+    tree = _ast_or_error(text + "\n")  # the newline makes CPython give the real column of an error at the end
+    if isinstance(tree, RecursionError):
+        tree = _deep(text + "\n")
     if isinstance(tree, SyntaxError):
         raise SpecError(f"not a formula: {tree.msg}{_position(tree, text)}", file=where)
     if isinstance(tree, (RecursionError, MemoryError)):
@@ -151,6 +143,21 @@ def _parse(text, where):
 
 
 _STACK = 2**29  # bytes of stack for the parser's thread: enough for 10⁶ terms (virtual memory, touched as used)
+
+
+def _deep(text):
+    """_ast_or_error on a thread with a big stack and the recursion limit raised to the text's length."""
+    done = []
+    old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size(_STACK)
+    sys.setrecursionlimit(max(old_limit, 2 * len(text) + 1000))  # a term is at least two characters: "+x"
+    try:
+        parser = threading.Thread(target=lambda: done.append(_ast_or_error(text)), daemon=True)
+        parser.start()
+        parser.join()
+    finally:
+        sys.setrecursionlimit(old_limit)
+        threading.stack_size(old_stack)
+    return done[0]
 
 
 def _ast_or_error(text):
