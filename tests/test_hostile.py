@@ -13,7 +13,7 @@ import graphcomp
 from graphcomp.cli.io import write_atomic
 from graphcomp.frontends.spec import parse_text, safe_load
 from graphcomp.render import tables, text
-from graphcomp.render.rows import fill
+from graphcomp.render.rows import fill, row_text
 
 CHAIN = "nodes:\n  - {name: y, op: sin, inputs: [x]}\noutput: y\n"
 
@@ -192,6 +192,29 @@ def test_text_converted_word_by_word_is_the_text_converted_whole(spec):
         assert text.tex_to_text(cell) == text._to_text(cell), cell
 
 
+LABELS = ["v_{1}", "x", "h^{(1)}", "\\mathrm{W\\_out}", "\\theta_{2}", "\\bar{z}", "a b", "p/q", "e^{t}", "W_{1}.v"]
+
+
+@pytest.mark.parametrize("op", sorted(k for k, o in graphcomp.OPS.items() if o.elementwise))
+def test_rows_composed_as_text_are_the_rows_converted_whole(op):
+    """Each row's Unicode, composed from templates and symbols converted once, is tex_to_text of its LaTeX (the
+    scalar ops: tensor traces are summed and converted whole)."""
+    o = graphcomp.OPS[op]
+    seen = 0
+    for k, (la, lb) in enumerate(zip(LABELS, LABELS[3:] + LABELS[:3])):
+        inputs = [{"name": "a", "value": 0.7, "label": la}, {"name": "b", "value": 1.3, "label": lb}][:o.arity]
+        node = {"name": "y", "op": op, "inputs": [x["name"] for x in inputs], **({"p": 3.0 - k} if o.params else {})}
+        spec = {"inputs": inputs, "nodes": [node, {"name": "z", "op": "mul", "inputs": ["y", "a"]}], "output": "z"}
+        graph = graphcomp.from_dict(spec)
+        for _, _, rows in [*tables.sections(graph.trace(mode="forward")), *tables.sections(graph.trace(mode="reverse"))]:
+            for r in rows:
+                whole = (text.tex_to_text(r.symbol), text.tex_to_text(r.generic) if r.generic else "",
+                         text.tex_to_text(r.rule))
+                assert row_text(r) == whole, (la, lb, r)
+                seen += r.text is not None
+    assert seen > 40  # most rows were composed, not converted whole
+
+
 def test_a_formula_of_100000_terms_traces(cli, tmp_path):
     # past Python's parser limit (about 2 500 terms); the sum is checked against math.fsum of the same terms
     n, at = 10**5, {f"x{k}": 0.1 * (k + 1) for k in range(7)}
@@ -222,3 +245,20 @@ def test_a_lone_surrogate_made_in_python_is_one_error_when_written_and_leaves_no
     with pytest.raises(graphcomp.GraphcompError, match="lone surrogate"):
         write_atomic(tmp_path / "t.json", iter(['{"label": "', "\ud800", '"}']))
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("spec, mode", [("eq2.yaml", "reverse"), ("eq2.yaml", "both"), ("fig1.yaml", "reverse"),
+                                        ("polar.yaml", "forward")])
+def test_json_rows_hold_each_row_as_written(spec, mode):
+    """Every JSON row, however it was encoded, reads back as the row's own fields."""
+    trace = graphcomp.load(spec).trace(mode=mode)
+    doc = json.loads(tables.json_text(trace))
+    for key, _, rows in tables.sections(trace):
+        assert len(doc[key]) == len(rows)
+        for got, r in zip(doc[key], rows):
+            symbol, generic, rule = row_text(r)
+            assert (got["node"], got["symbol"], got.get("step", ""), got["rule"]) == (r.node, symbol, generic, rule)
+            assert got["latex"] == " = ".join(filter(None, (r.symbol, r.generic, r.rule)))
+            value = r.value if not isinstance(r.value, dict) else r.value[next(iter(r.value))]
+            got_value = got["value"] if not isinstance(got["value"], dict) else next(iter(got["value"].values()))
+            np.testing.assert_array_equal(np.asarray(got_value, dtype=float), np.asarray(value, dtype=float))

@@ -5,17 +5,17 @@ Symbols and rules are LaTeX written with the lecture's names (v_i, \\dot v_i,
 templates; the text, table and Graphviz renderers print the same rows.
 """
 import string
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from graphcomp import ops
 from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, DATA
+from graphcomp.render.text import tex_to_text
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One line of a trace table: `symbol = rule = value`, or `symbol = generic = rule = value` for an adjoint
     step as the slides write it (symbols and rules in LaTeX)."""
 
@@ -25,6 +25,12 @@ class Row:
     value: object
     generic: str | None = None
     closed: str | None = None  # the same .d in the .v fields alone (Problem 3(b)'s W₃.d = −D.v (V₄.v)ᵀ)
+    text: tuple | None = None  # (symbol, generic, rule) as Unicode text where composed while the row was made
+
+
+def row_text(r):
+    """The row's symbol, generic form ('' if none) and rule as Unicode text (tex_to_text of each)."""
+    return r.text or (tex_to_text(r.symbol), tex_to_text(r.generic) if r.generic else "", tex_to_text(r.rule))
 
 
 def value_sym(graph, i):
@@ -46,36 +52,135 @@ def deriv_sym(graph, i, kind):
     return f"{accent}{{{base}}}{sub}"
 
 
-def primal(trace):
-    """Evaluation trace: inputs first, then every node in evaluation order."""
-    graph, rows = trace.graph, []
+class Symbols:
+    """A graph's symbols, each made once when first asked for and kept: a 10⁶-row table reads a node's symbols
+    in its own row and again in each of its users' rows."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        n = len(graph.nodes)
+        self._value, self._tangent, self._adjoint, self._texts = ([None] * n for _ in range(4))
+        self._vjp, self._forms = {}, {}
+
+    def value(self, i):
+        """value_sym(graph, i), kept."""
+        s = self._value[i]
+        if s is None:
+            s = self._value[i] = value_sym(self.graph, i)
+        return s
+
+    def deriv(self, i, kind):
+        """deriv_sym(graph, i, kind), kept."""
+        kept = self._tangent if kind == "tangent" else self._adjoint
+        s = kept[i]
+        if s is None:
+            s = kept[i] = deriv_sym(self.graph, i, kind)
+        return s
+
+    def fields(self, i):
+        """fields(graph, i) from the kept symbols."""
+        return fields(self.graph, i, self)
+
+    def fill(self, template, i):
+        """fill(template, fields(graph, i)), making only the fields the template names."""
+        n = self.graph.nodes[i]
+        names = _NAMES.get(template)
+        if names is None:
+            names = _NAMES[template] = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        f = _param_fields(n.params)  # a parameter may also be named inside a format spec ({0:^{p}})
+        for name in names:
+            if name.isdigit():
+                f[name] = self.value(n.args[int(name)])
+            elif name[0] == "t" and name[1:].isdigit():
+                f[name] = self.deriv(n.args[int(name[1:])], "tangent")
+            elif name == "y":
+                f[name] = self.value(i)
+            elif name == "g":
+                f[name] = self.deriv(i, "adjoint")
+        return fill(template, f, len(n.args))
+
+    def text(self, i, slot):
+        """Node i's label (slot 0), value (1), tangent (2) or adjoint (3) symbol as Unicode text, converted once;
+        None where the label holds a space or a slash (rules in it are converted whole, see rule_text)."""
+        t = self._texts[i]
+        if t is None:
+            label = self.graph.nodes[i].label
+            t = self._texts[i] = False if " " in label or "/" in label else [None] * 4
+        if not t:
+            return None
+        s = t[slot]
+        if s is None:
+            node = self.graph.nodes[i]
+            tex = (node.label, self.value(i), self.deriv(i, "tangent"), self.deriv(i, "adjoint"))[slot]
+            twin = t[1 - slot] if slot < 2 and self.value(i) == node.label else None  # one string, converted once
+            s = t[slot] = twin if twin is not None else tex_to_text(tex)
+        return s
+
+    def rule_text(self, template, i):
+        """tex_to_text(fill(template, fields(graph, i))), composed from the template converted once per op and
+        parameters and the symbols' text; the same string, at a fraction of a conversion per row."""
+        n = self.graph.nodes[i]
+        key = (template, len(n.args), tuple(n.params.items()))
+        form = self._forms.get(key)
+        if form is None:
+            form = self._forms[key] = _text_form(template, len(n.args), n.params)
+        if form:
+            nodes = (i, *n.args)
+            parts = {f: self.text(nodes[node], slot) for f, node, slot in form[1]}
+            if None not in parts.values():
+                return form[0].translate(parts)
+        return tex_to_text(self.fill(template, i))
+
+    def vjp_tex(self, i):
+        """Node i's adjoint templates, one per argument, kept per op and argument shapes."""
+        n = self.graph.nodes[i]
+        key = (n.op, tuple(self.graph.nodes[a].shape for a in n.args))
+        t = self._vjp.get(key)
+        if t is None:
+            t = self._vjp[key] = ops.REGISTRY[n.op].vjp_tex(list(key[1]))
+        return t
+
+
+def primal(trace, syms=None):
+    """Evaluation trace: inputs first, then every node in evaluation order (`syms`: a Symbols to share with the
+    trace's other sections)."""
+    graph, rows, syms = trace.graph, [], syms or Symbols(trace.graph)
     for i, n in enumerate(graph.nodes):
         if n.kind == CONST:
             continue
-        rule = _input_name(n) if n.op is None else fill(ops.REGISTRY[n.op].tex, fields(graph, i))
-        rows.append(Row(n.name, value_sym(graph, i), rule, trace.values[i]))
+        if n.op is None:
+            rule = _input_name(n)
+            rows.append(Row(n.name, syms.value(i), rule, trace.values[i]))
+            continue
+        template = ops.REGISTRY[n.op].tex
+        t = syms.text(i, 1)
+        rows.append(Row(n.name, syms.value(i), syms.fill(template, i), trace.values[i],
+                        text=t and (t, "", syms.rule_text(template, i))))
     return rows
 
 
-def tangent(trace):
+def tangent(trace, syms=None):
     """Forward-mode trace: v̇_i for inputs (the seed) and nodes, in evaluation order. With several inputs (a
-    column each, Trace.columns) each row's value is {input: v̇_i along it}, and an input's rule is its seed."""
+    column each, Trace.columns) each row's value is {input: v̇_i along it}, and an input's rule is its seed
+    (`syms`: as in primal)."""
     # terms in constants and data are always 0; terms in unseeded inputs stay, as in the lecture's trace
-    graph, active, rows = trace.graph, trace.graph.active, []
+    graph, active, rows, syms = trace.graph, trace.graph.active, [], syms or Symbols(trace.graph)
     for i, n in enumerate(graph.nodes):
         if n.kind in (CONST, DATA):
             continue
+        text = None
         if n.op is None and trace.columns:
             rule = "\\text{seed}"
         elif n.op is None:
             seed = trace.direction.get(n.name)
             rule = "0" if seed is None else "\\text{seed}" if np.ndim(seed) else f"{seed:g}"
         else:
-            terms = ops.REGISTRY[n.op].jvp_tex(_shapes(graph, n))
-            f = fields(graph, i)
-            rule = _sum(fill(t, f) for t, a in zip(terms, n.args) if active[a])
+            terms = [t for t, a in zip(ops.REGISTRY[n.op].jvp_tex(_shapes(graph, n)), n.args) if active[a]]
+            rule = _sum(syms.fill(t, i) for t in terms)
+            symbol = syms.text(i, 2)
+            text = symbol and (symbol, "", _sum(syms.rule_text(t, i) for t in terms))
         value = {k: ts[i] for k, (_, ts) in trace.columns.items()} if trace.columns else trace.tangents[i]
-        rows.append(Row(n.name, deriv_sym(graph, i, "tangent"), rule, value))
+        rows.append(Row(n.name, syms.deriv(i, "tangent"), rule, value, text=text))
     return rows
 
 
@@ -102,21 +207,26 @@ def adjoint(trace):
     return rows
 
 
-def adjoint_steps(trace):
+def adjoint_steps(trace, syms=None):
     """Reverse-mode trace in the slides' convention (scalar graphs): one row per edge contribution, in reverse
     evaluation order; the first contribution to v̄ⱼ assigns it (v̄ⱼ = v̄ᵢ ∂vᵢ/∂vⱼ), each later one adds
-    (v̄ⱼ = v̄ⱼ + v̄ᵢ ∂vᵢ/∂vⱼ); the value is v̄ⱼ after the step, the last of each node its adjoint."""
-    graph, out = trace.graph, trace.graph.output
-    rows = [Row(graph.nodes[out].name, deriv_sym(graph, out, "adjoint"), "1", trace.adjoints[out])]
+    (v̄ⱼ = v̄ⱼ + v̄ᵢ ∂vᵢ/∂vⱼ); the value is v̄ⱼ after the step, the last of each node its adjoint (`syms`: as in
+    primal)."""
+    graph, out, syms = trace.graph, trace.graph.output, syms or Symbols(trace.graph)
+    nodes = graph.nodes
+    rows = [Row(nodes[out].name, syms.deriv(out, "adjoint"), "1", trace.adjoints[out])]
     for i, k, j, _, total, first in trace.contributions:
-        bar_j, bar_i = deriv_sym(graph, j, "adjoint"), deriv_sym(graph, i, "adjoint")
-        partial = f"\\partial {graph.nodes[i].label}/\\partial {graph.nodes[j].label}"
-        template = ops.REGISTRY[graph.nodes[i].op].vjp_tex(_shapes(graph, graph.nodes[i]))[k]
-        term = fill(template, fields(graph, i))
+        bar_j, bar_i = syms.deriv(j, "adjoint"), syms.deriv(i, "adjoint")
+        partial = f"\\partial {nodes[i].label}/\\partial {nodes[j].label}"
+        template = syms.vjp_tex(i)[k]
+        term = syms.fill(template, i)
         generic = f"{bar_i} {partial}"
+        text = None if syms.text(i, 0) is None or syms.text(j, 0) is None else (
+            syms.text(j, 3), f"{syms.text(i, 3)} ∂{syms.text(i, 0)}/∂{syms.text(j, 0)}", syms.rule_text(template, i))
         if not first:
             generic, term = f"{bar_j} + {generic}", _sum([bar_j, term])
-        rows.append(Row(graph.nodes[j].name, bar_j, term, total, generic=generic))
+            text = text and (text[0], f"{text[0]} + {text[1]}", _sum([text[0], text[2]]))
+        rows.append(Row(nodes[j].name, bar_j, term, total, generic=generic, text=text))
     return rows
 
 
@@ -137,17 +247,54 @@ def _shapes(graph, n):
     return [graph.nodes[a].shape for a in n.args]
 
 
-def fields(graph, i):
-    """The values of a template's fields at node i (see graphcomp.ops.registry)."""
-    n = graph.nodes[i]
-    f = {"y": value_sym(graph, i), "g": deriv_sym(graph, i, "adjoint"), **n.params,
-         **{f"{k}m1": x - 1.0 for k, x in n.params.items()},
-         **{f"{k}c": f"({x:g})" if x < 0 else x for k, x in n.params.items()}}  # as a factor: 3 (-1) x, not 3 -1 x
-    f = {k: (f"{x:g}" if isinstance(x, float) else x) for k, x in f.items()}
+def fields(graph, i, syms=None):
+    """The values of a template's fields at node i (see graphcomp.ops.registry); `syms` a Symbols to read from."""
+    n, syms = graph.nodes[i], syms or Symbols(graph)
+    f = {"y": syms.value(i), "g": syms.deriv(i, "adjoint"), **_param_fields(n.params)}
     for k, a in enumerate(n.args):
-        f[str(k)] = value_sym(graph, a)
-        f[f"t{k}"] = deriv_sym(graph, a, "tangent")
+        f[str(k)] = syms.value(a)
+        f[f"t{k}"] = syms.deriv(a, "tangent")
     return f
+
+
+def _param_fields(params):
+    if not params:
+        return {}
+    f = {**params, **{f"{k}m1": x - 1.0 for k, x in params.items()},
+         **{f"{k}c": f"({x:g})" if x < 0 else x for k, x in params.items()}}  # as a factor: 3 (-1) x, not 3 -1 x
+    return {k: (f"{x:g}" if isinstance(x, float) else x) for k, x in f.items()}
+
+
+# A template converted to text once: each symbol field stands in as a private-use character while it is converted,
+# then is replaced by its node's text; a field is (which node: 0 the node itself, k + 1 its argument k; which of
+# Symbols.text's (label, value, tangent, adjoint)).
+_SENTINEL = 0xE000
+_NAMES = {}  # a template → the fields it names, parsed once
+_SCRIPTED = ("^{", "_{", "\\dot{", "\\bar{", "\\text{", "\\mathrm{", "\\operatorname{")
+
+
+def _text_form(template, arity, params):
+    """(text with a private-use character for each symbol field, [(the character, node, slot)] of the fields it
+    uses), or False when a field sits where its conversion depends on what it holds (in a script, an accent or
+    a text group)."""
+    where = {"y": (0, 1), "g": (0, 3), **{str(k): (k + 1, 1) for k in range(arity)},
+             **{f"t{k}": (k + 1, 2) for k in range(arity)}}
+    marks = {name: chr(_SENTINEL + f) for f, name in enumerate(where)}
+    latex = fill(template, {**_param_fields(params), **marks})
+    used = [(ord(marks[name]), *place) for name, place in where.items() if marks[name] in latex]
+    opened = []
+    for k, c in enumerate(latex):
+        if c == "{":
+            opened.append(latex[:k + 1].endswith(_SCRIPTED))
+        elif c == "}" and opened:
+            opened.pop()
+        elif _SENTINEL <= ord(c) < _SENTINEL + len(where) and (any(opened) or latex[k - 1:k] in ("^", "_")):
+            return False
+    text = tex_to_text(latex)
+    if any(text.count(chr(f)) != latex.count(chr(f)) for f, _, _ in used):
+        return False
+    return text, used
+
 
 
 def _sum(terms):
@@ -273,9 +420,11 @@ class _Formatter(string.Formatter):
 _FORMATTER = _Formatter()
 
 
-def fill(template, fields):
-    """A rule template with its fields: {0}, {1} the arguments' symbols, {y}, {g}, {t0}, {p}… (see graphcomp.ops)."""
-    positional = [fields[str(k)] for k in range(sum(k.isdigit() for k in fields))]
+def fill(template, fields, arity=None):
+    """A rule template with its fields: {0}, {1} the arguments' symbols, {y}, {g}, {t0}, {p}… (see graphcomp.ops);
+    `arity`, when given, the number of arguments (fields may then leave out those the template does not use)."""
+    count = sum(k.isdigit() for k in fields) if arity is None else arity
+    positional = [fields.get(str(k)) for k in range(count)]
     if ":^" not in template:  # no spec of _Formatter's own: str.format gives the same, in C
         return template.format(*positional, **fields)
     return _FORMATTER.vformat(template, positional, fields)

@@ -14,7 +14,7 @@ from rich.text import Text
 from graphcomp.core.labels import default_label
 from graphcomp.ops import REGISTRY
 from graphcomp.render import rows as trace_rows
-from graphcomp.render.rows import fill, result_tex
+from graphcomp.render.rows import fill, result_tex, row_text
 from graphcomp.render.text import fmt_number, fmt_value, tex_matrix, tex_to_text
 
 FORMATS = ("rich", "latex", "markdown", "csv", "json")
@@ -46,13 +46,14 @@ def sections(trace, style=None):
 
 def _sections(trace, style=None):
     """sections(trace) one at a time, each section's rows made when it is reached (a 10⁶-row trace holds one)."""
-    yield "primal", TITLES["primal"], trace_rows.primal(trace)
+    syms = trace_rows.Symbols(trace.graph)  # each symbol made once for every section
+    yield "primal", TITLES["primal"], trace_rows.primal(trace, syms)
     if trace.tangents is not None:
-        yield "tangent", TITLES["tangent"], trace_rows.tangent(trace)
+        yield "tangent", TITLES["tangent"], trace_rows.tangent(trace, syms)
     if trace.adjoints is not None:
         steps = style_of(trace, style) == "steps"
         key = "steps" if steps else "adjoint"
-        yield key, TITLES[key], trace_rows.adjoint_steps(trace) if steps else trace_rows.adjoint(trace)
+        yield key, TITLES[key], trace_rows.adjoint_steps(trace, syms) if steps else trace_rows.adjoint(trace)
 
 
 def _beside(trace, sects):
@@ -124,7 +125,7 @@ def rich_renderables(trace, digits=4, style=None):
             t.add_column(name, **_RICH_COLUMNS[name])
         for r in rows:
             cells = _rich_cells(trace, key, r, digits)
-            t.add_row(r.node, cells[0], *((Text("= " + tex_to_text(r.generic)) if r.generic else "",) if steps else ()),
+            t.add_row(r.node, cells[0], *((Text("= " + row_text(r)[1]) if r.generic else "",) if steps else ()),
                       *cells[1:])
             if r.closed:  # the same .d in the .v fields alone, on a line of its own
                 t.add_row("", "", Text("= " + tex_to_text(r.closed)), "")
@@ -147,7 +148,8 @@ def _rich_cells(trace, key, r, digits):
     if r is None:
         return ("", "", *[""] * len(_column_labels(trace) if key == "tangent" else [None]))
     # Text(), not a str: rich would take "[v₁ > 0]" in a rule for a markup tag and drop it
-    return (tex_to_text(r.symbol), Text("= " + tex_to_text(r.rule)),
+    symbol, _, rule = row_text(r)
+    return (symbol, Text("= " + rule),
             *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))
 
 
@@ -276,16 +278,19 @@ def csv_text(trace, digits=4, style=None):
     w.writerow(["trace", "node", "symbol", "step", "rule", "value"])
     for key, _, rows in sections(trace, style):
         for r in rows:
-            rule = r.rule + (f" = {r.closed}" if r.closed else "")
             # a forward trace with a column per input: a row per input, its trace named tangent:x1, tangent:x2…
             values = r.value.items() if isinstance(r.value, dict) else [(None, r.value)]
+            symbol, generic, text = row_text(r)
+            text += f" = {tex_to_text(r.closed)}" if r.closed else ""
             for name, x in values:
-                w.writerow([key if name is None else f"{key}:{name}", r.node, tex_to_text(r.symbol),
-                            tex_to_text(r.generic or ""), tex_to_text(rule), fmt_value(x, digits, row=True).replace("\n", " ")])
+                w.writerow([key if name is None else f"{key}:{name}", r.node, symbol, generic, text,
+                            fmt_value(x, digits, row=True).replace("\n", " ")])
     return buf.getvalue()
 
 
 def _plain(x):
+    if type(x) is float:  # a scalar trace's every number: no array made per row
+        return x
     return None if x is None else np.asarray(x, dtype=float).tolist()
 
 
@@ -306,19 +311,33 @@ def json_chunks(trace, digits=4, style=None):
     yield "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in head.items())
     for key, _, rows in _sections(trace, style):
         yield f',\n  "{key}": ['
-        sep = "\n    "
+        sep, lines = "\n    ", []
         for r in rows:
-            yield sep + _JSON.encode({"node": r.node, "symbol": tex_to_text(r.symbol), **_generic(r),
-                                      "rule": tex_to_text(r.rule),
-                                      "latex": " = ".join(filter(None, (r.symbol, r.generic, r.rule))),
-                                      "value": _json_value(r.value)})
-            sep = ",\n    "
+            symbol, generic, rule = row_text(r)
+            lines.append(_json_row(r, symbol, generic, rule))
+            if len(lines) == 1024:  # a thousand rows a piece: fewer writes, and still no whole-file string
+                yield sep + ",\n    ".join(lines)
+                sep, lines = ",\n    ", []
         del rows  # before the next section's rows are made
-        yield "\n  ]"
+        yield (sep + ",\n    ".join(lines) if lines else "") + "\n  ]"
     yield "\n}\n"
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps with an option makes one per call
+_STR = json.encoder.encode_basestring  # json's own string encoder (in C)
+
+
+def _json_row(r, symbol, generic, rule):
+    """One trace row as a JSON object: what _JSON.encode writes, composed directly for a scalar row with a
+    finite value (most rows of a huge trace), where building a dict to encode would cost twice as much."""
+    latex = " = ".join(filter(None, (r.symbol, r.generic, r.rule)))
+    v = r.value
+    if type(v) is float and v - v == 0.0 and not r.closed:
+        step = f'"step": {_STR(generic)}, ' if r.generic else ""
+        return (f'{{"node": {_STR(r.node)}, "symbol": {_STR(symbol)}, {step}"rule": {_STR(rule)}, '
+                f'"latex": {_STR(latex)}, "value": {v!r}}}')
+    return _JSON.encode({"node": r.node, "symbol": symbol, **_generic(r, generic), "rule": rule, "latex": latex,
+                         "value": _json_value(v)})
 
 
 def json_text(trace, digits=4, style=None):
@@ -331,8 +350,8 @@ def html_text(trace, digits=4, style=None, drawing=None):
     blocks = []
     for key, title, rows in sections(trace, style):
         cells = ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in (
-            r.node, tex_to_text(r.symbol), "= " + tex_to_text(r.generic) if r.generic else "",
-            "= " + tex_to_text(r.rule) + (f" = {tex_to_text(r.closed)}" if r.closed else ""),
+            r.node, row_text(r)[0], "= " + row_text(r)[1] if r.generic else "",
+            "= " + row_text(r)[2] + (f" = {tex_to_text(r.closed)}" if r.closed else ""),
             ", ".join(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))) + "</tr>" for r in rows]
         blocks.append(f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>"
                       "<tr><th>node</th><th>symbol</th><th></th><th>rule</th><th>value</th></tr>"
@@ -347,8 +366,8 @@ def _json_value(x):
     return {k: _plain(v) for k, v in x.items()} if isinstance(x, dict) else _plain(x)
 
 
-def _generic(r):
-    return {**({"step": tex_to_text(r.generic)} if r.generic else {}),
+def _generic(r, text):
+    return {**({"step": text} if r.generic else {}),
             **({"closed": tex_to_text(r.closed), "closed_latex": r.closed} if r.closed else {})}
 
 

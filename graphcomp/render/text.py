@@ -46,13 +46,17 @@ _SUP_CHAR = re.compile(r"\^(\w)")
 
 def tex_to_text(tex):
     """Render the small LaTeX subset graphcomp's templates use as Unicode text."""
-    # word by word where no group spans a space (every pattern but '\\partial ' is then local to a word):
-    # a symbol recurs in its users' rules, so its words are converted once (a 10⁶-row trace calls this per cell)
-    if "\\partial" not in tex:
-        words = [_word_to_text(w) for w in tex.split(" ")]
-        if None not in words:
-            return " ".join(words)
+    # piece by piece between spaces, slashes and ∂ where no group spans them (every pattern is then local to a
+    # piece): a symbol recurs in its users' rules, so its pieces are converted once (a 10⁶-row trace calls this
+    # per cell)
+    pieces = _PIECES.split(tex.replace("\\partial ", "∂"))
+    words = [p if k % 2 else _word_to_text(p) for k, p in enumerate(pieces)]
+    if None not in words:
+        return "".join(words)
     return _to_text(tex)
+
+
+_PIECES = re.compile(r"([ /∂])")
 
 
 @functools.lru_cache(maxsize=2**16)
