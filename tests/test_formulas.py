@@ -1,0 +1,131 @@
+"""Formulas of several lines (names kept, several outputs) and matrix formulas (shapes from arrays or --shape)."""
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+import graphcomp
+from graphcomp.core.errors import SpecError
+from graphcomp.frontends.formula import to_spec
+
+TWO = "u = x1*x2; f1 = sin(u); f2 = u + exp(x3)"
+AT = {"x1": 1.0, "x2": 1.5, "x3": 2.0}
+
+
+def signature(g, i):
+    """Node i as a canonical expression over the input names (names of intermediates left out)."""
+    n = g.nodes[i]
+    if n.op is None:
+        return n.name if n.kind != "const" else repr(float(n.value))
+    return f"{n.op}({','.join(signature(g, a) for a in n.args)})"
+
+
+def test_assigned_names_become_nodes_and_unused_ones_the_outputs():
+    g = graphcomp.parse_expr(TWO, at=AT)
+    assert g.output_names == ["f1", "f2"]
+    assert {"u", "f1", "f2"} <= set(g.index)
+    assert signature(g, g.index["f2"]) == "add(mul(x1,x2),exp(x3))"
+    assert g.nodes[g.index["f1"]].args == (g.index["u"],)  # u is one node, used by both outputs
+
+
+def test_newlines_and_semicolons_give_the_same_graph():
+    a = graphcomp.parse_expr(TWO, at=AT)
+    b = graphcomp.parse_expr(TWO.replace("; ", "\n"), at=AT)
+    assert [signature(a, i) for i in range(len(a))] == [signature(b, i) for i in range(len(b))]
+    assert a.output_names == b.output_names
+
+
+@pytest.mark.parametrize("expr, outputs", [
+    ("u = x1*x2\nf1 = sin(u)\nf2 = u + f1\nf1, f2", ["f1", "f2"]),  # a bare last line lists them
+    ("u = x1*x2; f1 = sin(u); u, f1", ["u", "f1"]),  # a name used later may be listed
+    ("u = x1*x2; sin(u) + x3", None),  # a bare last expression: one unnamed output
+    ("sin(x1), cos(x1)", None),
+])
+def test_the_outputs_rule(expr, outputs):
+    spec = to_spec(expr)
+    got = spec["outputs"] if "outputs" in spec else [spec["output"]]
+    if outputs is not None:
+        assert got == outputs
+    else:
+        assert len(got) == expr.count(",") + 1 and all(name.startswith("v") for name in got)
+
+
+def test_several_outputs_trace_against_closed_forms():
+    g = graphcomp.parse_expr(TWO, at=AT)
+    t = g.trace(mode="reverse")
+    x1, x2, x3 = AT.values()
+    assert t["f1"].v == pytest.approx(math.sin(x1 * x2), rel=1e-15)
+    assert t["f2"].v == pytest.approx(x1 * x2 + math.exp(x3), rel=1e-15)
+    assert t.gradient["x1"] == pytest.approx(x2 * math.cos(x1 * x2), rel=1e-15)
+
+
+def test_a_single_expression_keeps_its_spec():
+    spec = to_spec("(x1*x2*sin(x3) + exp(x1*x2))/x3")
+    assert "outputs" not in spec and spec["output"] == "v6"
+    assert [n["name"] for n in spec["nodes"]] == [f"v{k}" for k in range(1, 7)]
+
+
+def test_named_and_unnamed_nodes_are_numbered_apart():
+    spec = to_spec("f = exp(x*y) + sin(x); u = x*y; g = u*2")
+    names = [n["name"] for n in spec["nodes"]]
+    assert "u" in names and "f" in names and "g" in names
+    assert sorted(n for n in names if n not in ("u", "f", "g")) == ["v1", "v2"]  # no gap where u took a number
+
+
+@pytest.mark.parametrize("expr, words", [
+    ("u = x; f = u*2", "'u = ...' must compute something"),
+    ("a = sin(x); b = sin(x)", "'b' computes what 'a' does"),
+    ("f = u*2; u = x*3", "'u' is used before the line that assigns it"),
+    ("u = x*2; u = x*3", "'u' is assigned twice in 'u = x*3'"),
+    ("sin(x); f = cos(x)", "may only be the last line"),
+    ("import os", "'Import' is not allowed"),
+    ("u = x*2\nimport os", "'Import' in 'import os' is not allowed"),
+    ("a = b = sin(x)", "must give one name"),
+    ("x, y = sin(z), cos(z)", "must give one name"),
+    ("u = x; u += 1", "'AugAssign'"),
+    ("e = x*2; f = e", "'e' is a constant"),
+    ("sin = x*2; f = sin", "'sin' is a function"),
+    ("u = x1*x2; f1 = sin(u", "not a formula"),
+])
+def test_bad_statements_are_one_line_errors(cli, expr, words):
+    with pytest.raises(SpecError, match="^--expr: ") as info:
+        to_spec(expr)
+    assert words in str(info.value)
+    r = cli("trace", "--expr", expr)
+    assert r.status == 2 and r.stdout == "" and r.stderr.count("\n") == 1 and words in r.stderr
+
+
+def test_an_output_listed_twice_is_an_error(cli):
+    r = cli("trace", "--expr", "f = sin(x); f, f", "--at", "x=1")
+    assert r.status == 2 and "listed twice" in r.stderr and r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["trace", "draw", "jacobian", "check"])
+def test_every_command_takes_a_formula_of_several_lines(cli, tmp_path, command):
+    extra = {"draw": ["-o", tmp_path / "g.dot"], "check": [tmp_path / "answers.csv"], "trace": ["--format", "json"],
+             "jacobian": ["--format", "json"]}[command]
+    if command == "check":
+        (tmp_path / "answers.csv").write_text("node,value\nu,1.5000\nf1,0.9975\n", encoding="utf-8")
+    r = cli(command, "--expr", TWO, "--at", "x1=1,x2=1.5,x3=2", *extra)
+    assert r.status in (0, 1) and r.stderr == "", r.stderr  # check: 1 means rows are missing, not an error
+    if command == "draw":
+        dot = (tmp_path / "g.dot").read_text(encoding="utf-8")
+        assert dot.count("#fde3c4") == 2  # both outputs drawn as outputs
+    if command == "jacobian":
+        J = np.array(json.loads(r.stdout)["jacobian"]["reverse"])
+        x1, x2, x3 = AT.values()
+        c = math.cos(x1 * x2)
+        assert J == pytest.approx(np.array([[x2 * c, x1 * c, 0.0], [x2, x1, math.exp(x3)]]), rel=1e-12)
+
+
+def test_parse_writes_several_outputs_that_load_back(cli, tmp_path):
+    out = tmp_path / "two.yaml"
+    r = cli("parse", "--expr", TWO, "--at", "x1=1,x2=1.5,x3=2", "-o", out)
+    assert r.status == 0
+    doc = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert doc["outputs"] == ["f1", "f2"]
+    g = graphcomp.load(out)
+    assert g.output_names == ["f1", "f2"]
+    assert g.trace(mode="value")["f2"].v == pytest.approx(1.5 + math.exp(2.0), rel=1e-15)
