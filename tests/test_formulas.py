@@ -129,3 +129,125 @@ def test_parse_writes_several_outputs_that_load_back(cli, tmp_path):
     g = graphcomp.load(out)
     assert g.output_names == ["f1", "f2"]
     assert g.trace(mode="value")["f2"].v == pytest.approx(1.5 + math.exp(2.0), rel=1e-15)
+
+
+# ---- matrix formulas: Problem 3's objective as the one line it is ---------------------------------------------
+
+FIG1 = "halfsq(y - W3 @ relu(W2 @ relu(W1 @ x)))"
+
+
+@pytest.fixture
+def fig1_npz(tmp_path):
+    """graphs/fig1.yaml's values (its seeded draws) in an .npz file, and those values."""
+    values = graphcomp.load("graphs/fig1.yaml").defaults()
+    path = tmp_path / "fig1_data.npz"
+    np.savez(path, **values)
+    return path, values
+
+
+def structure(g):
+    """The graph node for node up to names: each node's op, its arguments' signatures, its shape and kind."""
+    return sorted((signature(g, i), n.shape, n.kind) for i, n in enumerate(g.nodes))
+
+
+def by_hand(values):
+    """Fig. 1's gradients in numpy by hand (Problem 3(a)): f = ½‖y − W3 σ(W2 σ(W1 x))‖²."""
+    x, W1, W2, W3, y = (values[k] for k in ("x", "W1", "W2", "W3", "y"))
+    a1 = W1 @ x
+    h1 = np.maximum(a1, 0)
+    a2 = W2 @ h1
+    h2 = np.maximum(a2, 0)
+    D = y - W3 @ h2
+    g2 = (a2 > 0) * (W3.T @ -D)
+    g1 = (a1 > 0) * (W2.T @ g2)
+    return 0.5 * D @ D, {"W3": np.outer(-D, h2), "W2": np.outer(g2, h1), "W1": np.outer(g1, x)}
+
+
+def test_the_formula_builds_fig1_node_for_node(fig1_npz):
+    path, values = fig1_npz
+    shapes = {k: v.shape for k, v in values.items()}
+    g = graphcomp.parse_expr(FIG1, shapes=shapes, fixed=["x", "y"])
+    assert structure(g) == structure(graphcomp.load("graphs/fig1.yaml"))
+    free = graphcomp.parse_expr(FIG1, shapes=shapes)  # without fixed, x and y are variables: only kinds differ
+    assert [s[:2] for s in structure(free)] == [s[:2] for s in structure(g)]
+
+
+def test_parse_expr_takes_arrays_in_at(fig1_npz):
+    _, values = fig1_npz
+    g = graphcomp.parse_expr(FIG1, at=values)
+    f, grads = by_hand(values)
+    t = g.trace(mode="reverse")
+    assert t.value == pytest.approx(f, rel=1e-14)
+    for k, want in grads.items():
+        np.testing.assert_allclose(t[k].d, want, rtol=1e-13)
+
+
+def test_cli_trace_of_the_formula_prints_fig1s_backward_pass(cli, fig1_npz):
+    path, values = fig1_npz
+    spec = json.loads(cli("trace", "fig1.yaml", "--data", path, "--mode", "reverse", "--format", "json").stdout)
+    r = cli("trace", "--expr", FIG1, "--data", path, "--mode", "reverse", "--fixed", "x,y", "--format", "json")
+    assert r.status == 0, r.stderr
+    mine = json.loads(r.stdout)
+    assert [row["value"] for row in mine["adjoint"]] == [row["value"] for row in spec["adjoint"]]
+    f, grads = by_hand(values)
+    got = {row["node"]: row["value"] for row in mine["adjoint"]}
+    assert mine["value"] == pytest.approx(f, rel=1e-14)
+    for k, want in grads.items():
+        np.testing.assert_allclose(got[k], want, rtol=1e-13)
+    # the command of the issue, without --fixed: x and y get a .d too, and every other number is the same
+    free = json.loads(cli("trace", "--expr", FIG1, "--data", path, "--mode", "reverse", "--format", "json").stdout)
+    values_free = [row["value"] for row in free["adjoint"] if row["node"] not in ("x", "y")]
+    assert values_free == [row["value"] for row in spec["adjoint"] if row["value"] is not None]
+
+
+def test_parse_writes_a_spec_with_shapes_that_loads_back(cli, fig1_npz, tmp_path):
+    path, values = fig1_npz
+    out = tmp_path / "mine.yaml"
+    r = cli("parse", "--expr", FIG1, "--data", path, "--fixed", "x,y", "-o", out)
+    assert r.status == 0, r.stderr
+    doc = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert {e["name"]: e["shape"] for e in doc["inputs"]} == {k: list(v.shape) for k, v in values.items()}
+    assert structure(graphcomp.load(out)) == structure(graphcomp.load("graphs/fig1.yaml"))
+    r = cli("parse", "--expr", FIG1, "--shape", "W1=3x2,W2=3x3,W3=2x3,x=2,y=2", "-o", tmp_path / "shaped.yaml")
+    assert r.status == 0 and [s[:2] for s in structure(graphcomp.load(tmp_path / "shaped.yaml"))] == \
+        [s[:2] for s in structure(graphcomp.load(out))]
+
+
+def one_line(r):
+    assert r.status == 2 and r.stdout == "" and r.stderr.count("\n") == 1 and r.stderr.startswith("graphcomp: error: ")
+    return r.stderr
+
+
+def test_a_shape_that_does_not_fit_is_the_error_a_spec_gives(cli, tmp_path):
+    doc = yaml.safe_load(open("graphs/fig1.yaml", encoding="utf-8"))
+    for entry in doc["inputs"]:
+        if entry["name"] == "W1":
+            entry["shape"] = [2, 3]  # the problem set's sizes, which do not fit W1 x
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    from_spec = one_line(cli("trace", tmp_path / "bad.yaml"))
+    from_formula = one_line(cli("trace", "--expr", FIG1, "--shape", "W1=2x3,W2=3x3,W3=2x3,x=2,y=2"))
+    assert "node 'v1', key 'inputs': matmul(W1, x):" in from_formula
+    assert from_formula.split("matmul(W1, x)")[1] == from_spec.split("matmul(W1, x)")[1]
+
+
+def test_a_shape_that_contradicts_an_array_is_one_line(cli, fig1_npz):
+    path, _ = fig1_npz
+    err = one_line(cli("trace", "--expr", FIG1, "--data", path, "--shape", "W1=2x3"))
+    assert f"{path}: node 'W1': --shape W1=2x3, but the array has shape 3x2" in err
+    with pytest.raises(SpecError, match="node 'x', key 'value': value has shape \\[2\\] but shape says \\[3\\]"):
+        graphcomp.parse_expr("sum(x)", at={"x": np.ones(2)}, shapes={"x": (3,)})
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--shape", "W1=3x"), "not of the form name=sizes"),
+    (("--shape", "W1=3x2,W1=3x2"), "'W1' is given twice"),
+    (("--shape", "W9=3x2"), "shapes are given for W9, which the formula does not use"),
+    (("--fixed", "q"), "--fixed names q, which the formula does not use"),
+    ((), "the formula's inputs are all scalars: give their shapes"),
+])
+def test_bad_shapes_are_one_line(cli, args, words):
+    assert words in one_line(cli("trace", "--expr", FIG1, *args))
+
+
+def test_shape_and_fixed_belong_to_formulas(cli):
+    assert "describe the inputs of --expr" in one_line(cli("trace", "fig1.yaml", "--shape", "W1=3x2"))

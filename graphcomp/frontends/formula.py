@@ -359,4 +359,12 @@ def _build(node, args, make, where):
 def parse(expr, at=None, name="formula", order="level", shapes=None, fixed=None):
     """Build a Graph from a formula (see to_spec): `at` gives input values (numbers or arrays), `shapes` input
     shapes ({"W1": (3, 2)}), `fixed` the inputs held fixed as data, `order` the numbering."""
-    return from_dict(to_spec(expr, at, name, order, shapes, fixed), file="--expr")
+    spec = to_spec(expr, at, name, order, shapes, fixed)
+    try:
+        return from_dict(spec, file="--expr")
+    except SpecError as exc:
+        if exc.key != "inputs" or any("shape" in e or np.ndim(e.get("value", 0.0)) for e in spec["inputs"]):
+            raise
+        raise SpecError(f"{exc.message}; the formula's inputs are all scalars: give their shapes (--shape W1=3x2,x=2 "
+                        "or arrays in --data; shapes= or arrays in at= in Python)", file=exc.file, node=exc.node,
+                        key=exc.key) from None
