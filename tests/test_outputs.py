@@ -1,6 +1,10 @@
 """Several outputs: `outputs: [f1, f2, …]` in a spec, Graph.outputs (Graph.output the first), a reverse sweep per output."""
+import csv
+import io
+import json
 import math
 
+import numpy as np
 import pytest
 import yaml
 
@@ -84,6 +88,76 @@ def test_bad_outputs_are_one_line_and_status_2(cli, tmp_path, spec, words):
         assert w in r.stderr
 
 
-def test_polar_spec_traces_its_first_output(cli):
+def test_polar_spec_traces_every_output(cli):
     r = cli("trace", "polar.yaml", "--mode", "forward", "--wrt", "r,theta")
-    assert r.status == 0 and "f = 1.7552" in r.stdout  # x = r cos θ at r = 2, θ = 0.5
+    rr, th = 2.0, 0.5  # x = r cos θ, y = r sin θ
+    for line in (f"x = {rr * math.cos(th):.4f}", f"y = {rr * math.sin(th):.4f}", f"∂x/∂r = {math.cos(th):.4f}",
+                 f"∂y/∂theta = {rr * math.cos(th):.4f}"):
+        assert line in r.stdout
+    assert r.status == 0
+
+
+# ---- reverse mode with several outputs: an adjoint column each --------------------------------------------------
+
+def two_closed_forms(x1=1.0, x2=1.5, x3=2.0):
+    """{output: {node: ∂output/∂node}} of TWO by hand: f1 = sin u, f2 = u + e3, u = x1 x2, e3 = exp x3."""
+    c = math.cos(x1 * x2)
+    return {"f1": {"f1": 1.0, "f2": 0.0, "e3": 0.0, "u": c, "x1": x2 * c, "x2": x1 * c, "x3": 0.0},
+            "f2": {"f1": 0.0, "f2": 1.0, "e3": 1.0, "u": 1.0, "x1": x2, "x2": x1, "x3": math.exp(x3)}}
+
+
+def test_a_reverse_trace_has_an_adjoint_column_per_output():
+    t = graphcomp.from_dict(TWO).trace(mode="reverse")
+    want = two_closed_forms()
+    assert list(t.adjoint_columns) == ["f1", "f2"]
+    for out, column in want.items():
+        seed, adjoints = t.adjoint_columns[out]
+        assert seed == 1.0
+        for name, x in column.items():
+            assert adjoints[t.graph.index[name]] == pytest.approx(x, rel=1e-15, abs=1e-300), (out, name)
+    assert t.adjoints == t.adjoint_columns["f1"][1]  # .d is the first output's
+    assert t.derivatives["f2"] == pytest.approx({k: want["f2"][k] for k in ("x1", "x2", "x3")}, rel=1e-15)
+    assert graphcomp.load("graphs/eq2.yaml").trace(mode="reverse").adjoint_columns is None  # one output: as before
+
+
+def _cells(line):
+    return [c for c in line.replace("│", " ").split() if c]
+
+
+def test_every_format_has_an_adjoint_column_per_output(cli):
+    want = two_closed_forms()
+    args = ("--at", "x1=1,x2=1.5,x3=2", "--mode", "reverse", "--wrt", "x2")
+    expr = ("--expr", "u = x1*x2; e3 = exp(x3); f1 = sin(u); f2 = u + e3", *args)
+    text = cli("trace", *expr).stdout
+    assert "∂f₁/∂·" in text and "∂f₂/∂·" in text
+    row = next(_cells(line) for line in text.splitlines() if line.split()[:1] == ["u"] and "u\u0304" in line)
+    assert [float(x) for x in row[-2:]] == pytest.approx([want["f1"]["u"], want["f2"]["u"]], abs=5e-5)
+    assert f"∂f₂/∂x₂ = {want['f2']['x2']:.4f}" in text and f"∂f₁/∂x₂ = {want['f1']['x2']:.4f}" in text
+    rows = list(csv.reader(io.StringIO(cli("trace", *expr, "--format", "csv").stdout)))
+    got = {(r[0], r[1]): float(r[5]) for r in rows[1:] if r[0].startswith("adjoint")}
+    for out, column in want.items():
+        for name, x in column.items():
+            assert got[(f"adjoint:{out}", name)] == pytest.approx(x, abs=5e-5)
+    doc = json.loads(cli("trace", *expr, "--format", "json").stdout)
+    assert doc["outputs"] == pytest.approx({"f1": math.sin(1.5), "f2": 1.5 + math.exp(2.0)}, rel=1e-15)
+    for r in doc["adjoint"]:
+        assert r["value"] == pytest.approx({out: want[out][r["node"]] for out in want}, rel=1e-15, abs=1e-300)
+    md = cli("trace", *expr, "--format", "markdown").stdout
+    assert "| node | symbol | rule | $\\partial f_{1}/\\partial \\cdot$ | $\\partial f_{2}/\\partial \\cdot$ |" in md
+    tex = cli("trace", *expr, "--format", "latex").stdout
+    assert "$\\partial f_{1}/\\partial \\cdot$ & $\\partial f_{2}/\\partial \\cdot$ \\\\" in tex
+    assert f"& ${want['f2']['x3']:.4f}$ \\\\" in tex  # x3's row ends with ∂f₂/∂x₃ = e²
+
+
+def test_several_outputs_of_a_tensor_graph_in_every_format(cli):
+    W, x = np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([0.3, -0.7])
+    h = W @ x
+    grads = {"s": np.outer(h, x), "t": np.outer(np.ones(2), x)}  # ∂(½‖Wx‖²)/∂W = (Wx) xᵀ, ∂Σ(Wx)/∂W = 𝟙 xᵀ
+    doc = json.loads(cli("trace", "tests/specs/two_outputs_tensor.yaml", "--format", "json").stdout)
+    assert doc["outputs"] == pytest.approx({"s": 0.5 * h @ h, "t": h.sum()}, rel=1e-15)
+    W_row = next(r for r in doc["adjoint"] if r["node"] == "W")
+    for out, g in grads.items():
+        np.testing.assert_allclose(W_row["value"][out], g, rtol=1e-15)
+    for fmt in ("rich", "latex", "markdown", "csv"):
+        r = cli("trace", "tests/specs/two_outputs_tensor.yaml", "--mode", "both", "--format", fmt)
+        assert r.status == 0 and r.stderr == "" and f"{grads['t'][0, 1]:.4f}" in r.stdout

@@ -195,13 +195,18 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
             _finite(graph, p, v, v, "evaluating")
             d = finish_adjoints(graph, p, d, v) if reverse else None
         t = [tangents(graph, p, v, seeds) for _, seeds in columns] if mode in ("forward", "both") else None
+        # several outputs: a reverse sweep for each of the others (d is the first's), as forward mode runs a sweep
+        # per input asked
+        more = [adjoints(graph, p, v, output=o) for o in graph.outputs[1:]] if reverse else []
     v, d = (None if xs is None else kit.to_numpy(xs) for xs in (v, d))
     t = None if t is None else [kit.to_numpy(xs) for xs in t]
     named = {label: (_named(graph, kit, seeds), ts) for (label, seeds), ts in zip(columns, t or [])}
+    by_output = {name: (1.0, xs) for name, xs in zip(graph.output_names, [d, *map(kit.to_numpy, more)])}
     direction = _named(graph, kit, direction)
     inputs = {graph.nodes[i].name: x for i, x in zip(inputs, kit.to_numpy(list(inputs.values())))}
     return Trace(graph, mode, v, t[0] if t else None, d, wrt=wrt, direction=direction, inputs=inputs,
-                 columns=named if len(named) > 1 else None)
+                 columns=named if len(named) > 1 else None,
+                 adjoint_columns=by_output if more else None)
 
 
 def _named(graph, kit, seeds):

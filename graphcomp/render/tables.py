@@ -33,8 +33,8 @@ def style_of(trace, style=None):
     steps for a scalar reverse trace; a tensor trace is always summed (Problem 3(b) lists one .d per node)."""
     if style not in (None, *STYLES):
         raise ValueError(f"unknown style {style!r}; choose {' or '.join(STYLES)}")
-    if not trace.graph.scalar or trace.adjoints is None:
-        return "summed"
+    if not trace.graph.scalar or trace.adjoints is None or trace.adjoint_columns:
+        return "summed"  # several outputs too: a column each, one row per node
     return style or ("steps" if trace.mode == "reverse" else "summed")
 
 
@@ -82,15 +82,23 @@ def _spaced(trace, rule):
 
 
 def _results(trace):
-    """[(LaTeX symbol, value)] of the final lines: f and the derivative asked for."""
-    out = [("f", trace.value)]
-    der = trace.derivative
-    label = result_tex(trace)
+    """[(LaTeX symbol, value)] of the final lines: f and the derivative asked for; with several outputs, each
+    output (by its label) and its derivative."""
+    graph = trace.graph
+    if len(graph.outputs) == 1:
+        return _results_of(trace, "f", trace.value, trace.derivative)
+    return [line for name, der in trace.derivatives.items() for line in _results_of(
+        trace, graph.node(name).label, trace.values[graph.index[name]], der)]
+
+
+def _results_of(trace, f, value, der):
+    out = [(f, value)]
+    label = result_tex(trace, f)
     if isinstance(der, dict):
-        out += [(f"\\partial f/\\partial {default_label(k)}", x) for k, x in der.items()]
+        out += [(f"\\partial {f}/\\partial {default_label(k)}", x) for k, x in der.items()]
     elif der is not None:
         if label is None:
-            label = "\\dot{f} = \\langle\\nabla f, \\text{seed}\\rangle"
+            label = f"\\dot{{{f}}} = \\langle\\nabla {f}, \\text{{seed}}\\rangle"
         out.append((label, der))
     return out
 
@@ -120,8 +128,10 @@ def rich_renderables(trace, digits=4, style=None):
     for key, title, rows in sects:
         t = _rich_table(title)
         steps = key == "steps"
-        for name in ("node", "symbol", *(("step",) if steps else ()), "rule", "value"):
+        for name in ("node", "symbol", *(("step",) if steps else ()), "rule"):
             t.add_column(name, **_RICH_COLUMNS[name])
+        for label in _column_labels(trace, key):
+            t.add_column(tex_to_text(label) if label else "value", **_RICH_COLUMNS["value"])
         for r in rows:
             cells = _rich_cells(trace, key, r, digits)
             t.add_row(r.node, cells[0], *((Text("= " + tex_to_text(r.generic)) if r.generic else "",) if steps else ()),
@@ -145,20 +155,26 @@ def _rich_table(title):
 
 def _rich_cells(trace, key, r, digits):
     if r is None:
-        return ("", "", *[""] * len(_column_labels(trace) if key == "tangent" else [None]))
+        return ("", "", *[""] * len(_column_labels(trace, key)))
     # Text(), not a str: rich would take "[v₁ > 0]" in a rule for a markup tag and drop it
     return (tex_to_text(r.symbol), Text("= " + tex_to_text(r.rule)),
             *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))
 
 
 def _values(r):
-    """A row's values: one, or one per input when a forward trace has a column for each (Trace.columns)."""
+    """A row's values: one, or one per input when a forward trace has a column for each (Trace.columns), or one
+    per output when a reverse trace has (Trace.adjoint_columns)."""
     return list(r.value.values()) if isinstance(r.value, dict) else [r.value]
 
 
-def _column_labels(trace):
-    """LaTeX headers of the tangent values: ∂/∂x₁, ∂/∂x₂, … when forward mode ran a column per input."""
-    return [f"\\partial /\\partial {default_label(name)}" for name in trace.columns] if trace.columns else [None]
+def _column_labels(trace, key="tangent"):
+    """LaTeX headers of a section's values: ∂/∂x₁, ∂/∂x₂, … when forward mode ran a column per input, ∂f₁/∂·,
+    ∂f₂/∂·, … when reverse mode ran one per output; [None] for one column."""
+    if key == "tangent" and trace.columns:
+        return [f"\\partial /\\partial {default_label(name)}" for name in trace.columns]
+    if key == "adjoint" and trace.adjoint_columns:
+        return [f"\\partial {trace.graph.node(name).label}/\\partial \\cdot" for name in trace.adjoint_columns]
+    return [None]
 
 
 TEX_SHOWN = 6  # entries per axis of a matrix in a LaTeX table: more would not fit a page (JSON has them all)
@@ -192,26 +208,31 @@ def latex(trace, digits=4, style=None):
     beside = _beside(trace, sects)
     if beside:
         key = sects[1][0]
-        right = 4 if key == "steps" else 2 + (len(_column_labels(trace)) if key == "tangent" else 1)
+        right = 4 if key == "steps" else 2 + len(_column_labels(trace, key))
         cols = "l@{\\;}" * (2 + (key == "steps")) + "@{\\;}".join("r" * (right - 2 - (key == "steps")))
         parts += [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
                   f"\\multicolumn{{3}}{{@{{}}l}}{{{HEADS['primal']}}} & \\multicolumn{{{right}}}{{l@{{}}}}{{{HEADS[key]}}} \\\\",
                   "\\midrule"]
-        if key == "tangent" and trace.columns:
-            parts += [" & " * 5 + " & ".join(f"${label}$" for label in _column_labels(trace)) + " \\\\", "\\midrule"]
+        if _column_labels(trace, key) != [None]:
+            parts += [" & " * 5 + " & ".join(f"${label}$" for label in _column_labels(trace, key)) + " \\\\", "\\midrule"]
         for left, r in beside:
             parts.append(" & ".join(_tex_cells(trace, "primal", left, digits, 3) + _tex_cells(trace, key, r, digits, right))
                          + " \\\\")
         rest, width = sects[2:], 3 + right
     else:
-        parts += ["\\begin{tabular}{@{}l@{\\;}l@{\\;}r@{}}", "\\toprule"]
-        rest, width = sects, 3
+        width = 2 + max(len(_column_labels(trace, key)) for key, _, _ in sects)  # a value column per output, too
+        parts += ["\\begin{tabular}{@{}l@{\\;}l@{\\;}" + "@{\\;}".join("r" * (width - 2)) + "@{}}", "\\toprule"]
+        rest = sects
     for n, (key, title, rows) in enumerate(rest):
         if n or beside:
             parts.append("\\midrule")
         parts += [f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}}} \\\\", "\\midrule"]
+        labels = _column_labels(trace, key)
+        if labels != [None]:
+            parts += [" & ".join(["", "", *(f"${label}$" for label in labels), *[""] * (width - 2 - len(labels))])
+                      + " \\\\", "\\midrule"]
         for r in rows:
-            parts.append(" & ".join(_tex_cells(trace, key, r, digits, 3) + [""] * (width - 3)) + " \\\\")
+            parts.append(" & ".join(_tex_cells(trace, key, r, digits, 3) + [""] * (width - 2 - len(labels))) + " \\\\")
             if r.closed:  # the same .d in the .v fields alone, on a line of its own
                 closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
                 parts.append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
@@ -240,7 +261,7 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
 
     def cells(key, r):
         if r is None:
-            return ["", ""] + [""] * (len(_column_labels(trace)) if key == "tangent" else 1)
+            return ["", ""] + [""] * len(_column_labels(trace, key))
         values = [value(key, r, x) if value else f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r)]
         return [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$", *values]
 
@@ -255,8 +276,9 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
         sects = sects[2:]
     for key, title, rows in sects:
         steps = key == "steps"
-        parts += [f"**{title}**\n", "| node | symbol |" + (" step |" if steps else "") + " rule | value |",
-                  "|---|---|" + ("---|" if steps else "") + "---|---:|"]
+        heads = [f"${label}$" if label else "value" for label in _column_labels(trace, key)]
+        parts += [f"**{title}**\n", "| node | symbol |" + (" step |" if steps else "") + " rule | " + " | ".join(heads)
+                  + " |", "|---|---|" + ("---|" if steps else "") + "---|" + "---:|" * len(heads)]
         for r in rows:
             c = cells(key, r)
             step = [f"$= {r.generic}$" if r.generic else ""] if steps else []
@@ -300,6 +322,8 @@ def json_chunks(trace, digits=4, style=None):
         "mode": trace.mode,
         "inputs": {k: _plain(x) for k, x in trace.inputs.items()},
         "value": _plain(trace.value),
+        **({"outputs": {name: _plain(trace.values[trace.graph.index[name]]) for name in trace.graph.output_names}}
+           if len(trace.graph.outputs) > 1 else {}),  # f1, f2, …: `value` is the first's
         "seed": {k: _plain(x) for k, x in trace.direction.items()},
         "results": [{"symbol": tex_to_text(s), "latex": s, "value": _plain(x)} for s, x in _results(trace)],
     }
