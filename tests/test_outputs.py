@@ -161,3 +161,29 @@ def test_several_outputs_of_a_tensor_graph_in_every_format(cli):
     for fmt in ("rich", "latex", "markdown", "csv"):
         r = cli("trace", "tests/specs/two_outputs_tensor.yaml", "--mode", "both", "--format", fmt)
         assert r.status == 0 and r.stderr == "" and f"{grads['t'][0, 1]:.4f}" in r.stdout
+
+
+# ---- --wrt names an input, nothing else ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wrt, what", [("v6", "an output"), ("v3", "an intermediate node"), ("nope", "no node of the graph"),
+                                       ("x1,v6", "an output"), ("x1=1,nope=2", "no node of the graph"),
+                                       ("x1,nope", "no node of the graph")])
+@pytest.mark.parametrize("mode", ["forward", "reverse", "both"])
+def test_wrt_naming_anything_but_an_input_is_one_line(cli, tmp_path, wrt, what, mode):
+    out = tmp_path / "t.json"
+    r = cli("trace", "eq2.yaml", "--mode", mode, "--wrt", wrt, "-o", out)
+    assert r.status == 2 and r.stdout == "" and r.stderr.count("\n") == 1
+    bad = next(w.split("=")[0] for w in wrt.split(",") if not w.startswith("x1"))
+    assert r.stderr == f"graphcomp: error: eq2.yaml: wrt '{bad}' is not an input ({what}); inputs: x1, x2, x3\n"
+    assert not out.exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("command", ["draw", "check"])
+def test_wrt_naming_an_output_of_several_is_one_line(cli, tmp_path, command):
+    extra = ["-o", tmp_path / "g.dot", "--values"] if command == "draw" else [tmp_path / "answers.csv"]
+    (tmp_path / "answers.csv").write_text("node,value\nu,1.5\n", encoding="utf-8")
+    r = cli(command, "--expr", "u = x1*x2; f1 = sin(u); f2 = u + exp(x3)", "--at", "x1=1,x2=1.5,x3=2",
+            "--wrt", "f2", *extra)
+    assert r.status == 2 and r.stderr == "graphcomp: error: --expr: wrt 'f2' is not an input (an output); " \
+                                         "inputs: x1, x2, x3\n"
+    assert not (tmp_path / "g.dot").exists()

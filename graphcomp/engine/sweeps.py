@@ -282,7 +282,11 @@ def wrt_input(graph, name):
     """The position of the differentiable input `name`, or a GraphcompError saying what it is instead."""
     i = graph.index.get(name)
     if i is None or graph.nodes[i].kind not in (INPUT, DATA):
-        raise GraphcompError(f"wrt '{name}' is not an input; inputs: {', '.join(graph.input_names)}", file=graph.file)
+        # the derivative is of the outputs, with respect to inputs: say what the name is instead
+        what = "no node of the graph" if i is None or graph.nodes[i].kind == CONST else (
+            "an output" if i in graph.outputs else "an intermediate node")
+        raise GraphcompError(f"wrt '{name}' is not an input ({what}); inputs: {', '.join(graph.input_names)}",
+                             file=graph.file)
     if graph.nodes[i].kind == DATA:
         raise GraphcompError(f"wrt '{name}': it is declared as data (kind: data), which is not differentiated",
                              file=graph.file, node=name)
