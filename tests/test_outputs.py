@@ -76,8 +76,8 @@ def test_every_output_is_drawn_as_one():
       "nodes": [{"name": "f", "op": "mul", "inputs": ["x", "y"]}], "outputs": ["f", "y"]},
      ("node 'y'", "is data")),
     ({"inputs": [{"name": "x", "shape": [2]}], "nodes": [{"name": "f", "op": "sin", "inputs": ["x"]},
-      {"name": "s", "op": "sum", "inputs": ["f"]}], "outputs": ["s", "f"]}, ("node 'f'", "must be a scalar")),
-], ids=["no such node", "twice", "empty", "not a list", "not a name", "both keys", "data", "a vector"])
+      {"name": "s", "op": "sum", "inputs": ["f"]}], "output": "f"}, ("node 'f'", "must be a scalar")),
+], ids=["no such node", "twice", "empty", "not a list", "not a name", "both keys", "data", "a vector as output"])
 def test_bad_outputs_are_one_line_and_status_2(cli, tmp_path, spec, words):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
@@ -187,3 +187,56 @@ def test_wrt_naming_an_output_of_several_is_one_line(cli, tmp_path, command):
     assert r.status == 2 and r.stderr == "graphcomp: error: --expr: wrt 'f2' is not an input (an output); " \
                                          "inputs: x1, x2, x3\n"
     assert not (tmp_path / "g.dot").exists()
+
+
+# ---- tensor outputs: a scalar or a tensor each ----------------------------------------------------------------------
+
+VEC = "tests/specs/vector_output.yaml"
+
+
+def test_a_tensor_output_traces_in_every_format(cli):
+    W, x = np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([0.3, -0.7])
+    h = W @ x
+    doc = json.loads(cli("trace", VEC, "--format", "json").stdout)
+    assert doc["outputs"]["h"] == pytest.approx(h.tolist(), rel=1e-15)
+    assert doc["outputs"]["s"] == pytest.approx(0.5 * h @ h, rel=1e-15)
+    rows = {r["node"]: r["value"] for r in doc["adjoint"]}
+    u = np.array(rows["h"]["h"])  # h's reverse sweep is seeded with a random direction ū: it gives ∂⟨ū, h⟩/∂v
+    assert np.linalg.norm(u) > 0.1 and rows["h"]["s"] == pytest.approx(h.tolist(), rel=1e-15)
+    np.testing.assert_allclose(rows["W"]["h"], np.outer(u, x), rtol=1e-15)  # ∂⟨ū, Wx⟩/∂W = ū xᵀ
+    np.testing.assert_allclose(rows["W"]["s"], np.outer(h, x), rtol=1e-15)  # ∂(½‖Wx‖²)/∂W = (Wx) xᵀ
+    same = json.loads(cli("trace", VEC, "--format", "json").stdout)
+    assert same["adjoint"] == doc["adjoint"]  # the direction is seeded: the same run gives the same numbers
+    assert json.loads(cli("trace", VEC, "--format", "json", "--seed", "3").stdout)["adjoint"] != doc["adjoint"]
+    for fmt in ("rich", "latex", "markdown", "csv"):
+        r = cli("trace", VEC, "--mode", "both", "--format", fmt)
+        assert r.status == 0 and r.stderr == "" and f"{h[0]:.4f}" in r.stdout
+    tex = cli("trace", VEC, "--format", "latex").stdout
+    assert "\\partial \\langle \\text{seed}, h \\rangle/\\partial W" in tex
+
+
+def test_the_jacobian_of_a_tensor_output_has_a_row_per_entry(cli):
+    x = np.array([0.3, -0.7])
+    doc = json.loads(cli("jacobian", VEC, "--format", "json").stdout)
+    assert doc["outputs"] == ["h[0]", "h[1]", "s"]
+    J = np.array(doc["jacobian"]["reverse"])
+    W = np.array([[1.0, 2.0], [0.5, -1.0]])
+    want = np.vstack([np.kron(np.eye(2), x), np.outer(W @ x, x).ravel()])  # ∂(Wx)ᵢ/∂Wⱼₖ = δᵢⱼ xₖ
+    np.testing.assert_allclose(J, want, rtol=1e-14)
+    np.testing.assert_allclose(np.array(doc["jacobian"]["forward"]), want, rtol=1e-14)
+
+
+def test_verify_needs_a_scalar_first_output(cli):
+    r = cli("verify", VEC)
+    assert r.status == 2 and r.stderr.count("\n") == 1
+    assert "node 'h': verify needs a scalar output, but 'h' is 2; list a scalar output first" in r.stderr
+
+
+def test_drawings_show_a_column_each(cli, tmp_path):
+    for name, args, shown in (("v", (VEC, "--mode", "reverse"), ("∂h/∂W =", "∂s/∂W =")),
+                              ("e", ("eq2.yaml", "--wrt", "x1,x2", "--mode", "forward"),
+                               ("∂v<SUB>6</SUB>/∂x<SUB>1</SUB> =", "∂v<SUB>6</SUB>/∂x<SUB>2</SUB> ="))):
+        out = tmp_path / f"{name}.dot"
+        assert cli("draw", *args, "--values", "-o", out).status == 0
+        text = out.read_text(encoding="utf-8")
+        assert all(s in text for s in shown), (name, shown)

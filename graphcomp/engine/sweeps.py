@@ -183,13 +183,14 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     columns = _columns(graph, wrt, mode, seed, kit)
     direction = columns[0][1] if columns else {}
     reverse = mode in ("reverse", "both")
+    out_seeds = _output_seeds(graph, seed, kit) if reverse else []
     done = None
     if jit and kit is FloatKit:
         done = jit_.run(graph, p, inputs, reverse)  # None if a step raised: the sweeps below name the node
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         if done is None:
             v = values(graph, p, inputs)
-            d = adjoints(graph, p, v) if reverse else None
+            d = adjoints(graph, p, v, out_seeds[0]) if reverse else None
         else:
             v, d = done
             _finite(graph, p, v, v, "evaluating")
@@ -197,16 +198,25 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
         t = [tangents(graph, p, v, seeds) for _, seeds in columns] if mode in ("forward", "both") else None
         # several outputs: a reverse sweep for each of the others (d is the first's), as forward mode runs a sweep
         # per input asked
-        more = [adjoints(graph, p, v, output=o) for o in graph.outputs[1:]] if reverse else []
+        more = [adjoints(graph, p, v, s, output=o) for o, s in zip(graph.outputs[1:], out_seeds[1:])]
     v, d = (None if xs is None else kit.to_numpy(xs) for xs in (v, d))
     t = None if t is None else [kit.to_numpy(xs) for xs in t]
     named = {label: (_named(graph, kit, seeds), ts) for (label, seeds), ts in zip(columns, t or [])}
-    by_output = {name: (1.0, xs) for name, xs in zip(graph.output_names, [d, *map(kit.to_numpy, more)])}
+    by_output = {name: (s, xs) for name, s, xs in zip(graph.output_names, kit.to_numpy(out_seeds),
+                                                       [d, *map(kit.to_numpy, more)])}
     direction = _named(graph, kit, direction)
     inputs = {graph.nodes[i].name: x for i, x in zip(inputs, kit.to_numpy(list(inputs.values())))}
     return Trace(graph, mode, v, t[0] if t else None, d, wrt=wrt, direction=direction, inputs=inputs,
                  columns=named if len(named) > 1 else None,
                  adjoint_columns=by_output if more else None)
+
+
+def _output_seeds(graph, seed, kit):
+    """The reverse sweeps' seeds, an output each: 1 on a scalar output; on a tensor output a random direction ū
+    (the sweep gives ∂⟨ū, f⟩/∂v, a vector–Jacobian product), drawn apart from the inputs' and tangents' draws."""
+    rng = np.random.default_rng([0 if seed is None else seed, 2])
+    return [kit.coerce(rng.standard_normal(graph.nodes[o].shape)) if graph.nodes[o].shape else 1.0
+            for o in graph.outputs]
 
 
 def _named(graph, kit, seeds):

@@ -132,7 +132,7 @@ class Trace:
     @cached_property
     def flow_edges(self):
         """The edges (arg, node) along which the derivative flows: from the inputs it is taken with respect
-        to (all of them for a gradient), on paths to the output. Empty without a derivative."""
+        to (all of them for a gradient), on paths to an output. Empty without a derivative."""
         if self.tangents is None and self.adjoints is None:
             return frozenset()
         graph = self.graph
@@ -146,6 +146,8 @@ class Trace:
         for i, n in enumerate(graph.nodes):  # topological order: arguments come first
             reached[i] = reached[i] or any(reached[a] for a in n.args)
         reaches = graph.reaches
+        if len(graph.outputs) > 1:  # on paths to any output: every output's derivatives are shown
+            reaches = [any(r) for r in zip(*(graph.reaches_to(o) for o in graph.outputs))]
         return frozenset((a, i) for i, n in enumerate(graph.nodes) if reaches[i] for a in n.args if reached[a])
 
     @cached_property

@@ -86,13 +86,15 @@ def adjoint(trace):
     In the .v/.d notation each .d also gets its closed form in the .v fields alone (Row.closed), as Problem
     3(b) writes W₃.d = −D.v (V₄.v)ᵀ, and a data input a row saying it gets none (∂D/∂y = 0)."""
     graph, rows, out = trace.graph, [], trace.graph.output
-    cols = trace.adjoint_columns  # several outputs: each row's value is {output: v̄_i of it}, an output's rule seeded
-    closed = closed_forms(trace) if graph.notation == "dot" and not cols else {}
+    cols = trace.adjoint_columns  # several outputs: each row's value is {output: v̄_i of it}
+    # outputs whose adjoint is a seed, not 1: each of several (1 in its own column, 0 in the others), a tensor's
+    seeded = set(graph.outputs) if cols or any(graph.nodes[o].shape for o in graph.outputs) else ()
+    closed = closed_forms(trace) if graph.notation == "dot" and not seeded else {}
     for i in trace.adjoint_order:
         n = graph.nodes[i]
         terms = [fill(ops.REGISTRY[graph.nodes[j].op].vjp_tex(_shapes(graph, graph.nodes[j]))[k], fields(graph, j))
                  for j, k in graph.users[i] if trace.adjoints[j] is not None]
-        if cols and i in graph.outputs:
+        if i in seeded:
             rule = _sum(["\\text{seed}", *terms])
         else:
             rule = "1" if i == out else _sum(terms)

@@ -93,12 +93,15 @@ def _results(trace):
 
 def _results_of(trace, f, value, der):
     out = [(f, value)]
-    label = result_tex(trace, f)
+    tensor = np.ndim(value) > 0
+    # a tensor output's reverse sweep is seeded with a direction: its derivative is that of ⟨seed, f⟩
+    of = f"\\langle \\text{{seed}}, {f} \\rangle" if tensor and trace.tangents is None else f
+    label = result_tex(trace, of)
     if isinstance(der, dict):
-        out += [(f"\\partial {f}/\\partial {default_label(k)}", x) for k, x in der.items()]
+        out += [(f"\\partial {of}/\\partial {default_label(k)}", x) for k, x in der.items()]
     elif der is not None:
         if label is None:
-            label = f"\\dot{{{f}}} = \\langle\\nabla {f}, \\text{{seed}}\\rangle"
+            label = f"\\dot{{{f}}}" if tensor else f"\\dot{{{f}}} = \\langle\\nabla {f}, \\text{{seed}}\\rangle"
         out.append((label, der))
     return out
 
