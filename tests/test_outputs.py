@@ -240,3 +240,10 @@ def test_drawings_show_a_column_each(cli, tmp_path):
         assert cli("draw", *args, "--values", "-o", out).status == 0
         text = out.read_text(encoding="utf-8")
         assert all(s in text for s in shown), (name, shown)
+
+
+def test_an_exercise_takes_one_output(cli, tmp_path):
+    r = cli("exercise", "polar.yaml", "--seed", "1", "--count", "1", "-o", tmp_path / "sheets")
+    assert r.status == 2 and r.stderr == "graphcomp: error: polar.yaml: exercise takes graphs with one output; " \
+                                         "this one has 2: x, y\n"
+    assert not (tmp_path / "sheets").exists()

@@ -203,20 +203,22 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     t = None if t is None else [kit.to_numpy(xs) for xs in t]
     named = {label: (_named(graph, kit, seeds), ts) for (label, seeds), ts in zip(columns, t or [])}
     by_output = {name: (s, xs) for name, s, xs in zip(graph.output_names, kit.to_numpy(out_seeds),
-                                                       [d, *map(kit.to_numpy, more)])}
+                                                       [d, *map(kit.to_numpy, more)])} if more else None
     direction = _named(graph, kit, direction)
     inputs = {graph.nodes[i].name: x for i, x in zip(inputs, kit.to_numpy(list(inputs.values())))}
     return Trace(graph, mode, v, t[0] if t else None, d, wrt=wrt, direction=direction, inputs=inputs,
                  columns=named if len(named) > 1 else None,
-                 adjoint_columns=by_output if more else None)
+                 adjoint_columns=by_output)
 
 
 def _output_seeds(graph, seed, kit):
     """The reverse sweeps' seeds, an output each: 1 on a scalar output; on a tensor output a random direction ū
     (the sweep gives ∂⟨ū, f⟩/∂v, a vector–Jacobian product), drawn apart from the inputs' and tangents' draws."""
+    shapes = [graph.nodes[o].shape for o in graph.outputs]
+    if not any(shapes):
+        return [1.0] * len(shapes)  # the common case: no generator to make
     rng = np.random.default_rng([0 if seed is None else seed, 2])
-    return [kit.coerce(rng.standard_normal(graph.nodes[o].shape)) if graph.nodes[o].shape else 1.0
-            for o in graph.outputs]
+    return [kit.coerce(rng.standard_normal(shape)) if shape else 1.0 for shape in shapes]
 
 
 def _named(graph, kit, seeds):

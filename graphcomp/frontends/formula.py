@@ -94,7 +94,7 @@ def to_spec(expr, at=None, name="formula", order="level", shapes=None, fixed=Non
         used = {a for n in nodes for a in n["inputs"] if isinstance(a, str)}
         listed = [v for v in bound.values() if v not in used]
     _check_names(at, shapes, fixed, inputs, where)
-    numbering = _by_level(nodes, inputs) if order == "level" else range(len(nodes))
+    numbering = _by_level(nodes) if order == "level" else range(len(nodes))
     nodes, rename = _renumber(nodes, numbering, kept, set(inputs) | set(targets))
     outputs = [rename[o] for o in listed]
     return {"name": name, "description": text, "inputs": _spec_inputs(inputs, at, shapes, fixed, where),
@@ -178,20 +178,20 @@ def _spec_inputs(inputs, at, shapes, fixed, where):
         if not isinstance(s, (list, tuple)):
             raise SpecError(f"a shape is a tuple of sizes, e.g. (3, 2), not {s!r}", file=where, node=k, key="shape")
     tensor = any(shapes.values()) or any(np.ndim(x) for x in values.values())
-    out = []
+    fixed, out = set(fixed or ()), []
     for j, ident in enumerate(inputs):
         entry = {"name": ident} if tensor else {"name": ident, "label": f"v_{{{j - len(inputs) + 1}}}"}
         if ident in shapes:
             entry["shape"] = list(shapes[ident])
         if ident in values:
             entry["value"] = values[ident] if np.ndim(values[ident]) == 0 else values[ident].tolist()
-        if ident in set(fixed or ()):
+        if ident in fixed:
             entry["kind"] = "data"
         out.append(entry)
     return out
 
 
-def _by_level(nodes, inputs):
+def _by_level(nodes):
     """The positions of the nodes in the textbooks' order (see to_spec): a queue, first in first out."""
     position = {n["name"]: k for k, n in enumerate(nodes)}
     users = [[] for _ in nodes]
@@ -306,7 +306,7 @@ def _shown(source):
 
 
 def _fresh_names(taken):
-    """v1, v2, ... skipping the names the formula uses for its inputs (students call inputs v1 too)."""
+    """v1, v2, ... skipping the names in `taken`: the formula's own (students call inputs v1 too)."""
     k = 0
     while True:
         k += 1
