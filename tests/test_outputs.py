@@ -3,6 +3,7 @@ import csv
 import io
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -247,3 +248,15 @@ def test_an_exercise_takes_one_output(cli, tmp_path):
     assert r.status == 2 and r.stderr == "graphcomp: error: polar.yaml: exercise takes graphs with one output; " \
                                          "this one has 2: x, y\n"
     assert not (tmp_path / "sheets").exists()
+
+
+def test_latex_has_a_column_for_every_output_below_the_tangents(cli):
+    tex = cli("trace", "--expr", "sin(x), cos(x), exp(x), x*x, x+1", "--at", "x=1", "--mode", "both",
+              "--format", "latex").stdout
+    spec = next(line for line in tex.splitlines() if line.startswith("\\begin{tabular}"))
+    columns = len(re.sub(r"@\{[^{}]*(\{\})?[^{}]*\}", "", spec.removeprefix("\\begin{tabular}"))) - 2  # l, r
+    rows = [line for line in tex.splitlines() if line.endswith("\\\\") and "multicolumn" not in line]
+    assert max(line.count("&") for line in rows) == columns - 1 == 6  # 5 adjoint columns after symbol and rule
+    last = next(line for line in rows if line.startswith("$\\bar{v}_{0}$"))
+    assert [float(c.strip(" $\\")) for c in last.split("&")[2:]] == pytest.approx(
+        [math.cos(1), -math.sin(1), math.e, 2.0, 1.0], abs=5e-5)

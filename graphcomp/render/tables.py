@@ -212,7 +212,9 @@ def latex(trace, digits=4, style=None):
     if beside:
         key = sects[1][0]
         right = 4 if key == "steps" else 2 + len(_column_labels(trace, key))
-        cols = "l@{\\;}" * (2 + (key == "steps")) + "@{\\;}".join("r" * (right - 2 - (key == "steps")))
+        # the sections below may need more value columns (an adjoint column per output below a tangent column)
+        extra = max([0] + [len(_column_labels(trace, k)) - 1 - right for k, _, _ in sects[2:]])
+        cols = "l@{\\;}" * (2 + (key == "steps")) + "@{\\;}".join("r" * (right - 2 - (key == "steps"))) + "@{\\;}r" * extra
         parts += [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
                   f"\\multicolumn{{3}}{{@{{}}l}}{{{HEADS['primal']}}} & \\multicolumn{{{right}}}{{l@{{}}}}{{{HEADS[key]}}} \\\\",
                   "\\midrule"]
@@ -221,7 +223,7 @@ def latex(trace, digits=4, style=None):
         for left, r in beside:
             parts.append(" & ".join(_tex_cells(trace, "primal", left, digits, 3) + _tex_cells(trace, key, r, digits, right))
                          + " \\\\")
-        rest, width = sects[2:], 3 + right
+        rest, width = sects[2:], 3 + right + extra
     else:
         width = 2 + max(len(_column_labels(trace, key)) for key, _, _ in sects)  # a value column per output, too
         parts += ["\\begin{tabular}{@{}l@{\\;}l@{\\;}" + "@{\\;}".join("r" * (width - 2)) + "@{}}", "\\toprule"]
