@@ -104,12 +104,17 @@ def test_an_output_listed_twice_is_an_error(cli):
 
 @pytest.mark.parametrize("command", ["trace", "draw", "jacobian", "check"])
 def test_every_command_takes_a_formula_of_several_lines(cli, tmp_path, command):
-    extra = {"draw": ["-o", tmp_path / "g.dot"], "check": [tmp_path / "answers.csv"], "trace": ["--format", "json"],
-             "jacobian": ["--format", "json"]}[command]
-    if command == "check":
-        (tmp_path / "answers.csv").write_text("node,value\nu,1.5000\nf1,0.9975\n", encoding="utf-8")
+    extra = {"draw": ["-o", tmp_path / "g.dot"], "check": ["--mode", "forward", "--wrt", "x2", tmp_path / "a.csv"],
+             "trace": ["--format", "json"], "jacobian": ["--format", "json"]}[command]
+    if command == "check":  # forward mode along x2, by hand: u̇ = x1, ḟ1 = cos(u) u̇, ḟ2 = u̇
+        x1, x2, x3 = AT.values()
+        u = x1 * x2
+        rows = [("x1", x1, 0), ("x2", x2, 1), ("x3", x3, 0), ("u", u, x1), ("v1", math.exp(x3), 0),
+                ("f1", math.sin(u), math.cos(u) * x1), ("f2", u + math.exp(x3), x1)]
+        (tmp_path / "a.csv").write_text("node,value,derivative\n" + "".join(
+            f"{n},{v:.4f},{d:.4f}\n" for n, v, d in rows), encoding="utf-8")
     r = cli(command, "--expr", TWO, "--at", "x1=1,x2=1.5,x3=2", *extra)
-    assert r.status in (0, 1) and r.stderr == "", r.stderr  # check: 1 means rows are missing, not an error
+    assert r.status == 0 and r.stderr == "", r.stderr  # check: 0 means every row is right
     if command == "draw":
         dot = (tmp_path / "g.dot").read_text(encoding="utf-8")
         assert dot.count("#fde3c4") == 2  # both outputs drawn as outputs
@@ -118,6 +123,13 @@ def test_every_command_takes_a_formula_of_several_lines(cli, tmp_path, command):
         x1, x2, x3 = AT.values()
         c = math.cos(x1 * x2)
         assert J == pytest.approx(np.array([[x2 * c, x1 * c, 0.0], [x2, x1, math.exp(x3)]]), rel=1e-12)
+
+
+def test_check_refuses_the_adjoints_of_several_outputs(cli, tmp_path):
+    (tmp_path / "a.csv").write_text("node,value\nu,1.5\n", encoding="utf-8")
+    r = cli("check", "--expr", TWO, "--at", "x1=1,x2=1.5,x3=2", "--mode", "reverse", tmp_path / "a.csv")
+    assert r.status == 2 and r.stderr == ("graphcomp: error: --expr: check grades the adjoint trace of one output, and "
+                                          "this graph has 2 (f1, f2); grade its forward mode (--mode forward)\n")
 
 
 def test_parse_writes_several_outputs_that_load_back(cli, tmp_path):

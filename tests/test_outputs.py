@@ -181,7 +181,7 @@ def test_wrt_naming_anything_but_an_input_is_one_line(cli, tmp_path, wrt, what, 
 
 @pytest.mark.parametrize("command", ["draw", "check"])
 def test_wrt_naming_an_output_of_several_is_one_line(cli, tmp_path, command):
-    extra = ["-o", tmp_path / "g.dot", "--values"] if command == "draw" else [tmp_path / "answers.csv"]
+    extra = ["-o", tmp_path / "g.dot", "--values"] if command == "draw" else ["--mode", "forward", tmp_path / "answers.csv"]
     (tmp_path / "answers.csv").write_text("node,value\nu,1.5\n", encoding="utf-8")
     r = cli(command, "--expr", "u = x1*x2; f1 = sin(u); f2 = u + exp(x3)", "--at", "x1=1,x2=1.5,x3=2",
             "--wrt", "f2", *extra)
