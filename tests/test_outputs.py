@@ -260,3 +260,9 @@ def test_latex_has_a_column_for_every_output_below_the_tangents(cli):
     last = next(line for line in rows if line.startswith("$\\bar{v}_{0}$"))
     assert [float(c.strip(" $\\")) for c in last.split("&")[2:]] == pytest.approx(
         [math.cos(1), -math.sin(1), math.e, 2.0, 1.0], abs=5e-5)
+
+
+def test_jupyter_shows_a_column_per_output():
+    html = graphcomp.load("graphs/polar.yaml").trace(mode="reverse")._repr_html_()
+    assert "<th>rule</th><th>∂x/∂·</th><th>∂y/∂·</th>" in html
+    assert f"<td>= x̄ · r</td><td>{2.0:.4f}</td><td>0.0000</td>" in html  # c̄ = x̄ r: 2 for x, 0 for y

@@ -362,9 +362,11 @@ def html_text(trace, digits=4, style=None, drawing=None):
         cells = ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in (
             r.node, tex_to_text(r.symbol), "= " + tex_to_text(r.generic) if r.generic else "",
             "= " + tex_to_text(r.rule) + (f" = {tex_to_text(r.closed)}" if r.closed else ""),
-            ", ".join(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))) + "</tr>" for r in rows]
+            *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))) + "</tr>" for r in rows]
+        heads = "".join(f"<th>{html.escape(tex_to_text(label)) if label else 'value'}</th>"
+                        for label in _column_labels(trace, key))  # a column per input or output when there are several
         blocks.append(f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>"
-                      "<tr><th>node</th><th>symbol</th><th></th><th>rule</th><th>value</th></tr>"
+                      f"<tr><th>node</th><th>symbol</th><th></th><th>rule</th>{heads}</tr>"
                       + "".join(cells) + "</table>")
     results = "<br>".join(html.escape(f"{tex_to_text(s)} = {fmt_value(x, digits, row=True)}") for s, x in _results(trace))
     tables = "".join(blocks) + f"<p><b>{results}</b></p>"
