@@ -15,7 +15,9 @@ pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which
 TRACES = [("eq2.yaml", "--wrt", "x2", "--mode", mode, *style) for mode in ("forward", "reverse", "both")
           for style in ((), ("--style", "summed"))]
 TRACES += [("fig1.yaml", "--mode", "reverse"), ("fig1.yaml", "--mode", "forward"), ("fig1_batch.yaml",),
-           ("eq2.yaml", "--wrt", "x1,x2,x3", "--mode", "forward")]
+           ("eq2.yaml", "--wrt", "x1,x2,x3", "--mode", "forward"), ("polar.yaml", "--mode", "both", "--wrt", "r,theta"),
+           ("tests/specs/two_outputs_tensor.yaml", "--mode", "both"),  # an adjoint column per output
+           ("tests/specs/vector_output.yaml", "--mode", "both")]
 DRAWINGS = [("eq2.yaml",), ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "forward", "--edge-partials"),
             ("fig1.yaml",), ("fig1.yaml", "--values", "--mode", "reverse")]
 

@@ -50,6 +50,10 @@ def run(args):
         "." + (args.output or "").rsplit(".", 1)[-1].lower() if args.output and "." in args.output else "", "rich")
     fmt = fmt if fmt in feedback.FORMATS else "rich"
     graph, at = load_graph(args)
+    if args.mode == "reverse" and len(graph.outputs) > 1:  # an adjoint trace is of one output; trace gives a column each
+        raise GraphcompError(f"check grades the adjoint trace of one output, and this graph has {len(graph.outputs)} "
+                             f"({', '.join(graph.output_names)}); grade its forward mode (--mode forward)",
+                             file=graph.file)
     t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode)
     report = check(t, answers.read(args.answers, args.answers_format), digits=args.digits, rtol=args.rtol)
     if fmt == "rich":

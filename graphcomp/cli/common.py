@@ -23,9 +23,44 @@ def add_graph_args(p):
                    "level (as the textbooks: an op takes the next number once its arguments have theirs; the default) "
                    "or formula (the formula's post-order)")
     p.add_argument("--at", help="input values, e.g. x1=1,x2=1.5,x3=2 (override the spec's)")
-    p.add_argument("--data", help=".npz file whose arrays set inputs by name")
+    p.add_argument("--data", help=".npz file whose arrays set inputs by name (and give --expr's inputs their shapes)")
+    add_formula_args(p)
     p.add_argument("--seed", type=seed_arg, help="random seed for inputs drawn at random and random directions")
     p.add_argument("--dist", choices=DISTS, help="distribution of the tensor inputs drawn at random (default: the spec's)")
+
+
+def add_formula_args(p):
+    """--shape and --fixed: what a formula's inputs are, beyond their names."""
+    p.add_argument("--shape", help="with --expr: shapes of tensor inputs, e.g. W1=3x2,x=2 (sizes joined by x)")
+    p.add_argument("--fixed", help="with --expr: inputs held fixed as data (kind: data), not differentiated, e.g. x,y")
+
+
+def formula_inputs(args):
+    """(shapes, fixed) of a formula's inputs from --shape, --data's arrays (their headers) and --fixed."""
+    shapes = arrays.npz_shapes(args.data) if getattr(args, "data", None) else {}
+    for name, shape in (parse_shapes(args.shape) if args.shape else {}).items():
+        if shapes.get(name, shape) != shape:
+            raise GraphcompError(f"--shape {name}={'x'.join(map(str, shape))}, but the array has shape "
+                                 f"{'x'.join(map(str, shapes[name])) or 'scalar'}", file=args.data, node=name)
+        shapes[name] = shape
+    fixed = [s.strip() for s in args.fixed.split(",") if s.strip()] if args.fixed else None
+    return shapes, fixed
+
+
+def parse_shapes(text):
+    """'W1=3x2,x=2' → {'W1': (3, 2), 'x': (2,)}; anything else is a GraphcompError."""
+    out = {}
+    for part in filter(None, (s.strip() for s in text.split(","))):
+        name, eq, sizes = (s.strip() for s in part.partition("="))
+        dims = sizes.split("x")
+        if not eq or not name or not all(d.strip().isdigit() and int(d) > 0 for d in dims):
+            raise GraphcompError(f"--shape: '{part}' is not of the form name=sizes (e.g. --shape W1=3x2,x=2)")
+        if name in out:
+            raise GraphcompError(f"--shape: '{name}' is given twice")
+        out[name] = tuple(int(d) for d in dims)
+    if not out:
+        raise GraphcompError("--shape is empty; give it as name=3x2,name=2")
+    return out
 
 
 SUFFIXES = {".tex": "latex", ".md": "markdown", ".csv": "csv", ".json": "json"}
@@ -103,9 +138,12 @@ def load_graph(args):
     if args.expr and args.spec:
         raise GraphcompError("give either a spec file or --expr, not both")
     if args.expr:
-        return formula.parse(args.expr, at=at, order=args.order), None
+        shapes, fixed = formula_inputs(args)
+        return formula.parse(args.expr, at=at, order=args.order, shapes=shapes, fixed=fixed), None
     if not args.spec:
         raise GraphcompError("name a spec file (e.g. eq2.yaml) or give --expr")
+    if args.shape or args.fixed:
+        raise GraphcompError("--shape and --fixed describe the inputs of --expr; a spec says them itself")
     graph = spec.load(args.spec)
     unknown = sorted(set(at or {}) - set(graph.input_names))
     if unknown:

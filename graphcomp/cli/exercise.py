@@ -108,6 +108,9 @@ def _base(args):
     if not graph.scalar or len(graph.inputs) != len(graph.input_names) or any(
             graph.nodes[i].kind != INPUT for i in graph.inputs):
         raise GraphcompError("exercise takes scalar graphs with scalar inputs only (as check does)", file=where)
+    if len(graph.outputs) > 1:  # its sheet asks for f and ∂f/∂x, and check grades the first output
+        raise GraphcompError(f"exercise takes graphs with one output; this one has {len(graph.outputs)}: "
+                             f"{', '.join(graph.output_names)}", file=where)
     unknown = sorted(set(at) - set(graph.input_names))
     if unknown:
         raise GraphcompError(f"--at: {', '.join(unknown)} not an input; inputs: {', '.join(graph.input_names)}",

@@ -24,9 +24,9 @@ class Graph:
         """nodes: Nodes whose args name their arguments, in any order (sorted here); with `ordered`, nodes already
         in evaluation order whose args are positions in the list (a program building a graph, not a spec).
 
-        output: the name of the node that is f, or a list of names for a function with several outputs
-        (f1, f2, …, each a scalar): `outputs` holds their positions in that order, and `output` is the
-        first, the one every single-output path differentiates (trace tables, verify, check, hvp)."""
+        output: the name of the node that is f (a scalar), or a list of names for a function with several outputs
+        (f1, f2, …, each a scalar or a tensor): `outputs` holds their positions in that order, and `output` is the
+        first, the one every single-output path differentiates (verify, check, hvp)."""
         with no_gc():
             self._build(nodes, output, file, name, description, notation, seed, dist, ordered)
         self.rng = rng
@@ -44,12 +44,12 @@ class Graph:
         _infer_shapes(self.nodes, file)
         self.inputs = [i for i, n in enumerate(self.nodes) if n.kind in (INPUT, DATA)]
         self.scalar = not any(n.shape for n in self.nodes)
-        key = "output" if isinstance(output, str) else "outputs"
-        for i in self.outputs:
-            if self.nodes[i].shape != ():
-                shape = fmt_shape(self.nodes[i].shape)
-                raise SpecError(f"the output must be a scalar to differentiate, but it is {shape}; end the graph "
-                                "with sum or halfsq", file=file, node=self.nodes[i].name, key=key)
+        if isinstance(output, str) and self.nodes[self.output].shape != ():  # several outputs may be tensors
+            shape = fmt_shape(self.nodes[self.output].shape)
+            raise SpecError(f"the output must be a scalar to differentiate, but it is {shape}; end the graph "
+                            "with sum or halfsq (or list it in outputs: [...], where a reverse sweep seeds a "
+                            "tensor output with a random direction)", file=file, node=self.nodes[self.output].name,
+                            key="output")
         self.notation = notation or ("bar" if self.scalar else "dot")
         self._plans = {}
 
@@ -155,6 +155,14 @@ class Graph:
         """
         return sweeps.run(self, at=at, wrt=wrt, mode=mode, seed=seed, data=data, dist=dist, jit=jit,
                           backend=backend, device=device)
+
+    def scalar_output(self, what):
+        """The first output's position, or a GraphcompError saying that `what` needs it to be a scalar."""
+        n = self.nodes[self.output]
+        if n.shape:
+            raise GraphcompError(f"{what} needs a scalar output, but '{n.name}' is {fmt_shape(n.shape)}; list a "
+                                 "scalar output first", file=self.file, node=n.name)
+        return self.output
 
     def gradient(self, at=None, **kw):
         """{input name: ∂f/∂input} by one reverse sweep."""

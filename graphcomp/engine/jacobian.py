@@ -1,7 +1,8 @@
 """The full Jacobian J = ∂(f1 … fm)/∂(x1 … xn) of a graph, computed both ways, with what each way costs.
 
 Forward mode runs one tangent sweep per input entry (seed eₖ: column k of J), reverse
-mode one adjoint sweep per output (seed 1 on fⱼ: row j of J), both on the values of one
+mode one adjoint sweep per output entry (seed eⱼ on fⱼ: row j of J; an output may be a tensor,
+flattened row-major as the inputs are), both on the values of one
 evaluation, which they share. Each sweep counts the elementary operations it executes
 as it runs them (one op step each: a float operation on a scalar graph, one numpy call
 on a tensor): a forward sweep skips the steps whose arguments' tangents are all 0, so it
@@ -80,6 +81,7 @@ def jacobian(graph, at=None, *, seed=None, data=None, dist=None):
     p = plan(graph, kit)
     inputs = sweeps.input_values(graph, at, kit, seed=seed, data=data, dist=dist)
     columns = list(_columns(graph, variables, kit))
+    rows = list(_rows(graph, kit))
     outputs = graph.outputs
     for o in outputs:  # the step lists are built (on first use) before the clocks start
         p.vjp_for(o)
@@ -87,11 +89,11 @@ def jacobian(graph, at=None, *, seed=None, data=None, dist=None):
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         v = sweeps.values(graph, p, inputs)
         forward, f_steps, f_time = _forward(graph, p, v, columns, outputs, kit)
-        reverse, r_steps, r_time = _reverse(graph, p, v, variables, outputs, kit)
+        reverse, r_steps, r_time = _reverse(graph, p, v, variables, rows, kit)
     diff = float(np.abs(forward - reverse).max(initial=0.0))
     named = {graph.nodes[i].name: x for i, x in zip(inputs, kit.to_numpy(list(inputs.values())))}
-    return Jacobian(graph, tuple(name for name, _ in columns), tuple(graph.output_names), named,
-                    np.array([float(x) for x in kit.to_numpy([v[o] for o in outputs])]), forward, reverse,
+    return Jacobian(graph, tuple(name for name, _ in columns), tuple(name for name, _, _ in rows), named,
+                    _flat(kit.to_numpy([v[o] for o in outputs])), forward, reverse,
                     len(p.fwd), {"forward": Cost("forward", tuple(f_steps), f_time),
                                  "reverse": Cost("reverse", tuple(r_steps), r_time)}, diff)
 
@@ -99,14 +101,32 @@ def jacobian(graph, at=None, *, seed=None, data=None, dist=None):
 def _columns(graph, variables, kit):
     """(column name, forward-mode seed {input position: eₖ}) for every entry of every differentiable input."""
     for i in variables:
-        n = graph.nodes[i]
-        if not n.shape:
-            yield n.name, {i: kit.coerce(1.0)}
-            continue
-        for k in np.ndindex(*n.shape):
-            e = np.zeros(n.shape)
-            e[k] = 1.0
-            yield f"{n.name}[{','.join(map(str, k))}]", {i: kit.coerce(e)}
+        for name, seed in _entries(graph.nodes[i], kit):
+            yield name, {i: seed}
+
+
+def _rows(graph, kit):
+    """(row name, output position, reverse-mode seed eⱼ) for every entry of every output, as _columns for inputs."""
+    for o in graph.outputs:
+        n = graph.nodes[o]
+        for name, seed in _entries(n, kit):
+            yield name, o, seed
+
+
+def _entries(n, kit):
+    """(name, unit array) for each entry of node n, row-major: (n.name, 1) for a scalar, ('W[0,1]', e₀₁)…"""
+    if not n.shape:
+        yield n.name, kit.coerce(1.0)
+        return
+    for k in np.ndindex(*n.shape):
+        e = np.zeros(n.shape)
+        e[k] = 1.0
+        yield f"{n.name}[{','.join(map(str, k))}]", kit.coerce(e)
+
+
+def _flat(xs):
+    """Numbers and arrays as one flat float vector, row-major."""
+    return np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in xs])
 
 
 def _forward(graph, p, v, columns, outputs, kit):
@@ -117,17 +137,17 @@ def _forward(graph, p, v, columns, outputs, kit):
         t = sweeps.tangents(graph, p, v, seed, counted)
         cols.append([t[o] for o in outputs])
     seconds = time.perf_counter() - start
-    J = np.array([[float(x) for x in kit.to_numpy(col)] for col in cols]).reshape(len(columns), len(outputs)).T
+    J = np.array([_flat(kit.to_numpy(col)) for col in cols]).reshape(len(columns), -1).T
     return J, counted, seconds
 
 
-def _reverse(graph, p, v, variables, outputs, kit):
-    """J by reverse mode: an adjoint sweep per output, seeded 1 there; (J, operations per sweep, seconds)."""
-    counted, rows = [], []
+def _reverse(graph, p, v, variables, rows, kit):
+    """J by reverse mode: an adjoint sweep per output entry, seeded eⱼ there; (J, operations per sweep, seconds)."""
+    counted, out = [], []
     start = time.perf_counter()
-    for o in outputs:
-        d = sweeps.adjoints(graph, p, v, output=o, counted=counted)
-        rows.append([d[i] for i in variables])
+    for _, o, seed in rows:
+        d = sweeps.adjoints(graph, p, v, seed, output=o, counted=counted)
+        out.append([d[i] for i in variables])
     seconds = time.perf_counter() - start
-    J = np.array([np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in kit.to_numpy(row)]) for row in rows])
-    return J.reshape(len(outputs), -1), counted, seconds
+    J = np.array([_flat(kit.to_numpy(row)) for row in out])
+    return J.reshape(len(rows), -1), counted, seconds

@@ -183,25 +183,42 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     columns = _columns(graph, wrt, mode, seed, kit)
     direction = columns[0][1] if columns else {}
     reverse = mode in ("reverse", "both")
+    out_seeds = _output_seeds(graph, seed, kit) if reverse else []
     done = None
     if jit and kit is FloatKit:
         done = jit_.run(graph, p, inputs, reverse)  # None if a step raised: the sweeps below name the node
     with np.errstate(divide="raise", over="raise", invalid="raise"):
         if done is None:
             v = values(graph, p, inputs)
-            d = adjoints(graph, p, v) if reverse else None
+            d = adjoints(graph, p, v, out_seeds[0]) if reverse else None
         else:
             v, d = done
             _finite(graph, p, v, v, "evaluating")
             d = finish_adjoints(graph, p, d, v) if reverse else None
         t = [tangents(graph, p, v, seeds) for _, seeds in columns] if mode in ("forward", "both") else None
+        # several outputs: a reverse sweep for each of the others (d is the first's), as forward mode runs a sweep
+        # per input asked
+        more = [adjoints(graph, p, v, s, output=o) for o, s in zip(graph.outputs[1:], out_seeds[1:])]
     v, d = (None if xs is None else kit.to_numpy(xs) for xs in (v, d))
     t = None if t is None else [kit.to_numpy(xs) for xs in t]
     named = {label: (_named(graph, kit, seeds), ts) for (label, seeds), ts in zip(columns, t or [])}
+    by_output = {name: (s, xs) for name, s, xs in zip(graph.output_names, kit.to_numpy(out_seeds),
+                                                       [d, *map(kit.to_numpy, more)])} if more else None
     direction = _named(graph, kit, direction)
     inputs = {graph.nodes[i].name: x for i, x in zip(inputs, kit.to_numpy(list(inputs.values())))}
     return Trace(graph, mode, v, t[0] if t else None, d, wrt=wrt, direction=direction, inputs=inputs,
-                 columns=named if len(named) > 1 else None)
+                 columns=named if len(named) > 1 else None,
+                 adjoint_columns=by_output)
+
+
+def _output_seeds(graph, seed, kit):
+    """The reverse sweeps' seeds, an output each: 1 on a scalar output; on a tensor output a random direction ū
+    (the sweep gives ∂⟨ū, f⟩/∂v, a vector–Jacobian product), drawn apart from the inputs' and tangents' draws."""
+    shapes = [graph.nodes[o].shape for o in graph.outputs]
+    if not any(shapes):
+        return [1.0] * len(shapes)  # the common case: no generator to make
+    rng = np.random.default_rng([0 if seed is None else seed, 2])
+    return [kit.coerce(rng.standard_normal(shape)) if shape else 1.0 for shape in shapes]
 
 
 def _named(graph, kit, seeds):
@@ -277,7 +294,11 @@ def wrt_input(graph, name):
     """The position of the differentiable input `name`, or a GraphcompError saying what it is instead."""
     i = graph.index.get(name)
     if i is None or graph.nodes[i].kind not in (INPUT, DATA):
-        raise GraphcompError(f"wrt '{name}' is not an input; inputs: {', '.join(graph.input_names)}", file=graph.file)
+        # the derivative is of the outputs, with respect to inputs: say what the name is instead
+        what = "no node of the graph" if i is None or graph.nodes[i].kind == CONST else (
+            "an output" if i in graph.outputs else "an intermediate node")
+        raise GraphcompError(f"wrt '{name}' is not an input ({what}); inputs: {', '.join(graph.input_names)}",
+                             file=graph.file)
     if graph.nodes[i].kind == DATA:
         raise GraphcompError(f"wrt '{name}': it is declared as data (kind: data), which is not differentiated",
                              file=graph.file, node=name)

@@ -30,12 +30,16 @@ class NodeView:
 class Trace:
     """Values and derivatives of one evaluation of a graph; `trace['v1'].v`, `trace['v1'].d`."""
 
-    def __init__(self, graph, mode, values, tangents, adjoints, *, wrt, direction, inputs, columns=None):
+    def __init__(self, graph, mode, values, tangents, adjoints, *, wrt, direction, inputs, columns=None,
+                 adjoint_columns=None):
         self.graph, self.mode, self.wrt, self.inputs = graph, mode, wrt, inputs
         self.values, self.tangents, self.adjoints = values, tangents, adjoints
         self.direction = direction  # {input name: its tangent seed}, of the first column when there are several
         # forward mode with several inputs: {input: (its seed, every node's tangent)}, a column each
         self.columns = columns
+        # reverse mode with several outputs: {output: (its seed, every node's adjoint)}, a column each; `adjoints`
+        # is the first output's
+        self.adjoint_columns = adjoint_columns
 
     def __getitem__(self, name):
         n = self.graph.node(name)
@@ -58,20 +62,32 @@ class Trace:
     @property
     def gradient(self):
         """{input name: ∂f/∂input} for every differentiable input (reverse mode)."""
-        if self.adjoints is None:
+        return self._gradient(self.adjoints)
+
+    def _gradient(self, adjoints):
+        if adjoints is None:
             return None
-        return {self.graph.nodes[i].name: self.adjoints[i] for i in self.graph.inputs
-                if self.graph.nodes[i].kind == INPUT}
+        return {self.graph.nodes[i].name: adjoints[i] for i in self.graph.inputs if self.graph.nodes[i].kind == INPUT}
 
     @property
     def derivative(self):
         """The derivative asked for: ∂f/∂wrt, or the directional derivative along the seed; in forward mode
         with several inputs, {input: ∂f/∂input} (a column each)."""
+        return self._derivative(self.graph.output, self.adjoints)
+
+    @property
+    def derivatives(self):
+        """{output name: the derivative asked for (as `derivative`) of that output}, for every output."""
+        cols = self.adjoint_columns or {self.graph.output_names[0]: (None, self.adjoints)}
+        return {name: self._derivative(self.graph.index[name], cols[name][1] if name in cols else None)
+                for name in self.graph.output_names}
+
+    def _derivative(self, out, adjoints):
         if self.columns:
-            return {name: ts[self.graph.output] for name, (_, ts) in self.columns.items()}
+            return {name: ts[out] for name, (_, ts) in self.columns.items()}
         if self.tangents is not None:
-            return self.tangents[self.graph.output]
-        grad = self.gradient
+            return self.tangents[out]
+        grad = self._gradient(adjoints)
         if grad is None:
             return None
         if isinstance(self.wrt, str):
@@ -116,7 +132,7 @@ class Trace:
     @cached_property
     def flow_edges(self):
         """The edges (arg, node) along which the derivative flows: from the inputs it is taken with respect
-        to (all of them for a gradient), on paths to the output. Empty without a derivative."""
+        to (all of them for a gradient), on paths to an output. Empty without a derivative."""
         if self.tangents is None and self.adjoints is None:
             return frozenset()
         graph = self.graph
@@ -130,6 +146,8 @@ class Trace:
         for i, n in enumerate(graph.nodes):  # topological order: arguments come first
             reached[i] = reached[i] or any(reached[a] for a in n.args)
         reaches = graph.reaches
+        if len(graph.outputs) > 1:  # on paths to any output: every output's derivatives are shown
+            reaches = [any(r) for r in zip(*(graph.reaches_to(o) for o in graph.outputs))]
         return frozenset((a, i) for i, n in enumerate(graph.nodes) if reaches[i] for a in n.args if reached[a])
 
     @cached_property

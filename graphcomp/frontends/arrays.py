@@ -4,6 +4,7 @@ Each member's .npy header (its dtype and shape) is read first and checked, again
 the graph declares when they are given and against the limits; only then is its data read,
 so a small file that declares or decompresses to gigabytes is refused at the cost of its headers.
 """
+import contextlib
 import zipfile
 import zlib
 
@@ -25,6 +26,24 @@ def read_npz(path, shapes=None):
     a .npy file (one unnamed array), any other file, an archive holding complex, boolean, text or
     object arrays, and one over the limits are GraphcompErrors naming the file (and the array).
     """
+    with _archive(path) as z:
+        members = [(info, _header(z, info, path, shapes)) for info in z.infolist()]
+        cap, declared = limit("GRAPHCOMP_MAX_NPZ_MB") * MB, sum(size for _, (_, size, _) in members)
+        if declared > cap:
+            raise over("GRAPHCOMP_MAX_NPZ_MB", -(-declared // MB), file=path)
+        return {name: _data(z, info, path, name) for info, (name, _, _) in members}
+
+
+def npz_shapes(path):
+    """{array name: shape} of an .npz archive, from its members' headers alone (no data is read), each checked as
+    read_npz checks it."""
+    with _archive(path) as z:
+        return {name: shape for name, _, shape in (_header(z, info, path, None) for info in z.infolist())}
+
+
+@contextlib.contextmanager
+def _archive(path):
+    """The open zipfile.ZipFile of an .npz file; its failures as it is read are one GraphcompError naming it."""
     with regular_file(path, "GRAPHCOMP_MAX_NPZ_MB") as fh:
         if fh.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
             raise GraphcompError("this is a .npy file, one unnamed array; --data needs an .npz archive whose arrays "
@@ -32,17 +51,14 @@ def read_npz(path, shapes=None):
         fh.seek(0)
         try:
             with zipfile.ZipFile(fh) as z:
-                members = [(info, _header(z, info, path, shapes)) for info in z.infolist()]
-                cap, declared = limit("GRAPHCOMP_MAX_NPZ_MB") * MB, sum(size for _, (_, size) in members)
-                if declared > cap:
-                    raise over("GRAPHCOMP_MAX_NPZ_MB", -(-declared // MB), file=path)
-                return {name: _data(z, info, path, name) for info, (name, _) in members}
+                yield z
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
             raise GraphcompError("not an .npz file of numeric arrays (write one with numpy.savez)", file=path) from None
 
 
 def _header(z, info, path, shapes):
-    """(array name, bytes of its data) from a member's .npy header, after checking its dtype, shape and the limits."""
+    """(array name, bytes of its data, shape) from a member's .npy header, after checking its dtype, shape and the
+    limits."""
     name = info.filename.removesuffix(".npy")
     if not info.filename.endswith(".npy"):
         raise GraphcompError("not a numpy array (write the file with numpy.savez)", file=path, node=info.filename)
@@ -62,7 +78,7 @@ def _header(z, info, path, shapes):
             raise GraphcompError(f"an array of shape {list(shape)}, but the input has shape {list(shapes[name])}",
                                  file=path, node=name)
     check_entries(shape, file=path, node=name)
-    return name, int(np.prod(shape, dtype=object)) * dtype.itemsize
+    return name, int(np.prod(shape, dtype=object)) * dtype.itemsize, tuple(shape)
 
 
 def _data(z, info, path, name):

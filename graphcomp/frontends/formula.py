@@ -3,7 +3,9 @@
 Parsed with Python's `ast` and a whitelist of operators and functions (never
 eval). Repeated subexpressions become one node. Inputs are numbered as in the
 slides (v_{-(k-1)} … v_0), intermediates v_1 … v_n in evaluation order (a number an
-input's name already takes, as in "v1*sin(x)", is skipped).
+input's name already takes, as in "v1*sin(x)", is skipped). A formula of several
+lines, "u = x1*x2; f1 = sin(u); f2 = u + exp(x3)", keeps the names it assigns and
+may have several outputs (see to_spec).
 """
 import ast
 import math
@@ -11,7 +13,10 @@ import sys
 import threading
 from collections import deque
 
+import numpy as np
+
 from graphcomp.core.errors import SpecError
+from graphcomp.core.values import as_value
 from graphcomp.frontends.limits import limit, over
 from graphcomp.frontends.spec import from_dict
 from graphcomp.ops import REGISTRY
@@ -26,12 +31,19 @@ CONSTANTS = {"e": E, "pi": math.pi}  # names that stand for numbers, not inputs
 ORDERS = ("level", "formula")
 
 
-def to_spec(expr, at=None, name="formula", order="level"):
+def to_spec(expr, at=None, name="formula", order="level", shapes=None, fixed=None):
     """A spec dict (ready for yaml.safe_dump or graphcomp.from_dict) for the formula `expr`.
 
-    order 'level' numbers intermediates as the textbooks do: an op takes the next number as soon as all
-    its arguments have theirs, ops made ready by the same number in the formula's left-to-right order;
-    'formula' numbers them in the formula's post-order."""
+    A formula is one expression, or several lines (or `;`-separated statements) `name = expression`
+    whose names become nodes, kept as written; the last line may be a bare expression, or several
+    (`f1, f2`). The outputs are the last line's values when it is a bare expression, else every assigned
+    name no other node uses, in the order assigned.
+
+    at: {input: value}, a number or an array (which gives the input its shape); shapes: {input: shape},
+    e.g. {"W1": (3, 2)}, for inputs whose values come later (an .npz file); fixed: inputs held fixed as data
+    (kind: data), not differentiated. order 'level' numbers intermediates as the textbooks do: an op takes the
+    next number as soon as all its arguments have theirs, ops made ready by the same number in the formula's
+    left-to-right order; 'formula' numbers them in the formula's post-order."""
     if order not in ORDERS:
         raise SpecError(f"unknown order '{order}'; choose {' or '.join(ORDERS)}", file="--order")
     where = "--expr"
@@ -39,10 +51,17 @@ def to_spec(expr, at=None, name="formula", order="level"):
         raise SpecError("the formula is empty", file=where)
     text = expr.strip()
     tree = _parse(text, where)
+    statements = tree.body if isinstance(tree, ast.Module) else [ast.Expr(tree.body)]
+    targets = _targets(statements, text, where)
     inputs, nodes, memo = [], [], {}
     names = _fresh_names({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+    bound = {}  # an assigned name → the node it names (its name until the end)
 
-    def leaf_input(ident):
+    def leaf(ident):
+        if ident in bound:
+            return bound[ident]
+        if ident in targets:
+            raise SpecError(f"'{ident}' is used before the line that assigns it", file=where)
         if ident in CONSTANTS:
             return CONSTANTS[ident]
         if ident in FUNCS or ident in ALIASES:
@@ -58,15 +77,78 @@ def to_spec(expr, at=None, name="formula", order="level"):
             nodes.append({"name": memo[key], "op": op, "inputs": list(args), **(extra or {})})
         return memo[key]
 
-    # iterative post-order walk: (node, visited) pairs on an explicit stack
-    stack, results = [(tree.body, False)], []
+    listed = None
+    for stmt in statements:
+        if isinstance(stmt, ast.Expr):  # the last line (_targets checked): the outputs, listed
+            parts = stmt.value.elts if isinstance(stmt.value, ast.Tuple) else [stmt.value]
+            listed = [_computed(_walk(p, text, where, leaf, make), inputs, where) for p in parts]
+            continue
+        target = stmt.targets[0].id
+        node = _computed(_walk(stmt.value, text, where, leaf, make), inputs, where, target)
+        other = next((k for k, v in bound.items() if v == node), None)
+        if other is not None:
+            raise SpecError(f"'{target}' computes what '{other}' does (the same node); use {other}", file=where)
+        bound[target] = node
+    kept = {v: k for k, v in bound.items()}  # the names written in the formula, for their nodes
+    if listed is None:
+        used = {a for n in nodes for a in n["inputs"] if isinstance(a, str)}
+        listed = [v for v in bound.values() if v not in used]
+    _check_names(at, shapes, fixed, inputs, where)
+    numbering = _by_level(nodes) if order == "level" else range(len(nodes))
+    nodes, rename = _renumber(nodes, numbering, kept, set(inputs) | set(targets))
+    outputs = [rename[o] for o in listed]
+    return {"name": name, "description": text, "inputs": _spec_inputs(inputs, at, shapes, fixed, where),
+            "nodes": nodes, **({"output": outputs[0]} if len(outputs) == 1 else {"outputs": outputs})}
+
+
+def _targets(statements, text, where):
+    """The names a formula's lines assign (each once), after checking each line is `name = expression` or,
+    the last only, bare expressions."""
+    if not statements:
+        raise SpecError("the formula is empty", file=where)
+    targets = set()
+    for k, stmt in enumerate(statements):
+        line = f" in '{_shown(ast.get_source_segment(text, stmt) or '')}'" if len(statements) > 1 else ""
+        if isinstance(stmt, ast.Expr):
+            if k < len(statements) - 1:
+                raise SpecError(f"a bare expression{line} may only be the last line; name it (u = ...)", file=where)
+            continue
+        if not isinstance(stmt, ast.Assign):
+            raise SpecError(f"'{type(stmt).__name__}'{line} is not allowed in a formula (lines are name = expression)",
+                            file=where)
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+            raise SpecError(f"an assignment{line} must give one name (u = ...)", file=where)
+        target = stmt.targets[0].id
+        if target in CONSTANTS or target in FUNCS or target in ALIASES:
+            what = "a constant" if target in CONSTANTS else "a function"
+            raise SpecError(f"'{target}' is {what}; it cannot be assigned{line}", file=where)
+        if target in targets:
+            raise SpecError(f"'{target}' is assigned twice{line}; each name is one node", file=where)
+        targets.add(target)
+    return targets
+
+
+def _computed(out, inputs, where, target=None):
+    """`out`, the node a line computes; a bare input or number is a SpecError."""
+    if isinstance(out, str) and out not in inputs:
+        return out
+    if target is None:
+        raise SpecError("the formula must compute something from its inputs (not a bare input or number)", file=where)
+    raise SpecError(f"'{target} = ...' must compute something from the inputs (not a bare input or number)",
+                    file=where)
+
+
+def _walk(tree, text, where, leaf, make):
+    """The node (or number) an expression computes, built bottom up: an iterative post-order walk, (node,
+    visited) pairs on an explicit stack."""
+    stack, results = [(tree, False)], []
     while stack:
         node, visited = stack.pop()
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
             results.append(_float(node, text, where))
             continue
         if isinstance(node, ast.Name):
-            results.append(leaf_input(node.id))  # a name, or the number e or pi stands for
+            results.append(leaf(node.id))  # an input, an assigned name's node, or the number e or pi stands for
             continue
         children = _children(node, where)
         if not visited:
@@ -76,28 +158,41 @@ def to_spec(expr, at=None, name="formula", order="level"):
         args = results[len(results) - len(children):]
         del results[len(results) - len(children):]
         results.append(_build(node, args, make, where))
-    out = results.pop()
-    if not isinstance(out, str) or out in inputs:
-        raise SpecError("the formula must compute something from its inputs (not a bare input or number)", file=where)
-    at = at or {}
-    unknown = set(at) - set(inputs)
-    if unknown:
-        raise SpecError(f"--at names {', '.join(sorted(unknown))}, which the formula does not use; "
-                        f"its inputs: {', '.join(inputs)}", file=where)
-    if order == "level":
-        nodes, out = _by_level(nodes, out, inputs)
-    k = len(inputs)
-    spec_inputs = []
+    return results.pop()
+
+
+def _check_names(at, shapes, fixed, inputs, where):
+    for what, names in (("--at names", at), ("shapes are given for", shapes), ("--fixed names", fixed)):
+        unknown = set(names or ()) - set(inputs)
+        if unknown:
+            raise SpecError(f"{what} {', '.join(sorted(unknown))}, which the formula does not use; "
+                            f"its inputs: {', '.join(inputs)}", file=where)
+
+
+def _spec_inputs(inputs, at, shapes, fixed, where):
+    """The spec's inputs: labelled v_{1-k} … v_0 on a scalar formula (a tensor one keeps the names), with the
+    values of `at`, the shapes of `shapes` and kind data for the `fixed` ones."""
+    values = {k: as_value(x, file=where, node=k, key="at") for k, x in (at or {}).items()}
+    shapes = {k: [s] if isinstance(s, int) else s for k, s in (shapes or {}).items()}
+    for k, s in shapes.items():
+        if not isinstance(s, (list, tuple)):
+            raise SpecError(f"a shape is a tuple of sizes, e.g. (3, 2), not {s!r}", file=where, node=k, key="shape")
+    tensor = any(shapes.values()) or any(np.ndim(x) for x in values.values())
+    fixed, out = set(fixed or ()), []
     for j, ident in enumerate(inputs):
-        entry = {"name": ident, "label": f"v_{{{j - k + 1}}}"}
-        if ident in at:
-            entry["value"] = float(at[ident])
-        spec_inputs.append(entry)
-    return {"name": name, "description": text, "inputs": spec_inputs, "nodes": nodes, "output": out}
+        entry = {"name": ident} if tensor else {"name": ident, "label": f"v_{{{j - len(inputs) + 1}}}"}
+        if ident in shapes:
+            entry["shape"] = list(shapes[ident])
+        if ident in values:
+            entry["value"] = values[ident] if np.ndim(values[ident]) == 0 else values[ident].tolist()
+        if ident in fixed:
+            entry["kind"] = "data"
+        out.append(entry)
+    return out
 
 
-def _by_level(nodes, out, inputs):
-    """The nodes renumbered v1, v2, … in the textbooks' order (see to_spec): a queue, first in first out."""
+def _by_level(nodes):
+    """The positions of the nodes in the textbooks' order (see to_spec): a queue, first in first out."""
     position = {n["name"]: k for k, n in enumerate(nodes)}
     users = [[] for _ in nodes]
     waiting = []
@@ -115,11 +210,17 @@ def _by_level(nodes, out, inputs):
             waiting[u] -= 1
             if waiting[u] == 0:
                 queue.append(u)
-    names = _fresh_names(set(inputs))
-    rename = {nodes[k]["name"]: next(names) for k in order}
+    return order
+
+
+def _renumber(nodes, order, kept, taken):
+    """The nodes in `order`, named v1, v2, … (skipping the names in `taken`) but those the formula names (`kept`:
+    node → its name); and the renaming {old name: new name}."""
+    names = _fresh_names(taken)
+    rename = {nodes[k]["name"]: kept.get(nodes[k]["name"]) or next(names) for k in order}
     renamed = [{**nodes[k], "name": rename[nodes[k]["name"]],
                 "inputs": [rename.get(a, a) if isinstance(a, str) else a for a in nodes[k]["inputs"]]} for k in order]
-    return renamed, rename[out]
+    return renamed, rename
 
 
 def _parse(text, where):
@@ -161,10 +262,20 @@ def _deep(text):
 
 
 def _ast_or_error(text):
+    """An ast.Expression, or an ast.Module for a formula of several lines or statements, or the exception (of
+    the two modes' syntax errors, the one further into the text)."""
     try:
         return ast.parse(text, mode="eval")
-    except (SyntaxError, RecursionError, MemoryError) as exc:
+    except (RecursionError, MemoryError) as exc:
         return exc
+    except SyntaxError as exc:
+        first = exc
+    try:
+        return ast.parse(text, mode="exec")
+    except (RecursionError, MemoryError) as exc:
+        return exc
+    except SyntaxError as exc:
+        return exc if (exc.lineno or 0, exc.offset or 0) > (first.lineno or 0, first.offset or 0) else first
 
 
 def _position(exc, text):
@@ -185,13 +296,17 @@ def _float(node, text, where):
         value = math.inf
     if math.isfinite(value):
         return value
-    literal = ast.get_source_segment(text, node) or str(node.value)
-    shown = literal if len(literal) <= 20 else f"{literal[:12]}... ({len(literal)} characters)"
+    shown = _shown(ast.get_source_segment(text, node) or str(node.value))
     raise SpecError(f"the number {shown} is out of the range of a float (about ±1.8e308)", file=where)
 
 
+def _shown(source):
+    """A piece of the formula as an error message quotes it: whole up to 20 characters, else its start."""
+    return source if len(source) <= 20 else f"{source[:12]}... ({len(source)} characters)"
+
+
 def _fresh_names(taken):
-    """v1, v2, ... skipping the names the formula uses for its inputs (students call inputs v1 too)."""
+    """v1, v2, ... skipping the names in `taken`: the formula's own (students call inputs v1 too)."""
     k = 0
     while True:
         k += 1
@@ -241,6 +356,15 @@ def _build(node, args, make, where):
     return make(op, [a, b])
 
 
-def parse(expr, at=None, name="formula", order="level"):
-    """Build a Graph from a formula; `at` gives input values, `order` the numbering (see to_spec)."""
-    return from_dict(to_spec(expr, at, name, order), file="--expr")
+def parse(expr, at=None, name="formula", order="level", shapes=None, fixed=None):
+    """Build a Graph from a formula (see to_spec): `at` gives input values (numbers or arrays), `shapes` input
+    shapes ({"W1": (3, 2)}), `fixed` the inputs held fixed as data, `order` the numbering."""
+    spec = to_spec(expr, at, name, order, shapes, fixed)
+    try:
+        return from_dict(spec, file="--expr")
+    except SpecError as exc:
+        if exc.key != "inputs" or any("shape" in e or np.ndim(e.get("value", 0.0)) for e in spec["inputs"]):
+            raise
+        raise SpecError(f"{exc.message}; the formula's inputs are all scalars: give their shapes (--shape W1=3x2,x=2 "
+                        "or arrays in --data; shapes= or arrays in at= in Python)", file=exc.file, node=exc.node,
+                        key=exc.key) from None

@@ -93,6 +93,7 @@ class Report:
 def verify(graph, *, seed=None, dist=None, data=None, at=None, use_torch=True, backend=None, device=None):
     """Compute the gradient of `graph`'s output every available way and compare each pair of methods
     (the engine's reverse sweep on `backend`, numpy or torch)."""
+    graph.scalar_output("verify")
     t = graph.trace(at=at, mode="reverse", seed=seed, data=data, dist=dist, backend=backend, device=device)
     inputs = t.inputs
     report = Report(graph, float(t.value), inputs, {}, kinks=relu_kinks(graph, t.values))

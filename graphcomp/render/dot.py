@@ -70,8 +70,20 @@ def boxes(graph, trace=None, *, values=False):
         row_vector = key != "primal" and graph.notation == "dot"  # the problem set's .d of a vector is a row
         for r in lines:
             if r.value is not None:  # a data input's "∂D/∂y = 0" row is the table's, not a box's
-                out[graph.index[r.node]].numbers.append((r.symbol, r.value, row_vector, FLOW.get(key, INK)))
+                out[graph.index[r.node]].numbers += [(symbol, x, row_vector, FLOW.get(key, INK))
+                                                     for symbol, x in _numbers(graph, key, r)]
     return out
+
+
+def _numbers(graph, key, r):
+    """[(symbol, number)] of a row in a box: its own, or with a column per input (forward mode) or per output
+    (reverse mode) each column's, written as the partial it is (∂v₁/∂x₂, ∂f₂/∂v₁)."""
+    if not isinstance(r.value, dict):
+        return [(r.symbol, r.value)]
+    me = graph.node(r.node).label
+    if key == "tangent":
+        return [(f"\\partial {me}/\\partial {default_label(k)}", x) for k, x in r.value.items()]
+    return [(f"\\partial {graph.node(k).label}/\\partial {me}", x) for k, x in r.value.items()]
 
 
 def _definition(n, graph):
@@ -121,7 +133,7 @@ def caption(trace, digits=4):
     mode = "Forward and reverse mode" if forward and trace.adjoints is not None else (
         "Forward mode" if forward else "Reverse mode")
     der, symbol = trace.derivative, rows.result_tex(trace)
-    if symbol is not None and np.ndim(der) == 0:
+    if symbol is not None and not isinstance(der, dict) and np.ndim(der) == 0:  # a dict: a column per input
         what = f"{symbol} = {fmt_number(der, digits)}"
     else:
         what = "\\text{the directional derivative}" if forward else "\\text{the gradient}"

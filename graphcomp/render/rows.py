@@ -185,21 +185,29 @@ def tangent(trace, syms=None):
 
 
 def adjoint(trace):
-    """Reverse-mode trace: v̄_i from the output back to the inputs, each a sum over the node's users.
+    """Reverse-mode trace: v̄_i from the output back to the inputs, each a sum over the node's users. With several
+    outputs (a column each, Trace.adjoint_columns) each row's value is {output: v̄_i for it}.
 
     In the .v/.d notation each .d also gets its closed form in the .v fields alone (Row.closed), as Problem
     3(b) writes W₃.d = −D.v (V₄.v)ᵀ, and a data input a row saying it gets none (∂D/∂y = 0)."""
     graph, rows, out = trace.graph, [], trace.graph.output
-    closed = closed_forms(trace) if graph.notation == "dot" else {}
+    cols = trace.adjoint_columns  # several outputs: each row's value is {output: v̄_i of it}
+    # outputs whose adjoint is a seed, not 1: each of several (1 in its own column, 0 in the others), a tensor's
+    seeded = set(graph.outputs) if cols or any(graph.nodes[o].shape for o in graph.outputs) else ()
+    closed = closed_forms(trace) if graph.notation == "dot" and not seeded else {}
     for i in trace.adjoint_order:
         n = graph.nodes[i]
         terms = [fill(ops.REGISTRY[graph.nodes[j].op].vjp_tex(_shapes(graph, graph.nodes[j]))[k], fields(graph, j))
                  for j, k in graph.users[i] if trace.adjoints[j] is not None]
-        rule = "1" if i == out else _sum(terms)
+        if i in seeded:
+            rule = _sum(["\\text{seed}", *terms])
+        else:
+            rule = "1" if i == out else _sum(terms)
         form = closed.get(i)
-        rows.append(Row(n.name, deriv_sym(graph, i, "adjoint"), rule, trace.adjoints[i],
+        value = {k: ds[i] for k, (_, ds) in cols.items()} if cols else trace.adjoints[i]
+        rows.append(Row(n.name, deriv_sym(graph, i, "adjoint"), rule, value,
                         closed=form if form not in (None, rule) else None))
-        if closed:
+        if graph.notation == "dot":
             for a in dict.fromkeys(n.args):
                 if graph.nodes[a].kind == DATA:
                     rows.append(Row(graph.nodes[a].name, f"\\partial {n.label}/\\partial {graph.nodes[a].label}",
@@ -237,10 +245,10 @@ def partial_rule(graph, j, k):
     return None if templates is None else fill(templates[k], fields(graph, j))
 
 
-def result_tex(trace):
-    """LaTeX of the derivative asked for, e.g. '\\frac{\\partial f}{\\partial x_{2}}' — or None."""
+def result_tex(trace, f="f"):
+    """LaTeX of the derivative asked for, e.g. '\\partial f/\\partial x_{2}' (of the output written `f`) — or None."""
     name = trace.wrt_name()
-    return None if name is None else f"\\partial f/\\partial {default_label(name)}"
+    return None if name is None else f"\\partial {f}/\\partial {default_label(name)}"
 
 
 def _shapes(graph, n):

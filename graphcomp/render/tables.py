@@ -33,8 +33,8 @@ def style_of(trace, style=None):
     steps for a scalar reverse trace; a tensor trace is always summed (Problem 3(b) lists one .d per node)."""
     if style not in (None, *STYLES):
         raise ValueError(f"unknown style {style!r}; choose {' or '.join(STYLES)}")
-    if not trace.graph.scalar or trace.adjoints is None:
-        return "summed"
+    if not trace.graph.scalar or trace.adjoints is None or trace.adjoint_columns:
+        return "summed"  # several outputs too: a column each, one row per node
     return style or ("steps" if trace.mode == "reverse" else "summed")
 
 
@@ -83,15 +83,26 @@ def _spaced(trace, rule):
 
 
 def _results(trace):
-    """[(LaTeX symbol, value)] of the final lines: f and the derivative asked for."""
-    out = [("f", trace.value)]
-    der = trace.derivative
-    label = result_tex(trace)
+    """[(LaTeX symbol, value)] of the final lines: f and the derivative asked for; with several outputs, each
+    output (by its label) and its derivative."""
+    graph = trace.graph
+    if len(graph.outputs) == 1:
+        return _results_of(trace, "f", trace.value, trace.derivative)
+    return [line for name, der in trace.derivatives.items() for line in _results_of(
+        trace, graph.node(name).label, trace.values[graph.index[name]], der)]
+
+
+def _results_of(trace, f, value, der):
+    out = [(f, value)]
+    tensor = np.ndim(value) > 0
+    # a tensor output's reverse sweep is seeded with a direction: its derivative is that of ⟨seed, f⟩
+    of = f"\\langle \\text{{seed}}, {f} \\rangle" if tensor and trace.tangents is None else f
+    label = result_tex(trace, of)
     if isinstance(der, dict):
-        out += [(f"\\partial f/\\partial {default_label(k)}", x) for k, x in der.items()]
+        out += [(f"\\partial {of}/\\partial {default_label(k)}", x) for k, x in der.items()]
     elif der is not None:
         if label is None:
-            label = "\\dot{f} = \\langle\\nabla f, \\text{seed}\\rangle"
+            label = f"\\dot{{{f}}}" if tensor else f"\\dot{{{f}}} = \\langle\\nabla {f}, \\text{{seed}}\\rangle"
         out.append((label, der))
     return out
 
@@ -121,8 +132,10 @@ def rich_renderables(trace, digits=4, style=None):
     for key, title, rows in sects:
         t = _rich_table(title)
         steps = key == "steps"
-        for name in ("node", "symbol", *(("step",) if steps else ()), "rule", "value"):
+        for name in ("node", "symbol", *(("step",) if steps else ()), "rule"):
             t.add_column(name, **_RICH_COLUMNS[name])
+        for label in _column_labels(trace, key):
+            t.add_column(tex_to_text(label) if label else "value", **_RICH_COLUMNS["value"])
         for r in rows:
             cells = _rich_cells(trace, key, r, digits)
             t.add_row(r.node, cells[0], *((Text("= " + row_text(r)[1]) if r.generic else "",) if steps else ()),
@@ -146,7 +159,7 @@ def _rich_table(title):
 
 def _rich_cells(trace, key, r, digits):
     if r is None:
-        return ("", "", *[""] * len(_column_labels(trace) if key == "tangent" else [None]))
+        return ("", "", *[""] * len(_column_labels(trace, key)))
     # Text(), not a str: rich would take "[v₁ > 0]" in a rule for a markup tag and drop it
     symbol, _, rule = row_text(r)
     return (symbol, Text("= " + rule),
@@ -154,13 +167,19 @@ def _rich_cells(trace, key, r, digits):
 
 
 def _values(r):
-    """A row's values: one, or one per input when a forward trace has a column for each (Trace.columns)."""
+    """A row's values: one, or one per input when a forward trace has a column for each (Trace.columns), or one
+    per output when a reverse trace has (Trace.adjoint_columns)."""
     return list(r.value.values()) if isinstance(r.value, dict) else [r.value]
 
 
-def _column_labels(trace):
-    """LaTeX headers of the tangent values: ∂/∂x₁, ∂/∂x₂, … when forward mode ran a column per input."""
-    return [f"\\partial /\\partial {default_label(name)}" for name in trace.columns] if trace.columns else [None]
+def _column_labels(trace, key="tangent"):
+    """LaTeX headers of a section's values: ∂/∂x₁, ∂/∂x₂, … when forward mode ran a column per input, ∂f₁/∂·,
+    ∂f₂/∂·, … when reverse mode ran one per output; [None] for one column."""
+    if key == "tangent" and trace.columns:
+        return [f"\\partial /\\partial {default_label(name)}" for name in trace.columns]
+    if key == "adjoint" and trace.adjoint_columns:
+        return [f"\\partial {trace.graph.node(name).label}/\\partial \\cdot" for name in trace.adjoint_columns]
+    return [None]
 
 
 TEX_SHOWN = 6  # entries per axis of a matrix in a LaTeX table: more would not fit a page (JSON has them all)
@@ -194,26 +213,33 @@ def latex(trace, digits=4, style=None):
     beside = _beside(trace, sects)
     if beside:
         key = sects[1][0]
-        right = 4 if key == "steps" else 2 + (len(_column_labels(trace)) if key == "tangent" else 1)
-        cols = "l@{\\;}" * (2 + (key == "steps")) + "@{\\;}".join("r" * (right - 2 - (key == "steps")))
+        right = 4 if key == "steps" else 2 + len(_column_labels(trace, key))
+        # the sections below may need more value columns (an adjoint column per output below a tangent column)
+        extra = max([0] + [len(_column_labels(trace, k)) - 1 - right for k, _, _ in sects[2:]])
+        cols = "l@{\\;}" * (2 + (key == "steps")) + "@{\\;}".join("r" * (right - 2 - (key == "steps"))) + "@{\\;}r" * extra
         parts += [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
                   f"\\multicolumn{{3}}{{@{{}}l}}{{{HEADS['primal']}}} & \\multicolumn{{{right}}}{{l@{{}}}}{{{HEADS[key]}}} \\\\",
                   "\\midrule"]
-        if key == "tangent" and trace.columns:
-            parts += [" & " * 5 + " & ".join(f"${label}$" for label in _column_labels(trace)) + " \\\\", "\\midrule"]
+        if _column_labels(trace, key) != [None]:
+            parts += [" & " * 5 + " & ".join(f"${label}$" for label in _column_labels(trace, key)) + " \\\\", "\\midrule"]
         for left, r in beside:
             parts.append(" & ".join(_tex_cells(trace, "primal", left, digits, 3) + _tex_cells(trace, key, r, digits, right))
                          + " \\\\")
-        rest, width = sects[2:], 3 + right
+        rest, width = sects[2:], 3 + right + extra
     else:
-        parts += ["\\begin{tabular}{@{}l@{\\;}l@{\\;}r@{}}", "\\toprule"]
-        rest, width = sects, 3
+        width = 2 + max(len(_column_labels(trace, key)) for key, _, _ in sects)  # a value column per output, too
+        parts += ["\\begin{tabular}{@{}l@{\\;}l@{\\;}" + "@{\\;}".join("r" * (width - 2)) + "@{}}", "\\toprule"]
+        rest = sects
     for n, (key, title, rows) in enumerate(rest):
         if n or beside:
             parts.append("\\midrule")
         parts += [f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}}} \\\\", "\\midrule"]
+        labels = _column_labels(trace, key)
+        if labels != [None]:
+            parts += [" & ".join(["", "", *(f"${label}$" for label in labels), *[""] * (width - 2 - len(labels))])
+                      + " \\\\", "\\midrule"]
         for r in rows:
-            parts.append(" & ".join(_tex_cells(trace, key, r, digits, 3) + [""] * (width - 3)) + " \\\\")
+            parts.append(" & ".join(_tex_cells(trace, key, r, digits, 3) + [""] * (width - 2 - len(labels))) + " \\\\")
             if r.closed:  # the same .d in the .v fields alone, on a line of its own
                 closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
                 parts.append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
@@ -242,7 +268,7 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
 
     def cells(key, r):
         if r is None:
-            return ["", ""] + [""] * (len(_column_labels(trace)) if key == "tangent" else 1)
+            return ["", ""] + [""] * len(_column_labels(trace, key))
         values = [value(key, r, x) if value else f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r)]
         return [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$", *values]
 
@@ -257,8 +283,9 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
         sects = sects[2:]
     for key, title, rows in sects:
         steps = key == "steps"
-        parts += [f"**{title}**\n", "| node | symbol |" + (" step |" if steps else "") + " rule | value |",
-                  "|---|---|" + ("---|" if steps else "") + "---|---:|"]
+        heads = [f"${label}$" if label else "value" for label in _column_labels(trace, key)]
+        parts += [f"**{title}**\n", "| node | symbol |" + (" step |" if steps else "") + " rule | " + " | ".join(heads)
+                  + " |", "|---|---|" + ("---|" if steps else "") + "---|" + "---:|" * len(heads)]
         for r in rows:
             c = cells(key, r)
             step = [f"$= {r.generic}$" if r.generic else ""] if steps else []
@@ -305,6 +332,8 @@ def json_chunks(trace, digits=4, style=None):
         "mode": trace.mode,
         "inputs": {k: _plain(x) for k, x in trace.inputs.items()},
         "value": _plain(trace.value),
+        **({"outputs": {name: _plain(trace.values[trace.graph.index[name]]) for name in trace.graph.output_names}}
+           if len(trace.graph.outputs) > 1 else {}),  # f1, f2, …: `value` is the first's
         "seed": {k: _plain(x) for k, x in trace.direction.items()},
         "results": [{"symbol": tex_to_text(s), "latex": s, "value": _plain(x)} for s, x in _results(trace)],
     }
@@ -352,9 +381,11 @@ def html_text(trace, digits=4, style=None, drawing=None):
         cells = ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in (
             r.node, row_text(r)[0], "= " + row_text(r)[1] if r.generic else "",
             "= " + row_text(r)[2] + (f" = {tex_to_text(r.closed)}" if r.closed else ""),
-            ", ".join(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))) + "</tr>" for r in rows]
+            *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))) + "</tr>" for r in rows]
+        heads = "".join(f"<th>{html.escape(tex_to_text(label)) if label else 'value'}</th>"
+                        for label in _column_labels(trace, key))  # a column per input or output when there are several
         blocks.append(f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>"
-                      "<tr><th>node</th><th>symbol</th><th></th><th>rule</th><th>value</th></tr>"
+                      f"<tr><th>node</th><th>symbol</th><th></th><th>rule</th>{heads}</tr>"
                       + "".join(cells) + "</table>")
     results = "<br>".join(html.escape(f"{tex_to_text(s)} = {fmt_value(x, digits, row=True)}") for s, x in _results(trace))
     tables = "".join(blocks) + f"<p><b>{results}</b></p>"
