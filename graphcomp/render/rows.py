@@ -144,27 +144,36 @@ class Symbols:
 def primal(trace, syms=None):
     """Evaluation trace: inputs first, then every node in evaluation order (`syms`: a Symbols to share with the
     trace's other sections)."""
-    graph, rows, syms = trace.graph, [], syms or Symbols(trace.graph)
+    return list(iter_primal(trace, syms))
+
+
+def iter_primal(trace, syms=None):
+    """primal(trace), a row at a time."""
+    graph, syms = trace.graph, syms or Symbols(trace.graph)
     for i, n in enumerate(graph.nodes):
         if n.kind == CONST:
             continue
         if n.op is None:
             rule = _input_name(n)
-            rows.append(Row(n.name, syms.value(i), rule, trace.values[i]))
+            yield Row(n.name, syms.value(i), rule, trace.values[i])
             continue
         template = ops.REGISTRY[n.op].tex
         t = syms.text(i, 1)
-        rows.append(Row(n.name, syms.value(i), syms.fill(template, i), trace.values[i],
-                        text=t and (t, "", syms.rule_text(template, i))))
-    return rows
+        yield Row(n.name, syms.value(i), syms.fill(template, i), trace.values[i],
+                  text=t and (t, "", syms.rule_text(template, i)))
 
 
 def tangent(trace, syms=None):
     """Forward-mode trace: v̇_i for inputs (the seed) and nodes, in evaluation order. With several inputs (a
     column each, Trace.columns) each row's value is {input: v̇_i along it}, and an input's rule is its seed
     (`syms`: as in primal)."""
+    return list(iter_tangent(trace, syms))
+
+
+def iter_tangent(trace, syms=None):
+    """tangent(trace), a row at a time."""
     # terms in constants and data are always 0; terms in unseeded inputs stay, as in the lecture's trace
-    graph, active, rows, syms = trace.graph, trace.graph.active, [], syms or Symbols(trace.graph)
+    graph, active, syms = trace.graph, trace.graph.active, syms or Symbols(trace.graph)
     for i, n in enumerate(graph.nodes):
         if n.kind in (CONST, DATA):
             continue
@@ -180,8 +189,7 @@ def tangent(trace, syms=None):
             symbol = syms.text(i, 2)
             text = symbol and (symbol, "", _sum(syms.rule_text(t, i) for t in terms))
         value = {k: ts[i] for k, (_, ts) in trace.columns.items()} if trace.columns else trace.tangents[i]
-        rows.append(Row(n.name, syms.deriv(i, "tangent"), rule, value, text=text))
-    return rows
+        yield Row(n.name, syms.deriv(i, "tangent"), rule, value, text=text)
 
 
 def adjoint(trace):
@@ -220,9 +228,14 @@ def adjoint_steps(trace, syms=None):
     evaluation order; the first contribution to v̄ⱼ assigns it (v̄ⱼ = v̄ᵢ ∂vᵢ/∂vⱼ), each later one adds
     (v̄ⱼ = v̄ⱼ + v̄ᵢ ∂vᵢ/∂vⱼ); the value is v̄ⱼ after the step, the last of each node its adjoint (`syms`: as in
     primal)."""
+    return list(iter_adjoint_steps(trace, syms))
+
+
+def iter_adjoint_steps(trace, syms=None):
+    """adjoint_steps(trace), a row at a time."""
     graph, out, syms = trace.graph, trace.graph.output, syms or Symbols(trace.graph)
     nodes = graph.nodes
-    rows = [Row(nodes[out].name, syms.deriv(out, "adjoint"), "1", trace.adjoints[out])]
+    yield Row(nodes[out].name, syms.deriv(out, "adjoint"), "1", trace.adjoints[out])
     for i, k, j, _, total, first in trace.contributions:
         bar_j, bar_i = syms.deriv(j, "adjoint"), syms.deriv(i, "adjoint")
         partial = f"\\partial {nodes[i].label}/\\partial {nodes[j].label}"
@@ -234,8 +247,7 @@ def adjoint_steps(trace, syms=None):
         if not first:
             generic, term = f"{bar_j} + {generic}", _sum([bar_j, term])
             text = text and (text[0], f"{text[0]} + {text[1]}", _sum([text[0], text[2]]))
-        rows.append(Row(nodes[j].name, bar_j, term, total, generic=generic, text=text))
-    return rows
+        yield Row(nodes[j].name, bar_j, term, total, generic=generic, text=text)
 
 
 def partial_rule(graph, j, k):

@@ -44,16 +44,19 @@ def sections(trace, style=None):
     return list(_sections(trace, style))
 
 
-def _sections(trace, style=None):
-    """sections(trace) one at a time, each section's rows made when it is reached (a 10⁶-row trace holds one)."""
+def _sections(trace, style=None, stream=False):
+    """sections(trace) one at a time, each section's rows made when it is reached (a 10⁶-row trace holds one);
+    with `stream`, the scalar sections' rows are made one at a time as they are read, and none is held."""
     syms = trace_rows.Symbols(trace.graph)  # each symbol made once for every section
-    yield "primal", TITLES["primal"], trace_rows.primal(trace, syms)
+    primal, tangent, steps = ((trace_rows.iter_primal, trace_rows.iter_tangent, trace_rows.iter_adjoint_steps)
+                              if stream else (trace_rows.primal, trace_rows.tangent, trace_rows.adjoint_steps))
+    yield "primal", TITLES["primal"], primal(trace, syms)
     if trace.tangents is not None:
-        yield "tangent", TITLES["tangent"], trace_rows.tangent(trace, syms)
+        yield "tangent", TITLES["tangent"], tangent(trace, syms)
     if trace.adjoints is not None:
-        steps = style_of(trace, style) == "steps"
-        key = "steps" if steps else "adjoint"
-        yield key, TITLES[key], trace_rows.adjoint_steps(trace, syms) if steps else trace_rows.adjoint(trace)
+        by_step = style_of(trace, style) == "steps"
+        key = "steps" if by_step else "adjoint"
+        yield key, TITLES[key], steps(trace, syms) if by_step else trace_rows.adjoint(trace)
 
 
 def _beside(trace, sects):
@@ -338,7 +341,7 @@ def json_chunks(trace, digits=4, style=None):
         "results": [{"symbol": tex_to_text(s), "latex": s, "value": _plain(x)} for s, x in _results(trace)],
     }
     yield "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in head.items())
-    for key, _, rows in _sections(trace, style):
+    for key, _, rows in _sections(trace, style, stream=True):
         yield f',\n  "{key}": ['
         sep, lines = "\n    ", []
         for r in rows:
