@@ -29,6 +29,9 @@ def _fragments(cli, folder):
     for spec in ("eq2.yaml", "polar.yaml", "fig1.yaml"):
         made.append(folder / f"jacobian_{spec[:-5]}.tex")
         assert cli("jacobian", spec, "-o", str(made[-1])).status == 0
+    for spec in ("eq2.yaml", "fig1.yaml"):
+        made.append(folder / f"hessian_{spec[:-5]}.tex")
+        assert cli("hessian", spec, "-o", str(made[-1])).status == 0
     made.append(folder / "verify.tex")
     assert cli("verify", "fig1.yaml", "-o", str(made[-1])).status == 0
     for k, args in enumerate(DRAWINGS):
