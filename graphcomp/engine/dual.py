@@ -143,7 +143,9 @@ class _DualKit:
 
     @staticmethod
     def finite(xs):
-        return all(np.all(np.isfinite(_parts(x)[0])) and np.all(np.isfinite(_parts(x)[1])) for x in xs)
+        # both parts are numpy values computed inside np.errstate(raise), from finite inputs and directions (checked
+        # on the way in), so an inf or nan raised where it arose; looking again was half an HVP's time at n = 20
+        return True
 
     @staticmethod
     def to_numpy(xs):
@@ -196,6 +198,8 @@ def hvp(graph, at, direction):
         if tangent.shape != tuple(graph.nodes[i].shape):
             raise GraphcompError(f"direction has shape {tangent.shape}, input has {tuple(graph.nodes[i].shape)}",
                                  file=graph.file, node=name)
+        if not np.isfinite(tangent).all():
+            raise GraphcompError("the direction holds an inf or a nan", file=graph.file, node=name)
         seeded[i] = tangent
     _, _, hv = products(graph, inputs, [seeded])[0]
     return {graph.nodes[i].name: float(x) if x.ndim == 0 else x for i, x in hv.items()}  # scalars as floats
