@@ -39,6 +39,7 @@ def _fragments(cli, folder):
         assert cli("draw", *args, "-o", str(made[-1])).status == 0, args
     out = {p.name: p.read_text() for p in made}
     parts = report.problem1_runs(0)[0] + report.problem1_trials(0, 3)[0] + report.problem3(graphcomp.load("fig1.yaml"), 0)[0]
+    parts += report.problem1_curvature(0)[0] + report.why_reverse_mode()[0]
     out.update({a.name: a.data for a in parts if a.name.endswith(".tex") and isinstance(a, report.Artifact)})
     return out
 
