@@ -126,7 +126,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer rounds, and (2) at n = 20, m = 100 only")
     args = parser.parse_args()
     rounds = 3 if args.quick else 10
-    console = Console(width=max(Console().width, 150))  # the tables are wider than a default terminal
+    console = Console(width=max(Console().width, 170))  # the tables are wider than a default terminal
     console.print(cheap_gradient(rounds))
     console.print(hvp_against_gradient(rounds, SIZES[:1] if args.quick else SIZES))
 
