@@ -190,3 +190,15 @@ def test_cli_every_format(cli, tmp_path):
     assert tex.count("\\begin{tabular}") == 1 and "\\cdots" in tex and "\\vdots" in tex
     r = cli("hessian", "--expr", "x*x*y + sin(y)", "--at", "x=1,y=2", "--format", "json")
     np.testing.assert_allclose(json.loads(r.stdout)["hessian"], [[4, 2], [2, -math.sin(2)]], rtol=1e-14)
+
+
+def test_cli_on_problem1_with_data_against_the_hand_derived_hessian(cli, tmp_path):
+    inst = phase.make_instance(20, 100, 7)
+    x = phase.initial_point(inst, "random")
+    np.savez(tmp_path / "mine.npz", A=inst.A, y=inst.y, x=x)
+    r = cli("hessian", "phase.yaml", "--data", tmp_path / "mine.npz", "--format", "json")
+    assert r.status == 0, r.stderr
+    doc, want = json.loads(r.stdout), phase.Analytic(inst.A, inst.y).hess(x)
+    np.testing.assert_allclose(doc["hessian"], want, rtol=1e-10, atol=1e-11 * np.abs(want).max())
+    np.testing.assert_allclose(doc["eigenvalues"], np.linalg.eigvalsh(want), rtol=1e-9)
+    assert doc["inertia"]["negative"] == int(np.sum(np.linalg.eigvalsh(want) < 0)) == 3
