@@ -39,7 +39,7 @@ def curvature(hess):
 def facts(hess):
     """Two sentences: f, ‖∇f‖ and the asymmetry of H there; the products run."""
     return [f"f = {hess.value:.6g}, ‖∇f‖ = {np.linalg.norm(hess.gradient):.4g}, max |H − Hᵀ| = {hess.asymmetry:.1e}",
-            f"{hess.products} Hessian–vector products (forward over reverse), a column each"]
+            f"{hess.products} Hessian–vector product{'s' * (hess.products != 1)} (forward over reverse), a column each"]
 
 
 def _title(hess):
@@ -57,8 +57,8 @@ def rich_renderables(hess, digits=4):
     """The title, H (row i, column j: ∂²f/∂xᵢ∂xⱼ), its eigenvalues, and the sentences on them."""
     head, where = _title(hess)
     items = [Text(head, style="bold magenta"), Text(where, style="magenta"),
-             matrix_table(hess.graph, "∇²f: row i, column j hold ∂²f/∂xᵢ∂xⱼ", hess.inputs, hess.inputs, hess.matrix,
-                          digits, head="{}", shown=SHOWN),
+             Text("row i, column j: ∂²f/∂xᵢ∂xⱼ", style="dim"),
+             matrix_table(hess.graph, "∇²f", hess.inputs, hess.inputs, hess.matrix, digits, head="{}", shown=SHOWN),
              Text("eigenvalues (ascending): " + ", ".join(
                  "…" if k is None else fmt_number(hess.eigenvalues[k], digits)
                  for k in cut(range(len(hess.inputs)), 2 * SHOWN)))]
