@@ -9,7 +9,6 @@ shape(a) + shape(b) (as torch.autograd.functional.hessian returns). Numbers only
 graphcomp.render.hessian prints them.
 """
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -23,7 +22,7 @@ ZERO_RTOL = 1e-10  # an eigenvalue within this of 0, relative to the largest |ei
 
 @dataclass(frozen=True)
 class Hessian:
-    """∇²f over the entries of `wrt`, with f and ∇f there; its eigenvalues are computed when first read."""
+    """∇²f over the entries of `wrt`, with f and ∇f there, and its eigenvalues."""
 
     graph: object
     wrt: tuple  # the inputs, in the order of the rows
@@ -32,11 +31,7 @@ class Hessian:
     value: float  # f there
     gradient: np.ndarray  # ∇f over the same entries
     matrix: np.ndarray  # H (N × N), column k = ∇²f eₖ
-
-    @cached_property
-    def eigenvalues(self):
-        """The eigenvalues of ½(H + Hᵀ), ascending (numpy.linalg.eigvalsh)."""
-        return np.linalg.eigvalsh(0.5 * (self.matrix + self.matrix.T))
+    eigenvalues: np.ndarray  # of ½(H + Hᵀ), ascending (numpy.linalg.eigvalsh)
 
     @property
     def products(self):
@@ -92,7 +87,7 @@ def hessian(graph, at=None, wrt=None, *, seed=None, data=None, dist=None):
     H = np.stack([flat(hv) for _, _, hv in done], axis=1)
     return Hessian(graph, tuple(graph.nodes[i].name for i in positions), tuple(name for name, _ in columns),
                    {graph.nodes[i].name: np.asarray(x, dtype=float) for i, x in inputs.items()}, done[0][0],
-                   flat(done[0][1]), H)
+                   flat(done[0][1]), H, np.linalg.eigvalsh(0.5 * (H + H.T)))
 
 
 def blocks(graph, H, wrt):
