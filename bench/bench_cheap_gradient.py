@@ -23,9 +23,8 @@ from rich.table import Table
 
 import graphcomp
 from graphcomp.core.nodes import INPUT
+from graphcomp.engine import jacobian, sweeps
 from graphcomp.engine import jit as jit_
-from graphcomp.engine import sweeps
-from graphcomp.engine.jacobian import entries
 from graphcomp.engine.plan import plan
 from graphcomp.ops.kits import kit_for
 from graphcomp.problems import costs, phase
@@ -50,8 +49,8 @@ def sweep_costs(graph, at, rounds):
     kit = kit_for(graph.scalar)
     p = plan(graph, kit)
     inputs = sweeps.input_values(graph, at, kit)
-    seeds = [{i: kit.coerce(unit)} for i in graph.inputs if graph.nodes[i].kind == INPUT
-             for _, unit in entries(graph.nodes[i])]
+    variables = [i for i in graph.inputs if graph.nodes[i].kind == INPUT]
+    seeds = [seed for _, seed in jacobian._columns(graph, variables, kit)]  # one per input entry, as jacobian's
     _ = p.jvp, p.vjp  # the step lists are built before the clocks start
 
     def reverse_mode(counted=None):

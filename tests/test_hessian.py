@@ -164,6 +164,17 @@ def test_no_differentiable_input_is_one_line_naming_the_file(cli, tmp_path, comm
     assert not out.exists()
 
 
+def test_a_tensor_output_is_one_line_and_status_2(cli, tmp_path):
+    """f ∈ ℝ² listed in outputs: refused when the spec loads, or (where outputs may be tensors) by hessian."""
+    spec = {"inputs": [{"name": "x", "value": [1.0, 2.0]}], "nodes": [{"name": "s", "op": "sin", "inputs": ["x"]}],
+            "outputs": ["s"]}
+    path = tmp_path / "vector.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    r = cli("hessian", path)
+    assert r.status == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, r.stderr
+    assert "node 's'" in r.stderr and "scalar" in r.stderr and "sum or halfsq" in r.stderr
+
+
 def test_the_api_refuses_several_outputs():
     with pytest.raises(GraphcompError, match="needs one scalar output"):
         graphcomp.load("polar.yaml").hessian()

@@ -11,6 +11,7 @@ the registry's op of the same name.
 import numpy as np
 
 from graphcomp.core.errors import GraphcompError
+from graphcomp.core.labels import fmt_shape
 from graphcomp.core.nodes import INPUT
 from graphcomp.engine import sweeps
 from graphcomp.engine.plan import plan
@@ -156,11 +157,15 @@ DualKit = _DualKit()
 
 
 def scalar_output(graph, what):
-    """Raise unless f is one output (a Graph's outputs are scalars): second derivatives here are of f: ℝⁿ → ℝ."""
+    """Raise unless f is one scalar output: second derivatives here are of f: ℝⁿ → ℝ."""
     if len(graph.outputs) > 1:
         raise GraphcompError(f"{what} needs one scalar output f, but the graph has {len(graph.outputs)} outputs "
                              f"({', '.join(graph.output_names)}); keep one in 'output:' (or sum them)",
                              file=graph.file)
+    n = graph.nodes[graph.output]
+    if n.shape:  # an `outputs:` list may hold a tensor where `output:` may not
+        raise GraphcompError(f"{what} needs a scalar output f, but '{n.name}' is {fmt_shape(n.shape)}; end the "
+                             "graph with sum or halfsq", file=graph.file, node=n.name)
 
 
 def products(graph, inputs, directions):

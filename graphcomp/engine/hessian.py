@@ -14,8 +14,7 @@ import numpy as np
 
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.nodes import INPUT
-from graphcomp.engine import dual, sweeps
-from graphcomp.engine.jacobian import entries
+from graphcomp.engine import dual, jacobian, sweeps
 
 ZERO_RTOL = 1e-10  # an eigenvalue within this of 0, relative to the largest |eigenvalue|, counts as 0
 
@@ -78,7 +77,7 @@ def hessian(graph, at=None, wrt=None, *, seed=None, data=None, dist=None):
     dual.scalar_output(graph, "a Hessian")
     positions = wrt_positions(graph, wrt)
     inputs = sweeps.input_values(graph, at, dual.DualKit, seed=seed, data=data, dist=dist)
-    columns = [(name, {i: unit}) for i in positions for name, unit in entries(graph.nodes[i])]
+    columns = list(jacobian._columns(graph, positions, dual.DualKit))  # the Jacobian's columns: one order, one code
     done = dual.products(graph, inputs, [seeds for _, seeds in columns])
 
     def flat(part):

@@ -99,20 +99,14 @@ def jacobian(graph, at=None, *, seed=None, data=None, dist=None):
 def _columns(graph, variables, kit):
     """(column name, forward-mode seed {input position: eₖ}) for every entry of every differentiable input."""
     for i in variables:
-        for name, unit in entries(graph.nodes[i]):
-            yield name, {i: kit.coerce(unit)}
-
-
-def entries(node):
-    """(name, unit vector eₖ) for each entry of the input `node`: its name and 1.0 for a scalar, else
-    'W[0,1]' and a numpy array of its shape, entries in C (row-major) order."""
-    if not node.shape:
-        yield node.name, 1.0
-        return
-    for k in np.ndindex(*node.shape):
-        e = np.zeros(node.shape)
-        e[k] = 1.0
-        yield f"{node.name}[{','.join(map(str, k))}]", e
+        n = graph.nodes[i]
+        if not n.shape:
+            yield n.name, {i: kit.coerce(1.0)}
+            continue
+        for k in np.ndindex(*n.shape):
+            e = np.zeros(n.shape)
+            e[k] = 1.0
+            yield f"{n.name}[{','.join(map(str, k))}]", {i: kit.coerce(e)}
 
 
 def _forward(graph, p, v, columns, outputs, kit):
