@@ -16,6 +16,8 @@ TRACES = [("eq2.yaml", "--wrt", "x2", "--mode", mode, *style) for mode in ("forw
           for style in ((), ("--style", "summed"))]
 TRACES += [("fig1.yaml", "--mode", "reverse"), ("fig1.yaml", "--mode", "forward"), ("fig1_batch.yaml",),
            ("eq2.yaml", "--wrt", "x1,x2,x3", "--mode", "forward")]
+MATRICES = [("hessian", "eq2.yaml"), ("hessian", "fig1.yaml"),  # wide numbers below: fewer columns fit
+            ("hessian", "phase.yaml", "--digits", "10"), ("jacobian", "fig1.yaml", "--digits", "12")]
 DRAWINGS = [("eq2.yaml",), ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "forward", "--edge-partials"),
             ("fig1.yaml",), ("fig1.yaml", "--values", "--mode", "reverse")]
 
@@ -29,9 +31,9 @@ def _fragments(cli, folder):
     for spec in ("eq2.yaml", "polar.yaml", "fig1.yaml"):
         made.append(folder / f"jacobian_{spec[:-5]}.tex")
         assert cli("jacobian", spec, "-o", str(made[-1])).status == 0
-    for spec in ("eq2.yaml", "fig1.yaml"):
-        made.append(folder / f"hessian_{spec[:-5]}.tex")
-        assert cli("hessian", spec, "-o", str(made[-1])).status == 0
+    for k, args in enumerate(MATRICES):
+        made.append(folder / f"matrix{k}.tex")
+        assert cli(*args, "-o", str(made[-1])).status == 0, args
     made.append(folder / "verify.tex")
     assert cli("verify", "fig1.yaml", "-o", str(made[-1])).status == 0
     for k, args in enumerate(DRAWINGS):

@@ -16,6 +16,7 @@ from graphcomp.render.jacobian import (
     latex_matrix,
     markdown_matrix,
     matrix_table,
+    tex_columns,
     tex_escape,
 )
 from graphcomp.render.text import fmt_number
@@ -74,9 +75,10 @@ TEX = (("∇²f", "$\\nabla^2 f$"), ("∇f", "$\\nabla f$"), ("‖", "$\\|$"), (
 def latex(hess, digits=4):
     """One booktabs tabular: H (past TEX_SHOWN rows or columns cut with ⋯ and ⋮), its eigenvalues in a row below
     (cut the same way), and the sentences on them."""
-    body, width = latex_matrix(hess.graph, hess.inputs, hess.inputs, hess.matrix, digits, head="{}")
+    shown = tex_columns(digits, hess.matrix, hess.eigenvalues)
+    body, width = latex_matrix(hess.graph, hess.inputs, hess.inputs, hess.matrix, digits, head="{}", shown=shown)
     eig = ["$\\cdots$" if k is None else f"${fmt_number(hess.eigenvalues[k], digits)}$"
-           for k in cut(range(len(hess.inputs)))]
+           for k in cut(range(len(hess.inputs)), shown)]
     out = [f"% graphcomp hessian of {hess.graph.name}; needs \\usepackage{{booktabs,amsmath}}", *body,
            " & ".join(["$\\lambda$ (ascending)"] + eig) + " \\\\", "\\midrule"]
     for sentence in curvature(hess) + facts(hess):

@@ -115,11 +115,22 @@ def cut(xs, shown=TEX_SHOWN):
     return xs if shown is None or len(xs) <= shown else xs[:shown - 1] + [None]
 
 
-def latex_matrix(graph, rows, cols, M, digits, head="\\partial/\\partial {}"):
+LINE_PT, LABEL_PT, CHAR_PT, GAP_PT = 469, 40, 5, 12  # 10 pt article, 1 in margins: its line, a row label, a digit
+
+
+def tex_columns(digits, *arrays):
+    """How many columns of numbers fit the line: TEX_SHOWN, or fewer when the numbers are wide (--digits 10 on
+    entries of 10⁴), at about CHAR_PT a character and GAP_PT between columns after a row label."""
+    shown = [np.asarray(a)[..., :TEX_SHOWN][:TEX_SHOWN] for a in arrays]
+    widest = max((len(fmt_number(x, digits)) for a in shown for x in np.ravel(a)), default=1)
+    return max(2, min(TEX_SHOWN, (LINE_PT - LABEL_PT) // (CHAR_PT * widest + GAP_PT)))
+
+
+def latex_matrix(graph, rows, cols, M, digits, head="\\partial/\\partial {}", shown=None):
     """The lines of a booktabs tabular of M up to its \\midrule after the entries: a row per name in `rows`, a
-    column per name in `cols` (headed `head` with the name's label), past TEX_SHOWN of either cut with ⋯ and ⋮.
-    Returns (lines, columns of the tabular)."""
-    shown = cut(range(len(cols)))
+    column per name in `cols` (headed `head` with the name's label), past TEX_SHOWN rows or `shown` columns (by
+    default as many as fit the line) cut with ⋯ and ⋮. Returns (lines, columns of the tabular)."""
+    shown = cut(range(len(cols)), shown or tex_columns(digits, M))
     heads = ["$\\cdots$" if k is None else f"${head.format(entry_label(graph, cols[k]))}$" for k in shown]
     out = [f"\\begin{{tabular}}{{@{{}}l{'r' * len(heads)}@{{}}}}", "\\toprule",
            " & ".join([""] + heads) + " \\\\", "\\midrule"]
