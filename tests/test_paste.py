@@ -16,10 +16,10 @@ TRACES = [("eq2.yaml", "--wrt", "x2", "--mode", mode, *style) for mode in ("forw
           for style in ((), ("--style", "summed"))]
 TRACES += [("fig1.yaml", "--mode", "reverse"), ("fig1.yaml", "--mode", "forward"), ("fig1_batch.yaml",),
            ("eq2.yaml", "--wrt", "x1,x2,x3", "--mode", "forward")]
-MATRICES = [("hessian", "eq2.yaml"), ("hessian", "fig1.yaml"),  # wide numbers below: fewer columns fit
-            ("hessian", "phase.yaml", "--digits", "10"), ("jacobian", "fig1.yaml", "--digits", "12")]
 DRAWINGS = [("eq2.yaml",), ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "forward", "--edge-partials"),
             ("fig1.yaml",), ("fig1.yaml", "--values", "--mode", "reverse")]
+MATRICES = [("hessian", "eq2.yaml"), ("hessian", "fig1.yaml"),  # wide numbers below: fewer columns fit
+            ("hessian", "phase.yaml", "--digits", "10"), ("jacobian", "fig1.yaml", "--digits", "12")]
 
 
 def _fragments(cli, folder):
