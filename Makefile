@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/bench_scalar.py
 	$(BIN)/python bench/bench_mlp.py
 	$(BIN)/python bench/bench_gauss_newton.py
+	$(BIN)/python bench/bench_cheap_gradient.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -18,8 +18,18 @@ def test_hvp_names_a_direction_that_is_not_a_differentiable_input(graph, directi
     assert all(w in str(err.value) for w in words), str(err.value)
 
 
-@pytest.mark.parametrize("wrt, words", [(["x1", "x2"], ("one input's name",)), ("x9", ("'x9'", "not an input"))])
-def test_hessian_takes_one_input_name(wrt, words):
+@pytest.mark.parametrize("direction, words", [({"x2": float("inf")}, ("'x2'", "inf or a nan")),
+                                              ({"x2": [1.0, 2.0]}, ("'x2'", "shape (2,)"))])
+def test_hvp_refuses_a_direction_that_is_not_finite_or_not_the_input_shape(direction, words):
+    with pytest.raises(GraphcompError) as err:
+        graphcomp.load("graphs/eq2.yaml").hvp(None, direction)
+    assert all(w in str(err.value) for w in words), str(err.value)
+
+
+@pytest.mark.parametrize("wrt, words", [("x9", ("'x9'", "not an input")), (["x1", "x9"], ("'x9'", "not an input")),
+                                        (["x1", "x1"], ("x1 twice",)), ([], ("a name or a list",)),
+                                        ({"x1": 1.0}, ("a name or a list",))])
+def test_hessian_names_a_wrt_that_is_not_a_list_of_inputs(wrt, words):
     with pytest.raises(GraphcompError) as err:
         graphcomp.load("graphs/eq2.yaml").hessian(None, wrt)
     assert all(w in str(err.value) for w in words), str(err.value)

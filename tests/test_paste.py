@@ -20,6 +20,8 @@ TRACES += [("fig1.yaml", "--mode", "reverse"), ("fig1.yaml", "--mode", "forward"
            ("tests/specs/vector_output.yaml", "--mode", "both")]
 DRAWINGS = [("eq2.yaml",), ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "forward", "--edge-partials"),
             ("fig1.yaml",), ("fig1.yaml", "--values", "--mode", "reverse")]
+MATRICES = [("hessian", "eq2.yaml"), ("hessian", "fig1.yaml"),  # wide numbers below: fewer columns fit
+            ("hessian", "phase.yaml", "--digits", "10"), ("jacobian", "fig1.yaml", "--digits", "12")]
 
 
 def _fragments(cli, folder):
@@ -31,6 +33,9 @@ def _fragments(cli, folder):
     for spec in ("eq2.yaml", "polar.yaml", "fig1.yaml"):
         made.append(folder / f"jacobian_{spec[:-5]}.tex")
         assert cli("jacobian", spec, "-o", str(made[-1])).status == 0
+    for k, args in enumerate(MATRICES):
+        made.append(folder / f"matrix{k}.tex")
+        assert cli(*args, "-o", str(made[-1])).status == 0, args
     made.append(folder / "verify.tex")
     assert cli("verify", "fig1.yaml", "-o", str(made[-1])).status == 0
     for k, args in enumerate(DRAWINGS):
@@ -38,6 +43,7 @@ def _fragments(cli, folder):
         assert cli("draw", *args, "-o", str(made[-1])).status == 0, args
     out = {p.name: p.read_text() for p in made}
     parts = report.problem1_runs(0)[0] + report.problem1_trials(0, 3)[0] + report.problem3(graphcomp.load("fig1.yaml"), 0)[0]
+    parts += report.problem1_curvature(0)[0] + report.why_reverse_mode()[0]
     out.update({a.name: a.data for a in parts if a.name.endswith(".tex") and isinstance(a, report.Artifact)})
     return out
 

@@ -20,7 +20,8 @@ EXPECTED = [
     "fig1_verify.tex", "fig1_verify.md", "fig1_verify.csv", "fig1_data.npz", "fig1_data.tex",
     "problem1_newton_random.tex", "problem1_newton_spectral.tex", "problem1_gauss_newton_random.tex",
     "problem1_gauss_newton_spectral.tex", "convergence.png", "problem1_trials.tex", "problem1_trials.md",
-    "problem1_trials.csv", "problem1_phase.tex", "phase.png", "report.tex",
+    "problem1_trials.csv", "problem1_phase.tex", "phase.png", "problem1_curvature.tex", "curvature.png", "cost.tex",
+    "cost.png", "report.tex",
 ]
 TEXT = (".tex", ".md", ".csv", ".dot")
 
@@ -63,7 +64,7 @@ def test_text_outputs_are_byte_identical_for_the_same_seed(reports):
 
 def test_pngs_are_pngs(reports):
     out, _, _ = reports
-    for name in ("eq2.png", "fig1.png", "convergence.png", "phase.png"):
+    for name in ("eq2.png", "fig1.png", "convergence.png", "phase.png", "curvature.png", "cost.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
 

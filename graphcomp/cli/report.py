@@ -67,13 +67,16 @@ def run(args):
         part("Problem 2: graph and traces of Eq. 2", lambda tick: report.problem2(graphcomp.load("eq2.yaml")))
         _, check = part("Problem 3: backward pass and gradient check", lambda tick: report.problem3(fig1, p3_seed))
         _, sentences = part("Problem 1: Newton and Gauss–Newton runs", lambda tick: report.problem1_runs(seed))
+        _, curvature = part("Problem 1: the Hessian against Gauss–Newton's JᵀJ",
+                            lambda tick: report.problem1_curvature(seed))
+        _, cost = part("Why reverse mode: the cost of both modes", lambda tick: report.why_reverse_mode())
         part(f"Problem 1: {args.trials} trials and the phase transition",
              lambda tick: report.problem1_trials(seed, args.trials, progress=tick),
              total=args.trials * (1 + len(PHASE_RATIOS)))
         command = "python cli.py report" + ("" if args.seed is None else f" --seed {args.seed}") + f" --trials {args.trials}"
         doc = report.document(made, command=command, seed=seed, p3_seed=p3_seed, count=args.trials, check=check,
                               sentences=sentences, draws="\n".join(
-                                  ["import numpy", *fig1.draw_calls(p3_seed)]))
+                                  ["import numpy", *fig1.draw_calls(p3_seed)]), curvature=curvature, cost=cost)
         tex = report.Artifact("report.tex", "the whole write-up (LaTeX)", "all", doc)
         _write(out, [tex])
         made.append(tex)

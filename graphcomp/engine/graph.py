@@ -14,6 +14,7 @@ from graphcomp.core.labels import fmt_shape
 from graphcomp.core.nodes import CONST, DATA, INPUT, check_order, no_gc, toposort
 from graphcomp.core.values import draw, draw_call, generator
 from graphcomp.engine import dual, sweeps
+from graphcomp.engine import hessian as hessian_
 
 
 class Graph:
@@ -172,9 +173,13 @@ class Graph:
         """Hessian–vector product {input: (∇²f · direction)[input]} by forward over reverse."""
         return dual.hvp(self, at, direction)
 
-    def hessian(self, at, wrt):
-        """The Hessian of f with respect to the input `wrt`, one forward-over-reverse sweep per column."""
-        return dual.hessian(self, at, wrt)
+    def hessian(self, at=None, wrt=None, *, blocks=False, seed=None, data=None, dist=None):
+        """∇²f by forward over reverse, one Hessian–vector product per column: an N × N array over the entries
+        of every differentiable input, or of the inputs `wrt` names (a name, or a list), input after input in
+        that order and each tensor's entries in C order; with blocks=True, {a: {b: ∂²f/∂a∂b}} instead, each
+        block of shape shape(a) + shape(b). graphcomp.engine.hessian.hessian adds f, ∇f and the eigenvalues."""
+        h = hessian_.hessian(self, at, wrt, seed=seed, data=data, dist=dist)
+        return hessian_.blocks(self, h.matrix, h.wrt) if blocks else h.matrix
 
 
 def _outputs(nodes, index, output, file):

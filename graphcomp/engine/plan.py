@@ -73,7 +73,10 @@ class Plan:
                 rule, local = self._rule(op, params, a, b, op.vjp)
             if op.elementwise and not local:
                 rule = _unbroadcasting(rule, [nodes[j].shape for j in (a, b) if j >= 0], self.kit)
-            out.append((i, rule, a, b, a if active[a] else sink, b if b < 0 or active[b] else sink, local))
+            ta, tb = a if active[a] else sink, b if b < 0 or active[b] else sink
+            if op.vjp_args and not local and sink in (ta, tb):  # one argument is data: compute only the other's
+                rule = _one_side(self._bind(op.vjp_args[ta == sink], params), ta == sink)
+            out.append((i, rule, a, b, ta, tb, local))
         return out
 
     def _rule(self, op, params, a, b, rule):
@@ -113,6 +116,14 @@ def _unbroadcasting(vjp, shapes, kit):
         return tuple(kit.sum_to(g, s) for g, s in zip(vjp(*args), shapes))
 
     return wrapped
+
+
+def _one_side(vjp, second):
+    """A binary op's VJP that computes only argument 0's contribution (or 1's, `second`); the other, None, goes to
+    the sink."""
+    if second:
+        return lambda *args: (None, vjp(*args))
+    return lambda *args: (vjp(*args), None)
 
 
 def plan(graph, kit):

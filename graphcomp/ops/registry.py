@@ -43,6 +43,9 @@ class Op:
     # matmul's (("{g}", "({1})^\\top"), ("({0})^\\top", "{g}")); elementwise ops need none (partial ⊙ g)
     grad_tex: Callable | None = None  # grad_tex(shapes) -> one tuple of factors per argument, or None
     on_floats: Callable | None = None  # the forward function as a C builtin, for Python floats (no frame per call)
+    # the VJP one argument at a time, vjp_args[k](m, g, y, *args, **params) -> argument k's contribution (vjp is
+    # their tuple), so that a reverse sweep skips an argument that needs no adjoint: data A in A x (matmul)
+    vjp_args: tuple | None = None
 
 
 REGISTRY: dict[str, Op] = {}

@@ -22,14 +22,18 @@ def _transpose_shape(s, **_):
     return tuple(reversed(s))
 
 
-def _matmul_vjp(m, g, a, b):
-    if a.ndim == 1 and b.ndim == 1:
-        return g * b, g * a
+def _matmul_vjp_a(m, g, y, a, b):
+    """A's contribution for C = A B: ḡ Bᵀ (an outer product when B is a vector)."""
     if b.ndim == 1:
-        return m.outer(g, b), a.T @ g
+        return g * b if a.ndim == 1 else m.outer(g, b)
+    return b @ g if a.ndim == 1 else g @ b.T
+
+
+def _matmul_vjp_b(m, g, y, a, b):
+    """B's contribution for C = A B: Aᵀ ḡ (an outer product when A is a vector)."""
     if a.ndim == 1:
-        return b @ g, m.outer(a, g)
-    return g @ b.T, a.T @ g
+        return g * a if b.ndim == 1 else m.outer(a, g)
+    return a.T @ g
 
 
 def _matmul_vjp_tex(shapes):
@@ -42,7 +46,8 @@ register(Op(
     "matmul", 2,
     fwd=lambda m, a, b: a @ b,
     jvp=lambda m, y, a, b, ta, tb: ta @ b + a @ tb,
-    vjp=lambda m, g, y, a, b: _matmul_vjp(m, g, a, b),
+    vjp=lambda m, g, y, a, b: (_matmul_vjp_a(m, g, y, a, b), _matmul_vjp_b(m, g, y, a, b)),
+    vjp_args=(_matmul_vjp_a, _matmul_vjp_b),
     tex="{0} {1}",
     jvp_tex=lambda shapes: ("{t0} {1}", "{0} {t1}"),
     vjp_tex=_matmul_vjp_tex,

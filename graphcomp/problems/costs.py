@@ -20,12 +20,8 @@ SIZES = (1, 3, 10, 30, 100, 300, 1000)
 def family(n, m, depth=DEPTH):
     """The spec of f: ℝⁿ → ℝᵐ (see the module), its inputs at 0.1, 0.2, …"""
     inputs = [{"name": f"x{i}", "value": round(0.1 * i, 6)} for i in range(1, n + 1)]
-    nodes, level = [], [f"x{i}" for i in range(1, n + 1)]
-    while len(level) > 1:  # pairwise, so that one input's forward sweep runs log₂ n adds, not n
-        pairs = [level[k:k + 2] for k in range(0, len(level), 2)]
-        level = [pair[0] if len(pair) == 1 else f"s{len(nodes) + k}" for k, pair in enumerate(pairs)]
-        nodes += [{"name": name, "op": "add", "inputs": pair} for name, pair in zip(level, pairs) if len(pair) == 2]
-    last = level[0]
+    nodes = []
+    last = _pairwise_sum([f"x{i}" for i in range(1, n + 1)], nodes, "s")
     for k in range(1, depth + 1):
         nodes.append({"name": f"p{k}", "op": "sin", "inputs": [last]})
         last = f"p{k}"
@@ -33,6 +29,39 @@ def family(n, m, depth=DEPTH):
     nodes += [{"name": f, "op": "mul", "inputs": [last, float(j)]} for j, f in enumerate(outputs, 1)]
     return {"name": f"family_{n}x{m}", "description": f"f: R^{n} -> R^{m}", "inputs": inputs, "nodes": nodes,
             "outputs": outputs}
+
+
+def dense(n):
+    """The spec of f(x) = Σᵢ sin(xᵢ s) with s = x₁ + … + xₙ (added pairwise): f: ℝⁿ → ℝ in 4n − 2 steps, of which
+    every input reaches the 3n − 1 after s and its ⌈log₂ n⌉ adds into s, so that a forward sweep costs nearly an
+    evaluation (the textbook's n× for forward mode) while one reverse sweep gives the whole gradient. Inputs at
+    1/n, 2/n, …, 1."""
+    names = [f"x{i}" for i in range(1, n + 1)]
+    inputs = [{"name": x, "value": i / n} for i, x in enumerate(names, 1)]
+    nodes = []
+    s = _pairwise_sum(names, nodes, "s")
+    for i, x in enumerate(names, 1):
+        nodes += [{"name": f"u{i}", "op": "mul", "inputs": [x, s]}, {"name": f"w{i}", "op": "sin", "inputs": [f"u{i}"]}]
+    f = _pairwise_sum([f"w{i}" for i in range(1, n + 1)], nodes, "t")
+    return {"name": f"dense_{n}", "description": f"f(x) = sum_i sin(x_i (x_1 + ... + x_{n})), x in R^{n}",
+            "inputs": inputs, "nodes": nodes, "output": f}
+
+
+def _pairwise_sum(names, nodes, prefix):
+    """Append to `nodes` the adds of `names` summed pairwise, level by level (so that each name reaches the sum
+    through ⌈log₂ n⌉ adds, not up to n), named prefix0, prefix1, …; returns the sum's name."""
+    level, made = list(names), 0
+    while len(level) > 1:
+        pairs = [level[k:k + 2] for k in range(0, len(level), 2)]
+        level = []
+        for pair in pairs:
+            if len(pair) == 1:
+                level.append(pair[0])
+                continue
+            level.append(f"{prefix}{made}")
+            nodes.append({"name": level[-1], "op": "add", "inputs": pair})
+            made += 1
+    return level[0]
 
 
 @dataclass(frozen=True)

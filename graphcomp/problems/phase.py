@@ -262,6 +262,24 @@ def classify(deriv, x, *, x_true=None, scales=None):
     return Verdict(kind, fx, float(g), float(eig[0]), float(eig[-1]), err, bool(recovered))
 
 
+def curvature(deriv, x):
+    """(∇²f, ½JᵀJ) at x: the matrix Newton's step solves with, and the one Gauss–Newton puts in its place
+    (f = ¼‖r‖² makes ∇²f = ½JᵀJ + Σ rᵢ ∇²rᵢ, so ½JᵀJ is on the same scale, and equal where r = 0)."""
+    J = deriv.jac(x)
+    return deriv.hess(x), 0.5 * (J.T @ J)
+
+
+def first_instance(n, m, seed, *, method="newton", kind=SADDLE, init="random", limit=50):
+    """The first instance of seeds seed, seed + 1, …, seed + limit − 1 on which `method` from `init` ends at a
+    point of `kind` (a saddle point: where Newton's method fails and Gauss–Newton's does not), or the instance of
+    `seed` when none of them does."""
+    for s in range(seed, seed + limit):
+        instance = make_instance(n, m, s)
+        if recover(instance, method, init)[0].verdict.kind == kind:
+            return instance
+    return make_instance(n, m, seed)
+
+
 @dataclass(frozen=True)
 class Step:
     """One row of a run's history; step is ‖x_k − x_{k−1}‖ and time is seconds since the start."""

@@ -1,4 +1,5 @@
-"""Problem 1's pictures as PNG bytes: convergence of each method, and the phase transition.
+"""The report's pictures as PNG bytes: Problem 1's convergence of each method, the phase transition and the two
+curvature matrices, and the cost of forward and reverse mode (`jacobian --cost`).
 
 matplotlib (Agg) is imported only when a picture is drawn. The PNG carries no
 'Software' entry, so the bytes do not depend on the matplotlib version.
@@ -11,7 +12,7 @@ from graphcomp.core.errors import GraphcompError
 from graphcomp.problems.results import NAMES
 
 
-def _figure():
+def _figure(figsize=(6.4, 4.2), **grid):
     try:
         import matplotlib
     except ImportError:
@@ -21,7 +22,7 @@ def _figure():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt, plt.subplots(figsize=(6.4, 4.2), dpi=150)
+    return plt, plt.subplots(figsize=figsize, dpi=150, **grid)
 
 
 def _png(plt, fig):
@@ -76,4 +77,20 @@ def cost_png(by_n, by_m):
     ax.set_ylabel("operations executed (all sweeps)")
     ax.set_title("Forward mode costs a sweep per input, reverse mode a sweep per output")
     ax.legend(fontsize=8)
+    return _png(plt, fig)
+
+
+def curvature_png(matrices, titles):
+    """The Hessian and Gauss–Newton's ½JᵀJ at each point, as images on one colour scale (0 white, red positive,
+    blue negative): {point: (∇²f, ½JᵀJ)} and {point: its title}; a column per point, ∇²f above ½JᵀJ."""
+    plt, (fig, axes) = _figure((3.0 * len(matrices) + 1.2, 6.0), nrows=2, ncols=len(matrices), squeeze=False)
+    scale = max(float(np.abs(M).max()) for pair in matrices.values() for M in pair)
+    for k, (point, pair) in enumerate(matrices.items()):
+        for row, (M, name) in enumerate(zip(pair, (r"$\nabla^2 f$", r"$\frac{1}{2}J^\top J$"))):
+            ax = axes[row, k]
+            image = ax.imshow(M, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
+            ax.set_title(f"{name} at {titles[point]}", fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.colorbar(image, ax=axes, shrink=0.8, label="entry (one scale for all)")
     return _png(plt, fig)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphcomp.problems import derivations, phase, plots, results
+from graphcomp.problems import costs, derivations, phase, plots, results
 from graphcomp.problems.verify import verify
 from graphcomp.render import tables
 from graphcomp.render.text import tex_matrix
@@ -112,6 +112,35 @@ def problem1_trials(seed, count, progress=None, n=20, m=100, restarts=3):
     return out, summaries
 
 
+def problem1_curvature(seed, n=20, m=100):
+    """1(a)/(b): the true Hessian ∇²f and Gauss–Newton's ½JᵀJ side by side — their eigenvalues and a picture — at
+    the random start and at each method's end point from it, on the first instance from `seed` on where Newton's
+    method ends at a saddle point (phase.first_instance): the artifacts, and the sentence on them."""
+    instance = phase.first_instance(n, m, seed)
+    deriv = phase.derivatives(instance)
+    runs = {mt: phase.recover(instance, mt, "random")[0] for mt in ("newton", "gauss-newton")}
+    points = {"start": phase.initial_point(instance, "random"), **{mt: r.x for mt, r in runs.items()}}
+    matrices = {p: phase.curvature(deriv, x) for p, x in points.items()}
+    spectra = {p: tuple(np.linalg.eigvalsh(M) for M in pair) for p, pair in matrices.items()}
+    values = {p: deriv.f(x) for p, x in points.items()}
+    titles = {"start": "$x_0$", "newton": "Newton's end", "gauss-newton": "Gauss–Newton's end"}
+    out = [Artifact("problem1_curvature.tex", "eigenvalues of ∇²f and of Gauss–Newton's ½JᵀJ at three points",
+                    "1(a)/(b)", results.curvature_latex(spectra, values, n=n, m=m, seed=instance.seed)),
+           Artifact("curvature.png", "∇²f and ½JᵀJ as images, one colour scale", "1(a)/(b)",
+                    plots.curvature_png(matrices, titles))]
+    return out, results.curvature_sentence(spectra, runs, seed=instance.seed, asked=seed)
+
+
+def why_reverse_mode():
+    """Beside Problem 3: what forward and reverse mode cost as n and m grow (`jacobian --cost`): the plot, the
+    operations as a table (no times, so that the same run gives the same bytes), and the sentence on them."""
+    by_n, by_m = costs.sweep()
+    out = [Artifact("cost.png", "operations of forward and reverse mode against n and m", "3",
+                    plots.cost_png(by_n, by_m)),
+           Artifact("cost.tex", "the same operations (table)", "3", results.cost_latex(by_n, by_m))]
+    return out, results.cost_sentence(by_n, by_m, costs.crossover, tex=True)
+
+
 def _diagrams(graph, stem, part, what, formats=("png", "pdf", "tex")):
     for fmt in formats:
         name = f"{stem}_graph.tex" if fmt == "tex" else f"{stem}.{fmt}"
@@ -151,8 +180,9 @@ $S_1 = \operatorname{diag}(\mathbf{1}[V_1 > 0])$ and $S_2 = \operatorname{diag}(
 """
 
 
-def document(artifacts, *, command, seed, p3_seed, count, check, sentences, draws):
-    """report.tex: a complete LaTeX document that inputs every fragment in the problem set's order."""
+def document(artifacts, *, command, seed, p3_seed, count, check, sentences, draws, curvature="", cost=""):
+    """report.tex: a complete LaTeX document that inputs every fragment in the problem set's order; `curvature` and
+    `cost` are the sentences of problem1_curvature and why_reverse_mode."""
     names = {a.name for a in artifacts if isinstance(a, Artifact)}
 
     def figure(name, width=0.9):
@@ -206,6 +236,10 @@ From the same random start:
 From the spectral start:
 {table("problem1_gauss_newton_spectral.tex")}
 {figure("convergence.png", 0.7)}
+\subsection*{{Why Newton finds saddle points and Gauss--Newton does not}}
+{curvature}
+{table("problem1_curvature.tex")}
+{figure("curvature.png")}
 Over {count} seeded instances (seeds {seed}, \dots, {seed + count - 1}), with up to three restarts from random points when a run ends at $f > 0$:
 {table("problem1_trials.tex")}
 Gauss--Newton's success rate against the oversampling ratio $m/n$:
@@ -239,5 +273,13 @@ The data, drawn with numpy's legacy generator, as these lines re-create them:
 {table("fig1_gradients_4ways.tex")}
 {table("fig1_verify.tex")}
 {verdict}
+\subsection*{{Why reverse mode}}
+The gradient of a loss $f\colon \mathbb{{R}}^n \to \mathbb{{R}}$ such as Eq.~(6) costs one reverse sweep, whatever $n$;
+forward mode needs a sweep per input. Both modes' operations (\texttt{{python cli.py jacobian --cost}}) on the family
+of \texttt{{graphcomp/problems/costs.py}}: the inputs summed pairwise, a shared core of 50 sines, then $f_j = j\,p$ for
+$j = 1, \dots, m$.
+{table("cost.tex")}
+{figure("cost.png", 0.7)}
+{cost}
 \end{{document}}
 """

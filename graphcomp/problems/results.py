@@ -385,15 +385,22 @@ def cost_rows(points):
             for p in points]
 
 
-def cost_sentence(by_n, by_m, crossover):
-    """What the two series show, in words."""
+def cost_sentence(by_n, by_m, crossover, tex=False):
+    """What the two series show, in words (in LaTeX with `tex`)."""
     n, m = crossover(by_n, "n", "forward"), crossover(by_m, "m", "reverse")
-    return ("With one output (m = 1) forward mode's operations grow with n and reverse mode's barely do"
+    text = ("With one output (m = 1) forward mode's operations grow with n and reverse mode's barely do"
             + (f" (forward mode is the costlier from n = {n} on)" if n else "")
             + "; with one input (n = 1) it is the other way round"
             + (f" (reverse mode is the costlier from m = {m} on)" if m else "")
             + ". Forward mode runs a sweep per input, reverse mode a sweep per output: reverse mode wins for "
             "f: ℝⁿ → ℝ with large n (a loss), forward mode for few inputs and many outputs.")
+    if not tex:
+        return text
+    for plain, latex in (("f: ℝⁿ → ℝ", "$f\\colon \\mathbb{R}^n \\to \\mathbb{R}$"), (" n on", " $n$ on"),
+                         ("(m = 1)", "($m = 1$)"), ("(n = 1)", "($n = 1$)"), (f"n = {n} on", f"$n = {n}$ on"),
+                         (f"m = {m} on", f"$m = {m}$ on"), ("large n", "large $n$"), ("with n", "with $n$")):
+        text = text.replace(plain, latex)
+    return text
 
 
 def cost_renderables(by_n, by_m, crossover):
@@ -417,3 +424,65 @@ def cost_csv(by_n, by_m):
     w.writerow([c.replace(" ", "_") for c in COST_COLUMNS])
     w.writerows(cost_rows(by_n + by_m))
     return buf.getvalue()
+
+
+POINTS = {"start": "random start $x_0$", "newton": "Newton's end point", "gauss-newton": "Gauss--Newton's end point"}
+
+
+def negatives(eigenvalues):
+    """How many eigenvalues are below 0 by more than phase.EIG_ZERO times the largest |eigenvalue|."""
+    return int(np.sum(eigenvalues < -phase.EIG_ZERO * np.abs(eigenvalues).max(initial=0.0)))
+
+
+def _count(k, noun):
+    return f"{k} {noun}{'' if k == 1 else 's'}"
+
+
+def curvature_latex(spectra, values, *, n, m, seed):
+    """∇²f's and Gauss–Newton's ½JᵀJ's eigenvalues side by side at each point, as a booktabs tabular.
+
+    spectra: {point (a key of POINTS): (eigenvalues of ∇²f, eigenvalues of ½JᵀJ)}, values: {point: f there}."""
+    head = [f"% Problem 1, n={n}, m={m}, seed={seed}: eigenvalues of the Hessian and of Gauss-Newton's matrix; "
+            "needs \\usepackage{booktabs,amsmath}", "\\begin{tabular}{@{}lrrrrrrr@{}}", "\\toprule",
+            "& & \\multicolumn{3}{c}{$\\nabla^2 f$ (Newton)} & \\multicolumn{3}{c@{}}{$\\tfrac12 J^\\top J$ "
+            "(Gauss--Newton)} \\\\", "\\cmidrule(lr){3-5}\\cmidrule(l){6-8}",
+            "point & $f$ & $\\lambda_{\\min}$ & $\\lambda_{\\max}$ & ${<}\\,0$ & $\\lambda_{\\min}$ & $\\lambda_{\\max}$ & "
+            "${<}\\,0$ \\\\", "\\midrule"]
+    body = [" & ".join([POINTS[p], f"${sci(values[p], 2)}$"] + [c for eig in pair for c in (
+        f"${eig[0]:.1f}$", f"${eig[-1]:.1f}$", str(negatives(eig)))]) + " \\\\" for p, pair in spectra.items()]
+    return "\n".join(head + body + ["\\bottomrule", "\\end{tabular}"]) + "\n"
+
+
+def curvature_sentence(spectra, runs, *, seed, asked):
+    """What the eigenvalues show, in LaTeX: why Newton's method can end at a saddle and Gauss–Newton's cannot.
+    spectra as for curvature_latex; runs: {'newton': Run, 'gauss-newton': Run} from the random start."""
+    (h0, g0), (hn, gn) = spectra["start"], spectra["newton"]
+    newton, gn_kind = runs["newton"].verdict.kind, runs["gauss-newton"].verdict.kind
+    which = (f"the instance of seed {seed}, the first from seed {asked} on where Newton's method from a random start "
+             "ends at a saddle point" if newton == phase.SADDLE else f"the instance of seed {seed}")
+    end = ("the global minimum, where $r = 0$ and $\\frac12 J^\\top J = \\nabla^2 f$" if gn_kind == phase.GLOBAL
+           else f"a {gn_kind}")
+    return (f"On {which}, at the random start $\\nabla^2 f$ has {_count(negatives(h0), 'negative eigenvalue')} and "
+            f"$\\frac12 J^\\top J$ {negatives(g0) or 'none'}. Newton's step $-(\\nabla^2 f)^{{-1}} \\nabla f$ goes to the "
+            "stationary point of the quadratic model built on $\\nabla^2 f$; where $\\nabla^2 f$ is indefinite that "
+            "point is a saddle of the model, and Newton's method is drawn to saddles of $f$ as readily as to minima: "
+            f"here it ends at a {newton}, where $\\nabla^2 f$ has {_count(negatives(hn), 'negative eigenvalue')}. "
+            "$\\frac12 J^\\top J$ is positive semidefinite at every point ($\\delta^\\top J^\\top J \\delta = "
+            f"\\|J\\delta\\|^2 \\ge 0$; at Newton's end point its smallest eigenvalue is ${gn[0]:.1f}$), so the "
+            f"Gauss--Newton step is a descent direction at every point and moves downhill, away from a saddle rather "
+            f"than towards it: it ends at {end}. "
+            "The table gives both matrices' eigenvalues at the three points, the picture the matrices themselves, on "
+            "one colour scale.")
+
+
+def cost_latex(by_n, by_m):
+    """Both series' operations side by side as a booktabs tabular: n with m = 1, and m with n = 1."""
+    head = ["% operations of forward and reverse mode on graphcomp.problems.costs.family; needs \\usepackage{booktabs}",
+            "\\begin{tabular}{@{}rrrrrr@{}}", "\\toprule",
+            "\\multicolumn{3}{@{}c}{$f\\colon \\mathbb{R}^n \\to \\mathbb{R}$} & "
+            "\\multicolumn{3}{c@{}}{$f\\colon \\mathbb{R} \\to \\mathbb{R}^m$} \\\\",
+            "\\cmidrule(r){1-3}\\cmidrule(l){4-6}",
+            "$n$ & forward & reverse & $m$ & forward & reverse \\\\", "\\midrule"]
+    body = [f"{a.n} & {a.forward_ops} & {a.reverse_ops} & {b.m} & {b.forward_ops} & {b.reverse_ops} \\\\"
+            for a, b in zip(by_n, by_m)]
+    return "\n".join(head + body + ["\\bottomrule", "\\end{tabular}"]) + "\n"

@@ -20,7 +20,7 @@ from graphcomp.render.text import fmt_number, tex_to_text
 PER = {"forward": "input", "reverse": "output"}
 
 
-def _label(graph, name):
+def entry_label(graph, name):
     """The LaTeX name of a row or column: the node's label, or W_{1}[0,1] for an entry of a tensor input."""
     base, bracket, rest = name.partition("[")
     return graph.node(base).label + (f"[{rest}" if bracket else "")
@@ -62,6 +62,24 @@ def _title(jac):
 WIDE = 8  # past this many inputs (and more inputs than outputs) the terminal shows Jᵀ, a row per input
 
 
+def matrix_table(graph, title, rows, cols, M, digits, head="∂/∂{}", shown=None):
+    """A rich table of the matrix M: a row per name in `rows`, a column per name in `cols` (headed `head`
+    with the name's label), every entry to `digits` decimals; past `shown` rows or columns cut with ⋯ and ⋮."""
+    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold", header_style="bold cyan")
+    t.add_column("")
+    keep = cut(range(len(cols)), shown)
+    for k in keep:
+        t.add_column("⋯" if k is None else head.format(tex_to_text(entry_label(graph, cols[k]))), justify="right",
+                     style="green")
+    for j in cut(range(len(rows)), shown):
+        if j is None:
+            t.add_row("⋮", *([""] * len(keep)))
+            continue
+        t.add_row(tex_to_text(entry_label(graph, rows[j])),
+                  *("⋯" if k is None else fmt_number(M[j, k], digits) for k in keep))
+    return t
+
+
 def rich_renderables(jac, digits=4):
     """The title, J (both modes when they disagree), each mode's cost, and the verdict."""
     g = jac.graph
@@ -70,16 +88,10 @@ def rich_renderables(jac, digits=4):
     shown = {"J": jac.matrix} if jac.agree else {"J by forward mode": jac.forward, "J by reverse mode": jac.reverse}
     flip = len(jac.inputs) > WIDE and len(jac.inputs) > len(jac.outputs)
     for title, J in shown.items():
-        rows, cols = (jac.inputs, jac.outputs) if flip else (jac.outputs, jac.inputs)
-        t = Table(title=f"{title}ᵀ: a row per input" if flip else f"{title}: a row per output, a column per input",
-                  box=box.SIMPLE_HEAD, title_justify="left", title_style="bold", header_style="bold cyan")
-        t.add_column("")
-        for name in cols:
-            t.add_column(f"∂{tex_to_text(_label(g, name))}" if flip else f"∂/∂{tex_to_text(_label(g, name))}",
-                         justify="right", style="green")
-        for name, row in zip(rows, J.T if flip else J):
-            t.add_row(tex_to_text(_label(g, name)), *(fmt_number(x, digits) for x in row))
-        items.append(t)
+        rows, cols, M = (jac.inputs, jac.outputs, J.T) if flip else (jac.outputs, jac.inputs, J)
+        items.append(matrix_table(g, f"{title}ᵀ: a row per input" if flip else
+                                  f"{title}: a row per output, a column per input", rows, cols, M, digits,
+                                  head="∂{}" if flip else "∂/∂{}"))
     t = Table(title="Cost of each mode", box=box.SIMPLE_HEAD, title_justify="left", title_style="bold",
               header_style="bold cyan")
     for col in ("mode", "sweeps", "one per", "operations", "a sweep", "time"):
@@ -97,49 +109,72 @@ def rich_renderables(jac, digits=4):
     return items
 
 
-def _cut(xs):
-    """The first TEX_SHOWN items, or the first TEX_SHOWN − 1 and None (for ⋯ or ⋮) when there are more."""
+def cut(xs, shown=TEX_SHOWN):
+    """The first `shown` items, or the first `shown` − 1 and None (for ⋯ or ⋮) when there are more (all for None)."""
     xs = list(xs)
-    return xs if len(xs) <= TEX_SHOWN else xs[:TEX_SHOWN - 1] + [None]
+    return xs if shown is None or len(xs) <= shown else xs[:shown - 1] + [None]
+
+
+LINE_PT, LABEL_PT, CHAR_PT, GAP_PT = 469, 40, 5, 12  # 10 pt article, 1 in margins: its line, a row label, a digit
+
+
+def tex_columns(digits, *arrays):
+    """How many columns of numbers fit the line: TEX_SHOWN, or fewer when the numbers are wide (--digits 10 on
+    entries of 10⁴), at about CHAR_PT a character and GAP_PT between columns after a row label."""
+    shown = [np.asarray(a)[..., :TEX_SHOWN][:TEX_SHOWN] for a in arrays]
+    widest = max((len(fmt_number(x, digits)) for a in shown for x in np.ravel(a)), default=1)
+    return max(2, min(TEX_SHOWN, (LINE_PT - LABEL_PT) // (CHAR_PT * widest + GAP_PT)))
+
+
+def latex_matrix(graph, rows, cols, M, digits, head="\\partial/\\partial {}", shown=None):
+    """The lines of a booktabs tabular of M up to its \\midrule after the entries: a row per name in `rows`, a
+    column per name in `cols` (headed `head` with the name's label), past TEX_SHOWN rows or `shown` columns (by
+    default as many as fit the line) cut with ⋯ and ⋮. Returns (lines, columns of the tabular)."""
+    shown = cut(range(len(cols)), shown or tex_columns(digits, M))
+    heads = ["$\\cdots$" if k is None else f"${head.format(entry_label(graph, cols[k]))}$" for k in shown]
+    out = [f"\\begin{{tabular}}{{@{{}}l{'r' * len(heads)}@{{}}}}", "\\toprule",
+           " & ".join([""] + heads) + " \\\\", "\\midrule"]
+    for j in cut(range(len(rows))):
+        if j is None:
+            out.append(" & ".join(["$\\vdots$"] + [""] * len(heads)) + " \\\\")
+            continue
+        cells = ["$\\cdots$" if k is None else f"${fmt_number(M[j, k], digits)}$" for k in shown]
+        out.append(" & ".join([f"${entry_label(graph, rows[j])}$"] + cells) + " \\\\")
+    out.append("\\midrule")
+    return out, 1 + len(heads)
 
 
 def latex(jac, digits=4):
     """One booktabs tabular: J (past TEX_SHOWN rows or columns cut with ⋯ and ⋮), then each mode's cost."""
     g = jac.graph
-    heads = ["$\\cdots$" if k is None else f"$\\partial/\\partial {_label(g, jac.inputs[k])}$"
-             for k in _cut(range(len(jac.inputs)))]
-    width = 1 + len(heads)
     ok, text = verdict(jac)
-    out = [f"% graphcomp jacobian of {g.name}; needs \\usepackage{{booktabs,amsmath}}",
-           f"\\begin{{tabular}}{{@{{}}l{'r' * len(heads)}@{{}}}}", "\\toprule",
-           " & ".join([""] + heads) + " \\\\", "\\midrule"]
-    for j in _cut(range(len(jac.outputs))):
-        if j is None:
-            out.append(" & ".join(["$\\vdots$"] + [""] * len(heads)) + " \\\\")
-            continue
-        cells = ["$\\cdots$" if k is None else f"${fmt_number(jac.matrix[j, k], digits)}$"
-                 for k in _cut(range(len(jac.inputs)))]
-        out.append(" & ".join([f"${_label(g, jac.outputs[j])}$"] + cells) + " \\\\")
-    out.append("\\midrule")
+    body, width = latex_matrix(g, jac.outputs, jac.inputs, jac.matrix, digits)
+    out = [f"% graphcomp jacobian of {g.name}; needs \\usepackage{{booktabs,amsmath}}", *body]
     for _, sentence in cost_sentences(jac):
-        out.append(f"\\multicolumn{{{width}}}{{@{{}}l@{{}}}}{{\\footnotesize {_tex_escape(sentence)}}} \\\\")
+        out.append(f"\\multicolumn{{{width}}}{{@{{}}l@{{}}}}{{\\footnotesize {tex_escape(sentence)}}} \\\\")
     out += ["\\bottomrule", "\\end{tabular}", f"% {text}"]
     return "\n".join(out) + "\n"
 
 
-def _tex_escape(text):
+def tex_escape(text):
+    """Plain text (–, µs, |, ·, −) as LaTeX text."""
     return (text.replace("–", "--").replace("µs", "$\\mu$s").replace("|", "$|$").replace("·", "$\\cdot$")
             .replace("−", "$-$"))
 
 
+def markdown_matrix(graph, rows, cols, M, digits, head="\\partial/\\partial {}"):
+    """M as Markdown table lines, $LaTeX$ names: a row per name in `rows`, a column per name in `cols`."""
+    out = ["| | " + " | ".join(f"${head.format(entry_label(graph, n))}$" for n in cols) + " |",
+           "|---|" + "---:|" * len(cols)]
+    for name, row in zip(rows, M):
+        out.append(f"| ${entry_label(graph, name)}$ | " + " | ".join(fmt_number(x, digits) for x in row) + " |")
+    return out
+
+
 def markdown(jac, digits=4):
     """J as a Markdown table with $LaTeX$ names, then each mode's cost and the verdict."""
-    g = jac.graph
-    out = ["| | " + " | ".join(f"$\\partial/\\partial {_label(g, n)}$" for n in jac.inputs) + " |",
-           "|---|" + "---:|" * len(jac.inputs)]
-    for name, row in zip(jac.outputs, jac.matrix):
-        out.append(f"| ${_label(g, name)}$ | " + " | ".join(fmt_number(x, digits) for x in row) + " |")
     ok, text = verdict(jac)
+    out = markdown_matrix(jac.graph, jac.outputs, jac.inputs, jac.matrix, digits)
     return "\n".join(out) + "\n\n" + "\n".join(f"- {s}" for _, s in cost_sentences(jac)) + f"\n\n**{text}**\n"
 
 
