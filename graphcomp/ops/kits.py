@@ -119,7 +119,8 @@ class ArrayKit:
         self.name = f"{xp.__name__.rsplit('.', 1)[-1]}" + (f":{device}" if device is not None else "")
         self.sin, self.cos, self.tan, self.exp, self.log = xp.sin, xp.cos, xp.tan, xp.exp, xp.log
         self.sqrt, self.tanh, self.power = xp.sqrt, xp.tanh, xp.pow
-        self._raises = array_api_compat.is_numpy_namespace(xp)  # numpy raises inside np.errstate; others do not
+        self._numpy = array_api_compat.is_numpy_namespace(xp)
+        self._raises = self._numpy  # numpy raises inside np.errstate; others do not
         self._cpu = array_api_compat.is_torch_namespace(xp) and str(device or "cpu") == "cpu"  # Tensor.numpy()
 
     def __repr__(self):
@@ -129,14 +130,20 @@ class ArrayKit:
         return self.xp.exp(-self.xp.logaddexp(self.xp.zeros_like(a), -a))
 
     def relu(self, a):
-        # a − min(a, 0) is exactly max(a, 0) (+0 for a ≤ 0) and, differentiated by torch's autograd (verify's
-        # method iii), has derivative 0 at 0 as ReLU; branch-free, where where(a > 0, a, 0) on random signs is
-        # 5–8× slower on numpy and torch
+        # numpy: one pass (a − min(a, 0) makes a temporary, 10× slower from 256×256 on: bench/bench_mlp.py).
+        # torch: a − min(a, 0) is exactly max(a, 0) (+0 for a ≤ 0) and, differentiated by torch's autograd
+        # (verify's method iii), has derivative 0 at 0 as ReLU (maximum's splits it at a tie); branch-free, where
+        # where(a > 0, a, 0) on random signs is 5–8× slower
+        if self._numpy:
+            return self.xp.maximum(a, 0.0)
         return a - self.xp.clip(a, max=0.0)
 
     def step(self, a):
-        # ⌈clip(a, 0, 1)⌉ is 1 for a > 0 and 0 for a ≤ 0 (ReLU's derivative at 0 is 0, as in PyTorch): two float
-        # passes, where a comparison and a cast to float take 2–3× longer on torch (and the same on numpy)
+        # 1 for a > 0 and 0 for a ≤ 0 (ReLU's derivative at 0 is 0, as in PyTorch). numpy: a comparison cast to
+        # float, 15× faster than two float passes from 256×256 on; torch: ⌈clip(a, 0, 1)⌉, where a comparison
+        # and a cast take 2–3× longer
+        if self._numpy:
+            return (a > 0).astype(self.xp.float64)
         return self.xp.ceil(self.xp.clip(a, min=0.0, max=1.0))
 
     def total(self, a):
