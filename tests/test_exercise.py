@@ -50,6 +50,33 @@ def test_every_key_checks_as_all_right_in_every_format(cli, tmp_path, graph, mod
             assert right == total and int(total) > 5
 
 
+@pytest.mark.parametrize("graph", [GRAPHS[0], GRAPHS[3]], ids=["eq2.yaml", "random"])
+def test_mode_both_gives_a_forward_and_a_reverse_table_each_with_its_key(cli, tmp_path, graph):
+    args = (*graph, "--seed", "6", "--count", "2", "--mode", "both", "--wrt", "x2")
+    rows = _exercise(cli, tmp_path / "a", *args)
+    _exercise(cli, tmp_path / "b", *args)
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    out = tmp_path / "a"
+    for row in rows:
+        name = row["student"]
+        commands = row["check"].split(" ; ")
+        assert [c.split("--mode ")[1].split()[0] for c in commands] == ["forward", "reverse"]
+        md = (out / name / "exercise.md").read_text(encoding="utf-8")
+        assert "**(a) Forward mode.**" in md and "**(b) Reverse mode.**" in md and md.count("$$") == 2
+        for mode, command in zip(("forward", "reverse"), commands):
+            blank = out / name / f"answers_{mode}.csv"
+            assert command.split()[-1] == f"{name}/answers_{mode}.csv"
+            assert cli(*command.split()[1:], cwd=out).status == 1  # the blank table: rows missing
+            blank.write_bytes((out / "keys" / f"{name}_{mode}.csv").read_bytes())
+            ran = cli(*command.split()[1:], cwd=out)
+            assert ran.status == 0, ran.stdout
+            assert ("v̇" in ran.stdout) == (mode == "forward") and ("v̄" in ran.stdout) == (mode == "reverse")
+        for key in (f"keys/{name}.md", f"keys/{name}.tex"):  # the key holds both tables, every number right
+            for mode in ("forward", "reverse"):
+                ran = cli("check", row["key"], "--wrt", "x2", "--mode", mode, key, cwd=out)
+                assert "wrong" not in ran.stdout and "missing" not in ran.stdout, ran.stdout
+
+
 def test_the_index_gives_the_check_command_and_the_filled_sheet_passes_it(cli, tmp_path):
     rows = _exercise(cli, tmp_path, "eq2.yaml", "--seed", "5", "--count", "2", "--wrt", "x2")
     for row in rows:
@@ -207,7 +234,7 @@ def test_without_graphviz_and_pdflatex_the_text_files_are_written_and_it_says_so
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
-@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("mode", ["reverse", "forward", "both"])
 def test_sheet_and_key_compile_without_an_overfull_box(cli, tmp_path, mode):
     _exercise(cli, tmp_path, "eq2.yaml", "--seed", "2", "--mode", mode, "--students", _roster(tmp_path, "a_b\n"))
     doc = ("\\documentclass[10pt]{article}\n\\usepackage[margin=1in]{geometry}\n\\usepackage{booktabs,amsmath,amssymb}\n"
