@@ -42,7 +42,10 @@ def test_every_key_checks_as_all_right_in_every_format(cli, tmp_path, graph, mod
     assert [r["student"] for r in rows] == ["student01", "student02", "student03"]
     for row in rows:
         name = row["student"]
-        for key in (f"keys/{name}.csv", f"keys/{name}.md", f"keys/{name}.tex"):
+        with open(out / "keys" / f"{name}.csv", newline="", encoding="utf-8") as fh:  # the key as plain lines
+            lines = "".join(f"{r['symbol']} = {r['value']}\n" for r in csv.DictReader(fh))
+        (out / "keys" / f"{name}.txt").write_text(lines, encoding="utf-8")
+        for key in (f"keys/{name}.csv", f"keys/{name}.md", f"keys/{name}.tex", f"keys/{name}.txt"):
             wrt = row["check"].split("--wrt ")[1].split()[0]
             r = cli("check", row["key"], "--wrt", wrt, "--mode", mode, key, cwd=out)
             assert r.status == 0, (key, r.stdout)
@@ -113,7 +116,7 @@ def test_variants_differ_and_each_follows_its_own_seed(cli, tmp_path):
     assert len(set(keys)) == 3
     for r in a:  # the documented derivation: sha256 of "BASE/NAME", its first 8 bytes
         assert int(r["seed"]) == int.from_bytes(hashlib.sha256(f"7/{r['student']}".encode()).digest()[:8], "big")
-    b = _exercise(cli, tmp_path / "b", "eq2.yaml", "--seed", "7", "--students", _roster(tmp_path, "bob\n"))
+    b = _exercise(cli, tmp_path / "b", "eq2.yaml", "--seed", "7", "--roster", _roster(tmp_path, "bob\n"))
     assert b[0]["point"] == a[1]["point"]  # a student's variant does not depend on who else is on the roster
     c = _exercise(cli, tmp_path / "c", "eq2.yaml", "--seed", "8", "--students", _roster(tmp_path, "bob\n"))
     assert c[0]["point"] != b[0]["point"]
