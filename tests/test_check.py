@@ -344,3 +344,11 @@ def test_numbers_in_exponent_form_and_decimal_commas_from_the_command_line(cli, 
     commas = _bad(tmp_path, "c.csv", CSV_NAMES.replace("x2,1.5000,2.6955", "x2,1,5000,2,6955"))
     ran = cli("check", "eq2.yaml", "--wrt", "x2", commas, env={"COLUMNS": "200"})
     assert ran.status == 1 and "5 fields, the header has 3 (a decimal comma?" in ran.stdout
+
+
+def test_a_list_where_a_number_is_due():
+    text = _swap(_swap(SUMMED, "v1 = 1.5000", "v1 = [1,5000]"), "v2 = 0.9093", "v2 = [0.9093]")
+    report = _grade(text)
+    assert _row(report, "v₁").verdict == "shape" and "decimal commas?" in _row(report, "v₁").why
+    assert _row(report, "v₂").verdict == "correct"
+    assert [r.symbol for r in report.rows if r.verdict not in ("correct", "carried")] == ["v₁"]

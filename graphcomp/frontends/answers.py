@@ -187,6 +187,7 @@ def _array(rows, text):
     widths = {len(r) for r in rows}
     if len(widths) > 1:
         raise GraphcompError(f"rows of {' and '.join(map(str, sorted(widths)))} entries in '{_short(text)}'")
+    check_entries((len(rows), max(widths)))
     parsed = [[number(x) for x in r] for r in rows]
     for r, row in zip(rows, parsed):
         for x, p in zip(r, row):
@@ -467,7 +468,6 @@ def _block(block, out):
     cells = [[c.strip() for c in r if c.strip()] for _, r in rows]
     text = "[" + ", ".join("[" + ", ".join(r) + "]" for r in cells) + "]"
     try:
-        check_entries((len(cells), max(len(r) for r in cells)), file=out.file, node=label)
         value, decimals = _array(cells, text)
     except GraphcompError as exc:
         out.bad(line, label, exc.message)

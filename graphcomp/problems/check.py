@@ -13,6 +13,7 @@ the other causes are those that apply to arrays (carried, rounding, sign, missin
 recomputation running the registry's forward and VJP rules on numpy.
 """
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -319,7 +320,7 @@ class _Grader:
         if self.tensor:
             return self._grade_tensor(slot, e, expected)
         if e.tensor:
-            return SHAPE, f"{_shape_text(e.value.shape)}, but {self._sym(slot)} is a number"
+            return SHAPE, f"{_shape_text(e.value.shape)}, but {self._sym(slot)} is a number{_comma_hint(e)}"
         s, dec, tol = e.value, e.decimals, _half_unit(e.decimals)
         exact = abs(s - expected) <= 1e-12 * max(1.0, abs(expected))
         if exact or (dec >= self.digits and self._close(s, expected, tol)):
@@ -472,7 +473,7 @@ class _Grader:
         s, dec, how = self._align(slot)
         written, right = _shape_text(np.shape(e.value)), _shape_text(np.shape(expected))
         if how is None:
-            return SHAPE, f"{written}, but {sym} is {right}"
+            return SHAPE, f"{written}, but {sym} is {right}{_comma_hint(e)}"
         tol = 0.5 * 10.0 ** -dec.astype(float)
         if how == "transposed":
             if self._all_close(s, expected, tol):
@@ -575,6 +576,11 @@ def check(trace, answers, *, digits=4, rtol=0.0):
 
 def _as_array(x):
     return np.asarray(x, dtype=float)
+
+
+def _comma_hint(e):
+    """A hint when whole numbers with commas and no spaces between them may be decimal commas: [1,5]."""
+    return " (decimal commas? write 1.5, not 1,5)" if re.search(r"\d,\d", e.text) and not np.any(e.decimals) else ""
 
 
 def _vectorish(shape):
