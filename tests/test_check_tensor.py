@@ -211,6 +211,15 @@ def test_matrices_that_cannot_be_read_are_listed():
     assert len(whys) == 3 and "rows of 1 and 2 entries" in whys[0] and "unclosed" in whys[1]
 
 
+def test_csv_blocks_that_cannot_be_read_are_listed():
+    text = CSV_BLOCKS + "\n9,9\nW3.d\n1,2,3\n4,5\nV1.d\n"
+    parsed = answers.parse(text, "b.csv")
+    assert len(list(parsed)) == len(DS)
+    assert [why for _, _, why in parsed.unreadable] == [
+        "a row of numbers with no name line (W1.d) before its block", "rows of 2 and 3 entries in '[[1, 2, 3], [4, 5]]'",
+        "no rows of numbers follow 'V1.d'"]
+
+
 # ---- the command line ------------------------------------------------------------------------------------------
 
 

@@ -282,9 +282,8 @@ def _latex_matrix(text):
     env, after = found
     rows = [[c.strip() for c in r] for r in _cells_of(env)]
     value, decimals = _array(rows, env.latex_verbatim())
-    if _TRANSPOSED.match(after.replace("$", "")) and _TRANSPOSED.match(after.replace("$", "")).group(0).strip():
-        return value.T, decimals.T
-    return value, decimals
+    m = _TRANSPOSED.match(after.replace("$", ""))
+    return (value.T, decimals.T) if m and m.group(0).strip() else (value, decimals)
 
 
 def _is_matrix(text):
@@ -418,7 +417,7 @@ def _rows(table_rows, out):
 
 def _csv(lines, out):
     rows = csv.reader(lines)
-    header, block = None, None
+    header, block, blocks = None, None, False
     for cells in rows:
         line = rows.line_num
         if not any(c.strip() for c in cells):
@@ -428,7 +427,7 @@ def _csv(lines, out):
             continue
         if cells[0].lstrip().startswith("#"):
             continue
-        if header is None and block is None:
+        if header is None and block is None and not blocks:
             header = _Header(cells)
             if header.ok:
                 continue
@@ -437,10 +436,13 @@ def _csv(lines, out):
         if header is None and len(filled) == 1 and cells[0].strip() and not _value_like(cells[0]):
             if block:
                 yield from _block(block, out)
-            block = (line, cells[0].strip(), [])
+            block, blocks = (line, cells[0].strip(), []), True
             continue
         if block is not None:
             block[2].append((line, cells))
+            continue
+        if header is None and blocks:
+            out.bad(line, ",".join(cells), "a row of numbers with no name line (W1.d) before its block")
             continue
         if header is None:
             raise GraphcompError(f"line {line}: the first line is neither a header naming the columns (e.g. "
