@@ -340,7 +340,7 @@ class _Header:
         self.ok = self.name is not None and bool(self.numbers) and len(set(names)) == len(names)
 
     def read(self, cells, line, out):
-        """The entries of one row of the table."""
+        """The entries of one row of the table (a list)."""
         label = cells[self.name] if self.name < len(cells) else ""
         named = name_key(latex_text(label)) if label.strip() else None
         symbol = name_key(latex_text(cells[self.symbol])) if self.symbol is not None and self.symbol < len(cells) else None
@@ -348,7 +348,8 @@ class _Header:
         if named is None:
             if label.strip() or any(cells[k].strip() not in NONE for k, _ in self.numbers if k < len(cells)):
                 out.bad(line, ",".join(cells), f"'{label.strip()}' is not a row name")
-            return
+            return []
+        entries = []
         for k, kind in self.numbers:
             text = cells[k] if k < len(cells) else ""
             if text.strip() in NONE:
@@ -359,7 +360,8 @@ class _Header:
                 kind = named[1]
             entry = _entry(out, line, label.strip(), named[0], kind, text)
             if entry:
-                yield entry
+                entries.append(entry)
+        return entries
 
 
 def _entry(out, line, name, key, kind, text):
@@ -603,16 +605,18 @@ def _lines(lines, out):
     pending = None  # (first line, text so far, how many lines) of an array that goes on
     for line, raw in enumerate(lines, 1):
         if pending is not None and "=" in raw:  # the next row: the array before it was never closed
-            yield from _line(pending[0], pending[1], out)
-            pending = None
+            entry, pending = _line(pending[0], pending[1], out), None
+            if entry:
+                yield entry
         if pending is not None:
             start, text, count = pending
             text += raw
             if _open(text) and count < MAX_CONTINUED:
                 pending = (start, text, count + 1)
                 continue
-            pending = None
-            yield from _line(start, text, out)
+            entry, pending = _line(start, text, out), None
+            if entry:
+                yield entry
             continue
         s = raw.strip()
         if not s or s.startswith(("#", "%", "//")):
@@ -620,12 +624,16 @@ def _lines(lines, out):
         if ("[" in s or "\\begin{" in s) and _open(s):
             pending = (line, s, 1)
             continue
-        yield from _line(line, s, out)
-    if pending is not None:
-        yield from _line(pending[0], pending[1], out)
+        entry = _line(line, s, out)
+        if entry:
+            yield entry
+    entry = _line(pending[0], pending[1], out) if pending is not None else None
+    if entry:
+        yield entry
 
 
 def _line(line, s, out):
+    """The entry of one row (an array's may span lines), or None when it cannot be read (noted in `out`)."""
     if "\\begin{" in s or ("[" in s and "[" in _WRAP.sub("", s)):
         s = _WRAP.sub("", s)
         parts = _SPLIT.split(s)
@@ -638,10 +646,8 @@ def _line(line, s, out):
         value = parts[-1]
     if named is None:
         out.bad(line, s, "expected `name = number`, e.g. v1 = 1.5000")
-        return
-    entry = _entry(out, line, parts[0].strip(), named[0], named[1], value)
-    if entry:
-        yield entry
+        return None
+    return _entry(out, line, parts[0].strip(), named[0], named[1], value)
 
 
 def detect(path, text):
