@@ -374,7 +374,7 @@ def _entry(out, line, name, key, kind, text):
     if parsed is None:
         out.bad(line, text, f"'{_short(text)}' is not a number")
         return None
-    shown = text.strip()
+    shown = text.strip().strip("$").strip()  # the number as written, without its math shift
     return Entry(line, name, key, kind, shown if len(shown) < 60 and "\n" not in shown else _short(shown, 200),
                  *parsed)
 
