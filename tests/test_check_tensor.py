@@ -7,6 +7,8 @@ form a tensor can be written, and each wrong one has one deliberate mistake.
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from graphcomp.frontends import answers
 from graphcomp.frontends.spec import from_dict, load
@@ -251,3 +253,30 @@ def test_cli_tensor_graphs_are_checked_in_reverse_mode(cli, tmp_path):
     path.write_text(_lines(D), encoding="utf-8")
     ran = cli("check", "fig1.yaml", "--mode", "forward", "--wrt", "W1", path)
     assert ran.status == 2 and ran.stderr.count("\n") == 1 and "--mode reverse" in ran.stderr, ran.stderr
+
+
+TOKENS = list("[](){}$\\&,;=:.-+e019 \n|#%^_vdWzᵀ−₁") + [
+    "\\begin{bmatrix}", "\\end{bmatrix}", "\\\\", "nan", "1e999", "1,5", "\\begin{tabular}{ll}", "\\end{tabular}", "\x00"]
+EDIT = st.tuples(st.floats(0, 1), st.sampled_from(["insert", "delete", "replace"]), st.sampled_from(TOKENS))
+FORMS = [("lists.txt", _lines(D)), ("blocks.csv", CSV_BLOCKS), ("doc.tex", LATEX_DOC), ("table.md", MARKDOWN)]
+
+
+@settings(max_examples=150, derandomize=True, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(form=st.sampled_from(FORMS), edits=st.lists(EDIT, min_size=1, max_size=8), graph=st.sampled_from(
+    ["fig1.yaml", "eq2.yaml"]))
+def test_damaged_answer_files_get_a_verdict_or_one_line(cli, tmp_path_factory, form, edits, graph):
+    """Any damage to an answer file: exit status 0, 1 (a verdict) or 2 with one line on stderr; never a traceback."""
+    name, text = form
+    chars = list(text)
+    for where, how, token in edits:
+        k = int(where * len(chars))
+        if how == "insert":
+            chars.insert(k, token)
+        elif chars:
+            chars[min(k, len(chars) - 1):min(k, len(chars) - 1) + 1] = [] if how == "delete" else [token]
+    path = tmp_path_factory.mktemp("damaged") / name
+    path.write_text("".join(chars), encoding="utf-8")
+    ran = cli("check", graph, *(["--wrt", "x2"] if graph == "eq2.yaml" else []), path, "--format", "json")
+    assert ran.status in (0, 1, 2) and "Traceback" not in ran.stderr
+    assert ran.stderr.count("\n") == (1 if ran.status == 2 else 0), ran.stderr
+

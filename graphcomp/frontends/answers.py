@@ -185,6 +185,8 @@ _TOKENS = re.compile(r"[\[\](),;]|[^\s\[\](),;]+")
 def _array(rows, text):
     """(array, decimals) from rows of number texts, checked to be a rectangle within the limits."""
     widths = {len(r) for r in rows}
+    if not rows or not max(widths):
+        raise GraphcompError(f"an empty matrix in '{_short(text)}'")
     if len(widths) > 1:
         raise GraphcompError(f"rows of {' and '.join(map(str, sorted(widths)))} entries in '{_short(text)}'")
     check_entries((len(rows), max(widths)))
