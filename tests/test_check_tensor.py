@@ -186,6 +186,27 @@ def test_a_d_without_one_users_term_is_a_missing_contribution():
     _all_right(check.check(t, answers.parse(right)))
 
 
+def test_carried_on_matrices_too_large_to_bump_entry_by_entry():
+    """30×30 matrices (over SPREAD_ENTRIES): the rounding spread is found with each matrix bumped as a whole."""
+    spec = {"name": "wide", "seed": 1, "dist": "normal",
+            "inputs": [{"name": "X", "shape": [30, 30], "kind": "data"}, {"name": "W", "shape": [30, 30]}],
+            "nodes": [{"name": "a", "op": "matmul", "inputs": ["W", "X"]}, {"name": "z", "op": "halfsq", "inputs": ["a"]}],
+            "output": "z"}
+    np.random.seed(1)
+    X, W = np.random.standard_normal((30, 30)), np.random.standard_normal((30, 30))
+    ad = W @ X + np.eye(30) * 0.5  # one mistake: 0.5 added on the diagonal of ā
+    report = check.check(from_dict(spec, file="wide").trace(mode="reverse"),
+                         answers.parse(f"z.d = 1\na.d = {nested(ad)}\nW.d = {nested(ad @ X.T)}\n"))
+    rows = _rows(report)
+    assert rows["a.d"].verdict == "wrong value" and "30 of 900 entries wrong" in rows["a.d"].why
+    assert rows["W.d"].verdict == "carried"
+    assert 900 > check.SPREAD_ENTRIES
+    off = ad @ X.T + np.eye(30)[0] * 0.01  # and 0.01 off in W̄'s first row besides: wrong, not carried
+    report = check.check(from_dict(spec, file="wide").trace(mode="reverse"),
+                         answers.parse(f"z.d = 1\na.d = {nested(ad)}\nW.d = {nested(off)}\n"))
+    assert _rows(report)["W.d"].verdict == "wrong value"
+
+
 def test_the_batch_graph_many_data_points():
     """fig1_batch: X, Y ∈ ℝ^{2×16}, by hand in numpy as above (seed 2)."""
     np.random.seed(2)

@@ -40,6 +40,7 @@ CORRECT, CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRON
     "wrong value", "missing", "unknown")
 CAUSES = (CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG)
 SPREAD_ENTRIES = 400  # up to this many entries, a tensor row's rounding spread is found entry by entry
+ROUNDINGS = 32  # beyond, the spread is estimated from this many random roundings
 
 
 @dataclass
@@ -444,8 +445,10 @@ class _Grader:
             return None
 
     def _tensor_with_student(self, slot):
-        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives
-        (entry by entry up to SPREAD_ENTRIES entries read, else each slot's entries bumped together)."""
+        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives:
+        the worst case, each entry bumped by its half unit in turn, up to SPREAD_ENTRIES entries read; beyond, four
+        times the root mean square of ROUNDINGS tries with every entry bumped by ± its half unit at once (signs from
+        default_rng(0)), as the roundings' errors add up like random ones."""
         used = []
 
         def get(s):
@@ -456,17 +459,24 @@ class _Grader:
         used = list(dict.fromkeys(used))
         if base is None:
             return None, used, 0.0
-        written = [u for u in used if u in self.entries and self._align(u)[2] is not None]
-        one_by_one = sum(np.size(self.true[u]) for u in written) <= SPREAD_ENTRIES
-        spread = np.zeros(np.shape(base))
-        for u in written:
-            tol = 0.5 * 10.0 ** -self._align(u)[1].astype(float)
-            bumps = [np.where(np.arange(tol.size).reshape(tol.shape) == k, tol, 0.0) for k in range(tol.size)] \
-                if one_by_one else [tol]
-            for bump in bumps:
-                bumped = self._tensor_recompute(slot, lambda s, u=u, b=bump: self.student(s) + (b if s == u else 0.0))
-                spread = spread + (np.abs(bumped - base) if bumped is not None else 0.0)
-        return base, used, spread
+        tols = {u: 0.5 * 10.0 ** -self._align(u)[1].astype(float) for u in used
+                if u in self.entries and self._align(u)[2] is not None}
+        one_by_one = sum(t.size for t in tols.values()) <= SPREAD_ENTRIES
+        if one_by_one:
+            bumps = [{u: np.where(np.arange(t.size).reshape(t.shape) == k, t, 0.0)} for u, t in tols.items()
+                     for k in range(t.size)]
+        else:
+            rng = np.random.default_rng(0)
+            bumps = [{u: t * rng.choice((-1.0, 1.0), size=t.shape) for u, t in tols.items()} for _ in range(ROUNDINGS)]
+        deltas = []
+        for bump in bumps:
+            bumped = self._tensor_recompute(slot, lambda s, b=bump: self.student(s) + b.get(s, 0.0))
+            deltas.append(np.abs(bumped - base) if bumped is not None else np.zeros(np.shape(base)))
+        if not deltas:
+            return base, used, 0.0
+        if one_by_one:
+            return base, used, np.sum(deltas, axis=0)
+        return base, used, 4.0 * np.sqrt(np.mean(np.square(deltas), axis=0))
 
     def _grade_tensor(self, slot, e, expected):
         sym = self._sym(slot)
