@@ -201,7 +201,7 @@ def test_carried_on_matrices_too_large_to_bump_entry_by_entry():
     assert rows["a.d"].verdict == "wrong value" and "30 of 900 entries wrong" in rows["a.d"].why
     assert rows["W.d"].verdict == "carried"
     assert 900 > check.SPREAD_ENTRIES
-    off = ad @ X.T + np.eye(30)[0] * 0.01  # and 0.01 off in W̄'s first row besides: wrong, not carried
+    off = ad @ X.T + np.eye(30)[0] * 0.01  # and 0.01 off in W̄'s first column besides: wrong, not carried
     report = check.check(from_dict(spec, file="wide").trace(mode="reverse"),
                          answers.parse(f"z.d = 1\na.d = {nested(ad)}\nW.d = {nested(off)}\n"))
     assert _rows(report)["W.d"].verdict == "wrong value"
