@@ -33,6 +33,7 @@ from pylatexenc.latexwalker import (
     LatexMathNode,
     LatexSpecialsNode,
     LatexWalker,
+    get_default_latex_context_db,
 )
 
 from graphcomp.core.errors import GraphcompError
@@ -109,6 +110,11 @@ _COMMA = re.compile(r"[+-]?\d+,\d+")
 _NAME_NOISE = re.compile(r"[\s_{}$\\]")
 _NUMBER_NOISE = re.compile(r"[\s$]")
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+_CONTEXT = get_default_latex_context_db()  # built once: pylatexenc builds it again for every walker otherwise
+
+
+def _walker(tex):
+    return LatexWalker(tex, latex_context=_CONTEXT, tolerant_parsing=True)
 NONE = ("", "—", "–", "-", "--", "$--$", "$-$")  # a cell that holds no number: blank, or the tool's dash for data
 
 
@@ -117,7 +123,7 @@ def latex_text(tex):
     if "\\" not in tex and "$" not in tex:
         return tex
     try:
-        return _LATEX.latex_to_text(tex)
+        return _LATEX.nodelist_to_text(_walker(tex).get_latex_nodes()[0])
     except Exception:  # pylatexenc raises on malformed input; the text as written is then read as it is
         return tex.replace("$", "")
 
@@ -277,7 +283,7 @@ def _cells_of(env):
 
 def _latex_matrix(text):
     """(array, decimals) of the first bmatrix (pmatrix, …) in LaTeX text, read by pylatexenc; ^\\top transposes."""
-    nodes, _, _ = LatexWalker(text, tolerant_parsing=True).get_latex_nodes()
+    nodes, _, _ = _walker(text).get_latex_nodes()
     found = _find_matrix(nodes)
     if found is None:
         return None
@@ -521,7 +527,7 @@ _TABULARS = ("tabular", "array", "tabularx", "longtable")
 
 
 def _latex(lines, out):
-    walker = LatexWalker(_whole(lines, out), tolerant_parsing=True)
+    walker = _walker(_whole(lines, out))
     nodes, _, _ = walker.get_latex_nodes()
     tables, maths, stack = [], [], list(nodes)
     while stack:  # every tabular, also inside other environments (table, center); math outside them
