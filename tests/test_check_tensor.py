@@ -100,13 +100,14 @@ LATEX_DOC = ("\\documentclass{article}\n\\begin{document}\nThe backward pass:\n\
 MARKDOWN = "| node | .d |\n|---|---|\n" + "".join(f"| {k} | ${bmatrix(D[k])}$ |\n" for k in DS)
 SPACED = "".join(f"{k}.d = {nested(D[k], sep=' ')}\n" for k in DS)  # numpy's print: [[1 2]\n [3 4]]
 SPACED = SPACED.replace("] [", "]\n [")
+DISPLAYS = "".join(f"$$\n{k}.d =\n" + bmatrix(D[k]).replace(" \\\\ ", " \\\\\n") + "\n$$\n" for k in DS)
 
 
 @pytest.mark.parametrize("text, name", [
     (_lines(D), "lists.txt"), (_lines(D, bmatrix), "bmatrix.txt"), (CSV_BLOCKS, "blocks.csv"),
-    (LATEX_DOC, "doc.tex"), (MARKDOWN, "table.md"), (SPACED, "spaced.txt"),
+    (LATEX_DOC, "doc.tex"), (MARKDOWN, "table.md"), (SPACED, "spaced.txt"), (DISPLAYS, "displays.txt"),
     ("".join(f"{k}.v = {nested(x)}\n" for k, x in V.items()) + _lines(D), "values.txt")],
-    ids=["lists", "bmatrix-lines", "csv-blocks", "latex-align", "markdown", "numpy-spaces", "values"])
+    ids=["lists", "bmatrix-lines", "csv-blocks", "latex-align", "markdown", "numpy-spaces", "displays", "values"])
 def test_every_form_of_a_right_backward_pass_is_all_right(text, name):
     report = _grade(text, name)
     _all_right(report)

@@ -598,6 +598,7 @@ def _math_matrices(math, walker, out):
 _SPLIT = re.compile(r"=|:")
 _WRAP = re.compile(r"^\s*(?:\\\[|\$\$|\\\(|\$)|(?:\\\]|\$\$|\\\)|\$)\s*[,.;]?\s*$")
 MAX_CONTINUED = 10_000  # lines one array may run over in plain lines
+_DELIMITERS = ("$$", "$", "\\[", "\\]")  # a display's own lines, around `name = matrix`
 
 
 def _open(text):
@@ -627,10 +628,10 @@ def _lines(lines, out):
                 yield entry
             continue
         s = raw.strip()
-        if not s or s.startswith(("#", "%", "//")):
+        if not s or s.startswith(("#", "%", "//")) or s in _DELIMITERS:
             continue
-        if ("[" in s or "\\begin{" in s) and _open(s):
-            pending = (line, s, 1)
+        if (("[" in s or "\\begin{" in s) and _open(s)) or s.endswith("="):  # the value goes on below
+            pending = (line, s + "\n", 1)
             continue
         entry = _line(line, s, out)
         if entry:
