@@ -62,6 +62,7 @@ class Entry(NamedTuple):
 
     @property
     def tensor(self):
+        """Whether the student wrote an array (a list or a matrix), not a number."""
         return isinstance(self.value, np.ndarray)
 
 
