@@ -312,7 +312,7 @@ def test_a_million_lines_are_graded_with_the_lists_capped(cli, tmp_path):
     ran = cli("check", "eq2.yaml", "--wrt", "x2", path, "--format", "markdown")
     assert ran.status == 1 and ran.stderr == ""
     assert ran.stdout.count("| correct |") == 18 and ran.stdout.count("names no node of eq2") == 50
-    assert "… and 999 950 more rows that name no node or repeat one" in ran.stdout
+    assert "… and 999 950 more rows not graded (unknown, repeated or of the other mode)" in ran.stdout
     assert ran.stdout.count("could not read 'not a row'") == 50 and "… and 50 more unreadable lines" in ran.stdout
     assert "another function" in ran.stdout and len(ran.stdout) < 20_000
 

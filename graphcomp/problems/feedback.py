@@ -57,7 +57,7 @@ def _footer(report):
 def _more(report):
     """The line after the unknown rows listed, when there were more than LIST_CAP."""
     rest = report.unknown_count - len(report.unknown)
-    return f"… and {spaced(rest)} more rows that name no node or repeat one" if rest > 0 else None
+    return f"… and {spaced(rest)} more rows not graded (unknown, repeated or of the other mode)" if rest > 0 else None
 
 
 def rich_renderables(report):
