@@ -4,7 +4,7 @@ The right numbers come from Eq. 2's closed form (below), not from the engine; ev
 hand, each wrong one with one deliberate mistake, and its verdict is asserted on that row.
 """
 import math
-import time
+import tracemalloc
 
 import pytest
 
@@ -276,7 +276,7 @@ def _bad(tmp_path, name, data):
     ("blank.csv", "\n\n  \n", "the file is empty"),
     ("garbage.bin", bytes(range(256)) * 4, "not a text file"),
     ("latin1.txt", "v1 = 1.5 \xe9\n".encode("latin-1"), "not UTF-8"),
-    ("noheader.csv", "1.0,2.0\n3.0,4.0\n", "not a header"),
+    ("noheader.csv", "1.0,2.0\n3.0,4.0\n", "neither a header naming the columns"),
     ("prose.txt", "I did not do it.\n", "line 1: expected `name = number`"),
     ("comma.txt", "v1 = 1,5\n", "line 1: '1,5' has a decimal comma; write 1.5"),
     ("nothing.md", "no table here\n", "no Markdown table"),
@@ -301,16 +301,54 @@ def test_a_table_for_another_function(tmp_path, cli):
     assert ran.status == 1 and "another function" in ran.stdout
 
 
-def test_reading_is_linear_in_the_file_size():
-    def seconds(n):
-        text = "".join(f"v{i % 7} = {i}.5000\n" for i in range(n))
-        start = time.perf_counter()
-        assert len(answers.parse(text, "big.txt").entries) == n
-        return time.perf_counter() - start
-    small, big = seconds(20_000), seconds(200_000)
-    assert big < 25 * small + 0.5  # ten times the lines, not a hundred times the time
+def test_a_million_lines_are_graded_with_the_lists_capped(cli, tmp_path):
+    """10⁶ rows naming no node and 100 unreadable lines after a right table: the right rows are graded, the rest
+    counted, and only the first 50 of each are listed."""
+    path = tmp_path / "huge.txt"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(SUMMED)
+        fh.writelines(f"w{i} = {i}.5\n" for i in range(10**6))
+        fh.write("not a row\n" * 100)
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", path, "--format", "markdown")
+    assert ran.status == 1 and ran.stderr == ""
+    assert ran.stdout.count("| correct |") == 18 and ran.stdout.count("names no node of eq2") == 50
+    assert "… and 999 950 more rows not graded (unknown, repeated or of the other mode)" in ran.stdout
+    assert ran.stdout.count("could not read 'not a row'") == 50 and "… and 50 more unreadable lines" in ran.stdout
+    assert "another function" in ran.stdout and len(ran.stdout) < 20_000
 
 
-def test_check_refuses_tensor_graphs_in_one_line(cli, tmp_path):
-    ran = cli("check", "fig1.yaml", _bad(tmp_path, "a.txt", SUMMED))
-    assert ran.status == 2 and "scalar traces only" in ran.stderr
+def test_reading_and_grading_keep_no_more_than_the_lists(tmp_path):
+    """The memory a check takes does not grow with the answer file (read as a stream, the lists capped)."""
+    def peak(n):
+        path = tmp_path / f"{n}.txt"
+        path.write_text(SUMMED + "".join(f"v{i % 7} = {i}.5000\nw{i} = 1\n" for i in range(n)), encoding="utf-8")
+        tracemalloc.start()
+        report = check.check(_trace("reverse"), answers.read(path))
+        top = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert report.unknown_count == 2 * n and len(report.unknown) == answers.LIST_CAP
+        return top
+    assert peak(40_000) < peak(2_000) + 2**20
+
+
+def test_a_markdown_or_latex_file_is_read_whole_within_its_limit(cli, tmp_path):
+    path = _bad(tmp_path, "long.md", "| node | value |\n|---|---|\n" + "| v1 | 1.5000 |\n" * 200)
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", path, env={"GRAPHCOMP_MAX_MARKUP_LINES": "100"})
+    assert ran.status == 2 and ran.stderr.count("\n") == 1
+    assert "202 lines in a Markdown or LaTeX answer file" in ran.stderr and "GRAPHCOMP_MAX_MARKUP_LINES" in ran.stderr
+
+
+def test_numbers_in_exponent_form_and_decimal_commas_from_the_command_line(cli, tmp_path):
+    right = _bad(tmp_path, "e.txt", _swap(SUMMED, "v̄1 = 2.6955", "v̄1 = 2.6955e0"))
+    assert cli("check", "eq2.yaml", "--wrt", "x2", right).status == 0
+    commas = _bad(tmp_path, "c.csv", CSV_NAMES.replace("x2,1.5000,2.6955", "x2,1,5000,2,6955"))
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", commas, env={"COLUMNS": "200"})
+    assert ran.status == 1 and "5 fields, the header has 3 (a decimal comma?" in ran.stdout
+
+
+def test_a_list_where_a_number_is_due():
+    text = _swap(_swap(SUMMED, "v1 = 1.5000", "v1 = [1,5000]"), "v2 = 0.9093", "v2 = [0.9093]")
+    report = _grade(text)
+    assert _row(report, "v₁").verdict == "shape" and "decimal commas?" in _row(report, "v₁").why
+    assert _row(report, "v₂").verdict == "correct"
+    assert [r.symbol for r in report.rows if r.verdict not in ("correct", "carried")] == ["v₁"]

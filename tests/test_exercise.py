@@ -42,12 +42,42 @@ def test_every_key_checks_as_all_right_in_every_format(cli, tmp_path, graph, mod
     assert [r["student"] for r in rows] == ["student01", "student02", "student03"]
     for row in rows:
         name = row["student"]
-        for key in (f"keys/{name}.csv", f"keys/{name}.md", f"keys/{name}.tex"):
+        with open(out / "keys" / f"{name}.csv", newline="", encoding="utf-8") as fh:  # the key as plain lines
+            lines = "".join(f"{r['symbol']} = {r['value']}\n" for r in csv.DictReader(fh))
+        (out / "keys" / f"{name}.txt").write_text(lines, encoding="utf-8")
+        for key in (f"keys/{name}.csv", f"keys/{name}.md", f"keys/{name}.tex", f"keys/{name}.txt"):
             wrt = row["check"].split("--wrt ")[1].split()[0]
             r = cli("check", row["key"], "--wrt", wrt, "--mode", mode, key, cwd=out)
             assert r.status == 0, (key, r.stdout)
             right, total = r.stdout.split(" rows right")[0].split()[-3::2]
             assert right == total and int(total) > 5
+
+
+@pytest.mark.parametrize("graph", [GRAPHS[0], GRAPHS[3]], ids=["eq2.yaml", "random"])
+def test_mode_both_gives_a_forward_and_a_reverse_table_each_with_its_key(cli, tmp_path, graph):
+    args = (*graph, "--seed", "6", "--count", "2", "--mode", "both", "--wrt", "x2")
+    rows = _exercise(cli, tmp_path / "a", *args)
+    _exercise(cli, tmp_path / "b", *args)
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    out = tmp_path / "a"
+    for row in rows:
+        name = row["student"]
+        commands = row["check"].split(" ; ")
+        assert [c.split("--mode ")[1].split()[0] for c in commands] == ["forward", "reverse"]
+        md = (out / name / "exercise.md").read_text(encoding="utf-8")
+        assert "**(a) Forward mode.**" in md and "**(b) Reverse mode.**" in md and md.count("$$") == 2
+        for mode, command in zip(("forward", "reverse"), commands):
+            blank = out / name / f"answers_{mode}.csv"
+            assert command.split()[-1] == f"{name}/answers_{mode}.csv"
+            assert cli(*command.split()[1:], cwd=out).status == 1  # the blank table: rows missing
+            blank.write_bytes((out / "keys" / f"{name}_{mode}.csv").read_bytes())
+            ran = cli(*command.split()[1:], cwd=out)
+            assert ran.status == 0, ran.stdout
+            assert ("v̇" in ran.stdout) == (mode == "forward") and ("v̄" in ran.stdout) == (mode == "reverse")
+        for key in (f"keys/{name}.md", f"keys/{name}.tex"):  # the key holds both tables, every number right
+            for mode in ("forward", "reverse"):
+                ran = cli("check", row["key"], "--wrt", "x2", "--mode", mode, key, cwd=out)
+                assert "wrong" not in ran.stdout and "missing" not in ran.stdout, ran.stdout
 
 
 def test_the_index_gives_the_check_command_and_the_filled_sheet_passes_it(cli, tmp_path):
@@ -86,7 +116,7 @@ def test_variants_differ_and_each_follows_its_own_seed(cli, tmp_path):
     assert len(set(keys)) == 3
     for r in a:  # the documented derivation: sha256 of "BASE/NAME", its first 8 bytes
         assert int(r["seed"]) == int.from_bytes(hashlib.sha256(f"7/{r['student']}".encode()).digest()[:8], "big")
-    b = _exercise(cli, tmp_path / "b", "eq2.yaml", "--seed", "7", "--students", _roster(tmp_path, "bob\n"))
+    b = _exercise(cli, tmp_path / "b", "eq2.yaml", "--seed", "7", "--roster", _roster(tmp_path, "bob\n"))
     assert b[0]["point"] == a[1]["point"]  # a student's variant does not depend on who else is on the roster
     c = _exercise(cli, tmp_path / "c", "eq2.yaml", "--seed", "8", "--students", _roster(tmp_path, "bob\n"))
     assert c[0]["point"] != b[0]["point"]
@@ -207,7 +237,7 @@ def test_without_graphviz_and_pdflatex_the_text_files_are_written_and_it_says_so
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
-@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("mode", ["reverse", "forward", "both"])
 def test_sheet_and_key_compile_without_an_overfull_box(cli, tmp_path, mode):
     _exercise(cli, tmp_path, "eq2.yaml", "--seed", "2", "--mode", mode, "--students", _roster(tmp_path, "a_b\n"))
     doc = ("\\documentclass[10pt]{article}\n\\usepackage[margin=1in]{geometry}\n\\usepackage{booktabs,amsmath,amssymb}\n"

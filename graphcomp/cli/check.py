@@ -19,13 +19,15 @@ def register(sub):
                        description="Read a student's trace table and grade every row: correct (within the rounding "
                        "of the digits written, plus --rtol), or the likely cause: carried (right from the student's "
                        "own earlier numbers), rounding, sign, missing contribution, wrong local partial, wrong value; "
-                       "and missing or unknown rows. Exit status 0 when every row is right, 1 otherwise, 2 when the "
+                       "and missing or unknown rows. On a tensor graph (fig1.yaml) each node's .v and .d is checked entry "
+                       "by entry, given as nested lists, bmatrix/pmatrix or CSV blocks, with the verdicts transposed and "
+                       "shape besides. Exit status 0 when every row is right, 1 otherwise, 2 when the "
                        "answers cannot be read. Example: check eq2.yaml --wrt x2 --mode reverse answers.csv")
     add_graph_args(p)
     p.add_argument("answers", nargs="?", help="the answer file (.csv, .md, .tex, or name = number lines)")
     p.add_argument("--wrt", help="the input the derivative is taken with respect to (x2)")
     p.add_argument("--mode", choices=("forward", "reverse"), default="reverse",
-                   help="forward (tangents v̇) or reverse (adjoints v̄; the default)")
+                   help="forward (tangents v̇) or reverse (adjoints v̄, or a tensor graph's .d; the default)")
     p.add_argument("--answers-format", choices=answers.FORMATS, help="how to read the answers (default: from the "
                    "extension, else from the first lines)")
     p.add_argument("--rtol", type=float, default=0.0, help="relative tolerance on top of the digits' rounding "

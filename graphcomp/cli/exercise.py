@@ -53,8 +53,9 @@ def register(sub):
     p.add_argument("--ops-from", default=",".join(exercise.OPS_FROM),
                    help=f"drawn from these (default: {','.join(exercise.OPS_FROM)})")
     p.add_argument("--wrt", help="the input whose derivative is asked for (default: the first input)")
-    p.add_argument("--mode", choices=("forward", "reverse"), default="reverse",
-                   help="forward (the tangent trace) or reverse (the adjoint trace, one step per edge; the default)")
+    p.add_argument("--mode", choices=("forward", "reverse", "both"), default="reverse",
+                   help="forward (the tangent trace), reverse (the adjoint trace, one step per edge; the default), or "
+                   "both: parts (a) and (b) of one sheet, with a table to fill and a key for each")
     p.add_argument("--decimals", default="1", help="decimals of the drawn input values, 0 to 4 (default: 1)")
     p.add_argument("--no-draw", action="store_true", help="do not draw the graph (graph.png, graph.pdf)")
     p.add_argument("--no-pdf", action="store_true", help="do not build exercise.pdf and the keys' PDFs")
@@ -107,7 +108,7 @@ def _base(args):
     where = args.spec or "--expr"
     if not graph.scalar or len(graph.inputs) != len(graph.input_names) or any(
             graph.nodes[i].kind != INPUT for i in graph.inputs):
-        raise GraphcompError("exercise takes scalar graphs with scalar inputs only (as check does)", file=where)
+        raise GraphcompError("exercise takes scalar graphs with scalar inputs only", file=where)
     if len(graph.outputs) > 1:  # its sheet asks for f and ∂f/∂x, and check grades the first output
         raise GraphcompError(f"exercise takes graphs with one output; this one has {len(graph.outputs)}: "
                              f"{', '.join(graph.output_names)}", file=where)
@@ -140,20 +141,31 @@ def _random_shape(args):
     return n_inputs, n_ops, ops_from
 
 
+def _modes(mode):
+    return ("forward", "reverse") if mode == "both" else (mode,)
+
+
+def _answers(name, mode, modes):
+    """Where a student's table to fill is: NAME/answers.csv, or NAME/answers_MODE.csv for --mode both."""
+    return f"{name}/answers.csv" if len(modes) == 1 else f"{name}/answers_{mode}.csv"
+
+
 def _variant(args, name, own, decimals, taken, shape, graph, doc, base, wrt):
-    """(spec text, its trace as check reads it, the point) of one student."""
+    """(spec text, its traces as check reads them, one per mode, the point) of one student."""
     if graph is None:
-        doc, graph, point = exercise.random_variant(own, *shape, args.mode, decimals, taken)
+        doc, graph, point = exercise.random_variant(own, *shape, args.mode, decimals, taken, wrt)
         source = f"a random function (--inputs {shape[0]} --ops {shape[1]} --ops-from {','.join(shape[2])})"
     else:
         point, _ = exercise.draw_point(graph, base, own, wrt, args.mode, decimals, taken)
         source = f"--expr {args.expr!r}" if args.expr else args.spec
+    modes = _modes(args.mode)
     text = (f"# graphcomp exercise: the variant of {source} for {name} (student seed {own}, from --seed {args.seed})\n"
-            f"# grade with: graphcomp check keys/{name}.yaml --wrt {wrt} --mode {args.mode} ANSWERS\n"
+            + "".join(f"# grade with: graphcomp check keys/{name}.yaml --wrt {wrt} --mode {m} "
+                      f"{'ANSWERS' if len(modes) == 1 else _answers(name, m, modes)}\n" for m in modes)
             + yaml.safe_dump(exercise.spec_doc(graph, doc, point, name), sort_keys=False,
                              default_flow_style=None, allow_unicode=True, width=100))
-    t = exercise.load_variant(text, f"keys/{name}.yaml").trace(wrt=wrt, mode=args.mode)
-    return text, t, point
+    variant = exercise.load_variant(text, f"keys/{name}.yaml")
+    return text, [variant.trace(wrt=wrt, mode=m) for m in modes], point
 
 
 PREAMBLE = ("\\documentclass[10pt]{article}\n\\usepackage[margin=1in]{geometry}\n"
@@ -189,12 +201,12 @@ def _pdf(body, extra, what):
         return reproducible_pdf(pdf.read_bytes())
 
 
-def _extras(args, name, t, wrt, title, cache, notes):
+def _extras(args, name, traces, wrt, title, cache, notes):
     """The drawings and PDFs of one student, as far as Graphviz and pdflatex are installed and asked for."""
     out = Path(args.output)
     files, drawn = {}, None
     if not args.no_draw:
-        drawn = _drawings(t.graph, cache)
+        drawn = _drawings(traces[0].graph, cache)
         if drawn is None:
             notes.add(NO_DOT)
         else:
@@ -206,9 +218,9 @@ def _extras(args, name, t, wrt, title, cache, notes):
         return files
     figure = ("\n\n\\medskip\\noindent\\includegraphics[width=\\linewidth,height=0.3\\textheight,"
               "keepaspectratio]{graph.pdf}\n") if drawn else ""
-    files[out / name / "exercise.pdf"] = _pdf(sheet.sheet_latex(t, wrt, title) + figure, drawn or {},
+    files[out / name / "exercise.pdf"] = _pdf(sheet.sheet_latex(traces, wrt, title) + figure, drawn or {},
                                               f"{name}'s exercise")
-    files[out / "keys" / f"{name}.pdf"] = _pdf(sheet.key_latex(t, wrt, title), {}, f"{name}'s key")
+    files[out / "keys" / f"{name}.pdf"] = _pdf(sheet.key_latex(traces, wrt, title), {}, f"{name}'s key")
     return files
 
 
@@ -229,22 +241,25 @@ def run(args):
     if wrt not in inputs:
         raise GraphcompError(f"--wrt: '{wrt}' is not an input; inputs: {', '.join(inputs)}")
     files, index, taken, cache, notes = {}, [], set(), {}, set()
-    check = f"--wrt {wrt} --mode {args.mode}"
+    modes = _modes(args.mode)
     for name in names:
         own = exercise.student_seed(seed, name)
-        text, t, point = _variant(args, name, own, decimals, taken, shape, graph, doc, base, wrt)
+        text, traces, point = _variant(args, name, own, decimals, taken, shape, graph, doc, base, wrt)
         taken.add(tuple(point.values()))
-        title = f"Exercise {(graph or t.graph).name}: {name}"
-        files |= {out / name / "exercise.md": sheet.sheet_markdown(t, wrt, title),
-                  out / name / "exercise.tex": sheet.sheet_latex(t, wrt, title),
-                  out / name / "answers.csv": sheet.blank_csv(t),
+        title = f"Exercise {(graph or traces[0].graph).name}: {name}"
+        files |= {out / name / "exercise.md": sheet.sheet_markdown(traces, wrt, title),
+                  out / name / "exercise.tex": sheet.sheet_latex(traces, wrt, title),
                   out / "keys" / f"{name}.yaml": text,
-                  out / "keys" / f"{name}.md": sheet.key_markdown(t, wrt, title),
-                  out / "keys" / f"{name}.tex": sheet.key_latex(t, wrt, title),
-                  out / "keys" / f"{name}.csv": tables.csv_text(t)}
-        files |= _extras(args, name, t, wrt, title, cache, notes)
+                  out / "keys" / f"{name}.md": sheet.key_markdown(traces, wrt, title),
+                  out / "keys" / f"{name}.tex": sheet.key_latex(traces, wrt, title)}
+        for m, t in zip(modes, traces):  # a table to fill and its key per mode
+            files[out / _answers(name, m, modes)] = sheet.blank_csv(t)
+            files[out / "keys" / (f"{name}.csv" if len(modes) == 1 else f"{name}_{m}.csv")] = tables.csv_text(t)
+        files |= _extras(args, name, traces, wrt, title, cache, notes)
+        check = " ; ".join(f"graphcomp check keys/{name}.yaml --wrt {wrt} --mode {m} {_answers(name, m, modes)}"
+                           for m in modes)
         index.append([name, own, ";".join(f"{k}={v:g}" for k, v in point.items()), f"{name}/",
-                      f"keys/{name}.yaml", f"graphcomp check keys/{name}.yaml {check} {name}/answers.csv"])
+                      f"keys/{name}.yaml", check])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["student", "seed", "point", "sheet", "key", "check"])

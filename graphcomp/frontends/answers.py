@@ -1,58 +1,106 @@
 """A student's hand-filled trace table, read from CSV, Markdown, LaTeX or plain lines: (row name, number) pairs.
 
 Reading knows nothing of graphs: each entry keeps the name as written, normalised to a key (x2, v-1, and the
-accent that makes it a tangent or an adjoint), the number, and how many decimals were written. Matching names
-to nodes and grading is graphcomp.problems.check. Documents are parsed by the csv module, markdown-it-py and
-pylatexenc (whose LaTeX-to-Unicode conversion turns \\bar{v}_{1} into v̅_1); the regular expressions here
-only read one name or one number.
+accent that makes it a tangent or an adjoint), the number — or, for a tensor node's .v or .d, the array —, and
+how many decimals were written. Matching names to nodes and grading is graphcomp.problems.check. Documents are
+parsed by the csv module, markdown-it-py and pylatexenc (whose LaTeX-to-Unicode conversion turns \\bar{v}_{1}
+into v̅_1; its walker splits a bmatrix or pmatrix into entries); the regular expressions here only read one
+name or one number, and a nested list is read by a tokenizer.
+
+An answer file is read as a stream: CSV and plain lines line by line, in time linear in the file's size and in
+memory that does not grow with it; Markdown and LaTeX whole (up to GRAPHCOMP_MAX_MARKUP_LINES lines). Iterating
+an Answers gives its entries; the lines that could not be read are counted, the first LIST_CAP of them kept.
+
+Tensors are written as nested lists (`W1.d = [[0.1, 0.2], [0.3, 0.4]]`, commas or spaces between entries, over
+several lines if need be), a bmatrix or pmatrix (`W_1.d = \\begin{bmatrix} 0.1 & 0.2 \\\\ 0.3 & 0.4
+\\end{bmatrix}`, in plain lines, in a table's cell or in a LaTeX document's math), or in CSV as blocks: a line
+holding only the node's name and field (`W1.d`), then one line per matrix row (a vector: one line, or one entry
+a line; a scalar: one number); a blank line or the next name ends the block.
 """
 import csv
 import io
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 from markdown_it import MarkdownIt
 from pylatexenc.latex2text import LatexNodes2Text
 from pylatexenc.latexwalker import (
     LatexEnvironmentNode,
+    LatexGroupNode,
     LatexMacroNode,
+    LatexMathNode,
     LatexSpecialsNode,
     LatexWalker,
+    get_default_latex_context_db,
 )
 
 from graphcomp.core.errors import GraphcompError
+from graphcomp.frontends.limits import check_entries, limit, over, regular_file
 
 FORMATS = ("csv", "markdown", "latex", "lines")
 SUFFIXES = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".tex": "latex"}
 
 VALUE, TANGENT, ADJOINT, DERIVATIVE = "value", "tangent", "adjoint", "derivative"  # DERIVATIVE: the mode's
+LIST_CAP = 50  # unreadable lines (and, in check, unknown rows) listed; the rest are counted
+HEAD = 65536  # bytes looked at to tell the format, binary data and an empty file
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One number the student wrote: the row's name as written, its key (e.g. 'v-1'), its kind, the number."""
+class Entry(NamedTuple):
+    """One number (or array) the student wrote: the row's name as written, its key (e.g. 'v-1'), its kind, the
+    text, the value (a float, or a numpy array shaped as written), and the decimals written (an int, or an array
+    of ints beside the value's entries)."""
 
     line: int
     name: str
     key: str
     kind: str
     text: str
-    value: float
-    decimals: int
+    value: object
+    decimals: object
+
+    @property
+    def tensor(self):
+        """Whether the student wrote an array (a list or a matrix), not a number."""
+        return isinstance(self.value, np.ndarray)
 
 
-@dataclass
 class Answers:
-    """What could be read from an answer file, and the lines that could not (line, text, why)."""
+    """What an answer file holds, read as it is iterated: iterating gives its entries (and raises a
+    GraphcompError at the end if there were none); `unreadable` then lists the first LIST_CAP lines that could
+    not be read [(line, text, why)] and `unreadable_count` counts them all."""
 
-    file: str
-    format: str
-    entries: list = field(default_factory=list)
-    unreadable: list = field(default_factory=list)
+    def __init__(self, file, fmt, lines):
+        self.file, self.format, self._lines = str(file), fmt, lines
+        self.unreadable, self.unreadable_count = [], 0
+
+    def bad(self, line, text, why):
+        """Note a line that could not be read."""
+        self.unreadable_count += 1
+        if len(self.unreadable) < LIST_CAP:
+            self.unreadable.append((line, text.strip()[:80], why))
+
+    def __iter__(self):
+        self.unreadable, self.unreadable_count, n = [], 0, 0
+        for entry in _READERS[self.format](self._lines(), self):
+            n += 1
+            yield entry
+        if n == 0:
+            if self.unreadable:
+                line, shown, why = self.unreadable[0]
+                rest = self.unreadable_count - 1
+                more = f" (and {spaced(rest)} more unreadable line{'s' * (rest != 1)})" if rest else ""
+                raise GraphcompError(f"line {line}: {why}: '{shown}'{more}", file=self.file)
+            raise GraphcompError(f"no answers found (read as {self.format})", file=self.file)
 
 
-# ---- one name, one number ----------------------------------------------------------------------------------
+def spaced(n):
+    """A count with its thousands spaced: 999 950."""
+    return f"{n:,}".replace(",", " ")
+
+
+# ---- one name, one number, one array --------------------------------------------------------------------------
 
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉₋₊⁰¹²³⁴⁵⁶⁷⁸⁹⁻−–", "0123456789-+0123456789---")
 _ACCENTS = {"\u0304": ADJOINT, "\u0305": ADJOINT, "\u0307": TANGENT}
@@ -60,7 +108,15 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-?\d+)?|-?\d+")
 _WORDED = re.compile(r"([A-Za-z])(bar|dot)(-?\d+)")  # vbar-1, vdot1 (after _ and braces are gone)
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?\d+))?")
 _COMMA = re.compile(r"[+-]?\d+,\d+")
+_NAME_NOISE = re.compile(r"[\s_{}$\\]")
+_NUMBER_NOISE = re.compile(r"[\s$]")
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
+_CONTEXT = get_default_latex_context_db()  # built once: pylatexenc builds it again for every walker otherwise
+
+
+def _walker(tex):
+    return LatexWalker(tex, latex_context=_CONTEXT, tolerant_parsing=True)
+NONE = ("", "—", "–", "-", "--", "$--$", "$-$")  # a cell that holds no number: blank, or the tool's dash for data
 
 
 def latex_text(tex):
@@ -68,15 +124,25 @@ def latex_text(tex):
     if "\\" not in tex and "$" not in tex:
         return tex
     try:
-        return _LATEX.latex_to_text(tex)
+        return _LATEX.nodelist_to_text(_walker(tex).get_latex_nodes()[0])
     except Exception:  # pylatexenc raises on malformed input; the text as written is then read as it is
         return tex.replace("$", "")
+
+
+def _worded(s, kind):
+    m = _WORDED.fullmatch(s)
+    if m and kind == VALUE:
+        return m.group(1) + m.group(3), ADJOINT if m.group(2) == "bar" else TANGENT
+    return s, kind
 
 
 def name_key(text):
     """(key, kind) of a row's name, or None if it is not a name: 'v̄₋₁' → ('v-1', 'adjoint'),
     'vdot1' → ('v1', 'tangent'), 'v_{-2}' → ('v-2', 'value'), 'W1.d' → ('W1', 'derivative'), '-2' → ('-2', 'value')."""
-    s = text.strip().translate(_SUBSCRIPTS)
+    s = text.strip()
+    if _NAME.fullmatch(s):  # the common case, v1 or x2, without the work below
+        return _worded(s, VALUE)
+    s = s.translate(_SUBSCRIPTS)
     kind = VALUE
     for mark, k in _ACCENTS.items():
         if mark in s:
@@ -88,36 +154,175 @@ def name_key(text):
         s, kind = s[:-2], DERIVATIVE
     elif s.endswith(".v"):
         s = s[:-2]
-    s = re.sub(r"[\s_{}$\\]", "", s)
-    m = _WORDED.fullmatch(s)
-    if m and kind == VALUE:
-        s, kind = m.group(1) + m.group(3), ADJOINT if m.group(2) == "bar" else TANGENT
+    s, kind = _worded(_NAME_NOISE.sub("", s), kind)
     return (s, kind) if _NAME.fullmatch(s) else None
+
+
+def _decimals(m):
+    after, bare, exponent = m.groups()
+    written = len(after or bare or "")
+    return written if exponent is None else max(written - int(exponent), 0)
 
 
 def number(text):
     """(value, decimals written) of a number as written ('−1.7735', '2.6955e0', '.5'), None if it is not one;
     a decimal comma ('1,5') is a GraphcompError saying so."""
-    s = re.sub(r"[\s$]", "", text).translate(_SUBSCRIPTS).lstrip("=≈").replace("\\approx", "")
+    m = _NUMBER.fullmatch(text.strip())
+    if m:  # the common case, 1.5000, without the work below
+        return float(m.group(0)), _decimals(m)
+    s = _NUMBER_NOISE.sub("", text).translate(_SUBSCRIPTS).lstrip("=≈").replace("\\approx", "")
     m = _NUMBER.fullmatch(s)
     if m:
-        decimals = len(m.group(1) or m.group(2) or "") - int(m.group(3) or 0)
-        return float(s), max(decimals, 0)
+        return float(s), _decimals(m)
     if _COMMA.fullmatch(s):
         raise GraphcompError(f"'{text.strip()}' has a decimal comma; write {s.replace(',', '.')}")
     return None
 
 
 def _looks_numeric(text):
-    s = re.sub(r"[\s$]", "", text).translate(_SUBSCRIPTS)
+    s = _NUMBER_NOISE.sub("", text).translate(_SUBSCRIPTS)
     return bool(s) and any(c.isdigit() for c in s) and not re.search(r"[A-DF-Za-df-z]", s)
+
+
+_MATRICES = ("bmatrix", "pmatrix", "matrix", "Bmatrix", "vmatrix", "smallmatrix")
+_TRANSPOSED = re.compile(r"\s*(?:\^\s*(?:\{\s*)?(?:\\top|\\intercal|T|\\mathsf\{T\}|\\mathrm\{T\})\s*\}?|ᵀ)\s*")
+_TOKENS = re.compile(r"[\[\](),;]|[^\s\[\](),;]+")
+
+
+def _array(rows, text):
+    """(array, decimals) from rows of number texts, checked to be a rectangle within the limits."""
+    widths = {len(r) for r in rows}
+    if not rows or not max(widths):
+        raise GraphcompError(f"an empty matrix in '{_short(text)}'")
+    if len(widths) > 1:
+        raise GraphcompError(f"rows of {' and '.join(map(str, sorted(widths)))} entries in '{_short(text)}'")
+    check_entries((len(rows), max(widths)))
+    parsed = [[number(x) for x in r] for r in rows]
+    for r, row in zip(rows, parsed):
+        for x, p in zip(r, row):
+            if p is None:
+                raise GraphcompError(f"'{_short(x)}' is not a number")
+    return np.array([[p[0] for p in row] for row in parsed], float), np.array([[p[1] for p in row] for row in parsed])
+
+
+def _short(text, width=60):
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _nested(text):
+    """(array, decimals) of a nested list as written: [1, 2], [[1, 2], [3, 4]], numpy's [[1 2] [3 4]]; ᵀ after it
+    transposes."""
+    body = text.strip()
+    transposed = False
+    m = _TRANSPOSED.search(body)
+    if m and m.end() == len(body):
+        body, transposed = body[:m.start()], True
+    stack, top = [], None
+    for tok in _TOKENS.findall(body):
+        if tok in "[(":
+            stack.append([])
+        elif tok in "])":
+            if not stack:
+                raise GraphcompError(f"a ']' with no '[' in '{_short(text)}'")
+            done = stack.pop()
+            if stack:
+                stack[-1].append(done)
+            elif top is None:
+                top = done
+            else:
+                raise GraphcompError(f"more than one list in '{_short(text)}'")
+        elif tok in ",;":
+            continue
+        elif not stack or top is not None:
+            raise GraphcompError(f"'{_short(tok)}' outside the brackets of '{_short(text)}'")
+        else:
+            stack[-1].append(tok)
+    if stack or top is None:
+        raise GraphcompError(f"an unclosed '[' in '{_short(text)}'")
+    if not top:
+        raise GraphcompError(f"an empty list in '{_short(text)}'")
+    if all(isinstance(x, str) for x in top):
+        value, decimals = _array([top], text)
+        value, decimals = value[0], decimals[0]
+    elif all(isinstance(x, list) and x and all(isinstance(y, str) for y in x) for x in top):
+        value, decimals = _array(top, text)
+    else:
+        raise GraphcompError(f"'{_short(text)}' is neither a list of numbers nor a list of rows "
+                             "(vectors and matrices only)")
+    return (value.T, decimals.T) if transposed else (value, decimals)
+
+
+def _find_matrix(nodes):
+    """The first matrix environment among pylatexenc nodes (searched depth first) and what follows it."""
+    for k, n in enumerate(nodes):
+        if isinstance(n, LatexEnvironmentNode) and n.environmentname in _MATRICES:
+            return n, "".join(x.latex_verbatim() for x in nodes[k + 1:])
+        if getattr(n, "nodelist", None):
+            found = _find_matrix(n.nodelist)
+            if found:
+                return found
+    return None
+
+
+def _cells_of(env):
+    """The rows of cells (LaTeX text) of a tabular or matrix environment: split at & and \\\\."""
+    rows, cells, cell = [], [], []
+    for n in env.nodelist:
+        if isinstance(n, LatexSpecialsNode) and n.specials_chars == "&":
+            cells.append("".join(cell))
+            cell = []
+        elif isinstance(n, LatexMacroNode) and n.macroname == "\\":
+            rows.append([*cells, "".join(cell)])
+            cells, cell = [], []
+        elif n.__class__.__name__ != "LatexCommentNode":
+            cell.append(n.latex_verbatim())
+    if cells or "".join(cell).strip():
+        rows.append([*cells, "".join(cell)])
+    return rows
+
+
+def _latex_matrix(text):
+    """(array, decimals) of the first bmatrix (pmatrix, …) in LaTeX text, read by pylatexenc; ^\\top transposes."""
+    nodes, _, _ = _walker(text).get_latex_nodes()
+    found = _find_matrix(nodes)
+    if found is None:
+        return None
+    env, after = found
+    rows = [[c.strip() for c in r] for r in _cells_of(env)]
+    value, decimals = _array(rows, env.latex_verbatim())
+    m = _TRANSPOSED.match(after.replace("$", ""))
+    return (value.T, decimals.T) if m and m.group(0).strip() else (value, decimals)
+
+
+def _is_matrix(text):
+    return "\\begin{" in text and any(f"{{{m}}}" in text for m in _MATRICES)
+
+
+def value_of(text):
+    """(value, decimals) of a cell or a line's value: a number, a nested list, or a bmatrix/pmatrix; None if it is
+    none of these. A decimal comma or a ragged matrix is a GraphcompError saying so."""
+    m = _NUMBER.fullmatch(text.strip())
+    if m:  # the common case, 1.5000
+        return float(m.group(0)), _decimals(m)
+    if _is_matrix(text):
+        return _latex_matrix(text)
+    s = text.strip().strip("$").strip()
+    if s.startswith(("[", "(")) and any(c.isdigit() for c in s):
+        return _nested(s)
+    return number(text)
+
+
+def _value_like(text):
+    s = text.strip().strip("$").strip()
+    return _is_matrix(text) or (s.startswith("[") and any(c.isdigit() for c in s)) or _looks_numeric(text)
 
 
 # ---- the formats ---------------------------------------------------------------------------------------------
 
 _NAME_COLUMNS = ("node", "name", "i", "row", "variable", "var", "symbol")
-_VALUE_COLUMNS = {"value": VALUE, "v": VALUE, "vi": VALUE, "primal": VALUE, "number": VALUE}
-_DERIV_COLUMNS = {"derivative": DERIVATIVE, "deriv": DERIVATIVE, "d": DERIVATIVE, "tangent": TANGENT,
+_VALUE_COLUMNS = {"value": VALUE, "v": VALUE, ".v": VALUE, "vi": VALUE, "primal": VALUE, "number": VALUE}
+_DERIV_COLUMNS = {"derivative": DERIVATIVE, "deriv": DERIVATIVE, "d": DERIVATIVE, ".d": DERIVATIVE, "tangent": TANGENT,
                   "vdot": TANGENT, "dot": TANGENT, "v̇": TANGENT, "vdoti": TANGENT, "adjoint": ADJOINT,
                   "vbar": ADJOINT, "bar": ADJOINT, "v̄": ADJOINT, "v̅": ADJOINT, "vbari": ADJOINT, "grad": ADJOINT,
                   "gradient": ADJOINT}
@@ -126,7 +331,7 @@ _TRACE_KINDS = {"tangent": TANGENT, "forward": TANGENT, "steps": ADJOINT, "adjoi
 
 
 def _column(text):
-    return re.sub(r"[\s_{}$\\]", "", latex_text(text)).lower().replace("\u0305", "\u0304")
+    return _NAME_NOISE.sub("", latex_text(text)).lower().replace("\u0305", "\u0304")
 
 
 class _Header:
@@ -144,50 +349,68 @@ class _Header:
         self.ok = self.name is not None and bool(self.numbers) and len(set(names)) == len(names)
 
     def read(self, cells, line, out):
+        """The entries of one row of the table (a list)."""
         label = cells[self.name] if self.name < len(cells) else ""
         named = name_key(latex_text(label)) if label.strip() else None
         symbol = name_key(latex_text(cells[self.symbol])) if self.symbol is not None and self.symbol < len(cells) else None
         trace = _TRACE_KINDS.get(cells[self.trace].strip().lower()) if self.trace is not None else None
         if named is None:
-            if label.strip() or any(cells[k].strip() for k, _ in self.numbers if k < len(cells)):
-                out.unreadable.append((line, ",".join(cells), f"'{label.strip()}' is not a row name"))
-            return
+            if label.strip() or any(cells[k].strip() not in NONE for k, _ in self.numbers if k < len(cells)):
+                out.bad(line, ",".join(cells), f"'{label.strip()}' is not a row name")
+            return []
+        entries = []
         for k, kind in self.numbers:
             text = cells[k] if k < len(cells) else ""
-            if not text.strip():
+            if text.strip() in NONE:
                 continue  # a blank cell of the table to fill
             if kind == VALUE and (trace or (symbol and symbol[1] != VALUE and self.symbol != self.name)):
                 kind = trace or symbol[1]
             if kind == VALUE and named[1] != VALUE:
                 kind = named[1]
-            _add(out, line, label.strip(), named[0], kind, text)
+            entry = _entry(out, line, label.strip(), named[0], kind, text)
+            if entry:
+                entries.append(entry)
+        return entries
 
 
-def _add(out, line, name, key, kind, text):
+def _entry(out, line, name, key, kind, text):
+    """The Entry of one number (or array) as written, or None when it cannot be read (noted in `out`)."""
     try:
-        parsed = number(text)
+        parsed = value_of(text)
     except GraphcompError as exc:
-        out.unreadable.append((line, text.strip(), exc.message))
-        return
+        out.bad(line, text, exc.message)
+        return None
     if parsed is None:
-        out.unreadable.append((line, text.strip(), f"'{text.strip()}' is not a number"))
-    else:
-        out.entries.append(Entry(line, name, key, kind, text.strip(), *parsed))
+        out.bad(line, text, f"'{_short(text)}' is not a number")
+        return None
+    shown = text.strip().strip("$").strip()  # the number as written, without its math shift
+    return Entry(line, name, key, kind, shown if len(shown) < 60 and "\n" not in shown else _short(shown, 200),
+                 *parsed)
 
 
 def _scan(cells, line, out):
     """A table row without a header to go by: each name cell starts an entry (the last one before a number
-    wins: 'x1 | v₋₂ | = x₁ | 1.0000'), the next number is its value; cells starting with '=' are rules."""
+    wins: 'x1 | v₋₂ | = x₁ | 1.0000'), the next number (or matrix) is its value; cells starting with '=' are rules."""
     pending = None
     for cell in cells:
+        if cell.strip() in NONE:
+            continue
+        if pending is not None and _is_matrix(cell):
+            entry = _entry(out, line, pending[0], pending[1][0], pending[1][1], cell)
+            if entry:
+                yield entry
+            pending = None
+            continue
         text = latex_text(cell).strip()
         if not text or text.startswith(("=", "≈")):
             continue
         named = name_key(text)
         if named is not None and not _NUMBER.fullmatch(text.translate(_SUBSCRIPTS)):
             pending = (text, named)
-        elif pending is not None and _looks_numeric(text):
-            _add(out, line, pending[0], pending[1][0], pending[1][1], text)
+        elif pending is not None and _value_like(cell):
+            entry = _entry(out, line, pending[0], pending[1][0], pending[1][1], cell)
+            if entry:
+                yield entry
             pending = None
 
 
@@ -195,42 +418,93 @@ def _rows(table_rows, out):
     """Rows of cells [(line, cells)]: by the header's columns where a header names them, else cell by cell."""
     header = None
     for line, cells in table_rows:
-        if header is None and not any(_looks_numeric(c) for c in cells):
+        if header is None and not any(_value_like(c) for c in cells):
             h = _Header(cells)
             if h.ok:
                 header = h
                 continue
-        if header is not None:
-            header.read(cells, line, out)
-        else:
-            _scan(cells, line, out)
+        yield from (header.read(cells, line, out) if header is not None else _scan(cells, line, out))
 
 
-def _csv(text, out):
-    rows = csv.reader(io.StringIO(text, newline=""))
-    header = None
+def _csv(lines, out):
+    rows = csv.reader(lines)
+    header, block, blocks = None, None, False
     for cells in rows:
         line = rows.line_num
-        if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
+        if not any(c.strip() for c in cells):
+            if block:
+                yield from _block(block, out)
+            block = None
+            continue
+        if cells[0].lstrip().startswith("#"):
+            continue
+        if header is None and block is None and not blocks:
+            header = _Header(cells)
+            if header.ok:
+                continue
+            header = None
+        filled = [c for c in cells if c.strip()]
+        if header is None and len(filled) == 1 and cells[0].strip() and not _value_like(cells[0]):
+            if block:
+                yield from _block(block, out)
+            block, blocks = (line, cells[0].strip(), []), True
+            continue
+        if block is not None:
+            block[2].append((line, cells))
+            continue
+        if header is None and blocks:
+            out.bad(line, ",".join(cells), "a row of numbers with no name line (W1.d) before its block")
             continue
         if header is None:
-            header = _Header(cells)
-            if not header.ok:
-                raise GraphcompError(f"line {line}: the first line is not a header naming the columns "
-                                     "(e.g. node,value,derivative or i,v,vbar)", file=out.file)
-            continue
+            raise GraphcompError(f"line {line}: the first line is neither a header naming the columns (e.g. "
+                                 "node,value,derivative or i,v,vbar) nor a node's name starting a block of rows "
+                                 "(W1.d)", file=out.file)
         if len(cells) != header.width:
             hint = " (a decimal comma? write 1.5, or quote the field)" if len(cells) > header.width else ""
-            out.unreadable.append((line, ",".join(cells), f"{len(cells)} fields, the header has {header.width}{hint}"))
+            out.bad(line, ",".join(cells), f"{len(cells)} fields, the header has {header.width}{hint}")
             continue
-        header.read(cells, line, out)
+        yield from header.read(cells, line, out)
+    if block:
+        yield from _block(block, out)
+
+
+def _block(block, out):
+    """The entry of one CSV block: a name line, then its rows of numbers."""
+    line, label, rows = block
+    named = name_key(latex_text(label))
+    if named is None:
+        out.bad(line, label, f"'{_short(label)}' is not a row name")
+        return
+    if not rows:
+        out.bad(line, label, f"no rows of numbers follow '{_short(label)}'")
+        return
+    cells = [[c.strip() for c in r if c.strip()] for _, r in rows]
+    text = "[" + ", ".join("[" + ", ".join(r) + "]" for r in cells) + "]"
+    try:
+        value, decimals = _array(cells, text)
+    except GraphcompError as exc:
+        out.bad(line, label, exc.message)
+        return
+    if value.size == 1:
+        value, decimals = float(value[0, 0]), int(decimals[0, 0])
+    yield Entry(line, label, named[0], named[1], _short(text, 200), value, decimals)
 
 
 _MD = MarkdownIt("commonmark").enable("table")
 
 
-def _markdown(text, out):
-    tokens = _MD.parse(text)
+def _whole(lines, out):
+    """The text of a Markdown or LaTeX file, read whole: within GRAPHCOMP_MAX_MARKUP_LINES lines."""
+    cap, kept = limit("GRAPHCOMP_MAX_MARKUP_LINES"), []
+    for n, line in enumerate(lines, 1):
+        if n > cap:
+            raise over("GRAPHCOMP_MAX_MARKUP_LINES", n + sum(1 for _ in lines), file=out.file)
+        kept.append(line)
+    return "".join(kept)
+
+
+def _markdown(lines, out):
+    tokens = _MD.parse(_whole(lines, out))
     tables, line, cells = [], None, None
     for tok in tokens:
         if tok.type == "table_open":
@@ -246,25 +520,29 @@ def _markdown(text, out):
         raise GraphcompError("no Markdown table found (a header line, a |---| line, then one row per line)",
                              file=out.file)
     for table in tables:
-        _rows(table, out)
+        yield from _rows(table, out)
 
 
 _RULES = {"toprule", "midrule", "bottomrule", "hline", "cline", "cmidrule", "addlinespace"}
+_TABULARS = ("tabular", "array", "tabularx", "longtable")
 
 
-def _latex(text, out):
-    walker = LatexWalker(text, tolerant_parsing=True)
+def _latex(lines, out):
+    walker = _walker(_whole(lines, out))
     nodes, _, _ = walker.get_latex_nodes()
-    tables, stack = [], list(nodes)
-    while stack:  # every tabular, also inside other environments (table, center)
+    tables, maths, stack = [], [], list(nodes)
+    while stack:  # every tabular, also inside other environments (table, center); math outside them
         n = stack.pop(0)
-        if isinstance(n, LatexEnvironmentNode):
-            if n.environmentname.rstrip("*") in ("tabular", "array", "tabularx", "longtable"):
-                tables.append(n)
-            else:
-                stack[:0] = n.nodelist
-    if not tables:
-        raise GraphcompError("no tabular environment found (\\begin{tabular}...\\end{tabular})", file=out.file)
+        if isinstance(n, LatexEnvironmentNode) and n.environmentname.rstrip("*") in _TABULARS:
+            tables.append(n)
+        elif isinstance(n, (LatexMathNode, LatexEnvironmentNode)) and any(
+                isinstance(c, LatexEnvironmentNode) and c.environmentname in _MATRICES for c in n.nodelist):
+            maths.append(n)  # $…$, \[…\], align, equation: whatever holds a matrix itself
+        elif isinstance(n, (LatexEnvironmentNode, LatexGroupNode, LatexMathNode)):
+            stack[:0] = n.nodelist
+    if not tables and not any(_find_matrix(m.nodelist) for m in maths):
+        raise GraphcompError("no tabular environment found (\\begin{tabular}...\\end{tabular}), and no matrix "
+                             "written as NAME = \\begin{bmatrix}...\\end{bmatrix}", file=out.file)
     for env in tables:
         rows, cells, cell, start = [], [], [], None
 
@@ -291,26 +569,99 @@ def _latex(text, out):
         close_cell()
         if any(c.strip() for c in cells):
             rows.append((start, list(cells)))
-        _rows([(line or 0, cs) for line, cs in rows], out)
+        yield from _rows([(line or 0, cs) for line, cs in rows], out)
+    for math in maths:
+        yield from _math_matrices(math, walker, out)
 
 
-def _lines(text, out):
-    """One row a line: `name = number`, or `name = rule = number` (the last part is the number)."""
-    for line, raw in enumerate(text.splitlines(), 1):
+def _math_matrices(math, walker, out):
+    """`NAME = … = \\begin{bmatrix}…\\end{bmatrix}` in display or inline math outside a tabular (align's & and the
+    rule between are skipped: the name is what comes before the first =)."""
+    before = []
+    for n in math.nodelist:
+        if isinstance(n, LatexMacroNode) and n.macroname == "\\":
+            before = []
+        elif isinstance(n, LatexEnvironmentNode) and n.environmentname in _MATRICES:
+            line = walker.pos_to_lineno_colno(n.pos)[0]
+            label = "".join(before).split("=")[0].replace("&", "").strip()
+            named = name_key(latex_text(label)) if label else None
+            if named is None:
+                out.bad(line, label or n.latex_verbatim(), f"no name before the matrix ('{_short(label)}')")
+            else:
+                entry = _entry(out, line, label, named[0], named[1], n.latex_verbatim())
+                if entry:
+                    yield entry
+            before = []
+        else:
+            before.append(n.latex_verbatim())
+
+
+_SPLIT = re.compile(r"=|:")
+_WRAP = re.compile(r"^\s*(?:\\\[|\$\$|\\\(|\$)|(?:\\\]|\$\$|\\\)|\$)\s*[,.;]?\s*$")
+MAX_CONTINUED = 10_000  # lines one array may run over in plain lines
+_DELIMITERS = ("$$", "$", "\\[", "\\]")  # a display's own lines, around `name = matrix`
+
+
+def _open(text):
+    """Whether a line's value goes on: an unclosed [ or a \\begin{bmatrix} not yet ended."""
+    if _is_matrix(text):
+        return text.count("\\begin{") > text.count("\\end{")
+    return text.count("[") - text.count("\\[") > text.count("]") - text.count("\\]")
+
+
+def _lines(lines, out):
+    """One row a line: `name = number`, or `name = rule = number` (the last part is the number); an array may
+    run over several lines."""
+    pending = None  # (first line, text so far, how many lines) of an array that goes on
+    for line, raw in enumerate(lines, 1):
+        if pending is not None and "=" in raw:  # the next row: the array before it was never closed
+            entry, pending = _line(pending[0], pending[1], out), None
+            if entry:
+                yield entry
+        if pending is not None:
+            start, text, count = pending
+            text += raw
+            if _open(text) and count < MAX_CONTINUED:
+                pending = (start, text, count + 1)
+                continue
+            entry, pending = _line(start, text, out), None
+            if entry:
+                yield entry
+            continue
         s = raw.strip()
-        if not s or s.startswith(("#", "%", "//")):
+        if not s or s.startswith(("#", "%", "//")) or s in _DELIMITERS:
             continue
+        if (("[" in s or "\\begin{" in s) and _open(s)) or s.endswith("="):  # the value goes on below
+            pending = (line, s + "\n", 1)
+            continue
+        entry = _line(line, s, out)
+        if entry:
+            yield entry
+    entry = _line(pending[0], pending[1], out) if pending is not None else None
+    if entry:
+        yield entry
+
+
+def _line(line, s, out):
+    """The entry of one row (an array's may span lines), or None when it cannot be read (noted in `out`)."""
+    if "\\begin{" in s or ("[" in s and "[" in _WRAP.sub("", s)):
+        s = _WRAP.sub("", s)
+        parts = _SPLIT.split(s)
+        named = name_key(latex_text(parts[0])) if len(parts) >= 2 else None
+        value = parts[-1]
+    else:
         s = latex_text(s) if "\\" in s or "$" in s else s
-        parts = re.split(r"=|:", s)
+        parts = _SPLIT.split(s)
         named = name_key(parts[0]) if len(parts) >= 2 else None
-        if named is None:
-            out.unreadable.append((line, raw.strip()[:80], "expected `name = number`, e.g. v1 = 1.5000"))
-            continue
-        _add(out, line, parts[0].strip(), named[0], named[1], parts[-1])
+        value = parts[-1]
+    if named is None:
+        out.bad(line, s, "expected `name = number`, e.g. v1 = 1.5000")
+        return None
+    return _entry(out, line, parts[0].strip(), named[0], named[1], value)
 
 
 def detect(path, text):
-    """The format of an answer file: from its extension, else from its first lines."""
+    """The format of an answer file: from its extension, else from its first lines (`text`)."""
     fmt = SUFFIXES.get(Path(path).suffix.lower())
     if fmt:
         return fmt
@@ -330,31 +681,28 @@ _READERS = {"csv": _csv, "markdown": _markdown, "latex": _latex, "lines": _lines
 
 def parse(text, file="<answers>", fmt=None):
     """Answers read from `text`; fmt one of FORMATS, or None to detect it from the file name and the text."""
-    fmt = fmt or detect(file, text)
-    out = Answers(str(file), fmt)
-    _READERS[fmt](text, out)
-    if not out.entries:
-        if out.unreadable:
-            line, shown, why = out.unreadable[0]
-            more = f" (and {len(out.unreadable) - 1} more unreadable lines)" if len(out.unreadable) > 1 else ""
-            raise GraphcompError(f"line {line}: {why}: '{shown}'{more}", file=file)
-        raise GraphcompError(f"no answers found (read as {fmt})", file=file)
-    return out
+    return Answers(file, fmt or detect(file, text[:HEAD]), lambda: io.StringIO(text, newline=None))
 
 
 def read(path, fmt=None):
-    """Answers from a file; an empty, binary or unreadable file is a GraphcompError naming it."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise GraphcompError(f"cannot read: {exc.strerror or exc}", file=path) from None
-    if not data.strip():
+    """Answers from a file, read as they are iterated (see Answers); an empty, binary or unreadable file, or one
+    over GRAPHCOMP_MAX_ANSWERS_MB, is a GraphcompError naming it."""
+    with regular_file(path, "GRAPHCOMP_MAX_ANSWERS_MB") as fh:
+        head = fh.read(HEAD)
+        whole = not fh.read(1)
+    if not head.strip() and whole:
         raise GraphcompError("the file is empty", file=path)
-    if b"\0" in data[:65536]:
+    if b"\0" in head:
         raise GraphcompError("not a text file (it holds NUL bytes)", file=path)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise GraphcompError(f"line {line}: not UTF-8 text (byte {exc.start})", file=path) from None
-    return parse(text, path, fmt)
+    return Answers(path, fmt or detect(path, head.decode("utf-8-sig", errors="replace")), lambda: _decoded(path))
+
+
+def _decoded(path):
+    """The lines of a file as text, one at a time; a line that is not UTF-8 is a GraphcompError naming it."""
+    with regular_file(path, "GRAPHCOMP_MAX_ANSWERS_MB") as fh:
+        for line, raw in enumerate(fh, 1):
+            try:
+                yield raw.decode("utf-8-sig" if line == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise GraphcompError(f"line {line}: not UTF-8 text (byte {exc.start + 1} of the line)",
+                                     file=path) from None

@@ -16,6 +16,9 @@ LIMITS = {  # name: (default, what it bounds)
     "GRAPHCOMP_MAX_ENTRIES": (10_000_000, "entries in one array"),
     "GRAPHCOMP_MAX_NPZ_MB": (1024, "MiB in an .npz file or in the arrays it declares"),
     "GRAPHCOMP_MAX_FORMULA_CHARS": (1_000_000, "characters in a formula"),
+    "GRAPHCOMP_MAX_ANSWERS_MB": (256, "MiB in an answer file"),
+    "GRAPHCOMP_MAX_MARKUP_LINES": (5_000, "lines in a Markdown or LaTeX answer file (read whole; CSV and "
+                                   "name = number lines are read as a stream, with no such limit)"),
 }
 MAX_DEPTH = 32  # nesting levels in a spec; the deepest one needs is 5 (top, nodes, a node, value, a row)
 MAX_RANK = 2  # tensors are shown as scalars, vectors and matrices: in text, LaTeX and drawings alike

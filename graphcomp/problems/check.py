@@ -5,23 +5,42 @@ or the last partial sum of the slides' steps), or a partial sum ("s", j, r) befo
 student wrote stand in for the true ones wherever a later row uses them, so a row that is right *given* the
 student's own earlier numbers is told apart from one that is wrong in itself. The causes are tried in the order
 of CAUSES; the numbers come from a Trace (values, tangents, adjoints, local partials, contributions).
+
+On a tensor graph (Problem 3(b), reverse mode) a row is a node's .v or .d, checked entry by entry: written in the
+node's shape (a vector as a row or a column), each entry within the rounding of its own digits. A matrix of the
+transposed shape, or a square one, that equals the right one transposed is *transposed*; another shape is *shape*;
+the other causes are those that apply to arrays (carried, rounding, sign, missing contribution, wrong value), the
+recomputation running the registry's forward and VJP rules on numpy.
 """
 import math
+import re
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from graphcomp import ops
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.nodes import CONST, DATA
 from graphcomp.engine.plan import local_partials
-from graphcomp.frontends.answers import ADJOINT, DERIVATIVE, TANGENT, VALUE, name_key
-from graphcomp.ops.kits import FloatKit
+from graphcomp.frontends.answers import (
+    ADJOINT,
+    DERIVATIVE,
+    LIST_CAP,
+    TANGENT,
+    VALUE,
+    Entry,
+    name_key,
+)
+from graphcomp.ops.kits import FloatKit, numpy_kit
 from graphcomp.render import rows
-from graphcomp.render.text import fmt_number, tex_to_text
+from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
 
-CORRECT, CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, WRONG, MISSING, UNKNOWN = (
-    "correct", "carried", "rounding", "sign", "missing contribution", "wrong local partial", "wrong value",
-    "missing", "unknown")
-CAUSES = (CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, WRONG)
+CORRECT, CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG, MISSING, UNKNOWN = (
+    "correct", "carried", "rounding", "sign", "missing contribution", "wrong local partial", "transposed", "shape",
+    "wrong value", "missing", "unknown")
+CAUSES = (CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG)
+SPREAD_ENTRIES = 400  # up to this many entries, a tensor row's rounding spread is found entry by entry
+ROUNDINGS = 32  # beyond, the spread is estimated from this many random roundings
 
 
 @dataclass
@@ -52,6 +71,8 @@ class Report:
     unknown: list = field(default_factory=list)
     unreadable: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    unknown_count: int = 0  # all the rows naming no slot; `unknown` lists the first LIST_CAP
+    unreadable_count: int = 0  # all the unreadable lines; `unreadable` lists the first LIST_CAP
 
     def count(self, *verdicts):
         return sum(r.verdict in verdicts for r in self.rows)
@@ -63,7 +84,7 @@ class Report:
 
     @property
     def all_right(self):
-        return self.count(CORRECT) == len(self.rows) and not self.unknown and not self.unreadable
+        return self.count(CORRECT) == len(self.rows) and not self.unknown_count and not self.unreadable_count
 
     def summary(self):
         right, carried = self.count(CORRECT), self.count(CARRIED)
@@ -80,8 +101,10 @@ class _Grader:
     def __init__(self, trace, answers, digits, rtol):
         self.t, self.graph, self.digits, self.rtol = trace, trace.graph, digits, rtol
         self.mode = "forward" if trace.tangents is not None else "reverse"
+        self.tensor = not trace.graph.scalar
         self.answers = answers
-        self.entries, self.unknown, self.notes = {}, [], []
+        self.entries, self.unknown, self.unknown_count, self.notes, self.kinds = {}, [], 0, [], set()
+        self.aligned = {}  # tensor slot → (the student's array in the node's shape or None, its decimals, how)
         self.steps = {}  # node → its contributions [(i, k)] in the order of the reverse sweep
         for i, k, j, *_ in trace.contributions:
             self.steps.setdefault(j, []).append((i, k))
@@ -101,39 +124,56 @@ class _Grader:
                 if named:
                     keys.setdefault(named[0], i)
                     base = named[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-                    if base and base != named[0] and text is n.label:
+                    if base and base != named[0] and text is n.label and self.graph.scalar:
                         keys.setdefault(base, i)  # a bare index: the i column of i,v,vbar
         return keys
 
+    def _unknown(self, entry, why):
+        """A row that names no slot (or a slot already written): the first LIST_CAP are kept, all are counted;
+        `why` gives the reason (made only for the rows kept)."""
+        self.unknown_count += 1
+        if len(self.unknown) < LIST_CAP:
+            self.unknown.append((entry, why()))
+
     def _match(self):
-        keys, derivs = self._keys(), {}
+        keys, derivs, extra = self._keys(), {}, {}
         want = TANGENT if self.mode == "forward" else ADJOINT
-        for e in self.answers.entries:
+        for e in self.answers:  # read once, as a stream: only what can be graded or listed is kept
+            if e.tensor and e.value.size == 1 and not self.tensor:
+                e = _one(e)
             i = keys.get(e.key)
             kind = want if e.kind == DERIVATIVE else e.kind
+            self.kinds.add(e.kind)
             if i is None:
-                self.unknown.append((e, f"'{e.name}' names no node of {self.graph.name}"))
+                self._unknown(e, lambda: f"'{e.name}' names no node of {self.graph.name}")
             elif kind not in (VALUE, want):
-                self.unknown.append((e, f"'{e.name}' is a{'n adjoint' if kind == ADJOINT else ' tangent'}, "
-                                        f"but the check is in {self.mode} mode"))
+                self._unknown(e, lambda: f"'{e.name}' is a{'n adjoint' if kind == ADJOINT else ' tangent'}, "
+                                 f"but the check is in {self.mode} mode")
             elif kind == VALUE:
                 if ("v", i) in self.entries:
-                    self.unknown.append((e, f"{self._sym(('v', i))} is written twice (the first is graded)"))
+                    self._unknown(e, lambda: f"{self._sym(('v', i))} is written twice (the first is graded)")
                 else:
                     self.entries[("v", i)] = e
             elif self.graph.nodes[i].kind == DATA or (kind == ADJOINT and self.t.adjoints[i] is None):
-                self.unknown.append((e, f"'{e.name}' has no derivative (it is data)"))
-            else:
-                derivs.setdefault(i, []).append(e)
+                self._unknown(e, lambda: f"'{e.name}' has no derivative (it is data)")
+            elif len(derivs.setdefault(i, [])) <= len(self.steps.get(i, ())) + LIST_CAP:
+                derivs[i].append(e)
+            else:  # far more rows than the node has steps: counted, not kept
+                extra[i] = extra.get(i, 0) + 1
         for i, es in derivs.items():
-            if self.mode == "forward" or len(es) == 1:
+            self.unknown_count += extra.get(i, 0)
+            written = len(es) + extra.get(i, 0)
+            if self.mode == "forward" or len(es) == 1 or self.tensor:
                 self.entries[("t" if self.mode == "forward" else "a", i)] = es[0]
-                self.unknown += [(e, f"{self._sym(('t', i))} is written twice (the first is graded)") for e in es[1:]]
+                for e in es[1:]:
+                    self._unknown(e, lambda: f"{self._sym(('t' if self.mode == 'forward' else 'a', i))} is written "
+                                     f"{written} times (the first is graded)")
                 continue
             m = len(self.steps.get(i, ()))
-            if len(es) > m:
-                self.unknown += [(e, f"{self._sym(('a', i))} is written {len(es)} times; it has {m} "
-                                     f"contribution{'s' * (m != 1)}") for e in es[m:]]
+            if written > m:
+                for e in es[m:]:
+                    self._unknown(e, lambda: f"{self._sym(('a', i))} is written {written} times; it has {m} "
+                                     f"contribution{'s' * (m != 1)}")
                 es = es[:m]
             if len(es) == 1:
                 self.entries[("a", i)] = es[0]
@@ -141,14 +181,14 @@ class _Grader:
             for r, e in enumerate(es[:-1], 1):
                 self.entries[("s", i, r)] = e
             self.entries[("a", i)] = es[-1]
-        self.uses_steps = {i for i in derivs if self.mode == "reverse" and len(derivs[i]) > 1}
+        self.uses_steps = {i for i in derivs if self.mode == "reverse" and len(derivs[i]) > 1 and not self.tensor}
 
     # ---- the slots, their true numbers, and each one recomputed from any numbers ---------------------------
 
     def slots(self):
         """Every row the table should hold, in the trace's order (values, then the derivative trace)."""
         g, t, out = self.graph, self.t, []
-        kinds = {e.kind for e in self.answers.entries}
+        kinds = self.kinds
         if VALUE in kinds or not self.entries:
             out += [("v", i) for i, n in enumerate(g.nodes) if n.kind != CONST]
         elif not any(s[0] == "v" for s in self.entries):
@@ -173,12 +213,13 @@ class _Grader:
 
     def _truth(self):
         t, true = self.t, {}
+        number = float if not self.tensor else _as_array
         for i, n in enumerate(self.graph.nodes):
-            true[("v", i)] = float(t.values[i])
+            true[("v", i)] = number(t.values[i])
             if t.tangents is not None:
-                true[("t", i)] = float(t.tangents[i])
+                true[("t", i)] = number(t.tangents[i])
             if t.adjoints is not None and t.adjoints[i] is not None:
-                true[("a", i)] = float(t.adjoints[i])
+                true[("a", i)] = number(t.adjoints[i])
         for i, k, j, term, total, first in t.contributions:
             r = sum(1 for s in true if s[:2] == ("s", j)) + 1
             true[("s", j, r)] = float(total)
@@ -236,8 +277,14 @@ class _Grader:
         return _half_unit(e.decimals if e is not None else self.digits)
 
     def student(self, slot):
+        """The student's number for a slot (an array in the node's shape on a tensor graph), else the true one."""
         e = self.entries.get(slot)
-        return e.value if e is not None else self.true.get(slot, 0.0)
+        if e is None or (e.tensor and not self.tensor):
+            return self.true.get(slot, 0.0)
+        if self.tensor:
+            value, _, how = self._align(slot)
+            return self.true[slot] if how is None else value
+        return e.value
 
     def _close(self, x, target, tol):
         return target is not None and abs(x - target) <= tol + self.rtol * abs(target)
@@ -259,22 +306,31 @@ class _Grader:
             spread += abs(bumped - base) if bumped is not None else 0.0
         return base, list(dict.fromkeys(used)), spread
 
+    def _own_numbers(self, used, enough, shown):
+        """The verdict of a row that is right from the student's own numbers (the slots `used`): carried when one of
+        them was wrong, correct when none was and the row gives the digits asked (`enough`), else None."""
+        upstream = [u for u in used if u in self.entries and self.grades.get(u, (CORRECT,))[0] != CORRECT]
+        if upstream:
+            return CARRIED, f"right from your {', '.join(self._sym(u) for u in upstream)} (= {shown()})"
+        return (CORRECT, "") if enough else None
+
     def grade(self, slot):
         e, expected = self.entries.get(slot), self.true[slot]
         if e is None:
             return MISSING, "no row for it"
+        if self.tensor:
+            return self._grade_tensor(slot, e, expected)
+        if e.tensor:
+            return SHAPE, f"{_shape_text(e.value.shape)}, but {self._sym(slot)} is a number{_comma_hint(e)}"
         s, dec, tol = e.value, e.decimals, _half_unit(e.decimals)
         exact = abs(s - expected) <= 1e-12 * max(1.0, abs(expected))
         if exact or (dec >= self.digits and self._close(s, expected, tol)):
             return CORRECT, ""
         base, used, spread = self.with_student(slot)
-        upstream = [u for u in used if u in self.entries and self.grades.get(u, (CORRECT,))[0] != CORRECT]
-        if base is not None and self._close(s, base, tol + spread):
-            if upstream:
-                names = ", ".join(self._sym(u) for u in upstream)
-                return CARRIED, f"right from your {names} (= {fmt_number(base, max(dec, self.digits))})"
-            if dec >= self.digits:
-                return CORRECT, ""
+        own = base is not None and self._close(s, base, tol + spread)
+        verdict = own and self._own_numbers(used, dec >= self.digits, lambda: fmt_number(base, max(dec, self.digits)))
+        if verdict:
+            return verdict
         shown = fmt_number(expected, self.digits)
         if dec < self.digits and self._close(s, expected, tol):
             return ROUNDING, f"right to {dec} decimal{'s' * (dec != 1)}; give {self.digits}: {shown}"
@@ -336,6 +392,135 @@ class _Grader:
                                      f"(the row has {fmt_number(c, self.digits)})")
         return None
 
+    # ---- tensor rows: a node's .v or .d, entry by entry ----------------------------------------------------------
+
+    def _align(self, slot):
+        """(the student's array in the node's shape, its decimals, how it was written: 'same', 'transposed', or None
+        when the shape does not fit); a vector may be written as a row or a column, a number as [x]."""
+        if slot not in self.aligned:
+            e, want = self.entries[slot], np.shape(self.true[slot])
+            value, decimals = _as_array(e.value), np.asarray(e.decimals)
+            if value.shape == want:
+                self.aligned[slot] = value, decimals, "same"
+            elif value.size == math.prod(want) and _vectorish(value.shape) and _vectorish(want):
+                self.aligned[slot] = value.reshape(want), decimals.reshape(want), "same"
+            elif value.ndim == 2 and len(want) == 2 and value.shape == want[::-1]:
+                self.aligned[slot] = value.T, decimals.T, "transposed"
+            else:
+                self.aligned[slot] = None, None, None
+        return self.aligned[slot]
+
+    def _all_close(self, x, target, tol):
+        return target is not None and bool(np.all(np.abs(x - target) <= tol + self.rtol * np.abs(target)))
+
+    def _tensor_terms(self, j, get):
+        """[(user i, its VJP contribution to v̄ⱼ)] from the registry's rules at the numbers `get` gives."""
+        g, kit, out = self.graph, numpy_kit(), []
+        for i, k in g.users[j]:
+            if self.t.adjoints[i] is None:
+                continue
+            u = g.nodes[i]
+            term = ops.REGISTRY[u.op].vjp(kit, get(("a", i)), get(("v", i)), *(get(("v", a)) for a in u.args),
+                                          **u.params)[k]
+            if np.shape(term) != g.nodes[j].shape:  # an elementwise op broadcast this argument
+                term = kit.sum_to(term, g.nodes[j].shape)
+            out.append((i, _as_array(term)))
+        return out
+
+    def _tensor_recompute(self, slot, get):
+        """A tensor slot computed from the numbers `get` gives (None outside a domain)."""
+        g, j = self.graph, slot[1]
+        n = g.nodes[j]
+        try:
+            with np.errstate(all="raise"):
+                if slot[0] == "v":
+                    if n.op is None:
+                        return self.true[slot]
+                    return _as_array(ops.REGISTRY[n.op].fwd(numpy_kit(), *(get(("v", a)) for a in n.args),
+                                                            **n.params))
+                if j == g.output:
+                    return self.true[slot]
+                return sum((t for _, t in self._tensor_terms(j, get)), np.zeros(n.shape))
+        except (ValueError, ArithmeticError, FloatingPointError):
+            return None
+
+    def _tensor_with_student(self, slot):
+        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives:
+        the worst case, each entry bumped by its half unit in turn, up to SPREAD_ENTRIES entries read; beyond, four
+        times the root mean square of ROUNDINGS tries with every entry bumped by ± its half unit at once (signs from
+        default_rng(0)), as the roundings' errors add up like random ones."""
+        used = []
+
+        def get(s):
+            used.append(s)
+            return self.student(s)
+
+        base = self._tensor_recompute(slot, get)
+        used = list(dict.fromkeys(used))
+        if base is None:
+            return None, used, 0.0
+        tols = {u: 0.5 * 10.0 ** -self._align(u)[1].astype(float) for u in used
+                if u in self.entries and self._align(u)[2] is not None}
+        one_by_one = sum(t.size for t in tols.values()) <= SPREAD_ENTRIES
+        if one_by_one:
+            bumps = [{u: np.where(np.arange(t.size).reshape(t.shape) == k, t, 0.0)} for u, t in tols.items()
+                     for k in range(t.size)]
+        else:
+            rng = np.random.default_rng(0)
+            bumps = [{u: t * rng.choice((-1.0, 1.0), size=t.shape) for u, t in tols.items()} for _ in range(ROUNDINGS)]
+        deltas = []
+        for bump in bumps:
+            bumped = self._tensor_recompute(slot, lambda s, b=bump: self.student(s) + b.get(s, 0.0))
+            deltas.append(np.abs(bumped - base) if bumped is not None else np.zeros(np.shape(base)))
+        if not deltas:
+            return base, used, 0.0
+        if one_by_one:
+            return base, used, np.sum(deltas, axis=0)
+        return base, used, 4.0 * np.sqrt(np.mean(np.square(deltas), axis=0))
+
+    def _grade_tensor(self, slot, e, expected):
+        sym = self._sym(slot)
+        s, dec, how = self._align(slot)
+        written, right = _shape_text(np.shape(e.value)), _shape_text(np.shape(expected))
+        if how is None:
+            return SHAPE, f"{written}, but {sym} is {right}{_comma_hint(e)}"
+        tol = 0.5 * 10.0 ** -dec.astype(float)
+        if how == "transposed":
+            if self._all_close(s, expected, tol):
+                node = tex_to_text(self.graph.nodes[slot[1]].label)
+                return TRANSPOSED, f"the right matrix transposed: {sym} is {right}, the shape of {node}, not {written}"
+            return SHAPE, f"{written}, but {sym} is {right}"
+        enough = bool(np.all(dec >= self.digits))
+        if np.all(np.abs(s - expected) <= 1e-12 * np.maximum(1.0, np.abs(expected))) or (
+                enough and self._all_close(s, expected, tol)):
+            return CORRECT, ""
+        base, used, spread = self._tensor_with_student(slot)
+        own = base is not None and self._all_close(s, base, tol + spread)
+        verdict = own and self._own_numbers(used, enough, lambda: line_value(base, self.digits))
+        if verdict:
+            return verdict
+        shown, low = line_value(expected, self.digits), int(dec.min())
+        if low < self.digits and self._all_close(s, expected, tol):
+            return ROUNDING, f"right to {low} decimal{'s' * (low != 1)}; give {self.digits}: {shown}"
+        near = min(low, self.digits)
+        if near >= 2 and np.all(np.abs(s - expected) <= _half_unit(near - 2)):
+            return ROUNDING, f"off by up to {np.max(np.abs(s - expected)):.{near}f}: rounded too early? ({shown})"
+        if np.any(np.abs(expected) > tol) and self._all_close(s, -expected, tol):
+            return SIGN, f"the sign is wrong: {shown}"
+        if s.ndim == 2 and s.shape[0] == s.shape[1] and self._all_close(s, expected.T, tol):
+            return TRANSPOSED, f"the right matrix transposed: {shown}"
+        if slot[0] == "a" and slot[1] != self.graph.output:
+            terms = self._tensor_terms(slot[1], lambda u: self.true[u])
+            for i, term in terms if len(terms) > 1 else ():
+                if np.any(np.abs(term) > tol) and self._all_close(s, expected - term, tol + 1e-4 * np.abs(expected)):
+                    return MISSING_TERM, (f"{sym} misses the term through {tex_to_text(self.graph.nodes[i].label)}: "
+                                          f"{line_value(term, self.digits)}")
+        bad = np.abs(s - expected) > tol + self.rtol * np.abs(expected)
+        first = tuple(int(k) for k in np.argwhere(bad)[0]) if bad.ndim else ()
+        where = f"{sym}[{', '.join(map(str, first))}]" if first else sym
+        return WRONG, (f"{int(bad.sum())} of {bad.size} entries wrong; the first, {where}: yours "
+                       f"{fmt_number(s[first], int(dec[first]))}, right {fmt_number(expected[first], self.digits)}")
+
     # ---- how a slot prints -----------------------------------------------------------------------------------
 
     @staticmethod
@@ -379,20 +564,54 @@ class _Grader:
             graded.append(Graded(slot, self._sym(slot), "= " + self._text(rules.get(slot, "")), self.entries.get(slot),
                                  self.true[slot], verdict, why, mark))
         unknown = [Graded(None, e.name, "", e, None, UNKNOWN, why) for e, why in self.unknown]
-        if len(unknown) > len(self.entries):
+        if self.unknown_count > len(self.entries):
             self.notes.append(f"most rows name no node of {self.graph.name}: is this the table of another function?")
         return graded, unknown
 
 
 def check(trace, answers, *, digits=4, rtol=0.0):
-    """Grade `answers` (graphcomp.frontends.answers.Answers) against a scalar Trace in forward or reverse mode."""
-    if not trace.graph.scalar:
-        raise GraphcompError("check grades scalar traces only (tensor graphs such as Problem 3(b) are not "
-                             "supported yet)", file=trace.graph.file)
+    """Grade `answers` (graphcomp.frontends.answers.Answers, read here as a stream) against a Trace: a scalar one
+    in forward or reverse mode, a tensor one in reverse mode (each node's .v and .d, entry by entry)."""
+    if not trace.graph.scalar and trace.adjoints is None:
+        raise GraphcompError("a tensor graph is checked in reverse mode (each node's .v and .d): --mode reverse",
+                             file=trace.graph.file)
     if not 0 <= rtol < 1 or math.isnan(rtol):
         raise GraphcompError(f"--rtol must be between 0 and 1, not {rtol}")
     grader = _Grader(trace, answers, digits, rtol)
     graded, unknown = grader.run()
     mode = grader.mode
     return Report(trace.graph.name, mode, answers.file, digits, rtol, graded, unknown, list(answers.unreadable),
-                  grader.notes)
+                  grader.notes, grader.unknown_count, answers.unreadable_count)
+
+
+def _as_array(x):
+    return np.asarray(x, dtype=float)
+
+
+def _comma_hint(e):
+    """A hint when whole numbers with commas and no spaces between them may be decimal commas: [1,5]."""
+    return " (decimal commas? write 1.5, not 1,5)" if re.search(r"\d,\d", e.text) and not np.any(e.decimals) else ""
+
+
+def _vectorish(shape):
+    """A number, a vector, or a matrix of one row or one column."""
+    return sum(d != 1 for d in shape) <= 1
+
+
+def line_value(x, digits):
+    """A number, vector or matrix on one line: 1.5000, [1.4303, -2.7805], [[7.5913, 1.7220], [-0.9565, -0.2170]]."""
+    return fmt_value(x, digits, row=True).replace("\n", ",")
+
+
+def _one(e):
+    """A scalar entry from a one-entry array ([1.5], [[1.5]])."""
+    return Entry(e.line, e.name, e.key, e.kind, e.text, float(e.value.reshape(-1)[0]), int(np.min(e.decimals)))
+
+
+def _shape_text(shape):
+    """'a number', 'a vector of 3 entries', 'a 3×2 matrix'."""
+    if len(shape) == 0:
+        return "a number"
+    if len(shape) == 1:
+        return f"a vector of {shape[0]} entr{'y' if shape[0] == 1 else 'ies'}"
+    return f"a {shape[0]}×{shape[1]} matrix"

@@ -71,7 +71,8 @@ def _fits(trace):
 
 
 def draw_point(graph, base, seed, wrt, mode, decimals=1, taken=()):
-    """The point of one variant: {input: value}, the first draw from default_rng(seed) that fits (see the module)."""
+    """The point of one variant: {input: value}, the first draw from default_rng(seed) that fits (see the module)
+    in `mode`: forward, reverse, or both (the tangents and the adjoints)."""
     rng = np.random.default_rng(seed)
     names = graph.input_names
     for _ in range(DRAWS):
@@ -140,8 +141,9 @@ def _random_doc(rng, n_inputs, n_ops, ops_from):
             "inputs": [{"name": x, "value": 1.0} for x in inputs], "nodes": nodes, "output": nodes[-1]["name"]}
 
 
-def random_variant(seed, n_inputs, n_ops, ops_from, mode, decimals=1, taken=()):
-    """A random function and its point for one student: (spec document, graph, point), as the module says."""
+def random_variant(seed, n_inputs, n_ops, ops_from, mode, decimals=1, taken=(), wrt="x1"):
+    """A random function and its point for one student: (spec document, graph, point), as the module says; the
+    point fits the derivative with respect to `wrt` in `mode` (forward, reverse or both)."""
     rng = np.random.default_rng([seed, 1])
     for _ in range(DRAWS):
         doc = _random_doc(rng, n_inputs, n_ops, ops_from)
@@ -149,7 +151,7 @@ def random_variant(seed, n_inputs, n_ops, ops_from, mode, decimals=1, taken=()):
             continue
         graph = spec_io.from_dict(doc, file="<random>")
         try:
-            point, _ = draw_point(graph, {}, seed, "x1", mode, decimals, taken)
+            point, _ = draw_point(graph, {}, seed, wrt, mode, decimals, taken)
         except GraphcompError:
             continue
         return doc, graph, point

@@ -1,19 +1,33 @@
 """The feedback on a checked table (graphcomp.problems.check.Report): rich, Markdown, LaTeX or JSON."""
 import json
 
+import numpy as np
 from rich.table import Table
 from rich.text import Text
 
-from graphcomp.problems.check import CARRIED, CORRECT, MISSING, UNKNOWN
-from graphcomp.render.text import fmt_number
+from graphcomp.frontends.answers import spaced
+from graphcomp.problems.check import CARRIED, CORRECT, MISSING, UNKNOWN, line_value
 
 FORMATS = ("rich", "markdown", "latex", "json")
 _STYLE = {CORRECT: "green", CARRIED: "yellow", MISSING: "magenta", UNKNOWN: "magenta"}
 
 
+def _written(entry):
+    """What the student wrote: the text, or for an array its entries to the decimals each was written with."""
+    if not entry.tensor:
+        return entry.text
+
+    def nested(v, d):
+        if v.ndim == 0:
+            return f"{float(v):.{int(d)}f}"
+        return "[" + ", ".join(nested(x, y) for x, y in zip(v, d)) + "]"
+
+    return nested(entry.value, np.broadcast_to(entry.decimals, entry.value.shape))
+
+
 def _cells(report, r):
-    yours = r.entry.text if r.entry is not None else "—"
-    right = fmt_number(r.expected, report.digits) if r.expected is not None else "—"
+    yours = _written(r.entry) if r.entry is not None else "—"
+    right = line_value(r.expected, report.digits) if r.expected is not None else "—"
     verdict = r.verdict + (f": {r.why}" if r.why and r.verdict != CORRECT else "")
     return r.symbol, yours, right, verdict, r.rule
 
@@ -35,7 +49,15 @@ def _footer(report):
         lines.append(f"look first at {first.symbol}: {first.verdict}")
     lines += report.notes
     lines += [f"line {line}: could not read '{text}': {why}" for line, text, why in report.unreadable]
+    if report.unreadable_count > len(report.unreadable):
+        lines.append(f"… and {spaced(report.unreadable_count - len(report.unreadable))} more unreadable lines")
     return lines
+
+
+def _more(report):
+    """The line after the unknown rows listed, when there were more than LIST_CAP."""
+    rest = report.unknown_count - len(report.unknown)
+    return f"… and {spaced(rest)} more rows not graded (unknown, repeated or of the other mode)" if rest > 0 else None
 
 
 def rich_renderables(report):
@@ -49,6 +71,8 @@ def rich_renderables(report):
         row = [Text(("▶ " if r.first else "") + cells[0], style="bold" if r.first else ""), cells[1], cells[2],
                Text(cells[3], style=style + (" bold reverse" if r.first else "")), cells[4]]
         table.add_row(*row)
+    if _more(report):
+        table.add_row(_more(report), "", "", Text(UNKNOWN, style=_STYLE[UNKNOWN]), "")
     return [table, *(Text(line) for line in _footer(report))]
 
 
@@ -63,6 +87,8 @@ def markdown(report):
         if r.first:
             cells = [f"**{c}**" for c in cells]
         out.append("| " + " | ".join(cells) + " |")
+    if _more(report):
+        out.append(f"| {_more(report)} | | | {UNKNOWN} | |")
     return "\n".join(out + [""] + [line + "  " for line in _footer(report)]) + "\n"
 
 
@@ -85,6 +111,8 @@ def latex(report):
         if r.first:
             cells = [f"\\textbf{{{c}}}" for c in cells]
         out.append(" & ".join(cells) + " \\\\")
+    if _more(report):
+        out.append(f"\\multicolumn{{4}}{{@{{}}l}}{{{_tex_escape(_more(report))}}} \\\\")
     out += ["\\bottomrule", "\\end{tabular}"] + [f"% {_tex_escape(line)}" for line in _footer(report)]
     return "\n".join(out) + "\n"
 
@@ -97,12 +125,18 @@ def json_text(report):
                                        "carried": report.count(CARRIED)},
         "first": next((r.symbol for r in report.rows if r.first), None),
         "rows": [{"row": r.symbol, "line": r.entry.line if r.entry is not None else None,
-                  "yours": r.entry.value if r.entry is not None else None, "right": r.expected,
+                  "yours": _plain(r.entry.value) if r.entry is not None else None, "right": _plain(r.expected),
                   "verdict": r.verdict, "why": r.why} for r in _all(report)],
+        "unknown_count": report.unknown_count,
         "unreadable": [{"line": line, "text": text, "why": why} for line, text, why in report.unreadable],
+        "unreadable_count": report.unreadable_count,
         "notes": report.notes,
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def _plain(x):
+    return x.tolist() if isinstance(x, np.ndarray) else x
 
 
 def render(report, fmt):

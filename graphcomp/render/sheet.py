@@ -1,7 +1,9 @@
 """An exercise sheet: the function, the point, what to compute, and the trace tables with their numbers left blank.
 
 The blank tables are the rows of graphcomp.render.tables (same symbols, rules and order, the slides' convention),
-in Markdown, LaTeX and CSV; only the inputs' values are filled in. The answer key is tables' own output.
+in Markdown, LaTeX and CSV; only the inputs' values are filled in. The answer key is tables' own output. A sheet
+and its key take the traces of the exercise: one (forward or reverse mode), or a forward and a reverse one, set
+as parts (a) and (b) of the same sheet.
 """
 import csv
 import io
@@ -76,10 +78,30 @@ def task(trace, wrt):
     return f"Fill in {how}. Write every number to 4 decimals. Then give {result}."
 
 
-def statement(trace, wrt, title, digits=4):
-    """The exercise's statement in Markdown: the function, the point, what to compute."""
-    return (f"# {title}\n\n$${function_tex(trace.graph)}$$\n\nat ${_point_tex(trace)}$.\n\n"
-            f"{task(trace, wrt)}\n")
+def _label(traces, k, bold):
+    """'(a) Forward mode. ' (in bold) before each part when there are several, else nothing."""
+    return bold(f"({chr(97 + k)}) {traces[k].mode.capitalize()} mode.") + " " if len(traces) > 1 else ""
+
+
+def _markdown(traces, wrt, title, table):
+    """The statement, then for each trace what to compute and its table."""
+    first = traces[0]
+    head = f"# {title}\n\n$${function_tex(first.graph)}$$\n\nat ${_point_tex(first)}$.\n\n"
+    return head + "\n\n".join(f"{_label(traces, k, lambda x: f'**{x}**')}{task(t, wrt)}\n\n{table(t)}"
+                                for k, t in enumerate(traces))
+
+
+def _latex(traces, wrt, title, what, table, tasks):
+    """The same as LaTeX to paste: `what` names it in its first line, `tasks` says whether to state the tasks."""
+    first = traces[0]
+    head = (f"% graphcomp {what} {title}; needs \\usepackage{{booktabs,amsmath,amssymb}}\n"
+            f"\\subsection*{{{_escape(title if what == 'exercise' else f'{title}: answer key')}}}\n"
+            f"\\[{function_tex(first.graph)}\\]\nat ${_point_tex(first)}$.\n\n")
+    parts = []
+    for k, t in enumerate(traces):
+        said = _label(traces, k, lambda x: f"\\textbf{{{x}}}") + (_tex_paragraph(task(t, wrt)) if tasks else "")
+        parts.append((f"{said.rstrip()}\n\n" if said else "") + f"\\medskip\\noindent\n{table(t)}")
+    return head + "\n".join(parts)
 
 
 def _given(trace, key, r):
@@ -135,9 +157,10 @@ def blank_csv(trace, digits=4):
     return out.getvalue()
 
 
-def sheet_markdown(trace, wrt, title, digits=4):
-    """The exercise sheet in Markdown: the statement and the blank tables."""
-    return statement(trace, wrt, title, digits) + "\n" + blank_markdown(trace, digits)
+def sheet_markdown(traces, wrt, title, digits=4):
+    """The exercise sheet in Markdown: the function, the point, and for each trace what to compute and the blank
+    tables."""
+    return _markdown(traces, wrt, title, lambda t: blank_markdown(t, digits))
 
 
 def _tex_paragraph(markdown_text):
@@ -145,24 +168,19 @@ def _tex_paragraph(markdown_text):
     return markdown_text.replace("%", "\\%")
 
 
-def sheet_latex(trace, wrt, title, digits=4):
+def sheet_latex(traces, wrt, title, digits=4):
     """The exercise sheet as LaTeX to paste (its first line names the packages it needs)."""
-    return (f"% graphcomp exercise {title}; needs \\usepackage{{booktabs,amsmath,amssymb}}\n"
-            f"\\subsection*{{{_escape(title)}}}\n\\[{function_tex(trace.graph)}\\]\n"
-            f"at ${_point_tex(trace)}$.\n\n{_tex_paragraph(task(trace, wrt))}\n\n"
-            f"\\medskip\\noindent\n{blank_latex(trace, digits)}")
+    return _latex(traces, wrt, title, "exercise", lambda t: blank_latex(t, digits), tasks=True)
 
 
-def key_markdown(trace, wrt, title, digits=4):
+def key_markdown(traces, wrt, title, digits=4):
     """The answer key in Markdown: the statement and the filled tables (tables.markdown)."""
-    return statement(trace, wrt, f"{title}: answer key", digits) + "\n" + tables.markdown(trace, digits)
+    return _markdown(traces, wrt, f"{title}: answer key", lambda t: tables.markdown(t, digits))
 
 
-def key_latex(trace, wrt, title, digits=4):
-    """The answer key as LaTeX to paste: the statement and the filled table (tables.latex)."""
-    return (f"% graphcomp answer key {title}; needs \\usepackage{{booktabs,amsmath,amssymb}}\n"
-            f"\\subsection*{{{_escape(title)}: answer key}}\n\\[{function_tex(trace.graph)}\\]\n"
-            f"at ${_point_tex(trace)}$.\n\n\\medskip\\noindent\n{tables.latex(trace, digits)}")
+def key_latex(traces, wrt, title, digits=4):
+    """The answer key as LaTeX to paste: the statement and the filled tables (tables.latex)."""
+    return _latex(traces, wrt, title, "answer key", lambda t: tables.latex(t, digits), tasks=False)
 
 
 def _escape(text):
