@@ -155,6 +155,12 @@ def test_missing_and_unknown_rows():
     assert [u.verdict for u in report.unknown] == ["unknown"] and "names no node" in report.unknown[0].why
 
 
+def test_the_outputs_adjoint_written_twice_is_graded_once():
+    report = _grade(SUMMED + "v̄6 = 1.0000\n")  # the seed has one row, not one per contribution
+    assert _row(report, "v̄₆").verdict == "correct"
+    assert [u.verdict for u in report.unknown] == ["unknown"] and "the seed" in report.unknown[0].why
+
+
 def test_rows_in_any_order_and_any_name():
     lines = SUMMED.strip().splitlines()[::-1]
     text = "\n".join(lines).replace("v-1 = 1.5000", "x2 = 1.5000").replace("v̄-2 = 4.0432", "v̄₋₂ = 4.0432")

@@ -170,11 +170,11 @@ class _Grader:
                                      f"{written} times (the first is graded)")
                 continue
             m = len(self.steps.get(i, ()))
-            if written > m:
-                for e in es[m:]:
-                    self._unknown(e, lambda: f"{self._sym(('a', i))} is written {written} times; it has {m} "
-                                     f"contribution{'s' * (m != 1)}")
-                es = es[:m]
+            if written > max(m, 1):  # the output has no contribution but one row, its seed v̄ = 1
+                rows = f"{m} contribution{'s' * (m != 1)}" if m else "one row, the seed"
+                for e in es[max(m, 1):]:
+                    self._unknown(e, lambda: f"{self._sym(('a', i))} is written {written} times; it has {rows}")
+                es = es[:max(m, 1)]
             if len(es) == 1:
                 self.entries[("a", i)] = es[0]
                 continue
