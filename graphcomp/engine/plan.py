@@ -14,12 +14,13 @@ class Plan:
 
     def __init__(self, graph, kit):
         self.graph, self.kit, self.n = graph, kit, len(graph.nodes)
-        self._bound = {}  # (rule, kit) bound once per op without parameters, shared by its steps
+        self._bound = {}  # a rule bound to the kit once per parameter values, shared by its steps
         registry, nodes = ops.REGISTRY, graph.nodes
         self.steps = [(i, registry[n.op], n.params, *(n.args if len(n.args) == 2 else (n.args[0], -1)))
                       for i, n in enumerate(nodes) if n.op is not None]
         floats = kit.floats
-        self.fwd = [(i, op.on_floats if floats and op.on_floats else self._bind(op.fwd, params), a, b)
+        self.fwd = [(i, op.on_floats if floats and op.on_floats else
+                     (self._bound.get(op.fwd) if not params else None) or self._bind(op.fwd, params), a, b)
                     for i, op, params, a, b in self.steps]
         self.consts = [(i, kit.coerce(n.value)) for i, n in enumerate(nodes) if n.kind == CONST]
         self._jvp = None
@@ -63,12 +64,12 @@ class Plan:
 
     def _reverse_steps(self, reaches):
         active, sink, out = self.active, self.n, []
-        nodes, scalar = self.graph.nodes, self.graph.scalar
+        nodes, scalar, bound = self.graph.nodes, self.graph.scalar, self._bound
         for i, op, params, a, b in reversed(self.steps):
             if not (active[i] and reaches[i]):
                 continue  # its adjoint is none (data only) or 0 (off every path to the output)
             if scalar and op.partials is not None:  # the common case of a scalar graph, without _rule's shape test
-                rule, local = self._bind(op.partials, params), True
+                rule, local = (bound.get(op.partials) if not params else None) or self._bind(op.partials, params), True
             else:
                 rule, local = self._rule(op, params, a, b, op.vjp)
             if op.elementwise and not local:
@@ -87,12 +88,11 @@ class Plan:
         return self._bind(rule, params), False
 
     def _bind(self, rule, params):
-        """rule with this plan's kit (and the node's parameters) bound; one object per rule without parameters."""
-        if params:
-            return partial(rule, self.kit, **params)
-        bound = self._bound.get(rule)
+        """rule with this plan's kit (and the node's parameters) bound; one object per rule and parameter values."""
+        key = (rule, *params.items()) if params else rule
+        bound = self._bound.get(key)
         if bound is None:
-            bound = self._bound[rule] = partial(rule, self.kit)
+            bound = self._bound[key] = partial(rule, self.kit, **params)
         return bound
 
 
