@@ -9,6 +9,7 @@ may have several outputs (see to_spec).
 """
 import ast
 import math
+import re
 import sys
 import threading
 from collections import deque
@@ -29,6 +30,8 @@ CONSTANTS = {"e": E, "pi": math.pi}  # names that stand for numbers, not inputs
 
 
 ORDERS = ("level", "formula")
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
 def to_spec(expr, at=None, name="formula", order="level", shapes=None, fixed=None):
@@ -54,7 +57,7 @@ def to_spec(expr, at=None, name="formula", order="level", shapes=None, fixed=Non
     statements = tree.body if isinstance(tree, ast.Module) else [ast.Expr(tree.body)]
     targets = _targets(statements, text, where)
     inputs, nodes, memo = [], [], {}
-    names = _fresh_names({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+    names = _fresh_names(set(_IDENTIFIER.findall(text)))  # every word of the text: a superset of its names
     bound = {}  # an assigned name → the node it names (its name until the end)
 
     def leaf(ident):

@@ -242,8 +242,9 @@ def iter_adjoint_steps(trace, syms=None):
         template = syms.vjp_tex(i)[k]
         term = syms.fill(template, i)
         generic = f"{bar_i} {partial}"
-        text = None if syms.text(i, 0) is None or syms.text(j, 0) is None else (
-            syms.text(j, 3), f"{syms.text(i, 3)} ∂{syms.text(i, 0)}/∂{syms.text(j, 0)}", syms.rule_text(template, i))
+        label_i, label_j = syms.text(i, 0), syms.text(j, 0)
+        text = None if label_i is None or label_j is None else (
+            syms.text(j, 3), f"{syms.text(i, 3)} ∂{label_i}/∂{label_j}", syms.rule_text(template, i))
         if not first:
             generic, term = f"{bar_j} + {generic}", _sum([bar_j, term])
             text = text and (text[0], f"{text[0]} + {text[1]}", _sum([text[0], text[2]]))
