@@ -11,7 +11,7 @@ import sys
 
 from graphcomp.core.errors import GraphcompError
 
-COMMANDS = ("trace", "parse", "draw", "code", "verify", "jacobian", "solve", "report", "ops", "check", "exercise")
+COMMANDS = ("trace", "parse", "draw", "code", "verify", "jacobian", "solve", "report", "ops", "check", "exercise", "explain")
 
 
 def build_parser(argv=None):

@@ -350,6 +350,13 @@ def smallest_text(svg):
     return min(sizes) * min(1.0, PAGE_BP[0] / width, PAGE_BP[1] / height), (width, height)
 
 
+def page_rankdir(svgs):
+    """'LR', or 'TB' where that keeps larger text once the drawing is scaled to a page: `svgs` holds one drawing's
+    SVG laid out each way, {'LR': …, 'TB': …}."""
+    sizes = {d: smallest_text(svg)[0] for d, svg in svgs.items()}
+    return "LR" if sizes["LR"] >= min(MIN_PT, sizes["TB"]) else "TB"
+
+
 def _tex_array(value, digits, row):
     """A number, or a bmatrix cut like the Graphviz boxes (\\cdots, \\vdots); a column vector is a row with ^\\top."""
     a = np.asarray(value)

@@ -25,6 +25,13 @@ def graph_dot(trace, digits=4, rankdir="LR", **options):
     return dot.digraph(trace.graph, trace, values=True, digits=digits, rankdir=rankdir, **options)
 
 
+def laid_out(trace, digits, rankdir, to_svg):
+    """The SVG of graph_dot(trace, ids=True) laid out as `rankdir` says ('LR', 'TB', or 'auto': as `draw` chooses for
+    a page); to_svg(digraph) runs Graphviz and returns the SVG text (the caller's: a renderer runs no program)."""
+    svgs = {d: to_svg(graph_dot(trace, digits, d, ids=True)) for d in (("LR", "TB") if rankdir == "auto" else (rankdir,))}
+    return svgs[dot.page_rankdir(svgs) if rankdir == "auto" else rankdir]
+
+
 def page(trace, steps, svg=None, digits=4):
     """The whole stepper as one HTML document (str); `svg` is Graphviz's SVG of graph_dot(trace, ids=True)."""
     graph = trace.graph
@@ -74,7 +81,7 @@ def _inline_svg(svg):
 def _step_json(trace, s, digits):
     graph = trace.graph
     scalar = graph.scalar
-    value = None if s.value is None else compact(s.value, digits)
+    value = None if s.value is None else compact(s.value, digits, dot.SHOWN, dot.SHOWN)
     return {
         "node": s.node,
         "line": None if s.line is None else f"{dot.ID}{s.line}-{s.node}",
@@ -107,12 +114,12 @@ def _tables(trace, steps, digits):
             r = s.row
             rule = " = ".join(tex_to_text(x) for x in (r.rule, r.closed) if x)
             generic = f"= {tex_to_text(r.generic)}" if r.generic else ""
-            value = "—" if s.value is None else compact(s.value, digits)
+            value = "—" if s.value is None else compact(s.value, digits, 2, 1)
             full = "" if s.value is None else _full(trace, s, digits)
             cell = html.escape(value) if full == value else (
                 f'<span class="gc-short">{html.escape(value)}</span><pre class="gc-full" hidden>{html.escape(full)}</pre>')
             rows.append(f'<tr id="gc-r{k}"><td>{html.escape(r.node)}</td><td>{html.escape(tex_to_text(r.symbol))}</td>'
-                        f'<td>{html.escape(generic)}</td><td>= {html.escape(rule)}</td>'
+                        f'<td>{html.escape(generic)}</td><td class="gc-rule">= {html.escape(rule)}</td>'
                         f'<td class="gc-value gc-later" title="{html.escape(full)}">{cell}</td></tr>')
         out.append(f"<table><caption>{html.escape(title)}</caption><tr><th>node</th><th>symbol</th><th></th>"
                    f"<th>rule</th><th>value</th></tr>{''.join(rows)}</table>")
@@ -161,12 +168,12 @@ def frame_dot(trace, steps, k, layout, digits=4, rankdir="LR"):
     return g
 
 
-def caption_dot(step, digits=4):
+def caption_dot(step, digits=4, dpi=96):
     """A step's caption (as on the page) as Graphviz source of one text node, to render below its frame."""
     text = " = ".join(dot.tex_to_html(c) for c in step.caption)
     if step.value is not None:
-        text += " = " + html.escape(compact(step.value, digits), quote=False)
-    return (f'digraph caption {{ bgcolor="white"; margin="0.1"; c [shape=plaintext, fontname="{dot.FONT}", '
+        text += " = " + html.escape(compact(step.value, digits, dot.SHOWN, dot.SHOWN), quote=False)
+    return (f'digraph caption {{ bgcolor="white"; margin="0"; dpi="{dpi}"; c [shape=plaintext, fontname="{dot.FONT}", '
             f'fontsize="{CAPTION_PT}", fontcolor="{dot.INK}", label=<{text}>] }}')
 
 
@@ -184,7 +191,7 @@ main{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-start}
 #gc-graph{flex:1 1 45%;min-width:20em;max-height:80vh;overflow:auto} #gc-graph svg{max-width:100%;height:auto}
 #gc-tables{flex:1 1 40%;overflow:auto;max-height:80vh}
 table{border-collapse:collapse;margin-bottom:1em;font-size:.95em} caption{text-align:left;font-weight:bold;padding:.3em 0}
-td,th{padding:.15em .5em;text-align:left;white-space:nowrap} td.gc-value{text-align:right;cursor:pointer}
+td,th{padding:.15em .5em;text-align:left;white-space:nowrap;vertical-align:top} td.gc-rule{white-space:normal;min-width:14em} td.gc-value{text-align:right;cursor:pointer}
 tr.gc-now{background:#ffe8cc;outline:2px solid #e8590c}
 td.gc-later{visibility:hidden}
 pre.gc-full{margin:0;text-align:left}

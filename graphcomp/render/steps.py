@@ -148,13 +148,15 @@ def _joined(terms):
     return " + ".join(terms).replace("+ -", "- ") or "0"
 
 
-def compact(x, digits):
-    """A value in one short line: a scalar's number; a vector's or matrix's first entries, … for the rest."""
+def compact(x, digits, entries=3, lines=2):
+    """A value in one short line: a scalar's number; a vector's or matrix's first `entries` entries of its first
+    `lines` rows, … for the rest."""
     a = np.asarray(x, dtype=float)
     if a.ndim == 0:
         return fmt_number(a, digits)
     rows = np.atleast_2d(a)
-    shown = [", ".join(fmt_number(e, digits) for e in r[:3]) + (", …" if r.size > 3 else "") for r in rows[:2]]
+    shown = [", ".join(fmt_number(e, digits) for e in r[:entries]) + (", …" if r.size > entries else "")
+             for r in rows[:lines]]
     if a.ndim == 1:
         return f"[{shown[0]}]"
-    return "[[" + "], [".join(shown) + ("], …]" if len(rows) > 2 else "]]")
+    return "[[" + "], [".join(shown) + ("], …]" if len(rows) > lines else "]]")
