@@ -8,6 +8,7 @@ import json
 import math
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from graphcomp.render.text import tex_to_text
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 AT = {"x1": 1.0, "x2": 1.5, "x3": 2.0}
+HOSTILE = Path(__file__).parent / "specs" / "hostile_labels.yaml"  # labels and a description that are markup
 
 
 def eq2_by_hand():
@@ -157,16 +159,6 @@ def test_several_forward_inputs_are_refused(cli, tmp_path):
     assert status == 2 and "one forward sweep" in stderr and not list(tmp_path.iterdir())
 
 
-HOSTILE = """
-name: hostile
-description: "</script><script>alert(2)</script> & <b>bold</b>"
-inputs:
-  - {name: x, value: 0.5, label: "<script>alert(1)</script>"}
-nodes:
-  - {name: y, op: sin, inputs: [x], label: "<img src=x onerror=alert(3)>"}
-output: y
-"""
-
 
 @needs_dot
 def test_the_page_is_offline_small_and_escapes_the_spec(cli, tmp_path):
@@ -184,9 +176,7 @@ def test_the_page_is_offline_small_and_escapes_the_spec(cli, tmp_path):
     assert not re.search(r"\b(src|srcset|action)\s*=", page)  # nothing to load
     assert set(re.findall(r'href="([^"]*)"', page)) == {"#"}  # the box lines' links, for their tooltips
 
-    hostile = tmp_path / "hostile.yaml"
-    hostile.write_text(HOSTILE)
-    status, _, _ = cli("explain", hostile, "-o", tmp_path / "h.html")
+    status, _, _ = cli("explain", HOSTILE, "-o", tmp_path / "h.html")
     page = (tmp_path / "h.html").read_text(encoding="utf-8")
     assert status == 0
     assert "<script>alert" not in page and "<img" not in page and "<b>" not in page

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import graphcomp
+
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists() and os.geteuid() != 0:
     pytest.skip("Chromium is not installed (sudo apt-get install chromium; make test installs it as root)",
@@ -37,12 +39,11 @@ def browser():
 def pages(tmp_path_factory, cli):
     """The pages the tests open, written once by the command line: {name: path}."""
     folder = tmp_path_factory.mktemp("explain")
-    (folder / "hostile.yaml").write_text(HOSTILE)
     chain = " + ".join(f"sin(x*{k + 1})" for k in range(60))  # ~200 nodes
     made = {"reverse": ("eq2.yaml", "--wrt", "x2", "--mode", "reverse"),
             "forward": ("eq2.yaml", "--wrt", "x2", "--mode", "forward"),
             "fig1": ("fig1.yaml", "--mode", "reverse"),
-            "hostile": (folder / "hostile.yaml",),
+            "hostile": (Path(__file__).parent / "specs" / "hostile_labels.yaml",),
             "big": ("--expr", chain, "--at", "x=0.3")}
     out = {}
     for name, args in made.items():
@@ -270,12 +271,18 @@ def test_a_200_node_graph_changes_only_what_a_step_touches(open_page, pages):
     assert 0 < changed <= 40  # a few class changes and texts, not a redraw of hundreds of elements
 
 
-HOSTILE = """
-name: hostile
-description: "</script><script>alert(2)</script>"
-inputs:
-  - {name: x, value: 0.5, label: "<script>alert(1)</script>"}
-nodes:
-  - {name: y, op: sin, inputs: [x], label: "<img src=x onerror=alert(3)>"}
-output: y
-"""
+
+def test_a_notebooks_html_export_steps_inside_its_iframe(open_page, tmp_path):
+    # what nbconvert writes for an output cell with text/html: the markup as it is, inside the notebook's page
+    shown = graphcomp.load("eq2.yaml").explain(wrt="x2")._repr_html_()
+    export = tmp_path / "notebook.html"
+    export.write_text(f"<!DOCTYPE html><html><body><h1>notebook</h1><div class='output'>{shown}</div></body></html>",
+                      encoding="utf-8")
+    p = open_page(export)
+    frame = p.page.frame_locator("iframe")
+    for _ in range(17):
+        frame.locator("#gc-next").click()
+    assert frame.locator("#gc-cap .gc-value").inner_text() == "2.6955"
+    assert frame.locator("g.node.gc-now title").text_content() == "v1"
+    assert frame.locator("tr.gc-now td").first.inner_text() == "v1"
+    assert p.dialogs == []

@@ -91,17 +91,9 @@ def _caption(r, numbers):
     forms of it."""
     forms = []
     for form in (r.generic, r.rule, r.closed, numbers):
-        if form and form not in forms and not form.startswith("\\text{") and not _is_number(form):
+        if form and form not in forms and not form.startswith("\\text{") and not _NUMBER.fullmatch(form):
             forms.append(form)
     return (r.symbol, *forms)
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _vjp_tex(graph, i):
@@ -109,6 +101,7 @@ def _vjp_tex(graph, i):
     return ops.REGISTRY[n.op].vjp_tex([graph.nodes[a].shape for a in n.args])
 
 
+_NUMBER = re.compile(r"-?[\d.]+")
 _OPEN, _CLOSE = "\x05", "\x06"  # around a number put in a template, until the products between numbers are marked
 _AFTER_NUMBER = re.compile(_CLOSE + r"(?:\s|\\,)*(?=[" + _OPEN + r"(\d])")
 _BEFORE_NUMBER = re.compile(r"(?<=[\d)])(?:\s|\\,)+(?=" + _OPEN + ")")
