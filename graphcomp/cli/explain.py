@@ -11,7 +11,7 @@ from graphcomp.cli.drawing import PNG_DPI, RANKDIRS
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.render import dot, explain
-from graphcomp.render.steps import steps
+from graphcomp.render.steps import check_size, steps
 
 FORMATS = (".html", ".gif", ".apng")
 MARGIN = 24  # pixels of white around a frame's caption
@@ -51,6 +51,7 @@ def run(args):
     if not args.frames and (folder or out.suffix.lower() not in FORMATS):
         raise GraphcompError(f"cannot tell what to write: end the file name in {', '.join(FORMATS)}, "
                              "or give a folder with --frames png", file=out)
+    check_size(graph)  # before the sweeps: a graph too large to step through is not worth evaluating
     t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode)
     sweep = steps(t, args.digits)
     try:

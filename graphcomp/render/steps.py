@@ -44,12 +44,17 @@ class Step:
     caption: tuple
 
 
-def steps(trace, digits=4):
-    """[Step] of the trace: the forward pass (each node's value), then the tangent pass and/or the adjoint pass."""
-    graph = trace.graph
+def check_size(graph):
+    """Refuse a graph over MAX_NODES nodes (a GraphcompError suggesting `draw`)."""
     if len(graph.nodes) > MAX_NODES:
         raise GraphcompError(f"{len(graph.nodes):,} nodes: explain steps through at most {MAX_NODES:,}; "
                              "draw the graph instead (graphcomp draw)", file=graph.file)
+
+
+def steps(trace, digits=4):
+    """[Step] of the trace: the forward pass (each node's value), then the tangent pass and/or the adjoint pass."""
+    graph = trace.graph
+    check_size(graph)
     if trace.columns:
         raise GraphcompError("explain steps through one forward sweep: give --wrt one input or a direction")
     out, running = [], {}
