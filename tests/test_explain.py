@@ -264,3 +264,15 @@ def test_a_frame_shows_what_is_computed_blanks_the_rest_and_marks_the_step():
     assert CLEAR in line["x1"] and CLEAR not in line["v6"]  # x1 has no adjoint yet; v6 has both its numbers
     edge = next(x for x in source.splitlines() if x.lstrip().startswith("v1 -> v4"))
     assert HIGHLIGHT in edge
+
+
+@needs_dot
+def test_a_large_matrix_pages_with_a_short_tooltip(cli, tmp_path):
+    out = tmp_path / "phase.html"  # Problem 1's graph: A ∈ ℝ¹⁰⁰ˣ²⁰, too large for a Graphviz label in full
+    status, _, stderr = cli("explain", "phase.yaml", "-o", out)
+    assert status == 0, stderr
+    page = out.read_text(encoding="utf-8")
+    assert 'xlink:title="a 100×20 array: every entry is in the table"' in page
+    blob = json.loads(re.search(r'id="gc-steps">(.*?)</script>', page, flags=re.S).group(1))
+    a = next(s for s in blob["steps"] if s["caption"][0] == "A.v")
+    assert len(a["full"].splitlines()) == 100  # the table and the caption's hover keep every row

@@ -67,6 +67,8 @@ def run(args):
     except graphviz.CalledProcessError as exc:
         reason = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
         raise GraphcompError(f"Graphviz failed: {reason[0] if reason else exc}", file=out) from None
+    except OSError as exc:  # dot quit while it was read to (a pipe broken): what it said is lost
+        raise GraphcompError(f"Graphviz failed: {exc.strerror or exc}", file=out) from None
     for path, data in files:  # made in full before the first is written
         write_atomic(path, data)
     print(f"wrote {out}{'/step-*.png' if args.frames else ''} ({len(sweep)} steps)")

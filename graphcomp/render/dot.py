@@ -13,7 +13,7 @@ from html import escape
 import numpy as np
 
 from graphcomp import ops
-from graphcomp.core.labels import default_label, space
+from graphcomp.core.labels import default_label, fmt_shape, space
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE
 from graphcomp.render import rows
 from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
@@ -34,6 +34,7 @@ PT = {"title": 14, "line": 11, "edge": 10, "caption": 12}  # text sizes in point
 PAGE_BP = (468, 648)  # a page's text with 1 in margins (6.5 × 9 in): drawings are judged at this size
 MIN_PT = 7  # the smallest text a drawing may have once scaled to the page
 ID = "gc-"  # the prefix of the ids digraph(ids=True) gives
+TOOLTIP_ENTRIES = 144  # entries of a value written in full in its box line's tooltip (12 × 12)
 CLEAR = "#ffffff00"  # ink that draws nothing
 
 
@@ -192,8 +193,10 @@ def _html_box(box, digits, i=None, ids=False, shown=None):
         rows.append(f'<FONT POINT-SIZE="{PT["line"]}" COLOR="{MUTED}">{tex_to_html(box.definition)}</FONT>')
     cells = [""] * len(rows)
     for (symbol, value, row, colour), key in zip(box.numbers, box.keys):
-        # Graphviz writes a cell's ID into the SVG only for a link; its tooltip is the full value
-        full = escape(fmt_value(value, 16, row=row).replace("\n", " "))
+        # Graphviz writes a cell's ID into the SVG only for a link; its tooltip is the full value, within the
+        # 16 384 characters Graphviz takes in a label
+        full = escape(fmt_value(value, digits, row=row).replace("\n", " ") if np.size(value) <= TOOLTIP_ENTRIES
+                      else f"a {fmt_shape(np.shape(value))} array: every entry is in the table")
         cells.append(f' ID="{ID}{key}-{i}" HREF="#" TOOLTIP="{full}"' if ids else "")
         if (i, key) in (shown or {}):
             # a blank keeps the final value, in clear ink, so that the box keeps its size
