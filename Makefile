@@ -13,19 +13,20 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP) system-deps
 
-# Graphviz's `dot` renders the diagrams and pdflatex builds the report; install them where
-# we can (root with apt-get), otherwise say what to install and go on without them.
+# Graphviz's `dot` renders the diagrams, pdflatex builds the report and Chromium runs the browser tests of
+# `explain`; install them where we can (root with apt-get), otherwise say what to install and go on without them.
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 TEX_PACKAGES = texlive-latex-base texlive-latex-recommended texlive-pictures
 system-deps:
-	@command -v dot >/dev/null 2>&1 && kpsewhich tikz.sty >/dev/null 2>&1 || { \
+	@command -v dot >/dev/null 2>&1 && kpsewhich tikz.sty >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing Graphviz and LaTeX (apt-get install graphviz $(TEX_PACKAGES))"; \
-	    { apt-get update -qq && $(APT_INSTALL) graphviz $(TEX_PACKAGES) >/dev/null; } \
-	      || echo "apt-get could not install them; drawings and the report's PDF will say what is missing"; \
+	    echo "installing Graphviz, LaTeX and Chromium (apt-get install graphviz chromium $(TEX_PACKAGES))"; \
+	    { apt-get update -qq && $(APT_INSTALL) graphviz chromium $(TEX_PACKAGES) >/dev/null; } \
+	      || echo "apt-get could not install them; drawings, the report's PDF and the browser tests will say what is missing"; \
 	  else \
 	    command -v dot >/dev/null 2>&1 || echo "Graphviz 'dot' is missing: install it with 'sudo apt-get install graphviz', 'brew install graphviz' or 'conda install -c conda-forge graphviz'"; \
 	    kpsewhich tikz.sty >/dev/null 2>&1 || echo "LaTeX (pdflatex with TikZ) is missing, so the report's PDF is skipped: 'sudo apt-get install $(TEX_PACKAGES)' or 'brew install --cask mactex'"; \
+	    command -v chromium >/dev/null 2>&1 || echo "Chromium is missing, so the browser tests of explain are skipped: 'sudo apt-get install chromium'"; \
 	  fi; }
 
 demo: install

@@ -13,7 +13,7 @@ from graphcomp.frontends.arrays import read_npz
 from graphcomp.frontends.formula import parse as parse_expr
 from graphcomp.frontends.spec import from_dict, load
 from graphcomp.ops import REGISTRY as OPS
-from graphcomp.render import dot, tables
+from graphcomp.render import dot, explain, steps, tables
 
 __all__ = ["load", "from_dict", "parse_expr", "Graph", "Trace", "OPS", "read_npz", "GraphcompError", "SpecError", "DomainError"]
 
@@ -33,3 +33,24 @@ def _trace_html(trace):
 
 
 Trace._repr_html_ = _trace_html
+
+
+def _explain(trace, digits=4, rankdir="auto"):
+    """The trace's sweeps one step at a time: a Stepper, which Jupyter shows inline (its .html is the page that
+    `graphcomp explain` writes). Graphviz draws the graph through the graphviz package, as for a trace's display."""
+    try:
+        svg = explain.laid_out(trace, digits, rankdir, lambda g: g.pipe(format="svg").decode())
+    except (OSError, RuntimeError):  # no Graphviz here: the stepper walks the tables alone
+        svg = None
+    sweep = steps.steps(trace, digits)
+    return explain.Stepper(explain.page(trace, sweep, svg, digits), height=min(1000, 320 + 24 * len(sweep)))
+
+
+def _graph_explain(self, at=None, wrt=None, mode="reverse", digits=4, rankdir="auto", **trace_options):
+    """Step through this graph's sweeps at `at` (forward pass, then the tangent or adjoint pass, or both):
+    graph.explain(at={"x3": 2.5}, wrt="x2", mode="reverse") returns a Stepper that Jupyter shows inline."""
+    return _explain(self.trace(at=at, wrt=wrt, mode=mode, **trace_options), digits, rankdir)
+
+
+Graph.explain = _graph_explain
+Trace.explain = _explain

@@ -11,7 +11,8 @@ import sys
 
 from graphcomp.core.errors import GraphcompError
 
-COMMANDS = ("trace", "parse", "draw", "code", "verify", "jacobian", "hessian", "solve", "report", "ops", "check", "exercise")
+COMMANDS = ("trace", "parse", "draw", "code", "verify", "jacobian", "hessian", "solve", "report", "ops", "check", "exercise",
+            "explain")
 
 
 def build_parser(argv=None):

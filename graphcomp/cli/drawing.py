@@ -20,9 +20,8 @@ def render(graph, trace_, fmt, rankdir="auto", **options):
     bottom where that keeps larger text once the drawing is scaled to a page (dot.smallest_text)."""
     if rankdir == "auto":
         try:
-            sizes = {d: dot.smallest_text(dot.digraph(graph, trace_, rankdir=d, **options).pipe(format="svg").decode())[0]
-                     for d in ("LR", "TB")}
-            rankdir = "LR" if sizes["LR"] >= min(dot.MIN_PT, sizes["TB"]) else "TB"
+            rankdir = dot.page_rankdir({d: dot.digraph(graph, trace_, rankdir=d, **options).pipe(format="svg").decode()
+                                        for d in ("LR", "TB")})
         except graphviz.ExecutableNotFound:
             rankdir = "LR"  # the .dot source is still written, as the slides lay it out
     g = dot.digraph(graph, trace_, rankdir=rankdir, **options)

@@ -13,7 +13,7 @@ from html import escape
 import numpy as np
 
 from graphcomp import ops
-from graphcomp.core.labels import default_label, space
+from graphcomp.core.labels import default_label, fmt_shape, space
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE
 from graphcomp.render import rows
 from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
@@ -33,16 +33,21 @@ STYLE = {  # node kind → Graphviz attributes: parameters, data, intermediate n
 PT = {"title": 14, "line": 11, "edge": 10, "caption": 12}  # text sizes in points; TikZ uses the same
 PAGE_BP = (468, 648)  # a page's text with 1 in margins (6.5 × 9 in): drawings are judged at this size
 MIN_PT = 7  # the smallest text a drawing may have once scaled to the page
+ID = "gc-"  # the prefix of the ids digraph(ids=True) gives
+TOOLTIP_ENTRIES = 144  # entries of a value written in full in its box line's tooltip (12 × 12)
+CLEAR = "#ffffff00"  # ink that draws nothing
 
 
 @dataclass
 class Box:
-    """What one node shows: LaTeX lines, and lines of numbers (LaTeX symbol, value, shown as a row, colour)."""
+    """What one node shows: LaTeX lines, and lines of numbers (LaTeX symbol, value, shown as a row, colour), each
+    from a table of its own (keys: 'primal', 'tangent' or 'adjoint')."""
 
     kind: str
     title: str
     definition: str | None = None
     numbers: list = field(default_factory=list)
+    keys: list = field(default_factory=list)
 
 
 INSTALL = ("install Graphviz: sudo apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS) "
@@ -70,8 +75,10 @@ def boxes(graph, trace=None, *, values=False):
         row_vector = key != "primal" and graph.notation == "dot"  # the problem set's .d of a vector is a row
         for r in lines:
             if r.value is not None:  # a data input's "∂D/∂y = 0" row is the table's, not a box's
-                out[graph.index[r.node]].numbers += [(symbol, x, row_vector, FLOW.get(key, INK))
-                                                     for symbol, x in _numbers(graph, key, r)]
+                box = out[graph.index[r.node]]
+                numbers = [(symbol, x, row_vector, FLOW.get(key, INK)) for symbol, x in _numbers(graph, key, r)]
+                box.numbers += numbers
+                box.keys += [key] * len(numbers)
     return out
 
 
@@ -188,14 +195,24 @@ def _value_text(value, digits, row):
     return "\n".join(lines)
 
 
-def _html_box(box, digits):
+def _html_box(box, digits, i=None, ids=False, shown=None):
+    """The box of node `i` as an HTML-like label; `ids` and `shown` as in digraph."""
     if box.kind == CONST:
         return "<" + tex_to_html(box.title) + ">"
     # one table row per line, so that subscripts do not run into the next line
     rows = [f"<B>{tex_to_html(box.title)}</B>"]
     if box.definition:
         rows.append(f'<FONT POINT-SIZE="{PT["line"]}" COLOR="{MUTED}">{tex_to_html(box.definition)}</FONT>')
-    for symbol, value, row, colour in box.numbers:
+    cells = [""] * len(rows)
+    for (symbol, value, row, colour), key in zip(box.numbers, box.keys):
+        # Graphviz writes a cell's ID into the SVG only for a link; its tooltip is the full value, within the
+        # 16 384 characters Graphviz takes in a label
+        full = escape(fmt_value(value, digits, row=row).replace("\n", " ") if np.size(value) <= TOOLTIP_ENTRIES
+                      else f"a {fmt_shape(np.shape(value))} array: every entry is in the table")
+        cells.append(f' ID="{ID}{key}-{i}" HREF="#" TOOLTIP="{full}"' if ids else "")
+        if (i, key) in (shown or {}):
+            # a blank keeps the final value, in clear ink, so that the box keeps its size
+            value, colour = (value, CLEAR) if shown[(i, key)] is None else (shown[(i, key)], colour)
         lines = escape(_value_text(value, digits, row), quote=False).replace(" [", "&#160;[").split("\n")
         font = f'<FONT POINT-SIZE="{PT["line"]}" COLOR="{colour}">'
         if len(lines) == 1:
@@ -204,11 +221,12 @@ def _html_box(box, digits):
             rows.append(f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD VALIGN="TOP" ALIGN="RIGHT">{font}'
                         f'{tex_to_html(symbol)} =&#160;</FONT></TD><TD BALIGN="LEFT">{font}{"<BR/>".join(lines)}'
                         "</FONT></TD></TR></TABLE>")
-    cells = "".join(f'<TR><TD BALIGN="LEFT">{r}</TD></TR>' for r in rows)
-    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{cells}</TABLE>>'
+    body = "".join(f'<TR><TD BALIGN="LEFT"{c}>{r}</TD></TR>' for r, c in zip(rows, cells))
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{body}</TABLE>>'
 
 
-def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4, rankdir="LR"):
+def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4, rankdir="LR", ids=False, shown=None,
+            node_attrs=None, edge_attrs=None):
     """The graph as a `graphviz.Digraph` (left to right, or top to bottom with rankdir='TB'), shown inline by Jupyter.
 
     trace:          a finished Trace; its tangents (v̇) or adjoints (v̄) are written in the boxes and
@@ -216,6 +234,14 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4, r
     values:         also write each node's value (.v), from the trace.
     edge_partials:  label each edge with its local partial derivative (numbers need a trace).
     digits:         decimals shown.
+    ids:            give nodes, edges and number lines ids in the SVG, for a page's script (`graphcomp explain`):
+                    ID + 'n3' (node 3), ID + 'e3-0' (the edge into node 3's argument 0), and a link group
+                    'a_' + ID + 'adjoint-3' around node 3's .d line ('primal-3' its .v, 'tangent-3'), whose
+                    tooltip is the full value.
+    shown:          {(node, 'primal'|'tangent'|'adjoint'): value} written in a number line instead of the
+                    trace's; None leaves it blank (clear ink: the box keeps its size).
+    node_attrs, edge_attrs: {node: attributes}, {(node, k): attributes}: more Graphviz attributes (a highlight,
+                    a fixed position) for a node, and for the edge into its argument k.
     """
     import graphviz  # only when drawing: `trace` starts without it
 
@@ -229,7 +255,8 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4, r
         style = STYLE[box.kind]
         if box.kind == INPUT and graph.nodes[i].shape:
             style = {**style, "shape": "box", "margin": MARGIN}  # an ellipse around a matrix wastes half the page
-        g.node(graph.nodes[i].name, _html_box(box, digits), **style)
+        style = {**style, **({"id": f"{ID}n{i}"} if ids else {}), **(node_attrs or {}).get(i, {})}
+        g.node(graph.nodes[i].name, _html_box(box, digits, i, ids, shown), **style)
     flow = trace.flow_edges if trace is not None else frozenset()
     colour = FLOW["tangent" if trace is not None and trace.tangents is not None else "adjoint"]
     labels = edge_labels(graph, trace, digits) if edge_partials else {}
@@ -244,6 +271,7 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4, r
             lines = labels[(i, k)].split(" = ")
             text = "<BR/>".join(tex_to_html(p if n == 0 else "= " + p) for n, p in enumerate(lines))
             attrs.update(label=f"<{text}>", fontcolor=attrs.get("color", MUTED))
+        attrs.update({"id": f"{ID}e{i}-{k}"} if ids else {}, **(edge_attrs or {}).get((i, k), {}))
         g.edge(graph.nodes[a].name, graph.nodes[i].name, **attrs)
     text = caption(trace, digits)
     if text:
@@ -291,12 +319,9 @@ def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits
             text = " \\\\ ".join(lines)
         body.append(f"\\node[{opts}] (n{i}) at ({obj['pos']}) {{{text}}};")
     labels = edge_labels(graph, trace, digits) if edge_partials else {}
-    names = [obj["name"] for obj in doc["objects"]]
-    laid = {}  # Graphviz groups edges by tail: find each by its ends, parallel ones in order
-    for edge in sorted(doc.get("edges", []), key=lambda e: e["_gvid"]):
-        laid.setdefault((names[edge["tail"]], names[edge["head"]]), []).append(edge)
+    laid = laid_edges(graph, doc)
     for a, i, k in _edges(graph):
-        edge = laid[(graph.nodes[a].name, graph.nodes[i].name)].pop(0)
+        edge = laid[(i, k)]
         width = 0.6 * float(edge.get("penwidth", 1))
         body.append(f"\\draw[-stealth, draw={colour(edge['color'])}, line width={width:.2f}bp] {_tikz_path(edge['pos'])};")
         if (i, k) in labels:
@@ -319,6 +344,15 @@ def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits
     return "\n".join(head + body + ["\\end{tikzpicture}", ""])
 
 
+def laid_edges(graph, doc):
+    """{(node, k): the edge into its argument k} in Graphviz's `json` layout `doc` (parsed) of a digraph of `graph`."""
+    names = [obj["name"] for obj in doc["objects"]]
+    laid = {}  # Graphviz groups edges by tail: find each by its ends, parallel ones in order
+    for edge in sorted(doc.get("edges", []), key=lambda e: e["_gvid"]):
+        laid.setdefault((names[edge["tail"]], names[edge["head"]]), []).append(edge)
+    return {(i, k): laid[(graph.nodes[a].name, graph.nodes[i].name)].pop(0) for a, i, k in _edges(graph)}
+
+
 def _font(kind):
     """A LaTeX font size command for the text of `kind` (PT): the size Graphviz laid the drawing out for."""
     return f"\\fontsize{{{PT[kind]}bp}}{{{1.2 * PT[kind]:.1f}bp}}\\selectfont"
@@ -329,6 +363,13 @@ def smallest_text(svg):
     width, height = (float(x) for x in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
     sizes = [float(x) for x in re.findall(r'font-size="([\d.]+)"', svg)]
     return min(sizes) * min(1.0, PAGE_BP[0] / width, PAGE_BP[1] / height), (width, height)
+
+
+def page_rankdir(svgs):
+    """'LR', or 'TB' where that keeps larger text once the drawing is scaled to a page: `svgs` holds one drawing's
+    SVG laid out each way, {'LR': …, 'TB': …}."""
+    sizes = {d: smallest_text(svg)[0] for d, svg in svgs.items()}
+    return "LR" if sizes["LR"] >= min(MIN_PT, sizes["TB"]) else "TB"
 
 
 def _tex_array(value, digits, row):
