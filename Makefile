@@ -35,7 +35,7 @@ demo: install
 	$(BIN)/python cli.py report --out outputs
 
 test: install
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs -n auto --dist worksteal  # a worker per core (pytest-xdist)
 
 bench: install
 	$(BIN)/python bench/bench_scalar.py

@@ -1,5 +1,7 @@
 """`graphcomp explain`: step through the sweeps in one offline HTML page, or as an animation (GIF, APNG) or PNG frames."""
 import io
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import graphviz
@@ -84,13 +86,16 @@ def frames(t, sweep, args):
     caption below it, at draw's PNG resolution; every frame has the same size."""
     rankdir = "LR" if args.rankdir == "auto" else args.rankdir
     layout = explain.graph_dot(t, args.digits, rankdir).pipe(format="json")
-    pictures = []
-    for k in range(1, len(sweep) + 1):
+
+    def picture(k):
         g = explain.frame_dot(t, sweep, k, layout, args.digits, rankdir)
         g.attr(dpi=PNG_DPI)
         drawing = Image.open(io.BytesIO(g.pipe(format="png", engine="neato", neato_no_op=2)))
         caption = graphviz.Source(explain.caption_dot(sweep[k - 1], args.digits, dpi=PNG_DPI))
-        pictures.append((drawing.convert("RGB"), Image.open(io.BytesIO(caption.pipe(format="png"))).convert("RGB")))
+        return drawing.convert("RGB"), Image.open(io.BytesIO(caption.pipe(format="png"))).convert("RGB")
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:  # Graphviz runs as processes: one per core
+        pictures = list(pool.map(picture, range(1, len(sweep) + 1)))
     width = max(max(d.width, c.width + 2 * MARGIN) for d, c in pictures)
     top, bottom = max(d.height for d, _ in pictures), max(c.height for _, c in pictures)
     out = []
