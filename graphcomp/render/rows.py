@@ -84,19 +84,13 @@ class Symbols:
     def fill(self, template, i):
         """fill(template, fields(graph, i)), making only the fields the template names."""
         n = self.graph.nodes[i]
-        names = _NAMES.get(template)
-        if names is None:
-            names = _NAMES[template] = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+        named = _NAMED.get(template)
+        if named is None:
+            named = _NAMED[template] = _named(template)
         f = _param_fields(n.params)  # a parameter may also be named inside a format spec ({0:^{p}})
-        for name in names:
-            if name.isdigit():
-                f[name] = self.value(n.args[int(name)])
-            elif name[0] == "t" and name[1:].isdigit():
-                f[name] = self.deriv(n.args[int(name[1:])], "tangent")
-            elif name == "y":
-                f[name] = self.value(i)
-            elif name == "g":
-                f[name] = self.deriv(i, "adjoint")
+        for name, kind, k in named:
+            f[name] = (self.value(n.args[k]) if kind == "value" else self.deriv(n.args[k], "tangent")
+                       if kind == "tangent" else self.value(i) if kind == "y" else self.deriv(i, "adjoint"))
         return fill(template, f, len(n.args))
 
     def text(self, i, slot):
@@ -110,17 +104,17 @@ class Symbols:
             return None
         s = t[slot]
         if s is None:
-            node = self.graph.nodes[i]
-            tex = (node.label, self.value(i), self.deriv(i, "tangent"), self.deriv(i, "adjoint"))[slot]
-            twin = t[1 - slot] if slot < 2 and self.value(i) == node.label else None  # one string, converted once
-            s = t[slot] = twin if twin is not None else tex_to_text(tex)
+            label = self.graph.nodes[i].label
+            twin = t[1 - slot] if slot < 2 and self.value(i) == label else None  # one string, converted once
+            s = t[slot] = twin if twin is not None else tex_to_text(
+                label if slot == 0 else self.value(i) if slot == 1 else self.deriv(i, ("tangent", "adjoint")[slot - 2]))
         return s
 
     def rule_text(self, template, i):
         """tex_to_text(fill(template, fields(graph, i))), composed from the template converted once per op and
         parameters and the symbols' text; the same string, at a fraction of a conversion per row."""
         n = self.graph.nodes[i]
-        key = (template, len(n.args), tuple(n.params.items()))
+        key = (template, len(n.args), *n.params.items()) if n.params else template
         form = self._forms.get(key)
         if form is None:
             form = self._forms[key] = _text_form(template, len(n.args), n.params)
@@ -134,10 +128,10 @@ class Symbols:
     def vjp_tex(self, i):
         """Node i's adjoint templates, one per argument, kept per op and argument shapes."""
         n = self.graph.nodes[i]
-        key = (n.op, tuple(self.graph.nodes[a].shape for a in n.args))
+        key = n.op if self.graph.scalar else (n.op, *(self.graph.nodes[a].shape for a in n.args))
         t = self._vjp.get(key)
         if t is None:
-            t = self._vjp[key] = ops.REGISTRY[n.op].vjp_tex(list(key[1]))
+            t = self._vjp[key] = ops.REGISTRY[n.op].vjp_tex(_shapes(self.graph, n))
         return t
 
 
@@ -290,7 +284,23 @@ def _param_fields(params):
 # then is replaced by its node's text; a field is (which node: 0 the node itself, k + 1 its argument k; which of
 # Symbols.text's (label, value, tangent, adjoint)).
 _SENTINEL = 0xE000
-_NAMES = {}  # a template → the fields it names, parsed once
+_NAMED = {}  # a template → the symbol fields it names, parsed once
+
+
+def _named(template):
+    """[(field, kind, argument)] of the symbol fields a template names: an argument's value ({0}) or tangent
+    ({t0}), the node's value ({y}) or adjoint ({g})."""
+    out = []
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if name.isdigit():
+            out.append((name, "value", int(name)))
+        elif name[0] == "t" and name[1:].isdigit():
+            out.append((name, "tangent", int(name[1:])))
+        elif name in ("y", "g"):
+            out.append((name, name, 0))
+    return out
 _SCRIPTED = ("^{", "_{", "\\dot{", "\\bar{", "\\text{", "\\mathrm{", "\\operatorname{")
 
 
