@@ -39,11 +39,12 @@ OPS = ("sin", "cos", "tanh", "sigmoid")
 def write_chain(path, n, fmt):
     """A chain spec of n nodes (the input and n - 1 ops) at `path`, as 'json' or 'yaml'."""
     names = ["x"] + [f"v{i}" for i in range(1, n)]
-    if fmt == "json":
-        doc = {"name": "chain", "inputs": [{"name": "x", "value": 0.5}],
-               "nodes": [{"name": names[i], "op": OPS[i % 4], "inputs": [names[i - 1]]} for i in range(1, n)],
-               "output": names[-1]}
-        path.write_text(json.dumps(doc), encoding="utf-8")
+    if fmt == "json":  # written node by node: a child forked from a big parent would start with its memory counted
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write('{"name": "chain", "inputs": [{"name": "x", "value": 0.5}], "nodes": [')
+            fh.writelines((", " if i > 1 else "") + json.dumps({"name": names[i], "op": OPS[i % 4], "inputs": [names[i - 1]]})
+                          for i in range(1, n))
+            fh.write(f'], "output": "{names[-1]}"}}')
         return
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("name: chain\ninputs:\n  - {name: x, value: 0.5}\nnodes:\n")

@@ -145,40 +145,57 @@ def safe_load(text, file="<spec>", loader_class=LOADER):
 
 def _build(loader, root, file):
     cap = limit("GRAPHCOMP_MAX_VALUES")
-    built, size, depth = {}, {}, {}  # id(node) → its value, its scalar values with aliases expanded, its levels
+    # id(node) → its value; and for a list or mapping, its scalar values with aliases expanded and its levels (a
+    # scalar counts 1 and 0: most nodes are scalars, built as soon as their parent is reached, never stacked)
+    built, size, depth = {}, {}, {}
     expanding = set()  # the nodes whose children are being built: meeting one again is an alias to itself
+    if isinstance(root, yaml.ScalarNode):
+        return _scalar(loader, root, file)
     stack = [(root, False)]
     while stack:
         node, children_done = stack.pop()
         nid = id(node)
+        seq = isinstance(node, yaml.SequenceNode)
+        kids = node.value if seq else [n for pair in node.value for n in pair]
         if children_done:
             expanding.discard(nid)
-            seq = isinstance(node, yaml.SequenceNode)
-            kids = node.value if seq else [n for pair in node.value for n in pair]
-            size[nid] = sum(size[id(k)] for k in kids)
-            depth[nid] = 1 + max((depth[id(k)] for k in kids), default=0)
-            if depth[nid] > MAX_DEPTH:
+            total, deep = 0, 0
+            for k in kids:
+                kid = id(k)
+                if kid in size:
+                    total += size[kid]
+                    deep = max(deep, depth[kid])
+                else:
+                    total += 1
+            size[nid], depth[nid] = total, deep + 1
+            if deep + 1 > MAX_DEPTH:
                 raise _at(node, _TOO_DEEP)
-            if size[nid] > cap:
-                raise over("GRAPHCOMP_MAX_VALUES", size[nid], file=file)
+            if total > cap:
+                raise over("GRAPHCOMP_MAX_VALUES", total, file=file)
             built[nid] = [built[id(k)] for k in kids] if seq and node.tag == _SEQ else \
                 _yaml_mapping(loader, node, built) if not seq and node.tag == _MAP else _construct(loader, node)
             continue
         if nid in built:
             continue  # an alias to a node already built
-        if isinstance(node, yaml.ScalarNode):
-            if not node.value.isascii():
-                _valid_unicode(node.value, file, lambda message: _at(node, message))
-            built[nid] = node.value if node.tag in (_STR, _MERGE) else _construct(loader, node)
-            size[nid], depth[nid] = 1, 0
-            continue
         if nid in expanding:
             raise _at(node, "an alias refers to a value that contains it (a value cannot contain itself)")
         expanding.add(nid)
         stack.append((node, True))
-        kids = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
-        stack.extend((k, False) for k in kids if id(k) not in built)
+        for k in kids:
+            kid = id(k)
+            if kid in built:
+                continue
+            if isinstance(k, yaml.ScalarNode):
+                built[kid] = _scalar(loader, k, file)
+            else:
+                stack.append((k, False))
     return built[id(root)]
+
+
+def _scalar(loader, node, file):
+    if not node.value.isascii():
+        _valid_unicode(node.value, file, lambda message: _at(node, message))
+    return node.value if node.tag in (_STR, _MERGE) else _construct(loader, node)
 
 
 def _yaml_mapping(loader, node, built):
