@@ -21,6 +21,8 @@ if not Path(CHROMIUM).exists() and os.geteuid() != 0:
 if shutil.which("dot") is None:
     pytest.skip("Graphviz's dot is not installed: the page needs its drawing", allow_module_level=True)
 
+import nbformat  # noqa: E402
+from nbconvert import HTMLExporter  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402  (after the skips: a machine without it skips above)
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -273,6 +275,23 @@ def test_a_200_node_graph_changes_only_what_a_step_touches(open_page, pages):
         setTimeout(() => { seen.disconnect(); done(count); }, 50);
     })""")
     assert 0 < changed <= 40  # a few class changes and texts, not a redraw of hundreds of elements
+
+
+def test_nbconvert_s_own_html_export_steps_inside_its_iframe(open_page, tmp_path):
+    """A notebook whose cell shows graph.explain(...), exported by nbconvert's HTMLExporter (what `jupyter nbconvert
+    --to html` writes), still steps in Chromium."""
+    shown = graphcomp.load("eq2.yaml").explain(wrt="x2")
+    cell = nbformat.v4.new_code_cell("g.explain(wrt='x2')", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/html": shown._repr_html_(), "text/plain": repr(shown)})])
+    body, _ = HTMLExporter().from_notebook_node(nbformat.v4.new_notebook(cells=[cell]))
+    export = tmp_path / "exported.html"
+    export.write_text(body, encoding="utf-8")
+    p = open_page(export)
+    frame = p.page.frame_locator("iframe")
+    frame.locator("#gc-next").click()
+    frame.locator("#gc-next").click()
+    assert frame.locator("g.node.gc-now title").text_content() == "x2"
+    assert p.dialogs == [] and p.errors == []
 
 
 def test_a_notebooks_html_export_steps_inside_its_iframe(open_page, tmp_path):
