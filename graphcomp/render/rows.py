@@ -78,10 +78,6 @@ class Symbols:
             s = kept[i] = deriv_sym(self.graph, i, kind)
         return s
 
-    def fields(self, i):
-        """fields(graph, i) from the kept symbols."""
-        return fields(self.graph, i, self)
-
     def fill(self, template, i):
         """fill(template, fields(graph, i)), making only the fields the template names."""
         n = self.graph.nodes[i]

@@ -382,9 +382,10 @@ def html_text(trace, digits=4, style=None, drawing=None):
     blocks = []
     for key, title, rows in sections(trace, style):
         cells = ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in (
-            r.node, row_text(r)[0], "= " + row_text(r)[1] if r.generic else "",
-            "= " + row_text(r)[2] + (f" = {tex_to_text(r.closed)}" if r.closed else ""),
-            *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))) + "</tr>" for r in rows]
+            r.node, symbol, "= " + generic if r.generic else "",
+            "= " + rule + (f" = {tex_to_text(r.closed)}" if r.closed else ""),
+            *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))) + "</tr>"
+            for r in rows for symbol, generic, rule in [row_text(r)]]
         heads = "".join(f"<th>{html.escape(tex_to_text(label)) if label else 'value'}</th>"
                         for label in _column_labels(trace, key))  # a column per input or output when there are several
         blocks.append(f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>"
