@@ -277,6 +277,7 @@ def test_a_200_node_graph_changes_only_what_a_step_touches(open_page, pages):
     assert 0 < changed <= 40  # a few class changes and texts, not a redraw of hundreds of elements
 
 
+@pytest.mark.filterwarnings("ignore:IPython3 lexer unavailable")  # no IPython here: the cell's code is not the point
 def test_nbconvert_s_own_html_export_steps_inside_its_iframe(open_page, tmp_path):
     """A notebook whose cell shows graph.explain(...), exported by nbconvert's HTMLExporter (what `jupyter nbconvert
     --to html` writes), still steps in Chromium."""
