@@ -50,7 +50,7 @@ def sweep_costs(graph, at, rounds):
     p = plan(graph, kit)
     inputs = sweeps.input_values(graph, at, kit)
     variables = [i for i in graph.inputs if graph.nodes[i].kind == INPUT]
-    seeds = [seed for _, seed in jacobian._columns(graph, variables, kit)]  # one per input entry, as jacobian's
+    seeds = [seed for _, seed in jacobian.input_columns(graph, variables, kit)]  # one per input entry, as jacobian's
     _ = p.jvp, p.vjp  # the step lists are built before the clocks start
 
     def reverse_mode(counted=None):

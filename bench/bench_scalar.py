@@ -123,7 +123,6 @@ def best_of(repeats, run):
 def measure_graphcomp(x, blocks, repeats):
     import graphcomp
     from graphcomp.engine import jit as codegen
-
     from graphcomp.engine.graph import Graph
 
     def one_shot(x, blocks):  # build from the blueprint, then one forward and reverse sweep: micrograd's run

@@ -77,7 +77,7 @@ def hessian(graph, at=None, wrt=None, *, seed=None, data=None, dist=None):
     dual.scalar_output(graph, "a Hessian")
     positions = wrt_positions(graph, wrt)
     inputs = sweeps.input_values(graph, at, dual.DualKit, seed=seed, data=data, dist=dist)
-    columns = list(jacobian._columns(graph, positions, dual.DualKit))  # the Jacobian's columns: one order, one code
+    columns = list(jacobian.input_columns(graph, positions, dual.DualKit))  # the Jacobian's columns: one order, one code
     done = dual.products(graph, inputs, [seeds for _, seeds in columns])
 
     def flat(part):

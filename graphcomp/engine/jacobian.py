@@ -80,7 +80,7 @@ def jacobian(graph, at=None, *, seed=None, data=None, dist=None):
     kit = kit_for(graph.scalar)
     p = plan(graph, kit)
     inputs = sweeps.input_values(graph, at, kit, seed=seed, data=data, dist=dist)
-    columns = list(_columns(graph, variables, kit))
+    columns = list(input_columns(graph, variables, kit))
     rows = list(_rows(graph, kit))
     outputs = graph.outputs
     for o in outputs:  # the step lists are built (on first use) before the clocks start
@@ -98,7 +98,7 @@ def jacobian(graph, at=None, *, seed=None, data=None, dist=None):
                                  "reverse": Cost("reverse", tuple(r_steps), r_time)}, diff)
 
 
-def _columns(graph, variables, kit):
+def input_columns(graph, variables, kit):
     """(column name, forward-mode seed {input position: eₖ}) for every entry of every differentiable input."""
     for i in variables:
         for name, seed in _entries(graph.nodes[i], kit):
@@ -106,7 +106,7 @@ def _columns(graph, variables, kit):
 
 
 def _rows(graph, kit):
-    """(row name, output position, reverse-mode seed eⱼ) for every entry of every output, as _columns for inputs."""
+    """(row name, output position, reverse-mode seed eⱼ) for every entry of every output, as input_columns for inputs."""
     for o in graph.outputs:
         n = graph.nodes[o]
         for name, seed in _entries(n, kit):

@@ -138,7 +138,7 @@ def blank_latex(trace, digits=4):
     parts = [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
              f"\\multicolumn{{3}}{{@{{}}l}}{{{tables.HEADS['primal']}}} & "
              f"\\multicolumn{{{right}}}{{l@{{}}}}{{{tables.HEADS[key]}}} \\\\", "\\midrule"]
-    for left, r in tables._beside(trace, sects):
+    for left, r in tables.side_by_side(trace, sects):
         parts.append(" & ".join(_cells(trace, "primal", left, digits, BLANK_TEX, "$")
                                 + _cells(trace, key, r, digits, BLANK_TEX, "$")) + " \\\\[2pt]")
     parts += ["\\bottomrule", "\\end{tabular}"]

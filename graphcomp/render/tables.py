@@ -59,7 +59,7 @@ def _sections(trace, style=None, stream=False):
         yield key, TITLES[key], steps(trace, syms) if by_step else trace_rows.adjoint(trace)
 
 
-def _beside(trace, sects):
+def side_by_side(trace, sects):
     """[(left rows, right rows)] of the primal trace and the next one side by side, row by row (a tangent row
     beside its node's value; an adjoint step beside the primal row of the same rank); [] if they do not fit
     side by side (tensor traces)."""
@@ -128,7 +128,7 @@ def rich_renderables(trace, digits=4, style=None):
             t.add_column(name, **_RICH_COLUMNS[name.strip()])
         for label in _column_labels(trace):
             t.add_column(tex_to_text(label) if trace.columns else "value ", **_RICH_COLUMNS["value"])
-        for left, right in _beside(trace, sects):
+        for left, right in side_by_side(trace, sects):
             t.add_row(left.node, *_rich_cells(trace, "primal", left, digits), *_rich_cells(trace, "tangent", right, digits))
         items.append(t)
         sects = sects[2:]
@@ -213,7 +213,7 @@ def latex(trace, digits=4, style=None):
     widest = max((np.shape(x)[-1] for _, _, rows in sects for r in rows for x in _values(r) if np.ndim(x)), default=0)
     if widest > 10:  # amsmath's matrices take 10 columns unless told more
         parts.append(f"\\setcounter{{MaxMatrixCols}}{{{widest}}}")
-    beside = _beside(trace, sects)
+    beside = side_by_side(trace, sects)
     if beside:
         key = sects[1][0]
         right = 4 if key == "steps" else 2 + len(_column_labels(trace, key))
@@ -281,7 +281,7 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
                   "| node | symbol | rule | value | tangent | rule | " + " | ".join(heads) + " |",
                   "|---|---|---|---:|---|---|" + "---:|" * len(heads)]
         parts += [f"| {left.node} | " + " | ".join(cells("primal", left) + cells("tangent", right)) + " |"
-                  for left, right in _beside(trace, sects)]
+                  for left, right in side_by_side(trace, sects)]
         parts.append("")
         sects = sects[2:]
     for key, title, rows in sects:
