@@ -42,6 +42,7 @@ def test_cost_on_the_command_line(cli, tmp_path):
     pytest.importorskip("matplotlib")
     png = tmp_path / "cost.png"
     assert cli("jacobian", "--cost", "--plot", str(png)).status == 0 and png.read_bytes()[:4] == b"\x89PNG"
-    for args, words in ((("jacobian", "--plot", str(png)), "--cost"), (("jacobian", "eq2.yaml", "--cost"), "no spec")):
+    for args, words in ((("jacobian", "--plot", str(png)), "--cost"), (("jacobian", "eq2.yaml", "--cost"), "no spec"),
+                        (("jacobian", "--cost", "--shape", "x=3"), "or --shape")):
         bad = cli(*args)
         assert bad.status == 2 and words in bad.stderr and bad.stderr.count("\n") == 1

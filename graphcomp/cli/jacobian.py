@@ -47,8 +47,10 @@ def run(args):
 def _cost(args, fmt):
     if fmt not in ("rich", "csv"):
         raise GraphcompError("jacobian --cost prints a table (rich) or CSV (--format csv)")
-    if args.spec or args.expr:
-        raise GraphcompError("jacobian --cost measures its own family of functions: give no spec or --expr")
+    given = [f"--{k}" for k in ("at", "data", "shape", "fixed") if getattr(args, k, None)]
+    if args.spec or args.expr or given:
+        raise GraphcompError("jacobian --cost measures its own family of functions: give no spec, --expr"
+                             + "".join(f" or {k}" for k in given))
     by_n, by_m = costs.sweep()
     if fmt == "rich":
         emit(args, renderables=results.cost_renderables(by_n, by_m, costs.crossover))
