@@ -173,9 +173,9 @@ def iter_tangent(trace, syms=None):
             rule = "0" if seed is None else "\\text{seed}" if np.ndim(seed) else f"{seed:g}"
         else:
             terms = [t for t, a in zip(ops.REGISTRY[n.op].jvp_tex(_shapes(graph, n)), n.args) if active[a]]
-            rule = _sum(syms.fill(t, i) for t in terms)
+            rule = sum_terms(syms.fill(t, i) for t in terms)
             symbol = syms.text(i, 2)
-            text = symbol and (symbol, "", _sum(syms.rule_text(t, i) for t in terms))
+            text = symbol and (symbol, "", sum_terms(syms.rule_text(t, i) for t in terms))
         value = {k: ts[i] for k, (_, ts) in trace.columns.items()} if trace.columns else trace.tangents[i]
         yield Row(n.name, syms.deriv(i, "tangent"), rule, value, text=text)
 
@@ -196,9 +196,9 @@ def adjoint(trace):
         terms = [fill(ops.REGISTRY[graph.nodes[j].op].vjp_tex(_shapes(graph, graph.nodes[j]))[k], fields(graph, j))
                  for j, k in graph.users[i] if trace.adjoints[j] is not None]
         if i in seeded:
-            rule = _sum(["\\text{seed}", *terms])
+            rule = sum_terms(["\\text{seed}", *terms])
         else:
-            rule = "1" if i == out else _sum(terms)
+            rule = "1" if i == out else sum_terms(terms)
         form = closed.get(i)
         value = {k: ds[i] for k, (_, ds) in cols.items()} if cols else trace.adjoints[i]
         rows.append(Row(n.name, deriv_sym(graph, i, "adjoint"), rule, value,
@@ -234,8 +234,8 @@ def iter_adjoint_steps(trace, syms=None):
         text = None if label_i is None or label_j is None else (
             syms.text(j, 3), f"{syms.text(i, 3)} ∂{label_i}/∂{label_j}", syms.rule_text(template, i))
         if not first:
-            generic, term = f"{bar_j} + {generic}", _sum([bar_j, term])
-            text = text and (text[0], f"{text[0]} + {text[1]}", _sum([text[0], text[2]]))
+            generic, term = f"{bar_j} + {generic}", sum_terms([bar_j, term])
+            text = text and (text[0], f"{text[0]} + {text[1]}", sum_terms([text[0], text[2]]))
         yield Row(nodes[j].name, bar_j, term, total, generic=generic, text=text)
 
 
@@ -322,7 +322,7 @@ def _text_form(template, arity, params):
 
 
 
-def _sum(terms):
+def sum_terms(terms):
     """Join LaTeX terms with + (or - for a negative term); '0' for none."""
     out = ""
     for t in terms:

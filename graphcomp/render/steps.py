@@ -57,7 +57,7 @@ def steps(trace, digits=4):
     check_size(graph)
     if trace.columns:
         raise GraphcompError("explain steps through one forward sweep: give --wrt one input or a direction")
-    out, running = [], {}
+    out, running, syms = [], {}, trace_rows.Symbols(graph)
     contributions = iter(trace.contributions)
     for key, _, rows in tables.sections(trace, "steps"):
         user = None  # in the .v/.d trace, the node whose data inputs' rows follow it
@@ -78,7 +78,7 @@ def steps(trace, digits=4):
             elif key == "steps":
                 j_user, k, j, _, total, first = next(contributions)
                 reads = ((j, j_user, k),)
-                term = _filled(trace, j_user, _vjp_tex(graph, j_user)[k], digits)
+                term = _filled(trace, j_user, syms.vjp_tex(j_user)[k], digits)
                 before = None if first else running[j]
                 numbers = term if first else _joined([fmt_number(before, digits), term])
                 running[j] = total
@@ -99,11 +99,6 @@ def _caption(r, numbers):
         if form and form not in forms and not form.startswith("\\text{") and not _NUMBER.fullmatch(form):
             forms.append(form)
     return (r.symbol, *forms)
-
-
-def _vjp_tex(graph, i):
-    n = graph.nodes[i]
-    return ops.REGISTRY[n.op].vjp_tex([graph.nodes[a].shape for a in n.args])
 
 
 _NUMBER = re.compile(r"-?[\d.]+")
@@ -139,11 +134,9 @@ def _filled(trace, i, template, digits):
 
 
 def _joined(terms):
-    """LaTeX terms summed, a negative one subtracted; '0' for none; None if a term is None (a tensor graph)."""
+    """rows.sum_terms of the terms, or None if a term is None (a tensor graph)."""
     terms = list(terms)
-    if None in terms:
-        return None
-    return " + ".join(terms).replace("+ -", "- ") or "0"
+    return None if None in terms else trace_rows.sum_terms(terms)
 
 
 def compact(x, digits, entries=3, lines=2):
