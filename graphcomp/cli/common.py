@@ -76,15 +76,25 @@ def add_output_args(p):
     """--format, --digits and -o."""
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the extension of -o, "
                    ".tex .md .csv .json, else rich)")
-    p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
+    add_digits_arg(p)
     p.add_argument("-o", "--output", help="write to this file instead of the terminal ('-': standard output); "
                    "a symlink is written through")
 
 
-def output_format(args):
-    """The --format asked for, else the one the extension of -o names, else rich; checks --digits too."""
+def add_digits_arg(p):
+    """--digits, the decimals every number is shown with."""
+    p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
+
+
+def check_digits(args):
+    """A one-line error unless --digits is between 0 and 16."""
     if not 0 <= args.digits <= 16:
         raise GraphcompError("--digits must be between 0 and 16")
+
+
+def output_format(args):
+    """The --format asked for, else the one the extension of -o names, else rich; checks --digits too."""
+    check_digits(args)
     return args.format or SUFFIXES.get(Path(args.output or "").suffix.lower(), "rich")
 
 

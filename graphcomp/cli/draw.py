@@ -6,7 +6,9 @@ import graphviz
 
 from graphcomp.cli.common import (
     add_backend_args,
+    add_digits_arg,
     add_graph_args,
+    check_digits,
     load_graph,
     parse_wrt,
     trace,
@@ -33,15 +35,14 @@ def register(sub):
                    help="forward (tangents v̇) or reverse (adjoints v̄); default reverse when --wrt is given")
     p.add_argument("--edge-partials", action="store_true",
                    help="label each edge with its local partial derivative (symbol and number)")
-    p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
+    add_digits_arg(p)
     p.add_argument("--rankdir", choices=RANKDIRS, default="auto", help="LR (left to right, as the slides), TB "
                    "(top to bottom), or auto (default): LR unless TB keeps the text larger on a page")
     p.set_defaults(run=run)
 
 
 def run(args):
-    if not 0 <= args.digits <= 16:
-        raise GraphcompError("--digits must be between 0 and 16")
+    check_digits(args)
     graph, at = load_graph(args)
     out = Path(args.output or default_output(graph.name))
     if out.suffix.lower() not in FORMATS:

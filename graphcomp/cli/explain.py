@@ -7,7 +7,14 @@ from pathlib import Path
 import graphviz
 from PIL import Image
 
-from graphcomp.cli.common import add_graph_args, load_graph, parse_wrt, trace
+from graphcomp.cli.common import (
+    add_digits_arg,
+    add_graph_args,
+    check_digits,
+    load_graph,
+    parse_wrt,
+    trace,
+)
 from graphcomp.cli.draw import default_output
 from graphcomp.cli.drawing import PNG_DPI, RANKDIRS
 from graphcomp.cli.io import write_atomic
@@ -34,15 +41,14 @@ def register(sub):
                    "(default: outputs/NAME.html)")
     p.add_argument("--frames", choices=("png",), help="write each step as a numbered PNG into the folder -o names")
     p.add_argument("--delay", type=int, default=1500, help="milliseconds per frame of an animation (default: 1500)")
-    p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
+    add_digits_arg(p)
     p.add_argument("--rankdir", choices=RANKDIRS, default="auto", help="LR (left to right, as the slides), TB (top to "
                    "bottom), or auto (default): on the page as draw chooses, in frames LR (slides are wide)")
     p.set_defaults(run=run)
 
 
 def run(args):
-    if not 0 <= args.digits <= 16:
-        raise GraphcompError("--digits must be between 0 and 16")
+    check_digits(args)
     if args.delay <= 0:
         raise GraphcompError("--delay must be a positive number of milliseconds")
     graph, at = load_graph(args)
