@@ -25,7 +25,6 @@ class Node:
     inputs: tuple = ()  # the names of the arguments, as a spec writes them; toposort turns them into args
 
 
-
 @contextmanager
 def no_gc():
     """Pause the cyclic garbage collector while building millions of small objects (it would rescan them all)."""
@@ -75,20 +74,6 @@ def toposort(nodes, file):
     for k in order:
         nodes[k].args = tuple(pos[a] for a in idx[k])
     return [nodes[k] for k in order]
-
-
-def check_order(nodes, file):
-    """Nodes given in evaluation order with args as positions: check that every argument precedes its use."""
-    k, j, n = 0, None, None
-    try:
-        for k, n in enumerate(nodes):
-            for j in n.args:
-                if not 0 <= j < k:
-                    raise TypeError
-    except TypeError:  # also what comparing a name (not a position) with 0 raises
-        raise SpecError(f"argument {j!r} is not the position of an earlier node", file=file, node=n.name,
-                        key="inputs") from None
-    return nodes
 
 
 def _cycle_error(nodes, by_name, missing, file):

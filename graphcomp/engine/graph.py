@@ -11,7 +11,7 @@ import numpy as np
 from graphcomp import ops
 from graphcomp.core.errors import GraphcompError, SpecError
 from graphcomp.core.labels import fmt_shape
-from graphcomp.core.nodes import CONST, DATA, INPUT, check_order, no_gc, toposort
+from graphcomp.core.nodes import CONST, DATA, INPUT, no_gc, toposort
 from graphcomp.core.values import draw, draw_call, generator
 from graphcomp.engine import dual, sweeps
 from graphcomp.engine import hessian as hessian_
@@ -35,16 +35,11 @@ class Graph:
     def _build(self, nodes, output, file, name, description, notation, seed, dist, ordered):
         self.file, self.name, self.description = file, name or "graph", description
         self.seed, self.dist = seed, dist
-        self.nodes = check_order(nodes, file) if ordered else toposort(nodes, file)
-        self.index = {n.name: i for i, n in enumerate(self.nodes)}
-        if len(self.index) < len(self.nodes):
-            dup = next(n.name for i, n in enumerate(self.nodes) if self.index[n.name] != i)
-            raise SpecError(f"duplicate name '{dup}'", file=file, node=dup, key="name")
+        self.nodes = nodes if ordered else toposort(nodes, file)
+        self.index, self.inputs, self.active = _scan(self.nodes, file)
         self.outputs = _outputs(self.nodes, self.index, output, file)
         self.output = self.outputs[0]
-        _infer_shapes(self.nodes, file)
-        self.inputs = [i for i, n in enumerate(self.nodes) if n.kind in (INPUT, DATA)]
-        self.scalar = not any(n.shape for n in self.nodes)
+        self.scalar = _infer_shapes(self.nodes, file)
         if isinstance(output, str) and self.nodes[self.output].shape != ():  # several outputs may be tensors
             shape = fmt_shape(self.nodes[self.output].shape)
             raise SpecError(f"the output must be a scalar to differentiate, but it is {shape}; end the graph "
@@ -62,6 +57,8 @@ class Graph:
         return f"<Graph {self.name}: {len(self.nodes)} nodes, inputs {self.input_names}, ops {ops_used}>"
 
     # ---- the analysis, computed once and read by the sweeps, the trace and the renderers -----------------
+    # (and `active`, set while building: active[i] says node i depends on a differentiable input, so its tangent
+    # or adjoint is not always 0)
 
     @cached_property
     def users(self):
@@ -71,16 +68,6 @@ class Graph:
             for k, a in enumerate(n.args):
                 users[a].append((j, k))
         return users
-
-    @cached_property
-    def active(self):
-        """active[i]: node i depends on a differentiable input (so its tangent or adjoint is not always 0)."""
-        active = [n.kind == INPUT for n in self.nodes]
-        get = active.__getitem__
-        for i, n in enumerate(self.nodes):
-            if n.args:
-                active[i] = any(map(get, n.args))
-        return active
 
     @cached_property
     def reaches(self):
@@ -119,13 +106,13 @@ class Graph:
         generator the spec names (rng: legacy, numpy.random.seed's, the default; or pcg64) seeded with `seed`."""
         if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
             raise GraphcompError(f"a seed must be a whole number 0 or more, not {seed!r}", file=self.file)
-        rng = generator(self.rng, self.seed if seed is None else seed)
-        out = {}
+        rng, out = None, {}
         for i in self.inputs:
             n = self.nodes[i]
             if n.value is not None:
                 out[n.name] = n.value
             elif n.shape:
+                rng = rng or generator(self.rng, self.seed if seed is None else seed)  # made only to draw: it is slow
                 out[n.name] = draw(rng, dist or n.dist or self.dist, n.shape, file=self.file, node=n.name)
         return out
 
@@ -182,6 +169,35 @@ class Graph:
         return hessian_.blocks(self, h.matrix, h.wrt) if blocks else h.matrix
 
 
+def _scan(nodes, file):
+    """One pass over nodes in evaluation order, whose args are positions (an op has one or two): check that every
+    argument is an earlier node and every name new; return ({name: position}, the inputs' positions, active)."""
+    index, inputs, active = {}, [], []
+    mark = active.append
+    i = n = None
+    try:
+        for i, n in enumerate(nodes):
+            index[n.name] = i
+            args = n.args
+            if args:
+                a, b = args[0], args[-1]  # b is a for a unary op
+                if not (0 <= a < i and 0 <= b < i):
+                    raise TypeError
+                mark(active[a] or active[b])
+            else:
+                mark(n.kind == INPUT)
+                if n.kind in (INPUT, DATA):
+                    inputs.append(i)
+    except TypeError:  # also what comparing a name (not a position) with 0 raises
+        j = next((j for j in n.args if not (isinstance(j, int) and 0 <= j < i)), None)
+        raise SpecError(f"argument {j!r} is not the position of an earlier node", file=file, node=n.name,
+                        key="inputs") from None
+    if len(index) < len(nodes):
+        dup = next(n.name for i, n in enumerate(nodes) if index[n.name] != i)
+        raise SpecError(f"duplicate name '{dup}'", file=file, node=dup, key="name")
+    return index, inputs, active
+
+
 def _outputs(nodes, index, output, file):
     """The outputs' positions: `output` a name, or a non-empty list of distinct names, none of them data or a
     constant (those are not functions of the variables)."""
@@ -207,13 +223,14 @@ def _outputs(nodes, index, output, file):
 
 
 def _infer_shapes(nodes, file):
-    """Set every node's shape, through the graph; a mismatch names the node, both shapes, and sizes that would fit."""
+    """Set every node's shape, through the graph, and say whether all are scalars; a mismatch names the node, both
+    shapes, and sizes that would fit."""
     registry = ops.REGISTRY
     if not any(n.shape for n in nodes if n.op is None) and all(
             registry[op].elementwise for op in {n.op for n in nodes} if op is not None):
         for n in nodes:  # scalar inputs and elementwise ops only: every node is a scalar
             n.shape = ()
-        return
+        return True
     shapes, errors, fixes = [], [], {}
     get, scalar = shapes.__getitem__, ()
     for n in nodes:
@@ -243,6 +260,7 @@ def _infer_shapes(nodes, file):
         raise SpecError(text, file=file, node=n.name, key="inputs")
     for n, s in zip(nodes, shapes):
         n.shape = s
+    return not any(shapes)
 
 
 def _repair(n, nodes, shapes, arg_shapes, op, fixes):

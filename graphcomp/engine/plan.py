@@ -4,6 +4,8 @@ Steps off every path to the output, or on data alone, are left out of the revers
 sweep (the graph's `active` and `reaches` analysis says which).
 """
 from functools import partial
+from itertools import compress, count
+from operator import not_
 
 from graphcomp import ops
 from graphcomp.core.nodes import CONST, no_gc
@@ -15,19 +17,28 @@ class Plan:
     def __init__(self, graph, kit):
         self.graph, self.kit, self.n = graph, kit, len(graph.nodes)
         self._bound = {}  # a rule bound to the kit once per parameter values, shared by its steps
-        registry, nodes = ops.REGISTRY, graph.nodes
-        self.steps = [(i, registry[n.op], n.params, *(n.args if len(n.args) == 2 else (n.args[0], -1)))
-                      for i, n in enumerate(nodes) if n.op is not None]
-        floats = kit.floats
-        self.fwd = [(i, op.on_floats if floats and op.on_floats else
-                     (self._bound.get(op.fwd) if not params else None) or self._bind(op.fwd, params), a, b)
-                    for i, op, params, a, b in self.steps]
-        self.consts = [(i, kit.coerce(n.value)) for i, n in enumerate(nodes) if n.kind == CONST]
+        registry, nodes, floats = ops.REGISTRY, graph.nodes, kit.floats
+        self.steps, self.fwd, self.consts = steps, fwd, consts = [], [], []
+        known = {}  # (op name, parameter values) → (its record, its forward function on this kit)
+        for i, n in enumerate(nodes):
+            if n.op is None:
+                if n.kind == CONST:
+                    consts.append((i, kit.coerce(n.value)))
+                continue
+            params, args = n.params, n.args
+            key = (n.op, *params.items()) if params else n.op
+            rule = known.get(key)
+            if rule is None:
+                op = registry[n.op]
+                rule = known[key] = op, op.on_floats if floats and op.on_floats else self._bind(op.fwd, params)
+            a, b = args if len(args) == 2 else (args[0], -1)
+            steps.append((i, rule[0], params, a, b))
+            fwd.append((i, rule[1], a, b))
         self._jvp = None
         self._vjp = {}  # output position → its reverse steps
         self.compiled = None  # the straight-line sweep of graphcomp.engine.jit, for jit=True
-        self.active, self.reaches = graph.active, graph.reaches
-        self.inactive = [i for i, x in enumerate(self.active) if not x]
+        self.active = graph.active
+        self.inactive = list(compress(count(), map(not_, self.active)))
         self.tensors = [] if graph.scalar else [(i, n.shape) for i, n in enumerate(nodes) if n.shape]
         # inputs and constants were checked for inf and nan on the way in; when they all come first (as a spec
         # lists them), the values the forward sweep must check are the tail v[computed:]
@@ -57,7 +68,7 @@ class Plan:
         on a path to it."""
         steps = self._vjp.get(output)
         if steps is None:
-            reaches = self.reaches if output == self.graph.output else self.graph.reaches_to(output)
+            reaches = self.graph.reaches if output == self.graph.output else self.graph.reaches_to(output)
             with no_gc():
                 steps = self._vjp[output] = self._reverse_steps(reaches)
         return steps
