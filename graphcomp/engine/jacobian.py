@@ -94,7 +94,7 @@ def jacobian(graph, at=None, *, seed=None, data=None, dist=None):
     named = {graph.nodes[i].name: x for i, x in zip(inputs, kit.to_numpy(list(inputs.values())))}
     return Jacobian(graph, tuple(name for name, _ in columns), tuple(name for name, _, _ in rows), named,
                     _flat(kit.to_numpy([v[o] for o in outputs])), forward, reverse,
-                    len(p.fwd), {"forward": Cost("forward", tuple(f_steps), f_time),
+                    len(p.steps), {"forward": Cost("forward", tuple(f_steps), f_time),
                                  "reverse": Cost("reverse", tuple(r_steps), r_time)}, diff)
 
 

@@ -92,13 +92,13 @@ def source(graph, plan_):
     lines = ["def sweep(v, reverse, seed):"]
     lines += [f"    v{i} = v[{i}]" for i in sorted(graph.inputs)]
     lines += [f"    v{i} = {_src(x)}" for i, x in plan_.consts]
-    for i, op, params, a, b in plan_.steps:
+    for i, _, a, b, op, params in plan_.steps:
         args = [Sym(f"v{a}")] + ([Sym(f"v{b}")] if b >= 0 else [])
         lines.append(f"    v{i} = {_src(op.fwd(SymbolKit, *args, **params))}")
     values = f"[{', '.join(f'v{i}' for i in range(n))}]"
     lines += ["    if not reverse:", f"        return {values}, None", f"    d{out} = seed"]
     assigned = {out}
-    for i, op, params, a, b in reversed(plan_.steps):
+    for i, _, a, b, op, params in reversed(plan_.steps):
         if i not in assigned:
             continue  # not on a path to the output (or data): its adjoint is 0 and adds nothing
         args = [Sym(f"v{a}")] + ([Sym(f"v{b}")] if b >= 0 else [])

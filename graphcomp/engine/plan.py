@@ -18,8 +18,11 @@ class Plan:
         self.graph, self.kit, self.n = graph, kit, len(graph.nodes)
         self._bound = {}  # a rule bound to the kit once per parameter values, shared by its steps
         registry, nodes, floats = ops.REGISTRY, graph.nodes, kit.floats
-        self.steps, self.fwd, self.consts = steps, fwd, consts = [], [], []
-        known = {}  # (op name, parameter values) → (its record, its forward function on this kit)
+        # steps: (node, forward rule, arg, arg (-1 for none), op record, parameters), in evaluation order; the
+        # forward sweep reads the first four
+        self.steps, self.consts = steps, consts = [], []
+        add = steps.append
+        known = {}  # (op name, parameter values) → (its forward function on this kit, its record)
         for i, n in enumerate(nodes):
             if n.op is None:
                 if n.kind == CONST:
@@ -30,10 +33,9 @@ class Plan:
             rule = known.get(key)
             if rule is None:
                 op = registry[n.op]
-                rule = known[key] = op, op.on_floats if floats and op.on_floats else self._bind(op.fwd, params)
+                rule = known[key] = op.on_floats if floats and op.on_floats else self._bind(op.fwd, params), op
             a, b = args if len(args) == 2 else (args[0], -1)
-            steps.append((i, rule[0], params, a, b))
-            fwd.append((i, rule[1], a, b))
+            add((i, rule[0], a, b, rule[1], params))
         self._jvp = None
         self._vjp = {}  # output position → its reverse steps
         self.compiled = None  # the straight-line sweep of graphcomp.engine.jit, for jit=True
@@ -51,7 +53,7 @@ class Plan:
         (an elementwise op: the sweep forms ẏ = Σ ∂y/∂a ȧ), else rule(y, a[, b], ȧ[, ḃ]) -> ẏ."""
         if self._jvp is None:
             with no_gc():
-                self._jvp = [(i, f, a, b, local) for i, op, params, a, b in self.steps
+                self._jvp = [(i, f, a, b, local) for i, _, a, b, op, params in self.steps
                              for f, local in [self._rule(op, params, a, b, op.jvp)]]
         return self._jvp
 
@@ -68,19 +70,24 @@ class Plan:
         on a path to it."""
         steps = self._vjp.get(output)
         if steps is None:
-            reaches = self.graph.reaches if output == self.graph.output else self.graph.reaches_to(output)
             with no_gc():
-                steps = self._vjp[output] = self._reverse_steps(reaches)
+                steps = self._vjp[output] = self._reverse_steps(output)
         return steps
 
-    def _reverse_steps(self, reaches):
+    def _reverse_steps(self, output):
+        # the path back to the output is found on the way (graph.reaches_to's walk): a step is kept when its node
+        # is active and the seed or a kept step reads it
         active, sink, out = self.active, self.n, []
+        reach = [False] * (self.n + 1)  # reach[-1]: a unary step's missing argument
+        reach[output] = True
         nodes, scalar, bound = self.graph.nodes, self.graph.scalar, self._bound
-        for i, op, params, a, b in reversed(self.steps):
-            if not (active[i] and reaches[i]):
+        for i, _, a, b, op, params in reversed(self.steps):
+            if not (active[i] and reach[i]):
                 continue  # its adjoint is none (data only) or 0 (off every path to the output)
+            reach[a] = reach[b] = True
             if scalar and op.partials is not None:  # the common case of a scalar graph, without _rule's shape test
-                rule, local = (bound.get(op.partials) if not params else None) or self._bind(op.partials, params), True
+                rule, local = bound.get((op.partials, *params.items()) if params else op.partials) or self._bind(
+                    op.partials, params), True
             else:
                 rule, local = self._rule(op, params, a, b, op.vjp)
             if op.elementwise and not local:

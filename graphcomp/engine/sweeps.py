@@ -28,8 +28,8 @@ def values(graph, plan_, inputs):
         v[i] = x
     step = None
     try:
-        for step in plan_.fwd:
-            i, f, a, b = step
+        for step in plan_.steps:
+            i, f, a, b, _, _ = step
             v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
@@ -132,7 +132,7 @@ def _finite(graph, plan_, xs, v, phase, steps=None):
     if kit.finite(xs[plan_.computed:] if xs is v and plan_.computed else xs):
         return  # a false alarm (a finite sum that overflows) makes the search below find nothing
     if steps is None:
-        steps = plan_.fwd if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp
+        steps = plan_.steps if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp
     for step in steps:
         targets = step[4:6] if phase.startswith("computing adjoints") else ()
         bad = [xs[j] for j in (step[0], *targets) if j < plan_.n and not kit.finite([xs[j]])]
