@@ -20,13 +20,13 @@ __all__ = ["load", "from_dict", "parse_expr", "Graph", "Trace", "OPS", "read_npz
 
 # Jupyter shows a graph as its diagram and a trace as its tables beside its drawing; hooked here, so the engine
 # never imports a renderer
-Graph._repr_mimebundle_ = lambda self, include=None, exclude=None: dot.digraph(self)._repr_mimebundle_(include, exclude)
+Graph._repr_svg_ = lambda self: dot.svg_scripts(dot.digraph(self).pipe(format="svg").decode())
 Trace._repr_markdown_ = tables.markdown
 
 
 def _trace_html(trace):
     try:
-        drawing = dot.digraph(trace.graph, trace, values=True).pipe(format="svg").decode()
+        drawing = dot.svg_scripts(dot.digraph(trace.graph, trace, values=True).pipe(format="svg").decode())
     except (OSError, RuntimeError):  # no Graphviz here (graphviz.ExecutableNotFound): the tables alone
         drawing = None
     return tables.html_text(trace, drawing=drawing)

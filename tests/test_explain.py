@@ -175,11 +175,15 @@ def test_the_page_is_offline_small_and_escapes_the_spec(cli, tmp_path):
     assert f"script-src 'sha256-{digest}'" in csp
     assert not re.search(r"\b(src|srcset|action)\s*=", page)  # nothing to load
     assert set(re.findall(r'href="([^"]*)"', page)) == {"#"}  # the box lines' links, for their tooltips
-    # subscripts as Graphviz's PNG draws them: 0.8 of the line's size, shifted by a fifth of it (not a line's worth)
+    # subscripts as Graphviz's PNG draws them: 0.8 of the line's size (no less than 7 pt once the drawing is scaled to
+    # a page of 6.5 × 9 in), shifted down by a quarter of their own size (not a line's worth)
     scripts = re.findall(r'baseline-shift="([^"]*)"[^>]*font-size="([\d.]+)"', page)
     assert scripts and 'baseline-shift="sub"' not in page
     assert all(float(shift) == pytest.approx(-0.25 * float(size), abs=0.01) for shift, size in scripts if float(shift) < 0)
-    assert {size for _, size in scripts} >= {"8.80", "11.20"}  # 0.8 of the 11 pt lines and the 14 pt titles
+    width, height = (float(x) for x in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', page).groups())
+    on_page = min(1, 468 / width, 648 / height)
+    sizes = {float(size) for _, size in scripts}
+    assert 11.2 in sizes and 7 <= min(sizes) * on_page < 11 * on_page  # 0.8 of the 14 pt titles; the lines' shrunk
 
     status, _, _ = cli("explain", HOSTILE, "-o", tmp_path / "h.html")
     page = (tmp_path / "h.html").read_text(encoding="utf-8")

@@ -32,6 +32,8 @@ def render(graph, trace_, fmt, rankdir="auto", **options):
     if fmt == "png":
         g.attr(dpi=PNG_DPI)
     data = g.pipe(format=fmt)
+    if fmt == "svg":
+        return dot.svg_scripts(data.decode()).encode()
     return reproducible_pdf(data) if fmt == "pdf" else data
 
 

@@ -6,6 +6,7 @@ HTML-like labels with real subscripts, `tikz` into LaTeX for a TikZ picture laid
 out by Graphviz. The renderer only reads: numbers come from the trace's rows.
 """
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from html import escape
@@ -358,9 +359,31 @@ def _font(kind):
     return f"\\fontsize{{{PT[kind]}bp}}{{{1.2 * PT[kind]:.1f}bp}}\\selectfont"
 
 
+def svg_scripts(svg):
+    """Graphviz's SVG with its subscripts and superscripts nearer the line and smaller, as its PNG draws them
+    (but never below MIN_PT once the drawing is scaled to a page): Graphviz writes them at the full size with
+    baseline-shift sub/super, which a browser shifts by a whole line's worth, onto the letters around it."""
+    width, height = _svg_size(svg)
+    least = MIN_PT / min(1.0, PAGE_BP[0] / width, PAGE_BP[1] / height)
+
+    def script(m):
+        size = math.ceil(100 * max(0.8 * float(m[3]), min(float(m[3]), least))) / 100
+        return f'baseline-shift="{_SHIFT[m[1]] * size:.2f}"{m[2]} font-size="{size:.2f}"'
+
+    return _SCRIPTS.sub(script, svg)
+
+
+def _svg_size(svg):
+    return (float(x) for x in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+
+
+_SCRIPTS = re.compile(r'baseline-shift="(sub|super)"([^>]*?) font-size="([\d.]+)"')
+_SHIFT = {"sub": -0.25, "super": 0.44}  # of the script's own size
+
+
 def smallest_text(svg):
     """The smallest text of an SVG drawing, in points, once scaled to fit a page (PAGE_BP), and its size."""
-    width, height = (float(x) for x in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+    width, height = _svg_size(svg)
     sizes = [float(x) for x in re.findall(r'font-size="([\d.]+)"', svg)]
     return min(sizes) * min(1.0, PAGE_BP[0] / width, PAGE_BP[1] / height), (width, height)
 

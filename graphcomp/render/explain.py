@@ -75,15 +75,7 @@ def _sweeps(trace):
 def _inline_svg(svg):
     """Graphviz's SVG as an element of the page: without its XML prolog and comments (which repeat spec text), and
     with its subscripts and superscripts smaller and nearer the line, as Graphviz's own PNG draws them."""
-    svg = re.sub(r"<!--.*?-->", "", svg[svg.index("<svg"):], flags=re.S)
-    # Graphviz writes a script at the full size with baseline-shift sub/super, which a browser shifts by a whole
-    # line's worth: onto the letters around it
-    return _SCRIPTS.sub(lambda m: f'baseline-shift="{_SHIFT[m[1]] * float(m[3]):.2f}"{m[2]} '
-                        f'font-size="{0.8 * float(m[3]):.2f}"', svg)
-
-
-_SCRIPTS = re.compile(r'baseline-shift="(sub|super)"([^>]*?) font-size="([\d.]+)"')
-_SHIFT = {"sub": -0.2, "super": 0.35}
+    return dot.svg_scripts(re.sub(r"<!--.*?-->", "", svg[svg.index("<svg"):], flags=re.S))
 
 
 def _step_json(trace, s, digits):
