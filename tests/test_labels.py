@@ -1,4 +1,5 @@
 """Names and labels a student may choose (W_out, \\alpha, h^{(1)}): accents in text and LaTeX, and overflow messages."""
+import json
 import shutil
 import subprocess
 
@@ -8,7 +9,7 @@ import graphcomp
 from graphcomp.core.errors import DomainError
 from graphcomp.render import rows as trace_rows
 from graphcomp.render import tables
-from graphcomp.render.text import tex_to_text
+from graphcomp.render.text import indented_json, tex_to_text
 
 LABELLED = {
     "name": "labels",
@@ -96,3 +97,13 @@ def test_a_negative_exponent_prints_in_parentheses_as_a_factor():
     adjoint = {r.node: r.rule for r in trace_rows.adjoint(tr)}["x"]
     assert "(-1)" in adjoint and "\\cdot -1" not in adjoint
     assert tr.gradient["x"] == -0.25  # d/dx x⁻¹ = -x⁻² at 2
+
+
+def test_json_keeps_each_row_of_numbers_on_one_line():
+    doc = {"H": [[1.0, -2.5], [3e-07, None]], "why": "a [1,\n 2] list in text", "rows": [{"a": [1, 2], "b": []}]}
+    text = indented_json(doc)
+    assert json.loads(text) == doc
+    assert "[1.0, -2.5]" in text and "[3e-07, null]" in text and '"a": [1, 2]' in text
+    assert '"why": "a [1,\\n 2] list in text"' in text  # a string's text is left as it is
+    assert '"H": [\n    [1.0' in text  # the matrix is still a row a line
+

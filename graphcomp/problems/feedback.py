@@ -1,5 +1,4 @@
 """The feedback on a checked table (graphcomp.problems.check.Report): rich, Markdown, LaTeX or JSON."""
-import json
 
 import numpy as np
 from rich.table import Table
@@ -7,6 +6,7 @@ from rich.text import Text
 
 from graphcomp.frontends.answers import spaced
 from graphcomp.problems.check import CARRIED, CORRECT, MISSING, UNKNOWN, line_value
+from graphcomp.render.text import indented_json
 
 FORMATS = ("rich", "markdown", "latex", "json")
 _STYLE = {CORRECT: "green", CARRIED: "yellow", MISSING: "magenta", UNKNOWN: "magenta"}
@@ -132,7 +132,7 @@ def json_text(report):
         "unreadable_count": report.unreadable_count,
         "notes": report.notes,
     }
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return indented_json(data)
 
 
 def _plain(x):

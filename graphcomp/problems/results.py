@@ -5,7 +5,6 @@ nothing. No timings go into these tables, so the same seed gives the same bytes.
 """
 import csv
 import io
-import json
 
 import numpy as np
 from rich import box
@@ -16,7 +15,7 @@ from rich.text import Text
 from graphcomp.core.labels import default_label
 from graphcomp.problems import phase
 from graphcomp.problems.verify import EXACT_TOL, FD_TOL
-from graphcomp.render.text import fmt_value, tex_matrix, tex_to_text
+from graphcomp.render.text import fmt_value, indented_json, tex_matrix, tex_to_text
 
 NAMES = {
     "newton": "Newton",
@@ -298,7 +297,7 @@ def verify_text_json(report, digits=4):
         "agree": ok,
         "verdict": text,
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return indented_json(doc)
 
 
 VERIFY_FORMATS = {"latex": verify_text_latex, "markdown": verify_text_markdown, "json": verify_text_json,

@@ -6,7 +6,6 @@ column per entry of the inputs, cut past TEX_SHOWN in LaTeX).
 """
 import csv
 import io
-import json
 
 import numpy as np
 from rich.text import Text
@@ -19,7 +18,7 @@ from graphcomp.render.jacobian import (
     tex_columns,
     tex_escape,
 )
-from graphcomp.render.text import fmt_number
+from graphcomp.render.text import fmt_number, indented_json
 
 
 def curvature(hess):
@@ -133,7 +132,7 @@ def as_dict(hess):
 
 
 def json_text(hess, digits=4):
-    return json.dumps(as_dict(hess), indent=2, ensure_ascii=False) + "\n"
+    return indented_json(as_dict(hess))
 
 
 FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}

@@ -6,7 +6,6 @@ tables are not byte-identical between runs (the report's tables hold no timings)
 """
 import csv
 import io
-import json
 
 import numpy as np
 from rich import box
@@ -15,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphcomp.render.tables import TEX_SHOWN
-from graphcomp.render.text import fmt_number, tex_to_text
+from graphcomp.render.text import fmt_number, indented_json, tex_to_text
 
 PER = {"forward": "input", "reverse": "output"}
 
@@ -215,7 +214,7 @@ def as_dict(jac):
 
 
 def json_text(jac, digits=4):
-    return json.dumps(as_dict(jac), indent=2, ensure_ascii=False) + "\n"
+    return indented_json(as_dict(jac))
 
 
 FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}

@@ -1,5 +1,6 @@
 """LaTeX → Unicode for terminal output (v_{-2} → v₋₂, \\bar{v}_{1} → v̄₁), and number formatting."""
 import functools
+import json
 import re
 
 import numpy as np
@@ -129,3 +130,14 @@ def fmt_value(x, digits, *, row=False):
         return body if row else body + "ᵀ"
     return "\n".join(("[[" if k == 0 else " [") + ", ".join(fmt_number(e, digits) for e in r) + ("]]" if k == len(a) - 1 else "]")
                      for k, r in enumerate(a))
+
+
+def indented_json(doc):
+    """doc as indented JSON, with each list of numbers (a vector, a row of a matrix) on one line."""
+    return _NUMBERS.sub(lambda m: "[" + ", ".join(x.strip() for x in m[1].split(",")) + "]",
+                        json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+
+
+# a list across lines with no string, list or object in it: inside a JSON string a newline is written \n, so
+# text in a string never matches
+_NUMBERS = re.compile(r"\[(\s*\n[^\[\]{}\"]*)\]")
