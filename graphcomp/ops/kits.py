@@ -169,14 +169,12 @@ class ArrayKit:
     def finite(self, xs):
         if self._raises:
             return True
-        xp = self.xp
-        # inf and nan reach each array's sum, so one sum per array (a pass with no temporary) clears the common
-        # case; a sum that overflows is checked entry by entry
-        arrays = [x for x in xs if hasattr(x, "shape")]
-        floats = [x for x in xs if not hasattr(x, "shape")]
-        if math.isfinite(sum(float(xp.sum(x)) for x in arrays) + sum(floats)):
+        # inf and nan reach each array's sum, so one sum per array (a pass with no temporary, by the tensor's own
+        # method: no wrapper call) clears the common case; a sum that overflows is checked entry by entry
+        if math.isfinite(sum(float(x.sum()) if hasattr(x, "shape") else x for x in xs)):
             return True
-        return all(bool(xp.all(xp.isfinite(x))) for x in arrays) and all(map(math.isfinite, floats))
+        xp = self.xp
+        return all(bool(xp.all(xp.isfinite(x))) if hasattr(x, "shape") else math.isfinite(x) for x in xs)
 
     def to_numpy(self, xs):
         if self._raises:
