@@ -9,6 +9,7 @@ import pytest
 import graphcomp
 from graphcomp.engine.dual import DualKit
 from graphcomp.engine.jit import SymbolKit
+from graphcomp.engine.plan import plan
 from graphcomp.ops import kits, scalar, tensor
 from graphcomp.ops.kits import MATH, STRUCTURE, FloatKit, Kit, numpy_kit
 from graphcomp.problems import mlp
@@ -137,6 +138,31 @@ def test_torch_backend_names_the_node_of_a_domain_error():
     for backend in ("numpy", "torch"):
         with pytest.raises(graphcomp.DomainError, match="node 'l': log needs a positive argument"):
             g.trace(at={"x": [1.0, -1.0]}, backend=backend)
+
+
+def _behind_relu(mode):
+    """x → u = 1e200 x → r = relu(u) → m = 1e200 r → f = sum m: at x = 1e110 u overflows (then r and f hold inf);
+    at x = 1e-300 the values are finite and x's adjoint 1e200 · 1e200 overflows."""
+    nodes = [{"name": "u", "op": "mul", "inputs": ["x", 1e200]}, {"name": "r", "op": "relu", "inputs": ["u"]},
+             {"name": "m", "op": "mul", "inputs": ["r", 1e200]}, {"name": "f", "op": "sum", "inputs": ["m"]}]
+    return graphcomp.from_dict({"name": mode, "inputs": [{"name": "x", "shape": [2]}], "nodes": nodes, "output": "f"})
+
+
+@pytest.mark.parametrize("x, phase", [(1e110, "evaluating"), (1e-300, "computing adjoints")])
+def test_an_overflow_behind_a_finite_keeping_op_names_the_node_where_it_arose(x, phase):
+    """The torch sweeps sum only the nodes where an inf can arise first (not relu's r, whose argument is checked, nor
+    r's adjoint, whose one contribution is relu's): the search still names where it arose, as numpy does."""
+    pytest.importorskip("torch")
+    g = _behind_relu(phase)
+    messages = []
+    for backend in ("numpy", "torch"):
+        with pytest.raises(graphcomp.DomainError, match=f"node 'u': the result overflows.*while {phase}") as err:
+            g.trace(at={"x": [x, x]}, backend=backend)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    p = plan(g, kits.torch_kit())
+    assert [g.nodes[i].name for i in p.value_checks] == ["u", "m", "f"]
+    assert [g.nodes[i].name for i in p.adjoint_checks] == ["x", "r", "m"]
 
 
 def test_cli_backend_torch_prints_the_numpy_table(capsys):

@@ -3,7 +3,7 @@
 Steps off every path to the output, or on data alone, are left out of the reverse
 sweep (the graph's `active` and `reaches` analysis says which).
 """
-from functools import partial
+from functools import cached_property, partial
 from itertools import compress, count
 from operator import not_
 
@@ -97,6 +97,21 @@ class Plan:
                 rule = _one_side(self._bind(op.vjp_args[ta == sink], params), ta == sink)
             out.append((i, rule, a, b, ta, tb, local))
         return out
+
+    @cached_property
+    def value_checks(self):
+        """The nodes a tensor graph's forward sweep searches for inf and nan: every computed one but a keeps-finite
+        op's (Op.keeps_finite), finite where its arguments are."""
+        return [i for i, _, _, _, op, _ in self.steps if not op.keeps_finite]
+
+    @cached_property
+    def adjoint_checks(self):
+        """The nodes a tensor graph's reverse sweeps search for inf and nan: every active one but those with no user
+        (their adjoint is a seed or 0) or whose one user is a keeps-finite op (its one contribution is finite where
+        that user's adjoint is; two contributions may overflow as they add)."""
+        registry, nodes, users = ops.REGISTRY, self.graph.nodes, self.graph.users
+        return [j for j in range(self.n) if self.active[j] and (len(users[j]) > 1 or (
+            users[j] and not registry[nodes[users[j][0][0]].op].keeps_finite))]
 
     def _rule(self, op, params, a, b, rule):
         """(the local partials, True) for an elementwise op whose arguments all have its shape, else (rule, False)."""

@@ -129,7 +129,11 @@ def _finite(graph, plan_, xs, v, phase, steps=None):
     """Arithmetic that gives inf or nan without raising (floats' + and *, torch): find the first such node
     (among `steps`, by default the sweep's that `phase` names)."""
     kit = plan_.kit
-    if kit.finite(xs[plan_.computed:] if xs is v and plan_.computed else xs):
+    if graph.scalar or "tangents" in phase:
+        checked = xs[plan_.computed:] if xs is v and plan_.computed else xs
+    else:  # a tensor graph: the nodes where an inf or nan can arise first, one pass over each array
+        checked = [xs[i] for i in (plan_.value_checks if xs is v else plan_.adjoint_checks)]
+    if kit.finite(checked):
         return  # a false alarm (a finite sum that overflows) makes the search below find nothing
     if steps is None:
         steps = plan_.steps if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp

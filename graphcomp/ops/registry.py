@@ -46,6 +46,9 @@ class Op:
     # the VJP one argument at a time, vjp_args[k](m, g, y, *args, **params) -> argument k's contribution (vjp is
     # their tuple), so that a reverse sweep skips an argument that needs no adjoint: data A in A x (matmul)
     vjp_args: tuple | None = None
+    # finite arguments give a finite value, and a finite adjoint finite contributions (every local partial is at
+    # most 1 in size): the tensor sweeps need not search such a node for inf and nan (its arguments are searched)
+    keeps_finite: bool = False
 
 
 REGISTRY: dict[str, Op] = {}
@@ -91,12 +94,13 @@ def _same(s, **_):
 # ---- building blocks for rules ---------------------------------------------------------------------
 
 
-def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc="", on_floats=None):
+def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc="", on_floats=None,
+                keeps_finite=False):
     """An elementwise op from its forward function and its local partial derivatives.
 
     `partials(m, y, *args, **params)` returns one ∂y/∂arg per argument; the JVP is
     their sum weighted by the tangents, the VJP multiplies each by the adjoint.
-    `partials_tex` gives each partial in LaTeX.
+    `partials_tex` gives each partial in LaTeX; `keeps_finite` is Op.keeps_finite.
     """
     if arity == 1:
 
@@ -128,7 +132,7 @@ def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", par
     shape = _same if arity == 1 else (lambda a, b, **_: _broadcast(a, b))
     return register(
         Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, partials,
-           partials_tex=tuple(partials_tex), on_floats=on_floats)
+           partials_tex=tuple(partials_tex), on_floats=on_floats, keeps_finite=keeps_finite)
     )
 
 

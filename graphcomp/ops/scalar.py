@@ -21,16 +21,17 @@ elementwise(
     "{0:^{p}}", ("{pc}\\,{0:^{pm1}}",), params=("p",),
     domain="this power is undefined here (negative base with a fractional exponent, or 0 to a negative power)",
 )
-elementwise("neg", 1, lambda m, a: -a, lambda m, y, a: (-1.0,), "-{0}", ("-1",), on_floats=operator.neg)
+elementwise("neg", 1, lambda m, a: -a, lambda m, y, a: (-1.0,), "-{0}", ("-1",), on_floats=operator.neg,
+            keeps_finite=True)
 elementwise("exp", 1, lambda m, a: m.exp(a), lambda m, y, a: (y,), "e^{{{0}}}", ("{y}",), on_floats=math.exp)
 elementwise(
     "log", 1, lambda m, a: m.log(a), lambda m, y, a: (1.0 / a,), "\\ln {0}", ("1/{0}",),
     domain="log needs a positive argument", on_floats=math.log,
 )
 elementwise("sin", 1, lambda m, a: m.sin(a), lambda m, y, a: (m.cos(a),), "\\sin {0}", ("\\cos {0}",),
-            on_floats=math.sin)
+            on_floats=math.sin, keeps_finite=True)
 elementwise("cos", 1, lambda m, a: m.cos(a), lambda m, y, a: (-m.sin(a),), "\\cos {0}", ("(-\\sin {0})",),
-            on_floats=math.cos)
+            on_floats=math.cos, keeps_finite=True)
 elementwise(
     "tan", 1, lambda m, a: m.tan(a), lambda m, y, a: (1.0 + y * y,), "\\tan {0}", ("(1 + {y}^2)",),
     domain="tan is undefined here",
@@ -45,13 +46,13 @@ elementwise(
     domain="the reciprocal of 0",
 )
 elementwise("tanh", 1, lambda m, a: m.tanh(a), lambda m, y, a: (1.0 - y * y,), "\\tanh {0}", ("(1 - {y}^2)",),
-            on_floats=math.tanh)
+            on_floats=math.tanh, keeps_finite=True)
 elementwise(
     "sigmoid", 1, lambda m, a: m.sigmoid(a), lambda m, y, a: (y * (1.0 - y),), "\\operatorname{{sigmoid}}({0})",
-    ("{y}(1 - {y})",),
+    ("{y}(1 - {y})",), keeps_finite=True,
 )
 elementwise(
     "relu", 1, lambda m, a: m.relu(a), lambda m, y, a: (m.step(a),), "\\operatorname{{ReLU}}({0})",
     ("\\mathbf{{1}}[{0} > 0]",),
-    doc="ReLU; its derivative at 0 is taken to be 0, as in PyTorch.",
+    doc="ReLU; its derivative at 0 is taken to be 0, as in PyTorch.", keeps_finite=True,
 )

@@ -73,6 +73,7 @@ register(Op(
     shape=_transpose_shape,
     partials_tex=("1",),
     grad_tex=lambda shapes: (("({g})^\\top",),),
+    keeps_finite=True,
 ))
 register(Op(
     "sum", 1,
