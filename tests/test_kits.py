@@ -151,7 +151,7 @@ def _behind_relu(mode):
 @pytest.mark.parametrize("x, phase", [(1e110, "evaluating"), (1e-300, "computing adjoints")])
 def test_an_overflow_behind_a_finite_keeping_op_names_the_node_where_it_arose(x, phase):
     """The torch sweeps sum only the nodes where an inf can arise first (not relu's r, whose argument is checked, nor
-    r's adjoint, whose one contribution is relu's): the search still names where it arose, as numpy does."""
+    u's adjoint, whose one contribution is relu's): the search still names where it arose, as numpy does."""
     pytest.importorskip("torch")
     g = _behind_relu(phase)
     messages = []
