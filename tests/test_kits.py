@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import graphcomp
-from graphcomp.engine.dual import DualKit
+from graphcomp.engine.dual import Dual, DualKit
 from graphcomp.engine.jit import SymbolKit
 from graphcomp.engine.plan import plan
 from graphcomp.ops import kits, scalar, tensor
@@ -54,6 +54,27 @@ def test_every_math_function_has_an_op_whose_partials_give_its_derivative():
             continue
         assert graphcomp.OPS[name].partials is not None, name
     assert graphcomp.OPS["pow"].partials and graphcomp.OPS["powc"].partials
+
+
+@pytest.mark.parametrize("name", ["FloatKit", "numpy", "DualKit", "torch"])
+def test_mask_is_the_adjoint_times_relus_derivative_zero_at_the_kink(name):
+    """relu's fused rule (Op.fused): m.mask(g, a) is g · 1[a > 0], so 0 at a = 0 as PyTorch's ReLU backward."""
+    if name == "torch":
+        torch = pytest.importorskip("torch")
+        kit = kits.torch_kit()
+        mask = lambda g, a: kit.mask(torch.tensor(g), torch.tensor(a)).numpy()  # noqa: E731
+    else:
+        kit = KITS[name]
+        mask = kit.mask
+    a, g = [-1.5, 0.0, -0.0, 1e-300, 2.0], [3.0, 4.0, 5.0, 6.0, -7.0]
+    expected = [0.0, 0.0, 0.0, 6.0, -7.0]
+    if name == "FloatKit":
+        assert [mask(x, y) for x, y in zip(g, a)] == expected
+    else:
+        assert np.asarray(mask(np.array(g), np.array(a))).tolist() == expected
+    if name == "DualKit":  # linear in the adjoint: its tangent part is masked alike
+        out = mask(Dual(np.array(g), np.array(a)), Dual(np.array(a), np.ones(5)))
+        assert out.v.tolist() == expected and out.t.tolist() == [0.0, 0.0, 0.0, 1e-300, 2.0]
 
 
 def test_an_unknown_backend_or_device_is_a_one_line_error():

@@ -117,6 +117,11 @@ class _DualKit:
         return Dual(y, REGISTRY["powc"].partials(numpy_kit(), y, av, p=bv)[0] * at)
 
     @staticmethod
+    def mask(g, a):
+        (gv, gt), av = _parts(g), _parts(a)[0]  # linear in g; in a, flat almost everywhere
+        return Dual(numpy_kit().mask(gv, av), numpy_kit().mask(gt, av)) if isinstance(g, Dual) else numpy_kit().mask(gv, av)
+
+    @staticmethod
     def outer(a, b):
         (av, at), (bv, bt) = _parts(a), _parts(b)
         return Dual(np.outer(av, bv), np.outer(at, bv) + np.outer(av, bt))

@@ -93,8 +93,11 @@ class Plan:
             if op.elementwise and not local:
                 rule = _unbroadcasting(rule, [nodes[j].shape for j in (a, b) if j >= 0], self.kit)
             ta, tb = a if active[a] else sink, b if b < 0 or active[b] else sink
-            if op.vjp_args and not local and sink in (ta, tb):  # one argument is data: compute only the other's
-                rule = _one_side(self._bind(op.vjp_args[ta == sink], params), ta == sink)
+            if sink in (ta, tb) and not scalar:  # one argument is data: compute only the other's contribution
+                if local:
+                    rule, local = _one_side(_times(rule, int(ta == sink)), ta == sink), False
+                elif op.vjp_args:
+                    rule = _one_side(self._bind(op.vjp_args[ta == sink], params), ta == sink)
             out.append((i, rule, a, b, ta, tb, local))
         return out
 
@@ -116,7 +119,7 @@ class Plan:
     def _rule(self, op, params, a, b, rule):
         """(the local partials, True) for an elementwise op whose arguments all have its shape, else (rule, False)."""
         shapes = {self.graph.nodes[j].shape for j in (a, b) if j >= 0}
-        if op.partials is not None and len(shapes) == 1:
+        if op.partials is not None and len(shapes) == 1 and not (op.fused and not self.kit.floats):
             return self._bind(op.partials, params), True
         return self._bind(rule, params), False
 
@@ -149,6 +152,11 @@ def _unbroadcasting(vjp, shapes, kit):
         return tuple(kit.sum_to(g, s) for g, s in zip(vjp(*args), shapes))
 
     return wrapped
+
+
+def _times(partials, k):
+    """The VJP ȳ · ∂y/∂(argument k) of an op given by its local partials."""
+    return lambda g, *args: g * partials(*args)[k]
 
 
 def _one_side(vjp, second):

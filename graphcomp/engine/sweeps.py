@@ -203,16 +203,13 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
         # several outputs: a reverse sweep for each of the others (d is the first's), as forward mode runs a sweep
         # per input asked
         more = [adjoints(graph, p, v, s, output=o) for o, s in zip(graph.outputs[1:], out_seeds[1:])]
-    v, d = (None if xs is None else kit.to_numpy(xs) for xs in (v, d))
-    t = None if t is None else [kit.to_numpy(xs) for xs in t]
-    named = {label: (_named(graph, kit, seeds), ts) for (label, seeds), ts in zip(columns, t or [])}
-    by_output = {name: (s, xs) for name, s, xs in zip(graph.output_names, kit.to_numpy(out_seeds),
-                                                       [d, *map(kit.to_numpy, more)])} if more else None
-    direction = _named(graph, kit, direction)
-    inputs = {graph.nodes[i].name: x for i, x in zip(inputs, kit.to_numpy(list(inputs.values())))}
-    return Trace(graph, mode, v, t[0] if t else None, d, wrt=wrt, direction=direction, inputs=inputs,
-                 columns=named if len(named) > 1 else None,
-                 adjoint_columns=by_output)
+    named = {label: (_named(graph, kit, seeds), kit.to_numpy(ts)) for (label, seeds), ts in zip(columns, t or [])}
+    by_output = {name: (s, kit.to_numpy(xs)) for name, s, xs in zip(graph.output_names, kit.to_numpy(out_seeds),
+                                                                     [d, *more])} if more else None
+    inputs = {graph.nodes[i].name: x for i, x in inputs.items()}
+    return Trace(graph, mode, v, t[0] if t else None, d, wrt=wrt, direction=_named(graph, kit, direction),
+                 inputs=inputs, columns=named if len(named) > 1 else None, adjoint_columns=by_output,
+                 to_numpy=kit.to_numpy)
 
 
 def _output_seeds(graph, seed, kit):

@@ -15,6 +15,25 @@ from graphcomp.engine.plan import local_partials
 from graphcomp.ops.kits import FloatKit
 
 
+def _same(xs):
+    return xs
+
+
+def _converted(name, doc):
+    """A Trace attribute as floats or numpy arrays: the sweeps' list (or dict) `name`, converted when first read."""
+
+    def get(self):
+        raw = self._raw[name]
+        if raw is None or self._to_numpy is _same:
+            return raw
+        if isinstance(raw, dict):
+            return dict(zip(raw, self._to_numpy(list(raw.values()))))
+        return self._to_numpy(raw)
+
+    get.__doc__ = doc
+    return cached_property(get)
+
+
 @dataclass(frozen=True)
 class NodeView:
     """One node of a trace: .v its value, .d its derivative (adjoint in reverse mode, tangent in forward)."""
@@ -31,15 +50,30 @@ class Trace:
     """Values and derivatives of one evaluation of a graph; `trace['v1'].v`, `trace['v1'].d`."""
 
     def __init__(self, graph, mode, values, tangents, adjoints, *, wrt, direction, inputs, columns=None,
-                 adjoint_columns=None):
-        self.graph, self.mode, self.wrt, self.inputs = graph, mode, wrt, inputs
-        self.values, self.tangents, self.adjoints = values, tangents, adjoints
+                 adjoint_columns=None, to_numpy=None):
+        self.graph, self.mode, self.wrt = graph, mode, wrt
+        # values, tangents, adjoints and inputs as the sweeps' kit left them (torch tensors, say), each list made
+        # numpy by `to_numpy` when first read: a gradient reads only the inputs' adjoints
+        self._raw = {"values": values, "tangents": tangents, "adjoints": adjoints, "inputs": inputs}
+        self._to_numpy = to_numpy or _same
         self.direction = direction  # {input name: its tangent seed}, of the first column when there are several
         # forward mode with several inputs: {input: (its seed, every node's tangent)}, a column each
         self.columns = columns
         # reverse mode with several outputs: {output: (its seed, every node's adjoint)}, a column each; `adjoints`
         # is the first output's
         self.adjoint_columns = adjoint_columns
+
+    values = _converted("values", "Every node's value .v, by position.")
+    tangents = _converted("tangents", "Every node's tangent v̇ by position (forward mode), else None.")
+    adjoints = _converted("adjoints", "Every node's adjoint v̄ by position (reverse mode; None where none is kept).")
+    inputs = _converted("inputs", "{input name: the value it was given}.")
+
+    def _picked(self, name, positions):
+        """The entries at `positions` of the list `name` in numpy, converting only those unless the whole list was."""
+        whole = self.__dict__.get(name)
+        if whole is not None:
+            return [whole[i] for i in positions]
+        return self._to_numpy([self._raw[name][i] for i in positions])
 
     def __getitem__(self, name):
         n = self.graph.node(name)
@@ -57,28 +91,31 @@ class Trace:
     @property
     def value(self):
         """f, the output's value."""
-        return self.values[self.graph.output]
+        return self._picked("values", [self.graph.output])[0]
 
     @property
     def gradient(self):
         """{input name: ∂f/∂input} for every differentiable input (reverse mode)."""
-        return self._gradient(self.adjoints)
+        return self._gradient(self._raw["adjoints"])
 
     def _gradient(self, adjoints):
         if adjoints is None:
             return None
-        return {self.graph.nodes[i].name: adjoints[i] for i in self.graph.inputs if self.graph.nodes[i].kind == INPUT}
+        nodes = self.graph.nodes
+        picked = [i for i in self.graph.inputs if nodes[i].kind == INPUT]
+        xs = self._picked("adjoints", picked) if adjoints is self._raw["adjoints"] else [adjoints[i] for i in picked]
+        return dict(zip((nodes[i].name for i in picked), xs))
 
     @property
     def derivative(self):
         """The derivative asked for: ∂f/∂wrt, or the directional derivative along the seed; in forward mode
         with several inputs, {input: ∂f/∂input} (a column each)."""
-        return self._derivative(self.graph.output, self.adjoints)
+        return self._derivative(self.graph.output, self._raw["adjoints"])
 
     @property
     def derivatives(self):
         """{output name: the derivative asked for (as `derivative`) of that output}, for every output."""
-        cols = self.adjoint_columns or {self.graph.output_names[0]: (None, self.adjoints)}
+        cols = self.adjoint_columns or {self.graph.output_names[0]: (None, self._raw["adjoints"])}
         return {name: self._derivative(self.graph.index[name], cols[name][1] if name in cols else None)
                 for name in self.graph.output_names}
 

@@ -49,6 +49,9 @@ class Op:
     # finite arguments give a finite value, and a finite adjoint finite contributions (every local partial is at
     # most 1 in size): the tensor sweeps need not search such a node for inf and nan (its arguments are searched)
     keeps_finite: bool = False
+    # on array kits the JVP and VJP, one kit call each, beat the local partial times the tangent or adjoint: relu's
+    # m.mask(g, a) is one pass where g · step(a) takes three
+    fused: bool = False
 
 
 REGISTRY: dict[str, Op] = {}
@@ -95,14 +98,23 @@ def _same(s, **_):
 
 
 def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc="", on_floats=None,
-                keeps_finite=False):
+                keeps_finite=False, times_partial=None):
     """An elementwise op from its forward function and its local partial derivatives.
 
     `partials(m, y, *args, **params)` returns one ∂y/∂arg per argument; the JVP is
     their sum weighted by the tangents, the VJP multiplies each by the adjoint.
     `partials_tex` gives each partial in LaTeX; `keeps_finite` is Op.keeps_finite.
+    A unary op may give `times_partial(m, g, y, a)`, g · ∂y/∂a in one kit call, for its JVP and VJP (Op.fused).
     """
-    if arity == 1:
+    if times_partial is not None:
+
+        def jvp(m, y, a, ta, **p):
+            return times_partial(m, ta, y, a, **p)
+
+        def vjp(m, g, y, a, **p):
+            return (times_partial(m, g, y, a, **p),)
+
+    elif arity == 1:
 
         def jvp(m, y, a, ta, **p):
             return partials(m, y, a, **p)[0] * ta
@@ -132,7 +144,8 @@ def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", par
     shape = _same if arity == 1 else (lambda a, b, **_: _broadcast(a, b))
     return register(
         Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, partials,
-           partials_tex=tuple(partials_tex), on_floats=on_floats, keeps_finite=keeps_finite)
+           partials_tex=tuple(partials_tex), on_floats=on_floats, keeps_finite=keeps_finite,
+           fused=times_partial is not None)
     )
 
 

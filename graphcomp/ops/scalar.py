@@ -55,4 +55,5 @@ elementwise(
     "relu", 1, lambda m, a: m.relu(a), lambda m, y, a: (m.step(a),), "\\operatorname{{ReLU}}({0})",
     ("\\mathbf{{1}}[{0} > 0]",),
     doc="ReLU; its derivative at 0 is taken to be 0, as in PyTorch.", keeps_finite=True,
+    times_partial=lambda m, g, y, a: m.mask(g, a),
 )
