@@ -6,7 +6,8 @@ For each width, one run times, side by side, from the same numpy arrays to numpy
 (b) PyTorch autograd, float64, on tensors sharing the numpy arrays' memory (torch.from_numpy), forward
     and `backward()`;
 (c) graphcomp on numpy: `graph.trace(at=arrays)`;
-(d) the same forward and backward written by hand in numpy (graphcomp.problems.mlp.gradients).
+(d) the same forward (f included, as a trace computes it) and backward written by hand in numpy, as
+    graphcomp.problems.mlp.gradients writes Problem 3(a)'s gradients.
 (a) / (b) and (c) / (d) are the engine's own overhead over the library it runs on.
 Each time is the best of 3 rounds × 5 calls (after a warm-up), the four taking turns. The gradients
 are checked to agree (rtol 1e-10). Targets: engine on torch / PyTorch ≤ 1.10 at every width;
@@ -73,6 +74,20 @@ def torch_step(torch, arrays):
     return {k: w.grad.numpy() for k, w in zip(("W1", "W2", "W3"), W)}
 
 
+def numpy_step(arrays):
+    """f and its gradients by hand in numpy: the forward pass, then Problem 3(a)'s closed forms (ReLU'(0) = 0)."""
+    W1, W2, W3, X, Y = (arrays[k] for k in ("W1", "W2", "W3", "X", "Y"))
+    V1 = W1 @ X
+    V2 = np.maximum(V1, 0.0)
+    V3 = W2 @ V2
+    V4 = np.maximum(V3, 0.0)
+    D = Y - W3 @ V4
+    f = 0.5 * np.sum(D * D)
+    G3 = (V3 > 0) * (-W3.T @ D)
+    G1 = (V1 > 0) * (W2.T @ G3)
+    return f, {"W1": G1 @ X.T, "W2": G3 @ V2.T, "W3": -D @ V4.T}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="widths up to 256 only, fewer repeats")
@@ -96,7 +111,7 @@ def main():
         arrays = graph.defaults()
         steps = (lambda: engine_step(graph, arrays, "torch"), lambda: torch_step(torch, arrays),
                  lambda: engine_step(graph, arrays),
-                 lambda: dict(zip(("W1", "W2", "W3"), mlp.gradients(*(arrays[k] for k in ("W1", "W2", "W3", "X", "Y"))))))
+                 lambda: numpy_step(arrays)[1])
         best, results = [float("inf")] * len(steps), [None] * len(steps)
         for _ in range(ROUNDS):  # rounds, so that a burst of background load cannot hit one library only
             for k, step in enumerate(steps):

@@ -35,7 +35,7 @@ def test_the_protocol_lists_what_the_rules_call():
 @pytest.mark.parametrize("name", sorted(KITS))
 def test_every_kit_provides_every_function(name):
     kit = KITS[name]
-    missing = [f for f in (*MATH, *STRUCTURE, "floats") if not hasattr(kit, f)]
+    missing = [f for f in (*MATH, *STRUCTURE, "floats", "raises") if not hasattr(kit, f)]
     if name == "SymbolKit":  # it only writes expressions: what it computes is FloatKit's
         missing = [f for f in missing if f not in STRUCTURE]
     assert not missing, f"{name} lacks {missing}"

@@ -129,6 +129,8 @@ def _finite(graph, plan_, xs, v, phase, steps=None):
     """Arithmetic that gives inf or nan without raising (floats' + and *, torch): find the first such node
     (among `steps`, by default the sweep's that `phase` names)."""
     kit = plan_.kit
+    if kit.raises:
+        return  # an inf or nan raised where it arose
     if graph.scalar or "tangents" in phase:
         checked = xs[plan_.computed:] if xs is v and plan_.computed else xs
     else:  # a tensor graph: the nodes where an inf or nan can arise first, one pass over each array
@@ -228,14 +230,14 @@ def _named(graph, kit, seeds):
 
 def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
     """{input position: value}: the spec's values (or seeded draws), then the .npz `data`, then `at`."""
-    arrays = dict(data or {})
-    for source, names in (("data", arrays), ("values given", at or {})):
-        unknown = sorted(set(names) - set(graph.input_names))
+    arrays, names = dict(data or {}), graph.input_names
+    for source, keys in (("data", arrays), ("values given", at or {})):
+        unknown = sorted(set(keys).difference(names))
         if unknown:
             raise GraphcompError(f"{source}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not an input "
-                                 f"of the graph; its inputs: {', '.join(graph.input_names)}", file=graph.file)
+                                 f"of the graph; its inputs: {', '.join(names)}", file=graph.file)
     given = {**arrays, **(at or {})}
-    if not set(graph.input_names) <= given.keys():  # draw only when something is missing: a 2048² draw costs a matmul
+    if not given.keys() >= set(names):  # draw only when something is missing: a 2048² draw costs a matmul
         given = {**graph.defaults(seed, dist), **given}
     inputs = {}
     for i in graph.inputs:
@@ -251,13 +253,16 @@ def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
 def _coerce(graph, n, x, kit, key="value"):
     if type(x) is float and not n.shape and math.isfinite(x):
         return kit.coerce(x)  # a finite float: skip the general checks
-    if type(x) is np.ndarray and x.dtype == np.float64 and x.shape == n.shape and np.isfinite(x).all():
+    if type(x) is np.ndarray and x.dtype == np.float64 and x.shape == n.shape and _ALL(np.isfinite(x), axis=None):
         return kit.coerce(x)  # a finite float array of the input's shape (a network's weights): the same
     x = as_value(x, file=graph.file, node=n.name, key=key)
     if np.shape(x) != tuple(n.shape):
         raise GraphcompError(f"{'a direction' if key == 'wrt' else 'value'} of shape {np.shape(x)}, but the input "
                              f"has shape {tuple(n.shape)}", file=graph.file, node=n.name, key=key)
     return kit.coerce(x)
+
+
+_ALL = np.logical_and.reduce  # the ufunc itself: ndarray.all() runs two Python frames first
 
 
 def _columns(graph, wrt, mode, seed, kit):

@@ -26,6 +26,7 @@ class Kit(Protocol):
     """What every kit provides. `a`, `b` are the kit's values (floats, arrays, duals, expressions)."""
 
     floats: bool  # values are Python floats: forward steps may call an op's C builtin (Op.on_floats)
+    raises: bool  # a domain error or overflow raises where it arises (numpy under np.errstate), so `finite` holds
 
     def sin(self, a): ...
     def cos(self, a): ...
@@ -76,7 +77,7 @@ class FloatKit:
     """Python floats with the math module: raises on a domain error (ValueError, ZeroDivisionError, OverflowError);
     + and * overflow to inf without raising, which `finite` catches."""
 
-    floats = True
+    floats, raises = True, False
     sin, cos, tan, exp, log, sqrt, tanh = math.sin, math.cos, math.tan, math.exp, math.log, math.sqrt, math.tanh
     power = staticmethod(math.pow)
     relu, step, sigmoid, mask = staticmethod(_relu), staticmethod(_step), staticmethod(_sigmoid), staticmethod(_mask)
@@ -126,7 +127,7 @@ class ArrayKit:
         self.sin, self.cos, self.tan, self.exp, self.log = xp.sin, xp.cos, xp.tan, xp.exp, xp.log
         self.sqrt, self.tanh, self.power = xp.sqrt, xp.tanh, xp.pow
         self._numpy = array_api_compat.is_numpy_namespace(xp)
-        self._raises = self._numpy  # numpy raises inside np.errstate; others do not
+        self.raises = self._numpy  # numpy raises inside np.errstate; others do not
         self._cpu = array_api_compat.is_torch_namespace(xp) and str(device or "cpu") == "cpu"  # Tensor.numpy()
         self._threshold_backward = threshold_backward
 
@@ -160,7 +161,7 @@ class ArrayKit:
         return self._threshold_backward(g, a, 0.0)
 
     def total(self, a):
-        return self.xp.sum(a)
+        return a.sum()  # the array's own method: no wrapper call (numpy's xp.sum is two Python frames)
 
     def ones_like(self, a):
         return self.xp.ones_like(self.xp.asarray(a))
@@ -178,10 +179,12 @@ class ArrayKit:
         return self.xp.sum(g, axis=axes, keepdims=True) if axes else g
 
     def coerce(self, x):
+        if self._numpy and type(x) is np.ndarray and x.dtype == np.float64:
+            return x  # as xp.asarray would give it (no copy), without its two calls
         return self.xp.asarray(np.asarray(x, dtype=float), dtype=self.xp.float64, device=self.device)
 
     def finite(self, xs):
-        if self._raises:
+        if self.raises:
             return True
         # inf and nan reach each array's sum, so one sum per array (a pass with no temporary, by the tensor's own
         # method: no wrapper call) clears the common case; a sum that overflows is checked entry by entry
@@ -191,7 +194,7 @@ class ArrayKit:
         return all(bool(xp.all(xp.isfinite(x))) if hasattr(x, "shape") else math.isfinite(x) for x in xs)
 
     def to_numpy(self, xs):
-        if self._raises:
+        if self.raises:
             return xs
         cpu = self._cpu
         return [(x.numpy() if cpu else np.asarray(array_api_compat.to_device(x, "cpu")))
