@@ -25,6 +25,7 @@ import pytest
 
 import graphcomp
 from graphcomp.ops import REGISTRY
+from graphcomp.ops.kits import numpy_kit
 
 SEEDS = range(3)
 H = 1e-6  # central differences: truncation ~H², rounding ~1e-16/H, both far below RTOL
@@ -234,6 +235,35 @@ def test_op_hessian_vector_products(case, shapes):
     expected = hessian @ np.concatenate([np.ravel(t) for t in xdot])
     got = np.concatenate([np.ravel(hv[n]) for n in names])
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def _with(args, k, x):
+    """The arguments with the first entry of argument k set to x."""
+    out = [np.array(a, dtype=float) for a in args]
+    out[k].flat[0] = x
+    return out
+
+
+@pytest.mark.parametrize("case, shapes", [row for row in ROWS if any(row.values[1])])
+def test_the_flags_that_prune_the_search_for_inf_and_nan_hold(case, shapes):
+    """A tensor graph's torch sweeps check for inf and nan only where the op records say one can first arise or be
+    hidden (graphcomp.engine.plan: value_checks, adjoint_checks); each record's claim is checked on numpy here."""
+    op, kit, p = REGISTRY[case.op], numpy_kit(), case.params
+    args = [np.asarray(case.sample(k, np.random.default_rng(k), s), dtype=float) for k, s in enumerate(shapes)]
+    with np.errstate(all="ignore"):
+        y = op.fwd(kit, *args, **p)
+        if op.propagates:  # an inf or nan in any argument shows in the value
+            for k in range(len(args)):
+                for bad in (np.inf, -np.inf, np.nan):
+                    assert not np.isfinite(op.fwd(kit, *_with(args, k, bad), **p)).all(), (k, bad)
+        if op.keeps_finite:  # finite arguments of any size give a finite value and finite contributions
+            huge = [a * 1e300 for a in args]
+            y_huge = op.fwd(kit, *huge, **p)
+            assert np.isfinite(y_huge).all()
+            assert all(np.isfinite(c).all() for c in op.vjp(kit, np.full(np.shape(y_huge), 1e300), y_huge, *huge, **p))
+        if not op.fused:  # an inf in the adjoint shows in every contribution
+            for c in op.vjp(kit, np.full(np.shape(y), np.inf), y, *args, **p):
+                assert not np.isfinite(c).all()
 
 
 def test_relu_times_x_has_hessian_2_for_positive_x_and_0_for_negative():

@@ -103,18 +103,35 @@ class Plan:
 
     @cached_property
     def value_checks(self):
-        """The nodes a tensor graph's forward sweep searches for inf and nan: every computed one but a keeps-finite
-        op's (Op.keeps_finite), finite where its arguments are."""
-        return [i for i, _, _, _, op, _ in self.steps if not op.keeps_finite]
+        """The nodes a tensor graph's forward sweep searches for inf and nan: an inf or nan arises first at a computed
+        node but a keeps-finite op's (Op.keeps_finite), and is seen at a checked node or at a user that propagates
+        it (Op.propagates) and is seen; so from the output back, a node is checked unless a user shows its inf."""
+        registry, nodes, users = ops.REGISTRY, self.graph.nodes, self.graph.users
+        seen, out = [False] * self.n, []
+        for i, _, _, _, op, _ in reversed(self.steps):
+            seen[i] = any(seen[u] and registry[nodes[u].op].propagates for u, _ in users[i])
+            if not (seen[i] or op.keeps_finite):
+                seen[i] = True
+                out.append(i)
+        return out[::-1]
 
     @cached_property
     def adjoint_checks(self):
-        """The nodes a tensor graph's reverse sweeps search for inf and nan: every active one but those with no user
-        (their adjoint is a seed or 0) or whose one user is a keeps-finite op (its one contribution is finite where
-        that user's adjoint is; two contributions may overflow as they add)."""
-        registry, nodes, users = ops.REGISTRY, self.graph.nodes, self.graph.users
-        return [j for j in range(self.n) if self.active[j] and (len(users[j]) > 1 or (
-            users[j] and not registry[nodes[users[j][0][0]].op].keeps_finite))]
+        """The nodes a tensor graph's reverse sweeps search for inf and nan: an inf or nan arises first in an active
+        node's adjoint when it adds two contributions or takes one from a user that is not keeps-finite, and is seen
+        where checked or in an active argument's adjoint (every VJP but a fused one, relu's mask, passes it on); so
+        from the inputs on, such a node is checked unless an argument shows its inf."""
+        registry, nodes, users, active = ops.REGISTRY, self.graph.nodes, self.graph.users, self.active
+        seen, out = [False] * self.n, []
+        for j, n in enumerate(nodes):
+            if not active[j]:
+                continue
+            fused = n.op is not None and registry[n.op].fused
+            seen[j] = not fused and any(active[a] and seen[a] for a in n.args)
+            if not seen[j] and (len(users[j]) > 1 or (users[j] and not registry[nodes[users[j][0][0]].op].keeps_finite)):
+                seen[j] = True
+                out.append(j)
+        return out
 
     def _rule(self, op, params, a, b, rule):
         """(the local partials, True) for an elementwise op whose arguments all have its shape, else (rule, False)."""

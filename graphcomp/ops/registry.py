@@ -49,6 +49,9 @@ class Op:
     # finite arguments give a finite value, and a finite adjoint finite contributions (every local partial is at
     # most 1 in size): the tensor sweeps need not search such a node for inf and nan (its arguments are searched)
     keeps_finite: bool = False
+    # an inf or nan in any argument leaves one in the value (inf · 0 and inf − inf are nan): checking the value is
+    # checking its arguments too (relu and exp are not so: relu(−inf) = exp(−inf) = 0)
+    propagates: bool = False
     # on array kits the JVP and VJP, one kit call each, beat the local partial times the tangent or adjoint: relu's
     # m.mask(g, a) is one pass where g · step(a) takes three
     fused: bool = False
@@ -98,12 +101,12 @@ def _same(s, **_):
 
 
 def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc="", on_floats=None,
-                keeps_finite=False, times_partial=None):
+                keeps_finite=False, propagates=False, times_partial=None):
     """An elementwise op from its forward function and its local partial derivatives.
 
     `partials(m, y, *args, **params)` returns one ∂y/∂arg per argument; the JVP is
     their sum weighted by the tangents, the VJP multiplies each by the adjoint.
-    `partials_tex` gives each partial in LaTeX; `keeps_finite` is Op.keeps_finite.
+    `partials_tex` gives each partial in LaTeX; `keeps_finite` and `propagates` are Op's.
     A unary op may give `times_partial(m, g, y, a)`, g · ∂y/∂a in one kit call, for its JVP and VJP (Op.fused).
     """
     if times_partial is not None:
@@ -144,7 +147,7 @@ def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", par
     shape = _same if arity == 1 else (lambda a, b, **_: _broadcast(a, b))
     return register(
         Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, partials,
-           partials_tex=tuple(partials_tex), on_floats=on_floats, keeps_finite=keeps_finite,
+           partials_tex=tuple(partials_tex), on_floats=on_floats, keeps_finite=keeps_finite, propagates=propagates,
            fused=times_partial is not None)
     )
 

@@ -4,9 +4,12 @@ import operator
 
 from graphcomp.ops.registry import elementwise
 
-elementwise("add", 2, lambda m, a, b: a + b, lambda m, y, a, b: (1.0, 1.0), "{0} + {1}", ("1", "1"), on_floats=operator.add)
-elementwise("sub", 2, lambda m, a, b: a - b, lambda m, y, a, b: (1.0, -1.0), "{0} - {1}", ("1", "-1"), on_floats=operator.sub)
-elementwise("mul", 2, lambda m, a, b: a * b, lambda m, y, a, b: (b, a), "{0} {1}", ("{1}", "{0}"), on_floats=operator.mul)
+elementwise("add", 2, lambda m, a, b: a + b, lambda m, y, a, b: (1.0, 1.0), "{0} + {1}", ("1", "1"), on_floats=operator.add,
+            propagates=True)
+elementwise("sub", 2, lambda m, a, b: a - b, lambda m, y, a, b: (1.0, -1.0), "{0} - {1}", ("1", "-1"), on_floats=operator.sub,
+            propagates=True)
+elementwise("mul", 2, lambda m, a, b: a * b, lambda m, y, a, b: (b, a), "{0} {1}", ("{1}", "{0}"), on_floats=operator.mul,
+            propagates=True)
 elementwise(
     "div", 2, lambda m, a, b: a / b, lambda m, y, a, b: (1.0 / b, -y / b),
     "{0} / {1}", ("1/{1}", "(-{y}/{1})"), domain="the divisor is 0", on_floats=operator.truediv,
@@ -22,25 +25,25 @@ elementwise(
     domain="this power is undefined here (negative base with a fractional exponent, or 0 to a negative power)",
 )
 elementwise("neg", 1, lambda m, a: -a, lambda m, y, a: (-1.0,), "-{0}", ("-1",), on_floats=operator.neg,
-            keeps_finite=True)
+            keeps_finite=True, propagates=True)
 elementwise("exp", 1, lambda m, a: m.exp(a), lambda m, y, a: (y,), "e^{{{0}}}", ("{y}",), on_floats=math.exp)
 elementwise(
     "log", 1, lambda m, a: m.log(a), lambda m, y, a: (1.0 / a,), "\\ln {0}", ("1/{0}",),
-    domain="log needs a positive argument", on_floats=math.log,
+    domain="log needs a positive argument", on_floats=math.log, propagates=True,
 )
 elementwise("sin", 1, lambda m, a: m.sin(a), lambda m, y, a: (m.cos(a),), "\\sin {0}", ("\\cos {0}",),
-            on_floats=math.sin, keeps_finite=True)
+            on_floats=math.sin, keeps_finite=True, propagates=True)
 elementwise("cos", 1, lambda m, a: m.cos(a), lambda m, y, a: (-m.sin(a),), "\\cos {0}", ("(-\\sin {0})",),
-            on_floats=math.cos, keeps_finite=True)
+            on_floats=math.cos, keeps_finite=True, propagates=True)
 elementwise(
     "tan", 1, lambda m, a: m.tan(a), lambda m, y, a: (1.0 + y * y,), "\\tan {0}", ("(1 + {y}^2)",),
-    domain="tan is undefined here",
+    domain="tan is undefined here", propagates=True,
 )
 elementwise(
     "sqrt", 1, lambda m, a: m.sqrt(a), lambda m, y, a: (0.5 / y,), "\\sqrt{{{0}}}", ("1/(2 {y})",),
-    domain="sqrt needs a non-negative argument (and a positive one for its derivative)",
+    domain="sqrt needs a non-negative argument (and a positive one for its derivative)", propagates=True,
 )
-elementwise("square", 1, lambda m, a: a * a, lambda m, y, a: (2.0 * a,), "{0}^2", ("2 {0}",))
+elementwise("square", 1, lambda m, a: a * a, lambda m, y, a: (2.0 * a,), "{0}^2", ("2 {0}",), propagates=True)
 elementwise(
     "reciprocal", 1, lambda m, a: 1.0 / a, lambda m, y, a: (-y * y,), "1/{0}", ("(-{y}^2)",),
     domain="the reciprocal of 0",

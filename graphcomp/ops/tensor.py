@@ -54,6 +54,7 @@ register(Op(
     shape=_matmul_shape,
     grad_tex=lambda shapes: (("{g}", "({1})^\\top"), ("({0})^\\top", "{g}")) if len(shapes[0]) == 2 else None,
     doc="Matrix product A B (matrix–vector or matrix–matrix).",
+    propagates=True,  # an inf in a row of A reaches the whole row of A B (shapes are positive)
 ))
 
 
@@ -74,6 +75,7 @@ register(Op(
     partials_tex=("1",),
     grad_tex=lambda shapes: (("({g})^\\top",),),
     keeps_finite=True,
+    propagates=True,
 ))
 register(Op(
     "sum", 1,
@@ -87,6 +89,7 @@ register(Op(
     vjp_tex=lambda shapes: ("{g}",) if not shapes[0] else (
         "{g} \\mathbf{{1}}^\\top" if len(shapes[0]) == 1 else "{g} \\mathbf{{1}}\\mathbf{{1}}^\\top",),
     shape=_scalar_out,
+    propagates=True,
 ))
 register(Op(
     "halfsq", 1,
@@ -100,4 +103,5 @@ register(Op(
     partials_tex=("{0}",),
     grad_tex=lambda shapes: (("{g}", "{0}"),),
     doc="Half the squared (Frobenius) norm, ½‖A‖².",
+    propagates=True,
 ))
