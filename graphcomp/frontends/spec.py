@@ -141,8 +141,6 @@ def safe_load(text, file="<spec>", loader_class=LOADER):
         loader.dispose()
 
 
-
-
 def _build(loader, root, file):
     cap = limit("GRAPHCOMP_MAX_VALUES")
     # id(node) → its value; and for a list or mapping, its scalar values with aliases expanded and its levels (a
@@ -452,8 +450,5 @@ def _label(entry, name, file):
 
 
 def _number_label(value):
-    if np.ndim(value):
-        return "c"
-    return f"{float(value):g}"
-
+    return "c" if np.ndim(value) else f"{float(value):g}"
 
