@@ -38,8 +38,6 @@ def register(sub):
 
 
 def run(args):
-
-
     if args.trials < 1:
         raise GraphcompError(f"--trials must be at least 1, got {args.trials}")
     out = _out_dir(args.out)
