@@ -165,22 +165,16 @@ def load_graph(args):
 def emit(args, text=None, renderables=None):
     """Write text (a str, or an iterable of str pieces) to -o FILE (atomically; '-' is standard output) or print it;
     rich renderables go to the console."""
-    if args.output:
-        if text is None:
-            console = Console(record=True, width=120, file=io.StringIO())
-            for r in renderables:
-                console.print(r)
-            text = console.export_text()
-        write_atomic(args.output, text)
-        if not is_stream(args.output):
-            print(f"wrote {args.output}")
-        return
-    if text is not None:
-        write_atomic("-", text)
-        return
-    console = Console()
-    for r in renderables:
-        console.print(r)
+    if text is None:
+        console = Console(record=True, width=120, file=io.StringIO()) if args.output else Console()
+        for r in renderables:
+            console.print(r)
+        if not args.output:
+            return
+        text = console.export_text()
+    write_atomic(args.output or "-", text)
+    if args.output and not is_stream(args.output):
+        print(f"wrote {args.output}")
 
 
 def read_data(args, graph):

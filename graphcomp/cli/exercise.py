@@ -261,9 +261,7 @@ def run(args):
         index.append([name, own, ";".join(f"{k}={v:g}" for k, v in point.items()), f"{name}/",
                       f"keys/{name}.yaml", check])
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", "seed", "point", "sheet", "key", "check"])
-    w.writerows(index)
+    csv.writer(buf, lineterminator="\n").writerows([["student", "seed", "point", "sheet", "key", "check"], *index])
     files[out / "index.csv"] = buf.getvalue()
     for path, content in files.items():
         write_atomic(path, content)

@@ -56,6 +56,7 @@ def load(path):
     return from_dict(parse_text(text, file=path), file=str(path))
 
 
+@no_gc()
 def parse_text(text, file="<spec>"):
     """The document in a spec's text, within the limits (nesting depth, scalar values); errors are SpecErrors.
 
@@ -64,11 +65,6 @@ def parse_text(text, file="<spec>"):
     give the same documents and the same errors. The cyclic garbage collector is paused meanwhile:
     rescanning the growing node graph took two thirds of the time of a 10⁵-node YAML spec.
     """
-    with no_gc():
-        return _parse_text(text, file)
-
-
-def _parse_text(text, file):
     if text.lstrip().startswith("{"):
         try:
             doc = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_not_json)
@@ -259,13 +255,9 @@ def _check_tree(doc, file):
             raise over("GRAPHCOMP_MAX_VALUES", count, file=file)
 
 
+@no_gc()
 def from_dict(doc, file="<spec>"):
-    """Validate a spec given as a dict (the parsed YAML) and build its Graph."""
-    with no_gc():
-        return _from_dict(doc, file)
-
-
-def _from_dict(doc, file):
+    """Validate a spec given as a dict (the parsed YAML) and build its Graph (the garbage collector paused)."""
     if not isinstance(doc, dict):
         raise SpecError("a spec must be a mapping with keys inputs, nodes and output", file=file)
     _no_unknown(doc, TOP_KEYS, file, None)
@@ -302,9 +294,9 @@ def _from_dict(doc, file):
 
     built, names = [], set()
 
-    def claim(name, where):
+    def claim(name):
         if not isinstance(name, str) or not NAME.match(name):
-            raise SpecError(f"name {name!r} is not a valid identifier", file=file, node=where, key="name")
+            raise SpecError(f"name {name!r} is not a valid identifier", file=file, node=name, key="name")
         if name in names:
             raise SpecError(f"duplicate name '{name}'", file=file, node=name, key="name")
         names.add(name)
@@ -350,17 +342,18 @@ def _no_unknown(entry, allowed, file, node, extra=()):
                             file=file, node=node, key=key)
 
 
-def _mapping(entry, what, k, file):
+def _mapping(entry, what, k, file, claim):
+    """The name of the k-th entry of inputs or nodes, claimed (checked to be new and an identifier)."""
     if not isinstance(entry, dict):
         raise SpecError(f"{what} #{k + 1} must be a mapping like {{name: ..., ...}}", file=file, key=what)
     if "name" not in entry:
         raise SpecError(f"{what} #{k + 1} has no 'name'", file=file, key="name")
+    claim(entry["name"])
     return entry["name"]
 
 
 def _input(entry, k, file, claim):
-    name = _mapping(entry, "inputs", k, file)
-    claim(name, name)
+    name = _mapping(entry, "inputs", k, file, claim)
     _no_unknown(entry, INPUT_KEYS, file, name)
     kind = entry.get("kind", "variable")
     if kind not in ("variable", "data"):
@@ -387,8 +380,7 @@ def _input(entry, k, file, claim):
 
 
 def _node(entry, k, file, claim, consts):
-    name = _mapping(entry, "nodes", k, file)
-    claim(name, name)
+    name = _mapping(entry, "nodes", k, file, claim)
     if "op" not in entry:
         raise SpecError("missing key 'op'", file=file, node=name, key="op")
     op = ops.get(entry["op"], file=file, node=name)
