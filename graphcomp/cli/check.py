@@ -37,8 +37,7 @@ def run(args):
         args.spec, args.answers = None, args.spec  # check --expr "…" ANSWERS
     if args.answers is None:
         raise GraphcompError("name the answer file: check SPEC ANSWERS (or check --expr FORMULA ANSWERS)")
-    if not 0 <= args.digits <= 12:
-        raise GraphcompError("--digits must be between 0 and 12")
+    common.check_digits(args, 12)
     if args.mode == "forward" and not args.wrt:
         raise GraphcompError("--mode forward needs --wrt: the input whose tangent is seeded with 1")
     fmt = args.format or common.SUFFIXES.get(

@@ -86,10 +86,10 @@ def add_digits_arg(p):
     p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
 
 
-def check_digits(args):
-    """A one-line error unless --digits is between 0 and 16."""
-    if not 0 <= args.digits <= 16:
-        raise GraphcompError("--digits must be between 0 and 16")
+def check_digits(args, most=16):
+    """A one-line error unless --digits is between 0 and `most`."""
+    if not 0 <= args.digits <= most:
+        raise GraphcompError(f"--digits must be between 0 and {most}")
 
 
 def output_format(args):

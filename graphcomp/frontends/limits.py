@@ -90,3 +90,12 @@ def read_bytes(path, limit_name, *, shown=None):
     if len(data) > size:
         raise GraphcompError("cannot read: the file grew while it was read", file=path if shown is None else shown)
     return data
+
+
+def read_text(path, limit_name, *, shown=None, encoding="utf-8", error=GraphcompError):
+    """read_bytes decoded; bytes that do not decode are an `error` (GraphcompError or a subclass) saying which."""
+    try:
+        return read_bytes(path, limit_name, shown=shown).decode(encoding)
+    except UnicodeDecodeError as exc:
+        where = path if shown is None else shown
+        raise error(f"not UTF-8 text (byte {exc.start + 1} cannot be decoded)", file=where) from None

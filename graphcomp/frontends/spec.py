@@ -23,7 +23,7 @@ from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE, Node, no_gc
 from graphcomp.core.values import DISTS, RNGS, as_value
 from graphcomp.engine.graph import Graph
-from graphcomp.frontends.limits import MAX_DEPTH, check_entries, limit, over, read_bytes
+from graphcomp.frontends.limits import MAX_DEPTH, check_entries, limit, over, read_text
 
 GRAPHS_DIR = Path(__file__).resolve().parents[2] / "graphs"
 TOP_KEYS = {"name", "description", "notation", "seed", "dist", "rng", "inputs", "nodes", "output", "outputs"}
@@ -47,12 +47,7 @@ def resolve(path):
 
 def load(path):
     """Load, validate and build the graph in a spec file (YAML, or JSON, which is YAML too); a bare name is looked up in graphs/."""
-    p = resolve(path)
-    raw = read_bytes(p, "GRAPHCOMP_MAX_SPEC_MB", shown=path)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"not UTF-8 text (byte {exc.start + 1} cannot be decoded)", file=path) from None
+    text = read_text(resolve(path), "GRAPHCOMP_MAX_SPEC_MB", shown=path, error=SpecError)
     return from_dict(parse_text(text, file=path), file=str(path))
 
 
