@@ -211,10 +211,9 @@ def _nested(text):
     """(array, decimals) of a nested list as written: [1, 2], [[1, 2], [3, 4]], numpy's [[1 2] [3 4]]; ᵀ after it
     transposes."""
     body = text.strip()
-    transposed = False
     m = _TRANSPOSED.search(body)
-    if m and m.end() == len(body):
-        body, transposed = body[:m.start()], True
+    transposed = bool(m) and m.end() == len(body)
+    body = body[:m.start()] if transposed else body
     stack, top = [], None
     for tok in _TOKENS.findall(body):
         if tok in "[(":
@@ -240,8 +239,7 @@ def _nested(text):
     if not top:
         raise GraphcompError(f"an empty list in '{_short(text)}'")
     if all(isinstance(x, str) for x in top):
-        value, decimals = _array([top], text)
-        value, decimals = value[0], decimals[0]
+        value, decimals = (a[0] for a in _array([top], text))
     elif all(isinstance(x, list) and x and all(isinstance(y, str) for y in x) for x in top):
         value, decimals = _array(top, text)
     else:

@@ -148,14 +148,8 @@ def _build(loader, root, file):
         kids = node.value if seq else [n for pair in node.value for n in pair]
         if children_done:
             expanding.discard(nid)
-            total, deep = 0, 0
-            for k in kids:
-                kid = id(k)
-                if kid in size:
-                    total += size[kid]
-                    deep = max(deep, depth[kid])
-                else:
-                    total += 1
+            total = sum(size.get(id(k), 1) for k in kids)
+            deep = max((depth.get(id(k), 0) for k in kids), default=0)
             size[nid], depth[nid] = total, deep + 1
             if deep + 1 > MAX_DEPTH:
                 raise _at(node, _TOO_DEEP)
