@@ -1,12 +1,5 @@
 """`graphcomp check`: grade a student's hand-filled trace table, row by row, with the likely cause of each mistake."""
-from graphcomp.cli.common import (
-    SUFFIXES,
-    add_graph_args,
-    emit,
-    load_graph,
-    parse_wrt,
-    trace,
-)
+from graphcomp.cli import common
 from graphcomp.core.errors import GraphcompError
 from graphcomp.frontends import answers
 from graphcomp.problems import feedback
@@ -23,7 +16,7 @@ def register(sub):
                        "by entry, given as nested lists, bmatrix/pmatrix or CSV blocks, with the verdicts transposed and "
                        "shape besides. Exit status 0 when every row is right, 1 otherwise, 2 when the "
                        "answers cannot be read. Example: check eq2.yaml --wrt x2 --mode reverse answers.csv")
-    add_graph_args(p)
+    common.add_graph_args(p)
     p.add_argument("answers", nargs="?", help="the answer file (.csv, .md, .tex, or name = number lines)")
     p.add_argument("--wrt", help="the input the derivative is taken with respect to (x2)")
     p.add_argument("--mode", choices=("forward", "reverse"), default="reverse",
@@ -44,22 +37,21 @@ def run(args):
         args.spec, args.answers = None, args.spec  # check --expr "…" ANSWERS
     if args.answers is None:
         raise GraphcompError("name the answer file: check SPEC ANSWERS (or check --expr FORMULA ANSWERS)")
-    if not 0 <= args.digits <= 12:
-        raise GraphcompError("--digits must be between 0 and 12")
+    common.check_digits(args, 12)
     if args.mode == "forward" and not args.wrt:
         raise GraphcompError("--mode forward needs --wrt: the input whose tangent is seeded with 1")
-    fmt = args.format or {**SUFFIXES, ".json": "json"}.get(
+    fmt = args.format or common.SUFFIXES.get(
         "." + (args.output or "").rsplit(".", 1)[-1].lower() if args.output and "." in args.output else "", "rich")
     fmt = fmt if fmt in feedback.FORMATS else "rich"
-    graph, at = load_graph(args)
+    graph, at = common.load_graph(args)
     if args.mode == "reverse" and len(graph.outputs) > 1:  # an adjoint trace is of one output; trace gives a column each
         raise GraphcompError(f"check grades the adjoint trace of one output, and this graph has {len(graph.outputs)} "
                              f"({', '.join(graph.output_names)}); grade its forward mode (--mode forward)",
                              file=graph.file)
-    t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode)
+    t = common.trace(args, graph, at, wrt=common.parse_wrt(args.wrt), mode=args.mode)
     report = check(t, answers.read(args.answers, args.answers_format), digits=args.digits, rtol=args.rtol)
     if fmt == "rich":
-        emit(args, renderables=feedback.rich_renderables(report))
+        common.emit(args, renderables=feedback.rich_renderables(report))
     else:
-        emit(args, text=feedback.render(report, fmt))
+        common.emit(args, text=feedback.render(report, fmt))
     return 0 if report.all_right else 1

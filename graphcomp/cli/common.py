@@ -86,10 +86,10 @@ def add_digits_arg(p):
     p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
 
 
-def check_digits(args):
-    """A one-line error unless --digits is between 0 and 16."""
-    if not 0 <= args.digits <= 16:
-        raise GraphcompError("--digits must be between 0 and 16")
+def check_digits(args, most=16):
+    """A one-line error unless --digits is between 0 and `most`."""
+    if not 0 <= args.digits <= most:
+        raise GraphcompError(f"--digits must be between 0 and {most}")
 
 
 def output_format(args):
@@ -165,22 +165,16 @@ def load_graph(args):
 def emit(args, text=None, renderables=None):
     """Write text (a str, or an iterable of str pieces) to -o FILE (atomically; '-' is standard output) or print it;
     rich renderables go to the console."""
-    if args.output:
-        if text is None:
-            console = Console(record=True, width=120, file=io.StringIO())
-            for r in renderables:
-                console.print(r)
-            text = console.export_text()
-        write_atomic(args.output, text)
-        if not is_stream(args.output):
-            print(f"wrote {args.output}")
-        return
-    if text is not None:
-        write_atomic("-", text)
-        return
-    console = Console()
-    for r in renderables:
-        console.print(r)
+    if text is None:
+        console = Console(record=True, width=120, file=io.StringIO()) if args.output else Console()
+        for r in renderables:
+            console.print(r)
+        if not args.output:
+            return
+        text = console.export_text()
+    write_atomic(args.output or "-", text)
+    if args.output and not is_stream(args.output):
+        print(f"wrote {args.output}")
 
 
 def read_data(args, graph):

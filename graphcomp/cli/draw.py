@@ -4,15 +4,7 @@ from pathlib import Path
 
 import graphviz
 
-from graphcomp.cli.common import (
-    add_backend_args,
-    add_digits_arg,
-    add_graph_args,
-    check_digits,
-    load_graph,
-    parse_wrt,
-    trace,
-)
+from graphcomp.cli import common
 from graphcomp.cli.drawing import RANKDIRS, render
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
@@ -25,8 +17,8 @@ def register(sub):
     p = sub.add_parser("draw", help="draw the computational graph (PNG, SVG, PDF, .dot or TikZ .tex)",
                        description="Draw a graph left to right with Graphviz; the format follows the extension of -o "
                        f"({', '.join(FORMATS)}). Example: draw eq2.yaml -o outputs/eq2.png --values --wrt x2 --mode forward")
-    add_graph_args(p)
-    add_backend_args(p)
+    common.add_graph_args(p)
+    common.add_backend_args(p)
     p.add_argument("-o", "--output", help="file to write (default: outputs/NAME.png)")
     p.add_argument("--values", action="store_true", help="write each node's value .v in its box")
     p.add_argument("--wrt", help="input(s) to differentiate with respect to; adds .d (v̇ or v̄) and colours "
@@ -35,23 +27,23 @@ def register(sub):
                    help="forward (tangents v̇) or reverse (adjoints v̄); default reverse when --wrt is given")
     p.add_argument("--edge-partials", action="store_true",
                    help="label each edge with its local partial derivative (symbol and number)")
-    add_digits_arg(p)
+    common.add_digits_arg(p)
     p.add_argument("--rankdir", choices=RANKDIRS, default="auto", help="LR (left to right, as the slides), TB "
                    "(top to bottom), or auto (default): LR unless TB keeps the text larger on a page")
     p.set_defaults(run=run)
 
 
 def run(args):
-    check_digits(args)
-    graph, at = load_graph(args)
+    common.check_digits(args)
+    graph, at = common.load_graph(args)
     out = Path(args.output or default_output(graph.name))
     if out.suffix.lower() not in FORMATS:
         raise GraphcompError(f"cannot tell the format of '{out}': end it in {', '.join(FORMATS)}")
     t = None
     if args.wrt or args.mode:
-        t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode or "reverse")
+        t = common.trace(args, graph, at, wrt=common.parse_wrt(args.wrt), mode=args.mode or "reverse")
     elif args.values or args.edge_partials:
-        t = trace(args, graph, at, mode="value")
+        t = common.trace(args, graph, at, mode="value")
     write(graph, t, out, values=args.values, edge_partials=args.edge_partials, digits=args.digits,
           rankdir=args.rankdir)
     took = [n for n in (t.direction if t is not None and not args.wrt else ())]
@@ -68,8 +60,6 @@ def default_output(name):
 def write(graph, trace, out, **options):
     """Render to `out` in the format of its extension; without Graphviz's `dot`, write the .dot source and say
     what to install (a GraphcompError)."""
-
-
     out = Path(out)
     try:
         data = render(graph, trace, out.suffix.lower()[1:], **options)

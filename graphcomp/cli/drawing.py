@@ -9,8 +9,6 @@ import graphviz
 from graphcomp.render import dot
 
 PNG_DPI = "192"  # sharp when pasted into a report at its natural size
-
-
 RANKDIRS = ("auto", "LR", "TB")
 
 

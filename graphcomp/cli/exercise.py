@@ -23,7 +23,7 @@ from graphcomp.core.errors import GraphcompError
 from graphcomp.core.nodes import INPUT
 from graphcomp.frontends import formula
 from graphcomp.frontends import spec as spec_io
-from graphcomp.frontends.limits import read_bytes
+from graphcomp.frontends.limits import read_text
 from graphcomp.problems import exercise
 from graphcomp.render import sheet, tables
 
@@ -79,11 +79,7 @@ def _students(args):
         if count > 10_000:
             raise GraphcompError(f"--count {count}: at most 10 000 students")
         return exercise.count_names(count)
-    raw = read_bytes(args.students, "GRAPHCOMP_MAX_SPEC_MB")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise GraphcompError(f"not UTF-8 text (byte {exc.start + 1} cannot be decoded)", file=args.students) from None
+    text = read_text(args.students, "GRAPHCOMP_MAX_SPEC_MB", encoding="utf-8-sig")
     return exercise.roster_names(text, args.students)
 
 
@@ -96,12 +92,8 @@ def _base(args):
         doc = formula.to_spec(args.expr, at or None, "formula", args.order)
         graph = spec_io.from_dict(doc, file="--expr")
     elif args.spec:
-        path = spec_io.resolve(args.spec)
-        raw = read_bytes(path, "GRAPHCOMP_MAX_SPEC_MB", shown=args.spec)
-        try:
-            doc = spec_io.parse_text(raw.decode("utf-8"), file=args.spec)
-        except UnicodeDecodeError as exc:
-            raise GraphcompError(f"not UTF-8 text (byte {exc.start + 1} cannot be decoded)", file=args.spec) from None
+        text = read_text(spec_io.resolve(args.spec), "GRAPHCOMP_MAX_SPEC_MB", shown=args.spec)
+        doc = spec_io.parse_text(text, file=args.spec)
         graph = spec_io.from_dict(doc, file=args.spec)
     else:
         return None, None, {}
@@ -261,9 +253,7 @@ def run(args):
         index.append([name, own, ";".join(f"{k}={v:g}" for k, v in point.items()), f"{name}/",
                       f"keys/{name}.yaml", check])
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", "seed", "point", "sheet", "key", "check"])
-    w.writerows(index)
+    csv.writer(buf, lineterminator="\n").writerows([["student", "seed", "point", "sheet", "key", "check"], *index])
     files[out / "index.csv"] = buf.getvalue()
     for path, content in files.items():
         write_atomic(path, content)

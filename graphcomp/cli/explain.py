@@ -7,14 +7,7 @@ from pathlib import Path
 import graphviz
 from PIL import Image
 
-from graphcomp.cli.common import (
-    add_digits_arg,
-    add_graph_args,
-    check_digits,
-    load_graph,
-    parse_wrt,
-    trace,
-)
+from graphcomp.cli import common
 from graphcomp.cli.draw import default_output
 from graphcomp.cli.drawing import PNG_DPI, RANKDIRS
 from graphcomp.cli.io import write_atomic
@@ -32,7 +25,7 @@ def register(sub):
                        "trace tables and Next/Previous/Play controls (.html), an animation with a frame per step "
                        "(.gif, .apng), or numbered PNG frames into a folder (-o DIR/ --frames png). "
                        "Example: explain eq2.yaml --wrt x2 --mode reverse -o outputs/eq2.html")
-    add_graph_args(p)
+    common.add_graph_args(p)
     p.add_argument("--wrt", help="input to differentiate with respect to (x2), or a forward-mode direction x1=1,x2=0.5")
     p.add_argument("--mode", choices=("forward", "reverse", "both"), default="reverse",
                    help="after the forward pass: the tangent pass (forward), the adjoint pass (reverse, the "
@@ -41,17 +34,17 @@ def register(sub):
                    "(default: outputs/NAME.html)")
     p.add_argument("--frames", choices=("png",), help="write each step as a numbered PNG into the folder -o names")
     p.add_argument("--delay", type=int, default=1500, help="milliseconds per frame of an animation (default: 1500)")
-    add_digits_arg(p)
+    common.add_digits_arg(p)
     p.add_argument("--rankdir", choices=RANKDIRS, default="auto", help="LR (left to right, as the slides), TB (top to "
                    "bottom), or auto (default): on the page as draw chooses, in frames LR (slides are wide)")
     p.set_defaults(run=run)
 
 
 def run(args):
-    check_digits(args)
+    common.check_digits(args)
     if args.delay <= 0:
         raise GraphcompError("--delay must be a positive number of milliseconds")
-    graph, at = load_graph(args)
+    graph, at = common.load_graph(args)
     out = Path(args.output or default_output(graph.name).with_suffix(".html"))
     folder = str(args.output or "").endswith("/") or out.is_dir()
     if args.frames and out.exists() and not out.is_dir():
@@ -60,15 +53,17 @@ def run(args):
         raise GraphcompError(f"cannot tell what to write: end the file name in {', '.join(FORMATS)}, "
                              "or give a folder with --frames png", file=out)
     check_size(graph)  # before the sweeps: a graph too large to step through is not worth evaluating
-    t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode)
+    t = common.trace(args, graph, at, wrt=common.parse_wrt(args.wrt), mode=args.mode)
     sweep = steps(t, args.digits)
     try:
         if args.frames:
-            files = [(out / f"step-{k:03d}.png", _png(im)) for k, im in enumerate(frames(t, sweep, args), 1)]
+            pictures = frames(t, sweep, args)
+            files = [(out / f"step-{k:03d}.png", _encode([im], "PNG")) for k, im in enumerate(pictures, 1)]
         elif out.suffix.lower() == ".html":
             files = [(out, explain.page(t, sweep, explain.laid_out(t, args.digits, args.rankdir, svg), args.digits))]
         else:
-            files = [(out, animation(frames(t, sweep, args), out.suffix.lower(), args.delay))]
+            files = [(out, _encode(frames(t, sweep, args), "GIF" if out.suffix.lower() == ".gif" else "PNG",
+                                   save_all=True, duration=args.delay, loop=0))]
     except graphviz.ExecutableNotFound:
         raise GraphcompError(f"Graphviz's 'dot' program is not on PATH, and explain draws the graph with it; "
                              f"{dot.INSTALL}") from None
@@ -113,15 +108,8 @@ def frames(t, sweep, args):
     return out
 
 
-def animation(images, suffix, delay):
-    """The frames as one animated GIF or APNG (bytes), `delay` ms each, looping."""
+def _encode(images, fmt, **options):
+    """The bytes of the images as `fmt`: the first alone, or with save_all=True an animation of them all."""
     buf = io.BytesIO()
-    images[0].save(buf, format="GIF" if suffix == ".gif" else "PNG", save_all=True, append_images=images[1:],
-                   duration=delay, loop=0)
-    return buf.getvalue()
-
-
-def _png(image):
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
+    images[0].save(buf, format=fmt, append_images=images[1:], **options)
     return buf.getvalue()

@@ -1,13 +1,5 @@
 """`graphcomp hessian`: the full Hessian ∇²f of a graph by forward over reverse, and its eigenvalues."""
-from graphcomp.cli.common import (
-    add_graph_args,
-    add_output_args,
-    emit,
-    load_graph,
-    output_format,
-    parse_wrt,
-    read_data,
-)
+from graphcomp.cli import common
 from graphcomp.core.errors import GraphcompError
 from graphcomp.engine.hessian import hessian
 from graphcomp.render import hessian as tables
@@ -19,23 +11,23 @@ def register(sub):
                        "(forward over reverse) per column, over every differentiable input or those --wrt names "
                        "(in that order; a tensor's entries in row-major order), and print it with its eigenvalues "
                        "(numpy.linalg.eigvalsh of its symmetric part). Example: hessian eq2.yaml --wrt x1,x3")
-    add_graph_args(p)
+    common.add_graph_args(p)
     p.add_argument("--wrt", help="inputs to differentiate with respect to, e.g. x1,x3 (default: every "
                    "differentiable input, in the spec's order)")
-    add_output_args(p)
+    common.add_output_args(p)
     p.set_defaults(run=run)
 
 
 def run(args):
-    fmt = output_format(args)
-    graph, at = load_graph(args)
-    wrt = parse_wrt(args.wrt)
+    fmt = common.output_format(args)
+    graph, at = common.load_graph(args)
+    wrt = common.parse_wrt(args.wrt)
     if isinstance(wrt, dict):
         raise GraphcompError(f"--wrt names the inputs of the Hessian (e.g. --wrt x1,x3), not a direction: "
                              f"'{args.wrt}'", file=graph.file)
-    hess = hessian(graph, at, wrt, seed=args.seed, dist=args.dist, data=read_data(args, graph))
+    hess = hessian(graph, at, wrt, seed=args.seed, dist=args.dist, data=common.read_data(args, graph))
     if fmt == "rich":
-        emit(args, renderables=tables.rich_renderables(hess, args.digits))
+        common.emit(args, renderables=tables.rich_renderables(hess, args.digits))
     else:
-        emit(args, text=tables.FORMATS[fmt](hess, args.digits))
+        common.emit(args, text=tables.FORMATS[fmt](hess, args.digits))
     return 0

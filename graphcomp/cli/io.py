@@ -52,13 +52,8 @@ def write_atomic(path, data):
 
 def _encoded(data):
     """The bytes of `data` (bytes, str or an iterable of str), piece by piece."""
-    if isinstance(data, bytes):
-        yield data
-    elif isinstance(data, str):
-        yield data.encode("utf-8")
-    else:
-        for piece in data:
-            yield piece.encode("utf-8")
+    pieces = [data] if isinstance(data, (bytes, str)) else data
+    return (p if isinstance(p, bytes) else p.encode("utf-8") for p in pieces)
 
 
 def _not_text(exc, path):

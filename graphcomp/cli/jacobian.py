@@ -1,13 +1,6 @@
 """`graphcomp jacobian`: the full Jacobian of a graph's outputs by forward and by reverse mode, and what each cost;
 with --cost, the cost of both modes over the family f: ℝⁿ → ℝᵐ of graphcomp.problems.costs (and --plot)."""
-from graphcomp.cli.common import (
-    add_graph_args,
-    add_output_args,
-    emit,
-    load_graph,
-    output_format,
-    read_data,
-)
+from graphcomp.cli import common
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.engine.jacobian import jacobian
@@ -21,26 +14,26 @@ def register(sub):
                        "each) and by m reverse sweeps (a row each), check that they agree (exit status 1 if not) and "
                        "report each mode's sweeps, elementary operations executed and wall time. "
                        "Example: jacobian polar.yaml")
-    add_graph_args(p)
+    common.add_graph_args(p)
     p.add_argument("--cost", action="store_true", help="instead of one graph: both modes' cost over the family "
                    "f: R^n -> R^m of graphcomp.problems.costs, n and m from 1 to 1000")
     p.add_argument("--plot", help="with --cost: write the operations against n and m to this PNG (matplotlib)")
-    add_output_args(p)
+    common.add_output_args(p)
     p.set_defaults(run=run)
 
 
 def run(args):
-    fmt = output_format(args)
+    fmt = common.output_format(args)
     if args.cost:
         return _cost(args, fmt)
     if args.plot:
         raise GraphcompError("--plot draws the cost over the family: give --cost too")
-    graph, at = load_graph(args)
-    jac = jacobian(graph, at, seed=args.seed, dist=args.dist, data=read_data(args, graph))
+    graph, at = common.load_graph(args)
+    jac = jacobian(graph, at, seed=args.seed, dist=args.dist, data=common.read_data(args, graph))
     if fmt == "rich":
-        emit(args, renderables=tables.rich_renderables(jac, args.digits))
+        common.emit(args, renderables=tables.rich_renderables(jac, args.digits))
     else:
-        emit(args, text=tables.FORMATS[fmt](jac, args.digits))
+        common.emit(args, text=tables.FORMATS[fmt](jac, args.digits))
     return 0 if jac.agree else 1
 
 
@@ -53,9 +46,9 @@ def _cost(args, fmt):
                              + "".join(f" or {k}" for k in given))
     by_n, by_m = costs.sweep()
     if fmt == "rich":
-        emit(args, renderables=results.cost_renderables(by_n, by_m, costs.crossover))
+        common.emit(args, renderables=results.cost_renderables(by_n, by_m, costs.crossover))
     else:
-        emit(args, text=results.cost_csv(by_n, by_m))
+        common.emit(args, text=results.cost_csv(by_n, by_m))
     if args.plot:
         write_atomic(args.plot, plots.cost_png(by_n, by_m))
         print(f"wrote {args.plot}")

@@ -38,8 +38,6 @@ def register(sub):
 
 
 def run(args):
-
-
     if args.trials < 1:
         raise GraphcompError(f"--trials must be at least 1, got {args.trials}")
     out = _out_dir(args.out)
@@ -144,14 +142,8 @@ def _summary(console, out, made, pdf_note):
     table.add_column("file", style="bold", no_wrap=True)
     table.add_column("what")
     for a in made:
-        if hasattr(a, "data"):
-            table.add_row(a.part, a.name, a.what)
-        else:
-            table.add_row(a.part, a.name, f"[yellow]not made: {a.why}[/]")
+        table.add_row(a.part, a.name, a.what if hasattr(a, "data") else f"[yellow]not made: {a.why}[/]")
     if pdf_note is None:
         table.add_row("all", "report.pdf", "the write-up, compiled")
     console.print(table)
-    if pdf_note:
-        console.print(f"[yellow]{pdf_note}[/]")
-    else:
-        console.print(f"[bold green]Report: {out / 'report.pdf'}[/]")
+    console.print(f"[yellow]{pdf_note}[/]" if pdf_note else f"[bold green]Report: {out / 'report.pdf'}[/]")

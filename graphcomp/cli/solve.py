@@ -84,8 +84,6 @@ def run(args):
 
 
 def _solve(args):
-
-
     console = Console()
     methods = phase.METHODS if args.method == "all" else (args.method,)
     if args.phase_transition:
@@ -108,8 +106,6 @@ def _solve(args):
 
 
 def _trials(console, args, methods):
-
-
     try:
         import scipy  # noqa: F401  (only to know whether the reference can run)
 
@@ -127,8 +123,6 @@ def _trials(console, args, methods):
 
 
 def _phase_transition(console, args):
-
-
     count = args.trials or 20
     ratios = phase.PHASE_RATIOS
     with Progress(console=console, transient=True) as progress:

@@ -1,14 +1,5 @@
 """`graphcomp trace`: evaluate a spec or a formula and print its evaluation, tangent and adjoint traces."""
-from graphcomp.cli.common import (
-    add_backend_args,
-    add_graph_args,
-    add_output_args,
-    emit,
-    load_graph,
-    output_format,
-    parse_wrt,
-    trace,
-)
+from graphcomp.cli import common
 from graphcomp.render import tables
 from graphcomp.render.tables import STYLES
 
@@ -17,25 +8,26 @@ def register(sub):
     p = sub.add_parser("trace", help="print the forward/reverse-mode evaluation traces of a graph",
                        description="Evaluate a graph and print its traces: values v_i, tangents v̇_i (forward mode) "
                        "and/or adjoints v̄_i (reverse mode). Example: trace eq2.yaml --wrt x2 --mode reverse")
-    add_graph_args(p)
-    add_backend_args(p)
+    common.add_graph_args(p)
+    common.add_backend_args(p)
     p.add_argument("--wrt", help="input(s) to differentiate with respect to: x2, or x1,x2, "
                    "or a forward-mode direction x1=1,x2=0.5")
     p.add_argument("--mode", choices=("forward", "reverse", "both"), default="reverse",
                    help="forward (tangents), reverse (adjoints) or both (default: reverse)")
     p.add_argument("--style", choices=STYLES, help="the adjoint trace: steps (one row per edge contribution, "
                    "as in the slides; the default for a scalar reverse trace) or summed (one row per node)")
-    add_output_args(p)
+    common.add_output_args(p)
     p.set_defaults(run=run)
 
 
 def run(args):
-    fmt = output_format(args)
-    graph, at = load_graph(args)
-    t = trace(args, graph, at, wrt=parse_wrt(args.wrt), mode=args.mode)
+    fmt = common.output_format(args)
+    graph, at = common.load_graph(args)
+    t = common.trace(args, graph, at, wrt=common.parse_wrt(args.wrt), mode=args.mode)
     if fmt == "rich":
-        emit(args, renderables=tables.rich_renderables(t, args.digits, args.style))
+        common.emit(args, renderables=tables.rich_renderables(t, args.digits, args.style))
     elif fmt == "json":
-        emit(args, text=tables.json_chunks(t, args.digits, args.style))  # streamed: a 10⁶-row trace is never one string
+        # streamed: a 10⁶-row trace is never one string
+        common.emit(args, text=tables.json_chunks(t, args.digits, args.style))
     else:
-        emit(args, text=tables.render(t, fmt, args.digits, args.style))
+        common.emit(args, text=tables.render(t, fmt, args.digits, args.style))

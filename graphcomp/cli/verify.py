@@ -1,14 +1,5 @@
 """`graphcomp verify`: Problem 3(c), the gradient four ways (analytic, engine, PyTorch, finite differences) side by side."""
-from graphcomp.cli.common import (
-    add_backend_args,
-    add_graph_args,
-    add_output_args,
-    data_source,
-    emit,
-    load_graph,
-    output_format,
-    read_data,
-)
+from graphcomp.cli import common
 from graphcomp.problems import results
 from graphcomp.problems.verify import verify
 
@@ -20,21 +11,22 @@ def register(sub):
                        "Problem 3(a) for Fig. 1-shaped graphs, (ii) by the engine's reverse pass, (iii) by PyTorch "
                        "autograd in float64 on the same arrays, (iv) by central finite differences, and compare every "
                        "pair. Exit status 1 when some pair disagrees. Example: verify fig1.yaml --seed 13 --dist uniform")
-    add_graph_args(p)
-    add_backend_args(p)
+    common.add_graph_args(p)
+    common.add_backend_args(p)
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch column")
-    add_output_args(p)
+    common.add_output_args(p)
     p.set_defaults(run=run)
 
 
 def run(args):
     """Compute and compare the gradients; exit status 0 when every pair agrees, 1 otherwise."""
-    fmt = output_format(args)
-    graph, at = load_graph(args)
-    report = verify(graph, seed=args.seed, dist=args.dist, data=read_data(args, graph), at=at,
+    fmt = common.output_format(args)
+    graph, at = common.load_graph(args)
+    report = verify(graph, seed=args.seed, dist=args.dist, data=common.read_data(args, graph), at=at,
                     use_torch=not args.no_torch, backend=args.backend, device=args.device)
     if fmt == "rich":
-        emit(args, renderables=results.verify_renderables(report, source=data_source(args, graph), digits=args.digits))
+        source = common.data_source(args, graph)
+        common.emit(args, renderables=results.verify_renderables(report, source=source, digits=args.digits))
     else:
-        emit(args, text=results.VERIFY_FORMATS[fmt](report, args.digits))
+        common.emit(args, text=results.VERIFY_FORMATS[fmt](report, args.digits))
     return 0 if report.ok else 1

@@ -103,7 +103,8 @@ def spaced(n):
 # ---- one name, one number, one array --------------------------------------------------------------------------
 
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉₋₊⁰¹²³⁴⁵⁶⁷⁸⁹⁻−–", "0123456789-+0123456789---")
-_ACCENTS = {"\u0304": ADJOINT, "\u0305": ADJOINT, "\u0307": TANGENT}
+_MARKS = (("\u0304", ADJOINT), ("\u0305", ADJOINT), ("\u0307", TANGENT),  # accents, then LaTeX's commands
+          ("\\bar", ADJOINT), ("\\overline", ADJOINT), ("\\dot", TANGENT))
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-?\d+)?|-?\d+")
 _WORDED = re.compile(r"([A-Za-z])(bar|dot)(-?\d+)")  # vbar-1, vdot1 (after _ and braces are gone)
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?\d+))?")
@@ -144,12 +145,9 @@ def name_key(text):
         return _worded(s, VALUE)
     s = s.translate(_SUBSCRIPTS)
     kind = VALUE
-    for mark, k in _ACCENTS.items():
+    for mark, k in _MARKS:
         if mark in s:
             s, kind = s.replace(mark, ""), k
-    for cmd, k in (("\\bar", ADJOINT), ("\\overline", ADJOINT), ("\\dot", TANGENT)):
-        if cmd in s:
-            s, kind = s.replace(cmd, ""), k
     if s.endswith(".d"):
         s, kind = s[:-2], DERIVATIVE
     elif s.endswith(".v"):
@@ -198,10 +196,9 @@ def _array(rows, text):
         raise GraphcompError(f"rows of {' and '.join(map(str, sorted(widths)))} entries in '{_short(text)}'")
     check_entries((len(rows), max(widths)))
     parsed = [[number(x) for x in r] for r in rows]
-    for r, row in zip(rows, parsed):
-        for x, p in zip(r, row):
-            if p is None:
-                raise GraphcompError(f"'{_short(x)}' is not a number")
+    bad = next((x for r, row in zip(rows, parsed) for x, p in zip(r, row) if p is None), None)
+    if bad is not None:
+        raise GraphcompError(f"'{_short(bad)}' is not a number")
     return np.array([[p[0] for p in row] for row in parsed], float), np.array([[p[1] for p in row] for row in parsed])
 
 
@@ -214,10 +211,9 @@ def _nested(text):
     """(array, decimals) of a nested list as written: [1, 2], [[1, 2], [3, 4]], numpy's [[1 2] [3 4]]; ᵀ after it
     transposes."""
     body = text.strip()
-    transposed = False
     m = _TRANSPOSED.search(body)
-    if m and m.end() == len(body):
-        body, transposed = body[:m.start()], True
+    transposed = bool(m) and m.end() == len(body)
+    body = body[:m.start()] if transposed else body
     stack, top = [], None
     for tok in _TOKENS.findall(body):
         if tok in "[(":
@@ -243,8 +239,7 @@ def _nested(text):
     if not top:
         raise GraphcompError(f"an empty list in '{_short(text)}'")
     if all(isinstance(x, str) for x in top):
-        value, decimals = _array([top], text)
-        value, decimals = value[0], decimals[0]
+        value, decimals = (a[0] for a in _array([top], text))
     elif all(isinstance(x, list) and x and all(isinstance(y, str) for y in x) for x in top):
         value, decimals = _array(top, text)
     else:
@@ -265,20 +260,23 @@ def _find_matrix(nodes):
     return None
 
 
-def _cells_of(env):
-    """The rows of cells (LaTeX text) of a tabular or matrix environment: split at & and \\\\."""
-    rows, cells, cell = [], [], []
+def _cells_of(env, walker=None, skip=()):
+    """The rows of cells (LaTeX text) of a tabular or matrix environment, split at & and \\\\: [(line, cells)], the
+    line (with a walker, else None) where the row's first text is; comments and the macros in `skip` left out."""
+    rows, cells, cell, start = [], [], [], None
     for n in env.nodelist:
         if isinstance(n, LatexSpecialsNode) and n.specials_chars == "&":
             cells.append("".join(cell))
             cell = []
         elif isinstance(n, LatexMacroNode) and n.macroname == "\\":
-            rows.append([*cells, "".join(cell)])
-            cells, cell = [], []
-        elif n.__class__.__name__ != "LatexCommentNode":
+            rows.append((start, [*cells, "".join(cell)]))
+            cells, cell, start = [], [], None
+        elif n.__class__.__name__ != "LatexCommentNode" and not (isinstance(n, LatexMacroNode) and n.macroname in skip):
+            if walker is not None and start is None and n.latex_verbatim().strip():
+                start = walker.pos_to_lineno_colno(n.pos)[0]
             cell.append(n.latex_verbatim())
     if cells or "".join(cell).strip():
-        rows.append([*cells, "".join(cell)])
+        rows.append((start, [*cells, "".join(cell)]))
     return rows
 
 
@@ -289,7 +287,7 @@ def _latex_matrix(text):
     if found is None:
         return None
     env, after = found
-    rows = [[c.strip() for c in r] for r in _cells_of(env)]
+    rows = [[c.strip() for c in r] for _, r in _cells_of(env)]
     value, decimals = _array(rows, env.latex_verbatim())
     m = _TRANSPOSED.match(after.replace("$", ""))
     return (value.T, decimals.T) if m and m.group(0).strip() else (value, decimals)
@@ -367,25 +365,23 @@ class _Header:
                 kind = trace or symbol[1]
             if kind == VALUE and named[1] != VALUE:
                 kind = named[1]
-            entry = _entry(out, line, label.strip(), named[0], kind, text)
-            if entry:
-                entries.append(entry)
+            entries += _entry(out, line, label.strip(), named[0], kind, text)
         return entries
 
 
 def _entry(out, line, name, key, kind, text):
-    """The Entry of one number (or array) as written, or None when it cannot be read (noted in `out`)."""
+    """[the Entry of one number (or array) as written], or [] when it cannot be read (noted in `out`)."""
     try:
         parsed = value_of(text)
     except GraphcompError as exc:
         out.bad(line, text, exc.message)
-        return None
+        return []
     if parsed is None:
         out.bad(line, text, f"'{_short(text)}' is not a number")
-        return None
+        return []
     shown = text.strip().strip("$").strip()  # the number as written, without its math shift
-    return Entry(line, name, key, kind, shown if len(shown) < 60 and "\n" not in shown else _short(shown, 200),
-                 *parsed)
+    return [Entry(line, name, key, kind, shown if len(shown) < 60 and "\n" not in shown else _short(shown, 200),
+                  *parsed)]
 
 
 def _scan(cells, line, out):
@@ -396,9 +392,7 @@ def _scan(cells, line, out):
         if cell.strip() in NONE:
             continue
         if pending is not None and _is_matrix(cell):
-            entry = _entry(out, line, pending[0], pending[1][0], pending[1][1], cell)
-            if entry:
-                yield entry
+            yield from _entry(out, line, pending[0], *pending[1], cell)
             pending = None
             continue
         text = latex_text(cell).strip()
@@ -408,9 +402,7 @@ def _scan(cells, line, out):
         if named is not None and not _NUMBER.fullmatch(text.translate(_SUBSCRIPTS)):
             pending = (text, named)
         elif pending is not None and _value_like(cell):
-            entry = _entry(out, line, pending[0], pending[1][0], pending[1][1], cell)
-            if entry:
-                yield entry
+            yield from _entry(out, line, pending[0], *pending[1], cell)
             pending = None
 
 
@@ -544,32 +536,7 @@ def _latex(lines, out):
         raise GraphcompError("no tabular environment found (\\begin{tabular}...\\end{tabular}), and no matrix "
                              "written as NAME = \\begin{bmatrix}...\\end{bmatrix}", file=out.file)
     for env in tables:
-        rows, cells, cell, start = [], [], [], None
-
-        def close_cell():
-            cells.append("".join(x.latex_verbatim() for x in cell))
-            cell.clear()
-
-        for n in env.nodelist:
-            if isinstance(n, LatexSpecialsNode) and n.specials_chars == "&":
-                close_cell()
-            elif isinstance(n, LatexMacroNode) and n.macroname == "\\":
-                close_cell()
-                rows.append((start, list(cells)))
-                cells.clear()
-                start = None
-            elif isinstance(n, LatexMacroNode) and n.macroname in _RULES:
-                continue
-            elif n.isNodeType(type(None)) or n.__class__.__name__ == "LatexCommentNode":
-                continue
-            else:
-                if start is None and n.latex_verbatim().strip():
-                    start = walker.pos_to_lineno_colno(n.pos)[0]
-                cell.append(n)
-        close_cell()
-        if any(c.strip() for c in cells):
-            rows.append((start, list(cells)))
-        yield from _rows([(line or 0, cs) for line, cs in rows], out)
+        yield from _rows([(line or 0, cs) for line, cs in _cells_of(env, walker, _RULES)], out)
     for math in maths:
         yield from _math_matrices(math, walker, out)
 
@@ -588,9 +555,7 @@ def _math_matrices(math, walker, out):
             if named is None:
                 out.bad(line, label or n.latex_verbatim(), f"no name before the matrix ('{_short(label)}')")
             else:
-                entry = _entry(out, line, label, named[0], named[1], n.latex_verbatim())
-                if entry:
-                    yield entry
+                yield from _entry(out, line, label, *named, n.latex_verbatim())
             before = []
         else:
             before.append(n.latex_verbatim())
@@ -615,18 +580,14 @@ def _lines(lines, out):
     pending = None  # (first line, text so far, how many lines) of an array that goes on
     for line, raw in enumerate(lines, 1):
         if pending is not None and "=" in raw:  # the next row: the array before it was never closed
-            entry, pending = _line(pending[0], pending[1], out), None
-            if entry:
-                yield entry
+            yield from _line(*pending[:2], out)
+            pending = None
         if pending is not None:
             start, text, count = pending
             text += raw
-            if _open(text) and count < MAX_CONTINUED:
-                pending = (start, text, count + 1)
-                continue
-            entry, pending = _line(start, text, out), None
-            if entry:
-                yield entry
+            pending = (start, text, count + 1) if _open(text) and count < MAX_CONTINUED else None
+            if pending is None:
+                yield from _line(start, text, out)
             continue
         s = raw.strip()
         if not s or s.startswith(("#", "%", "//")) or s in _DELIMITERS:
@@ -634,30 +595,21 @@ def _lines(lines, out):
         if (("[" in s or "\\begin{" in s) and _open(s)) or s.endswith("="):  # the value goes on below
             pending = (line, s + "\n", 1)
             continue
-        entry = _line(line, s, out)
-        if entry:
-            yield entry
-    entry = _line(pending[0], pending[1], out) if pending is not None else None
-    if entry:
-        yield entry
+        yield from _line(line, s, out)
+    if pending is not None:
+        yield from _line(*pending[:2], out)
 
 
 def _line(line, s, out):
-    """The entry of one row (an array's may span lines), or None when it cannot be read (noted in `out`)."""
-    if "\\begin{" in s or ("[" in s and "[" in _WRAP.sub("", s)):
-        s = _WRAP.sub("", s)
-        parts = _SPLIT.split(s)
-        named = name_key(latex_text(parts[0])) if len(parts) >= 2 else None
-        value = parts[-1]
-    else:
-        s = latex_text(s) if "\\" in s or "$" in s else s
-        parts = _SPLIT.split(s)
-        named = name_key(parts[0]) if len(parts) >= 2 else None
-        value = parts[-1]
+    """[the entry of one row] (an array's may span lines), or [] when it cannot be read (noted in `out`)."""
+    array = "\\begin{" in s or ("[" in s and "[" in _WRAP.sub("", s))
+    s = _WRAP.sub("", s) if array else latex_text(s)
+    parts = _SPLIT.split(s)
+    named = name_key(latex_text(parts[0]) if array else parts[0]) if len(parts) >= 2 else None
     if named is None:
         out.bad(line, s, "expected `name = number`, e.g. v1 = 1.5000")
-        return None
-    return _entry(out, line, parts[0].strip(), named[0], named[1], value)
+        return []
+    return _entry(out, line, parts[0].strip(), *named, parts[-1])
 
 
 def detect(path, text):

@@ -8,6 +8,7 @@ lines, "u = x1*x2; f1 = sin(u); f2 = u + exp(x3)", keeps the names it assigns an
 may have several outputs (see to_spec).
 """
 import ast
+import itertools
 import math
 import re
 import sys
@@ -27,8 +28,6 @@ FUNCS = {name for name, op in REGISTRY.items() if op.arity == 1 and not op.param
 ALIASES = {"ln": "log", "sigma": "sigmoid"}
 E = math.e
 CONSTANTS = {"e": E, "pi": math.pi}  # names that stand for numbers, not inputs
-
-
 ORDERS = ("level", "formula")
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
@@ -267,18 +266,15 @@ def _deep(text):
 def _ast_or_error(text):
     """An ast.Expression, or an ast.Module for a formula of several lines or statements, or the exception (of
     the two modes' syntax errors, the one further into the text)."""
-    try:
-        return ast.parse(text, mode="eval")
-    except (RecursionError, MemoryError) as exc:
-        return exc
-    except SyntaxError as exc:
-        first = exc
-    try:
-        return ast.parse(text, mode="exec")
-    except (RecursionError, MemoryError) as exc:
-        return exc
-    except SyntaxError as exc:
-        return exc if (exc.lineno or 0, exc.offset or 0) > (first.lineno or 0, first.offset or 0) else first
+    errors = []
+    for mode in ("eval", "exec"):
+        try:
+            return ast.parse(text, mode=mode)
+        except (RecursionError, MemoryError) as exc:
+            return exc
+        except SyntaxError as exc:
+            errors.append(exc)
+    return max(errors, key=lambda exc: (exc.lineno or 0, exc.offset or 0))  # on a tie, eval's
 
 
 def _position(exc, text):
@@ -310,11 +306,7 @@ def _shown(source):
 
 def _fresh_names(taken):
     """v1, v2, ... skipping the names in `taken`: the formula's own (students call inputs v1 too)."""
-    k = 0
-    while True:
-        k += 1
-        if f"v{k}" not in taken:
-            yield f"v{k}"
+    return (f"v{k}" for k in itertools.count(1) if f"v{k}" not in taken)
 
 
 def _children(node, where):

@@ -4,6 +4,7 @@ Each limit is a number here and an environment variable that raises it (README, 
 A file is read only when it is a regular file, and never past its limit: a FIFO, a device
 (/dev/zero) or a file over the limit is refused before a byte is read.
 """
+import math
 import os
 import stat
 
@@ -51,9 +52,7 @@ def check_entries(shape, *, file=None, node=None, key=None):
     if len(shape) > MAX_RANK:
         raise GraphcompError(f"an array of {len(shape)} dimensions {list(shape)}; graphcomp supports scalars, vectors "
                              f"and matrices (0 to {MAX_RANK} dimensions)", file=file, node=node, key=key)
-    entries = 1
-    for s in shape:
-        entries *= s
+    entries = math.prod(shape)
     if entries > limit("GRAPHCOMP_MAX_ENTRIES"):
         raise over("GRAPHCOMP_MAX_ENTRIES", entries, file=file, node=node, key=key)
 
@@ -91,3 +90,12 @@ def read_bytes(path, limit_name, *, shown=None):
     if len(data) > size:
         raise GraphcompError("cannot read: the file grew while it was read", file=path if shown is None else shown)
     return data
+
+
+def read_text(path, limit_name, *, shown=None, encoding="utf-8", error=GraphcompError):
+    """read_bytes decoded; bytes that do not decode are an `error` (GraphcompError or a subclass) saying which."""
+    try:
+        return read_bytes(path, limit_name, shown=shown).decode(encoding)
+    except UnicodeDecodeError as exc:
+        where = path if shown is None else shown
+        raise error(f"not UTF-8 text (byte {exc.start + 1} cannot be decoded)", file=where) from None

@@ -23,7 +23,7 @@ from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE, Node, no_gc
 from graphcomp.core.values import DISTS, RNGS, as_value
 from graphcomp.engine.graph import Graph
-from graphcomp.frontends.limits import MAX_DEPTH, check_entries, limit, over, read_bytes
+from graphcomp.frontends.limits import MAX_DEPTH, check_entries, limit, over, read_text
 
 GRAPHS_DIR = Path(__file__).resolve().parents[2] / "graphs"
 TOP_KEYS = {"name", "description", "notation", "seed", "dist", "rng", "inputs", "nodes", "output", "outputs"}
@@ -47,15 +47,11 @@ def resolve(path):
 
 def load(path):
     """Load, validate and build the graph in a spec file (YAML, or JSON, which is YAML too); a bare name is looked up in graphs/."""
-    p = resolve(path)
-    raw = read_bytes(p, "GRAPHCOMP_MAX_SPEC_MB", shown=path)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"not UTF-8 text (byte {exc.start + 1} cannot be decoded)", file=path) from None
+    text = read_text(resolve(path), "GRAPHCOMP_MAX_SPEC_MB", shown=path, error=SpecError)
     return from_dict(parse_text(text, file=path), file=str(path))
 
 
+@no_gc()
 def parse_text(text, file="<spec>"):
     """The document in a spec's text, within the limits (nesting depth, scalar values); errors are SpecErrors.
 
@@ -64,11 +60,6 @@ def parse_text(text, file="<spec>"):
     give the same documents and the same errors. The cyclic garbage collector is paused meanwhile:
     rescanning the growing node graph took two thirds of the time of a 10⁵-node YAML spec.
     """
-    with no_gc():
-        return _parse_text(text, file)
-
-
-def _parse_text(text, file):
     if text.lstrip().startswith("{"):
         try:
             doc = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_not_json)
@@ -141,8 +132,6 @@ def safe_load(text, file="<spec>", loader_class=LOADER):
         loader.dispose()
 
 
-
-
 def _build(loader, root, file):
     cap = limit("GRAPHCOMP_MAX_VALUES")
     # id(node) → its value; and for a list or mapping, its scalar values with aliases expanded and its levels (a
@@ -159,14 +148,8 @@ def _build(loader, root, file):
         kids = node.value if seq else [n for pair in node.value for n in pair]
         if children_done:
             expanding.discard(nid)
-            total, deep = 0, 0
-            for k in kids:
-                kid = id(k)
-                if kid in size:
-                    total += size[kid]
-                    deep = max(deep, depth[kid])
-                else:
-                    total += 1
+            total = sum(size.get(id(k), 1) for k in kids)
+            deep = max((depth.get(id(k), 0) for k in kids), default=0)
             size[nid], depth[nid] = total, deep + 1
             if deep + 1 > MAX_DEPTH:
                 raise _at(node, _TOO_DEEP)
@@ -261,13 +244,9 @@ def _check_tree(doc, file):
             raise over("GRAPHCOMP_MAX_VALUES", count, file=file)
 
 
+@no_gc()
 def from_dict(doc, file="<spec>"):
-    """Validate a spec given as a dict (the parsed YAML) and build its Graph."""
-    with no_gc():
-        return _from_dict(doc, file)
-
-
-def _from_dict(doc, file):
+    """Validate a spec given as a dict (the parsed YAML) and build its Graph (the garbage collector paused)."""
     if not isinstance(doc, dict):
         raise SpecError("a spec must be a mapping with keys inputs, nodes and output", file=file)
     _no_unknown(doc, TOP_KEYS, file, None)
@@ -304,9 +283,9 @@ def _from_dict(doc, file):
 
     built, names = [], set()
 
-    def claim(name, where):
+    def claim(name):
         if not isinstance(name, str) or not NAME.match(name):
-            raise SpecError(f"name {name!r} is not a valid identifier", file=file, node=where, key="name")
+            raise SpecError(f"name {name!r} is not a valid identifier", file=file, node=name, key="name")
         if name in names:
             raise SpecError(f"duplicate name '{name}'", file=file, node=name, key="name")
         names.add(name)
@@ -352,17 +331,18 @@ def _no_unknown(entry, allowed, file, node, extra=()):
                             file=file, node=node, key=key)
 
 
-def _mapping(entry, what, k, file):
+def _mapping(entry, what, k, file, claim):
+    """The name of the k-th entry of inputs or nodes, claimed (checked to be new and an identifier)."""
     if not isinstance(entry, dict):
         raise SpecError(f"{what} #{k + 1} must be a mapping like {{name: ..., ...}}", file=file, key=what)
     if "name" not in entry:
         raise SpecError(f"{what} #{k + 1} has no 'name'", file=file, key="name")
+    claim(entry["name"])
     return entry["name"]
 
 
 def _input(entry, k, file, claim):
-    name = _mapping(entry, "inputs", k, file)
-    claim(name, name)
+    name = _mapping(entry, "inputs", k, file, claim)
     _no_unknown(entry, INPUT_KEYS, file, name)
     kind = entry.get("kind", "variable")
     if kind not in ("variable", "data"):
@@ -389,8 +369,7 @@ def _input(entry, k, file, claim):
 
 
 def _node(entry, k, file, claim, consts):
-    name = _mapping(entry, "nodes", k, file)
-    claim(name, name)
+    name = _mapping(entry, "nodes", k, file, claim)
     if "op" not in entry:
         raise SpecError("missing key 'op'", file=file, node=name, key="op")
     op = ops.get(entry["op"], file=file, node=name)
@@ -452,8 +431,5 @@ def _label(entry, name, file):
 
 
 def _number_label(value):
-    if np.ndim(value):
-        return "c"
-    return f"{float(value):g}"
-
+    return "c" if np.ndim(value) else f"{float(value):g}"
 
