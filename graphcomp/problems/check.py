@@ -199,17 +199,17 @@ class _Grader:
         if self.mode == "forward":
             return out + [("t", i) for i, n in enumerate(g.nodes) if n.kind not in (CONST, DATA)]
         out.append(("a", g.output))
-        seen = {g.output}
-        count = {}
-        for i, k, j, *_ in t.contributions:
-            count[j] = count.get(j, 0) + 1
-            m = len(self.steps[j])
-            if count[j] == m:
-                out.append(("a", j))
-                seen.add(j)
-            elif j in self.uses_steps:
-                out.append(("s", j, count[j]))
+        out += [slot for slot in self._step_slots() if slot[0] == "a" or slot[1] in self.uses_steps]
+        seen = {slot[1] for slot in out if slot[0] == "a"}
         return out + [("a", i) for i in t.adjoint_order if i not in seen]
+
+    def _step_slots(self):
+        """The slot each contribution of the reverse sweep ends in, in its order: a partial sum ("s", j, r), or for
+        a node's last contribution its adjoint ("a", j)."""
+        count = {}
+        for i, k, j, *_ in self.t.contributions:
+            count[j] = count.get(j, 0) + 1
+            yield ("a", j) if count[j] == len(self.steps[j]) else ("s", j, count[j])
 
     def _truth(self):
         t, true = self.t, {}
@@ -220,9 +220,9 @@ class _Grader:
                 true[("t", i)] = number(t.tangents[i])
             if t.adjoints is not None and t.adjoints[i] is not None:
                 true[("a", i)] = number(t.adjoints[i])
-        for i, k, j, term, total, first in t.contributions:
-            r = sum(1 for s in true if s[:2] == ("s", j)) + 1
-            true[("s", j, r)] = float(total)
+        for c, slot in zip(t.contributions, self._step_slots()):
+            if slot[0] == "s":
+                true[slot] = float(c[4])  # the partial sum after this contribution
         return true
 
     def partial(self, i, k, get):
@@ -287,24 +287,29 @@ class _Grader:
         return e.value
 
     def _close(self, x, target, tol):
-        return target is not None and abs(x - target) <= tol + self.rtol * abs(target)
+        """Within tol (plus rtol) of target, entry by entry on a tensor graph."""
+        return target is not None and bool(np.all(abs(x - target) <= tol + self.rtol * abs(target)))
 
-    def with_student(self, slot):
-        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives."""
+    def _from_student(self, recompute, slot):
+        """(the slot recomputed from the student's numbers, the slots it read)."""
         used = []
 
         def get(s):
             used.append(s)
             return self.student(s)
 
-        base = self.recompute(slot, get)
+        return recompute(slot, get), list(dict.fromkeys(used))
+
+    def with_student(self, slot):
+        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives."""
+        base, used = self._from_student(self.recompute, slot)
         if base is None:
             return None, used, 0.0
         spread = 0.0
-        for u in dict.fromkeys(used):
+        for u in used:
             bumped = self.recompute(slot, lambda s, u=u: self.student(s) + (self.tol(s) if s == u else 0.0))
             spread += abs(bumped - base) if bumped is not None else 0.0
-        return base, list(dict.fromkeys(used)), spread
+        return base, used, spread
 
     def _own_numbers(self, used, enough, shown):
         """The verdict of a row that is right from the student's own numbers (the slots `used`): carried when one of
@@ -322,28 +327,35 @@ class _Grader:
             return self._grade_tensor(slot, e, expected)
         if e.tensor:
             return SHAPE, f"{_shape_text(e.value.shape)}, but {self._sym(slot)} is a number{_comma_hint(e)}"
-        s, dec, tol = e.value, e.decimals, _half_unit(e.decimals)
-        exact = abs(s - expected) <= 1e-12 * max(1.0, abs(expected))
-        if exact or (dec >= self.digits and self._close(s, expected, tol)):
+        s, tol = e.value, _half_unit(e.decimals)
+        why = self._usual_causes(slot, s, e.decimals, tol, expected)
+        if not why and slot[0] != "v":
+            why = self._missing_term(slot, s, expected, tol) or self._wrong_partial(slot, s, expected, tol)
+        return why or (WRONG, f"should be {fmt_number(expected, self.digits)}")
+
+    def _usual_causes(self, slot, s, dec, tol, expected):
+        """CORRECT, CARRIED (right from the student's own numbers), ROUNDING or SIGN, else None; on a tensor graph s,
+        dec (the decimals written) and tol are arrays."""
+        low = int(np.min(dec))
+        if np.all(abs(s - expected) <= 1e-12 * np.maximum(1.0, abs(expected))) or (
+                low >= self.digits and self._close(s, expected, tol)):
             return CORRECT, ""
-        base, used, spread = self.with_student(slot)
+        base, used, spread = (self._tensor_with_student if self.tensor else self.with_student)(slot)
+        show = line_value if self.tensor else fmt_number
         own = base is not None and self._close(s, base, tol + spread)
-        verdict = own and self._own_numbers(used, dec >= self.digits, lambda: fmt_number(base, max(dec, self.digits)))
+        verdict = own and self._own_numbers(used, low >= self.digits,
+                                            lambda: show(base, self.digits if self.tensor else max(low, self.digits)))
         if verdict:
             return verdict
-        shown = fmt_number(expected, self.digits)
-        if dec < self.digits and self._close(s, expected, tol):
-            return ROUNDING, f"right to {dec} decimal{'s' * (dec != 1)}; give {self.digits}: {shown}"
-        near = min(dec, self.digits)
-        if near >= 2 and abs(s - expected) <= _half_unit(near - 2):
-            return ROUNDING, f"off by {abs(s - expected):.{near}f}: rounded too early? ({shown})"
-        if abs(expected) > tol and self._close(s, -expected, tol):
+        shown, off = show(expected, self.digits), abs(s - expected)
+        if low < self.digits and self._close(s, expected, tol):
+            return ROUNDING, f"right to {low} decimal{'s' * (low != 1)}; give {self.digits}: {shown}"
+        near = min(low, self.digits)
+        if near >= 2 and np.all(off <= _half_unit(near - 2)):
+            return ROUNDING, f"off by {'up to ' * self.tensor}{np.max(off):.{near}f}: rounded too early? ({shown})"
+        if np.any(abs(expected) > tol) and self._close(s, -expected, tol):
             return SIGN, f"the sign is wrong: {shown}"
-        if slot[0] != "v":
-            why = self._missing_term(slot, s, expected, tol) or self._wrong_partial(slot, s, expected, tol)
-            if why:
-                return why
-        return WRONG, f"should be {shown}"
+        return None
 
     def _edge_text(self, slot, edge, m, p):
         """'v̄₃ · ∂v₃/∂v₁' for the edge (i, k) of a derivative slot."""
@@ -410,9 +422,6 @@ class _Grader:
                 self.aligned[slot] = None, None, None
         return self.aligned[slot]
 
-    def _all_close(self, x, target, tol):
-        return target is not None and bool(np.all(np.abs(x - target) <= tol + self.rtol * np.abs(target)))
-
     def _tensor_terms(self, j, get):
         """[(user i, its VJP contribution to v̄ⱼ)] from the registry's rules at the numbers `get` gives."""
         g, kit, out = self.graph, numpy_kit(), []
@@ -449,14 +458,7 @@ class _Grader:
         the worst case, each entry bumped by its half unit in turn, up to SPREAD_ENTRIES entries read; beyond, four
         times the root mean square of ROUNDINGS tries with every entry bumped by ± its half unit at once (signs from
         default_rng(0)), as the roundings' errors add up like random ones."""
-        used = []
-
-        def get(s):
-            used.append(s)
-            return self.student(s)
-
-        base = self._tensor_recompute(slot, get)
-        used = list(dict.fromkeys(used))
+        base, used = self._from_student(self._tensor_recompute, slot)
         if base is None:
             return None, used, 0.0
         tols = {u: 0.5 * 10.0 ** -self._align(u)[1].astype(float) for u in used
@@ -486,33 +488,20 @@ class _Grader:
             return SHAPE, f"{written}, but {sym} is {right}{_comma_hint(e)}"
         tol = 0.5 * 10.0 ** -dec.astype(float)
         if how == "transposed":
-            if self._all_close(s, expected, tol):
+            if self._close(s, expected, tol):
                 node = tex_to_text(self.graph.nodes[slot[1]].label)
                 return TRANSPOSED, f"the right matrix transposed: {sym} is {right}, the shape of {node}, not {written}"
             return SHAPE, f"{written}, but {sym} is {right}"
-        enough = bool(np.all(dec >= self.digits))
-        if np.all(np.abs(s - expected) <= 1e-12 * np.maximum(1.0, np.abs(expected))) or (
-                enough and self._all_close(s, expected, tol)):
-            return CORRECT, ""
-        base, used, spread = self._tensor_with_student(slot)
-        own = base is not None and self._all_close(s, base, tol + spread)
-        verdict = own and self._own_numbers(used, enough, lambda: line_value(base, self.digits))
+        verdict = self._usual_causes(slot, s, dec, tol, expected)
         if verdict:
             return verdict
-        shown, low = line_value(expected, self.digits), int(dec.min())
-        if low < self.digits and self._all_close(s, expected, tol):
-            return ROUNDING, f"right to {low} decimal{'s' * (low != 1)}; give {self.digits}: {shown}"
-        near = min(low, self.digits)
-        if near >= 2 and np.all(np.abs(s - expected) <= _half_unit(near - 2)):
-            return ROUNDING, f"off by up to {np.max(np.abs(s - expected)):.{near}f}: rounded too early? ({shown})"
-        if np.any(np.abs(expected) > tol) and self._all_close(s, -expected, tol):
-            return SIGN, f"the sign is wrong: {shown}"
-        if s.ndim == 2 and s.shape[0] == s.shape[1] and self._all_close(s, expected.T, tol):
+        shown = line_value(expected, self.digits)
+        if s.ndim == 2 and s.shape[0] == s.shape[1] and self._close(s, expected.T, tol):
             return TRANSPOSED, f"the right matrix transposed: {shown}"
         if slot[0] == "a" and slot[1] != self.graph.output:
             terms = self._tensor_terms(slot[1], lambda u: self.true[u])
             for i, term in terms if len(terms) > 1 else ():
-                if np.any(np.abs(term) > tol) and self._all_close(s, expected - term, tol + 1e-4 * np.abs(expected)):
+                if np.any(np.abs(term) > tol) and self._close(s, expected - term, tol + 1e-4 * np.abs(expected)):
                     return MISSING_TERM, (f"{sym} misses the term through {tex_to_text(self.graph.nodes[i].label)}: "
                                           f"{line_value(term, self.digits)}")
         bad = np.abs(s - expected) > tol + self.rtol * np.abs(expected)
@@ -544,12 +533,9 @@ class _Grader:
         for r in rows.adjoint(t):
             if r.node in g.index and r.value is not None:
                 out[("a", g.index[r.node])] = r.rule
-        steps = rows.adjoint_steps(t)[1:]
-        count = {}
-        for r, (i, k, j, *_) in zip(steps, t.contributions):
-            count[j] = count.get(j, 0) + 1
-            if j in self.uses_steps:
-                out[("s", j, count[j]) if count[j] < len(self.steps[j]) else ("a", j)] = r.rule
+        for r, slot in zip(rows.adjoint_steps(t)[1:], self._step_slots()):
+            if slot[1] in self.uses_steps:
+                out[slot] = r.rule
         return out
 
     def run(self):
@@ -579,8 +565,7 @@ def check(trace, answers, *, digits=4, rtol=0.0):
         raise GraphcompError(f"--rtol must be between 0 and 1, not {rtol}")
     grader = _Grader(trace, answers, digits, rtol)
     graded, unknown = grader.run()
-    mode = grader.mode
-    return Report(trace.graph.name, mode, answers.file, digits, rtol, graded, unknown, list(answers.unreadable),
+    return Report(trace.graph.name, grader.mode, answers.file, digits, rtol, graded, unknown, list(answers.unreadable),
                   grader.notes, grader.unknown_count, answers.unreadable_count)
 
 

@@ -121,14 +121,18 @@ def trials_markdown(summaries, *, restarts):
     return "\n".join(out) + "\n"
 
 
+def _csv(header, rows):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
 def trials_csv(summaries):
     """The trials table as CSV."""
     rows, kinds = trials_rows(summaries)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["method", "init", "success_pct", "success_pct_restarts", "median_iterations", *kinds])
-    w.writerows(rows)
-    return buf.getvalue()
+    return _csv(["method", "init", "success_pct", "success_pct_restarts", "median_iterations", *kinds], rows)
 
 
 def phase_latex(ratios, rates, *, n, count):
@@ -181,12 +185,9 @@ def verify_markdown(report, digits=4):
 
 def verify_csv(report):
     """Problem 3(c)'s differences as CSV: one row per pair of methods and parameter."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["method_a", "method_b", "parameter", "max_abs_diff", "max_rel_diff", "rtol", "atol", "ok"])
-    for c in report.comparisons:
-        w.writerow([c.a, c.b, c.param, f"{c.abs_diff:.6e}", f"{c.rel_diff:.6e}", c.tol[0], c.tol[1], c.ok])
-    return buf.getvalue()
+    return _csv(["method_a", "method_b", "parameter", "max_abs_diff", "max_rel_diff", "rtol", "atol", "ok"],
+                ([c.a, c.b, c.param, f"{c.abs_diff:.6e}", f"{c.rel_diff:.6e}", c.tol[0], c.tol[1], c.ok]
+                 for c in report.comparisons))
 
 
 def verify_renderables(report, *, source, digits=4):
@@ -278,15 +279,13 @@ def verify_text_markdown(report, digits=4):
 
 def verify_text_json(report, digits=4):
     """Everything as JSON at full precision: gradients by method, differences, tolerances, notes and the verdict."""
-    def plain(x):
-        return np.asarray(x, dtype=float).tolist()
-
     ok, text = verify_verdict(report)
     doc = {
         "graph": report.graph.name,
         "value": report.value,
-        "inputs": {k: plain(x) for k, x in report.inputs.items()},
-        "gradients": {m: {k: plain(x) for k, x in grads.items()} for m, grads in report.gradients.items()},
+        "inputs": {k: np.asarray(x, dtype=float).tolist() for k, x in report.inputs.items()},
+        "gradients": {m: {k: np.asarray(x, dtype=float).tolist() for k, x in grads.items()}
+                      for m, grads in report.gradients.items()},
         "fd_error": report.fd_error,
         "comparisons": [{"a": c.a, "b": c.b, "parameter": c.param, "max_abs_diff": c.abs_diff,
                          "max_rel_diff": c.rel_diff, "rtol": c.tol[0], "atol": c.tol[1], "ok": c.ok}
@@ -321,7 +320,9 @@ def runs_renderables(method, runs, *, init, n, m, seed, source):
     for s in first.history:
         table.add_row(str(s.k), f"{s.f:.3e}", f"{s.grad_norm:.3e}", "" if s.k == 0 else f"{s.step:.3e}",
                       f"{s.rel_error:.3e}", f"{1e3 * s.time:.2f}")
-    out += [table, _verdict(method, first)]
+    ok, text = verdict_text(method, first)
+    head, _, rest = text.partition(" — ")
+    out += [table, f"[bold {'green' if ok else 'red'}]{head}[/] — {rest}"]
     for j, r in enumerate(runs[1:], 1):
         out.append(f"  restart {j} from a fresh random point: {r.iterations} iterations → {r.verdict.kind}"
                       f" (f = {r.verdict.f:.3e}, dist to ±x {r.verdict.rel_error:.2e})")
@@ -329,12 +330,6 @@ def runs_renderables(method, runs, *, init, n, m, seed, source):
         outcome = "recovered x" if runs[-1].verdict.success else "did not recover x"
         out.append(f"  with {len(runs) - 1} restart(s): {outcome}")
     return out + [""]
-
-
-def _verdict(method, r):
-    ok, text = verdict_text(method, r)
-    head, _, rest = text.partition(" — ")
-    return f"[bold {'green' if ok else 'red'}]{head}[/] — {rest}"
 
 
 def trials_renderables(summaries, *, n, m, seed, count, restarts):
@@ -418,11 +413,7 @@ def cost_renderables(by_n, by_m, crossover):
 
 def cost_csv(by_n, by_m):
     """Both series as CSV, one row per (n, m)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([c.replace(" ", "_") for c in COST_COLUMNS])
-    w.writerows(cost_rows(by_n + by_m))
-    return buf.getvalue()
+    return _csv([c.replace(" ", "_") for c in COST_COLUMNS], cost_rows(by_n + by_m))
 
 
 POINTS = {"start": "random start $x_0$", "newton": "Newton's end point", "gauss-newton": "Gauss--Newton's end point"}
