@@ -175,9 +175,6 @@ class _Grader:
                 for e in es[max(m, 1):]:
                     self._unknown(e, lambda: f"{self._sym(('a', i))} is written {written} times; it has {rows}")
                 es = es[:max(m, 1)]
-            if len(es) == 1:
-                self.entries[("a", i)] = es[0]
-                continue
             for r, e in enumerate(es[:-1], 1):
                 self.entries[("s", i, r)] = e
             self.entries[("a", i)] = es[-1]
@@ -187,8 +184,7 @@ class _Grader:
 
     def slots(self):
         """Every row the table should hold, in the trace's order (values, then the derivative trace)."""
-        g, t, out = self.graph, self.t, []
-        kinds = self.kinds
+        g, t, out, kinds = self.graph, self.t, [], self.kinds
         if VALUE in kinds or not self.entries:
             out += [("v", i) for i, n in enumerate(g.nodes) if n.kind != CONST]
         elif not any(s[0] == "v" for s in self.entries):
@@ -542,13 +538,11 @@ class _Grader:
         slots, rules, graded = self.slots(), self.rules(), []
         for slot in slots:
             self.grades[slot] = self.grade(slot)
-        first = True
+        first = next((s for s in slots if self.grades[s][0] not in (CORRECT, CARRIED, MISSING)), None)
         for slot in slots:
             verdict, why = self.grades[slot]
-            mark = first and verdict not in (CORRECT, CARRIED, MISSING)
-            first = first and not mark
             graded.append(Graded(slot, self._sym(slot), "= " + self._text(rules.get(slot, "")), self.entries.get(slot),
-                                 self.true[slot], verdict, why, mark))
+                                 self.true[slot], verdict, why, slot == first))
         unknown = [Graded(None, e.name, "", e, None, UNKNOWN, why) for e, why in self.unknown]
         if self.unknown_count > len(self.entries):
             self.notes.append(f"most rows name no node of {self.graph.name}: is this the table of another function?")

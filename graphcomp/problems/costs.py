@@ -91,6 +91,5 @@ def sweep(sizes=SIZES, fixed=1):
 
 def crossover(points, along, mode):
     """The first size along `along` ('n' or 'm') at which `mode`'s operations exceed the other mode's, or None."""
-    worse = [getattr(p, along) for p in points
-             if (p.forward_ops > p.reverse_ops if mode == "forward" else p.reverse_ops > p.forward_ops)]
-    return worse[0] if worse else None
+    return next((getattr(p, along) for p in points
+                 if (p.forward_ops > p.reverse_ops if mode == "forward" else p.reverse_ops > p.forward_ops)), None)

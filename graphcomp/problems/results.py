@@ -91,9 +91,8 @@ def run_sentence(method, init, run):
             f"${sci(v.rel_error, 2)}$).")
 
 
-def trials_rows(summaries):
+def trials_rows(summaries, kinds=phase.FAILURES):
     """[(method, init, success %, success % with restarts, median iterations, failure counts…)] and the kinds."""
-    kinds = phase.FAILURES
     rows = [(SHORT[s.method], s.init, f"{100 * s.success_rate:.0f}", f"{100 * s.success_rate_restarts:.0f}",
              f"{s.median_iterations:.0f}", *(str(s.failures[k]) for k in kinds)) for s in summaries]
     return rows, kinds
@@ -336,23 +335,14 @@ def trials_renderables(summaries, *, n, m, seed, count, restarts):
     """Problem 1's trials as a rich table of success rates and failure kinds, and the sentence that reads it."""
     table = Table(title=f"{count} instances, n={n}, m={m}, seeds {seed}…{seed + count - 1}",
                   box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
-    table.add_column("method", no_wrap=True)
-    table.add_column("init", no_wrap=True)
-    table.add_column("ok %", justify="right")
-    if restarts:
-        table.add_column(f"ok %\n+{restarts} rst", justify="right")
-    for col in ("iters", "ms"):
-        table.add_column(col, justify="right")
     kinds = phase.FAILURES + ((phase.GLOBAL,) if any(s.failures[phase.GLOBAL] for s in summaries) else ())
-    for kind in kinds:
-        table.add_column(COLUMNS[kind], justify="right")
-    for s in summaries:
-        row = [SHORT[s.method], s.init, f"{100 * s.success_rate:.0f}"]
-        if restarts:
-            row.append(f"{100 * s.success_rate_restarts:.0f}")
-        row += [f"{s.median_iterations:.0f}", f"{1e3 * s.median_time:.2f}"]
-        row += [str(s.failures[kind]) for kind in kinds]
-        table.add_row(*row, end_section=s.init == phase.INITS[-1])
+    heads = ["method", "init", "ok %", f"ok %\n+{restarts} rst", "iters", "ms", *(COLUMNS[k] for k in kinds)]
+    shown = [k for k in range(len(heads)) if restarts or k != 3]  # the restarts column only with restarts
+    for k in shown:
+        table.add_column(heads[k], **({"no_wrap": True} if k < 2 else {"justify": "right"}))
+    for s, row in zip(summaries, trials_rows(summaries, kinds)[0]):
+        row = [*row[:5], f"{1e3 * s.median_time:.2f}", *row[5:]]  # the time goes after the median iterations
+        table.add_row(*(row[k] for k in shown), end_section=s.init == phase.INITS[-1])
     return [table, "ok: f ≈ 0 and x recovered up to its sign (+R rst: within R restarts from random points). "
                   "Failures (spurious local minimum, saddle point, local maximum, no convergence) are judged at the "
                   "end of the first run from ‖∇f‖ and the Hessian's eigenvalues. iters and ms are medians "
