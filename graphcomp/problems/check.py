@@ -249,18 +249,22 @@ class _Grader:
         return [((i, k), get(("a", i)), self.partial(i, k, get)) for i, k in steps], 0.0
 
     def recompute(self, slot, get):
-        """The slot's number computed from the numbers `get` gives (None outside a domain)."""
+        """The slot's number computed from the numbers `get` gives (None outside a domain); on a tensor graph an
+        array, by the registry's forward and VJP rules on numpy."""
         g, kind, j = self.graph, slot[0], slot[1]
         n = g.nodes[j]
-        if kind == "v":
-            if n.op is None:
-                return self.true[slot]
-            try:
-                return float(ops.REGISTRY[n.op].fwd(FloatKit, *(get(("v", a)) for a in n.args), **n.params))
-            except (ValueError, ZeroDivisionError, OverflowError):
-                return None
-        if kind == "t" and n.op is None:
+        if (kind in ("v", "t") and n.op is None) or (self.tensor and j == g.output):
             return self.true[slot]
+        try:
+            with np.errstate(all="raise"):
+                if kind == "v":
+                    value = ops.REGISTRY[n.op].fwd(numpy_kit() if self.tensor else FloatKit,
+                                                   *(get(("v", a)) for a in n.args), **n.params)
+                    return _as_array(value) if self.tensor else float(value)
+                if self.tensor:
+                    return sum((t for _, t in self._tensor_terms(j, get)), np.zeros(n.shape))
+        except (ValueError, ArithmeticError):
+            return None
         terms, start = self.terms(slot, get)
         if any(p is None for _, _, p in terms):
             return None
@@ -286,21 +290,21 @@ class _Grader:
         """Within tol (plus rtol) of target, entry by entry on a tensor graph."""
         return target is not None and bool(np.all(abs(x - target) <= tol + self.rtol * abs(target)))
 
-    def _from_student(self, recompute, slot):
-        """(the slot recomputed from the student's numbers, the slots it read)."""
+    def with_student(self, slot):
+        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives
+        (on a tensor graph, as _tensor_spread says)."""
         used = []
 
         def get(s):
             used.append(s)
             return self.student(s)
 
-        return recompute(slot, get), list(dict.fromkeys(used))
-
-    def with_student(self, slot):
-        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives."""
-        base, used = self._from_student(self.recompute, slot)
+        base = self.recompute(slot, get)
+        used = list(dict.fromkeys(used))
         if base is None:
             return None, used, 0.0
+        if self.tensor:
+            return base, used, self._tensor_spread(slot, base, used)
         spread = 0.0
         for u in used:
             bumped = self.recompute(slot, lambda s, u=u: self.student(s) + (self.tol(s) if s == u else 0.0))
@@ -336,7 +340,7 @@ class _Grader:
         if np.all(abs(s - expected) <= 1e-12 * np.maximum(1.0, abs(expected))) or (
                 low >= self.digits and self._close(s, expected, tol)):
             return CORRECT, ""
-        base, used, spread = (self._tensor_with_student if self.tensor else self.with_student)(slot)
+        base, used, spread = self.with_student(slot)
         show = line_value if self.tensor else fmt_number
         own = base is not None and self._close(s, base, tol + spread)
         verdict = own and self._own_numbers(used, low >= self.digits,
@@ -432,31 +436,11 @@ class _Grader:
             out.append((i, _as_array(term)))
         return out
 
-    def _tensor_recompute(self, slot, get):
-        """A tensor slot computed from the numbers `get` gives (None outside a domain)."""
-        g, j = self.graph, slot[1]
-        n = g.nodes[j]
-        try:
-            with np.errstate(all="raise"):
-                if slot[0] == "v":
-                    if n.op is None:
-                        return self.true[slot]
-                    return _as_array(ops.REGISTRY[n.op].fwd(numpy_kit(), *(get(("v", a)) for a in n.args),
-                                                            **n.params))
-                if j == g.output:
-                    return self.true[slot]
-                return sum((t for _, t in self._tensor_terms(j, get)), np.zeros(n.shape))
-        except (ValueError, ArithmeticError, FloatingPointError):
-            return None
-
-    def _tensor_with_student(self, slot):
-        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives:
+    def _tensor_spread(self, slot, base, used):
+        """The spread the rounding of the slots `used` gives the tensor slot recomputed from them (`base`):
         the worst case, each entry bumped by its half unit in turn, up to SPREAD_ENTRIES entries read; beyond, four
         times the root mean square of ROUNDINGS tries with every entry bumped by ± its half unit at once (signs from
         default_rng(0)), as the roundings' errors add up like random ones."""
-        base, used = self._from_student(self._tensor_recompute, slot)
-        if base is None:
-            return None, used, 0.0
         tols = {u: 0.5 * 10.0 ** -self._align(u)[1].astype(float) for u in used
                 if u in self.entries and self._align(u)[2] is not None}
         one_by_one = sum(t.size for t in tols.values()) <= SPREAD_ENTRIES
@@ -468,13 +452,13 @@ class _Grader:
             bumps = [{u: t * rng.choice((-1.0, 1.0), size=t.shape) for u, t in tols.items()} for _ in range(ROUNDINGS)]
         deltas = []
         for bump in bumps:
-            bumped = self._tensor_recompute(slot, lambda s, b=bump: self.student(s) + b.get(s, 0.0))
+            bumped = self.recompute(slot, lambda s, b=bump: self.student(s) + b.get(s, 0.0))
             deltas.append(np.abs(bumped - base) if bumped is not None else np.zeros(np.shape(base)))
         if not deltas:
-            return base, used, 0.0
+            return 0.0
         if one_by_one:
-            return base, used, np.sum(deltas, axis=0)
-        return base, used, 4.0 * np.sqrt(np.mean(np.square(deltas), axis=0))
+            return np.sum(deltas, axis=0)
+        return 4.0 * np.sqrt(np.mean(np.square(deltas), axis=0))
 
     def _grade_tensor(self, slot, e, expected):
         sym = self._sym(slot)
