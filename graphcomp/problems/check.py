@@ -519,14 +519,12 @@ class _Grader:
         return out
 
     def run(self):
-        slots, rules, graded = self.slots(), self.rules(), []
+        slots, rules = self.slots(), self.rules()
         for slot in slots:
-            self.grades[slot] = self.grade(slot)
+            self.grades[slot] = self.grade(slot)  # in order: a row's verdict may read those of the rows it uses
         first = next((s for s in slots if self.grades[s][0] not in (CORRECT, CARRIED, MISSING)), None)
-        for slot in slots:
-            verdict, why = self.grades[slot]
-            graded.append(Graded(slot, self._sym(slot), "= " + self._text(rules.get(slot, "")), self.entries.get(slot),
-                                 self.true[slot], verdict, why, slot == first))
+        graded = [Graded(slot, self._sym(slot), "= " + self._text(rules.get(slot, "")), self.entries.get(slot),
+                         self.true[slot], *self.grades[slot], slot == first) for slot in slots]
         unknown = [Graded(None, e.name, "", e, None, UNKNOWN, why) for e, why in self.unknown]
         if self.unknown_count > len(self.entries):
             self.notes.append(f"most rows name no node of {self.graph.name}: is this the table of another function?")

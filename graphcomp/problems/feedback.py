@@ -67,10 +67,9 @@ def rich_renderables(report):
         table.add_column(name, justify=justify)
     for r in _all(report):
         cells = _cells(report, r)
-        style = _STYLE.get(r.verdict, "red")
-        row = [Text(("▶ " if r.first else "") + cells[0], style="bold" if r.first else ""), cells[1], cells[2],
-               Text(cells[3], style=style + (" bold reverse" if r.first else "")), cells[4]]
-        table.add_row(*row)
+        mark = " bold reverse" if r.first else ""
+        table.add_row(Text(("▶ " if r.first else "") + cells[0], style="bold" if r.first else ""), *cells[1:3],
+                      Text(cells[3], style=_STYLE.get(r.verdict, "red") + mark), cells[4])
     if _more(report):
         table.add_row(_more(report), "", "", Text(UNKNOWN, style=_STYLE[UNKNOWN]), "")
     return [table, *(Text(line) for line in _footer(report))]

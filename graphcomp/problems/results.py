@@ -310,7 +310,6 @@ def _param(graph, name):
 
 def runs_renderables(method, runs, *, init, n, m, seed, source):
     """Problem 1, one method's run as rich renderables: its iterations, its verdict, and its restarts."""
-    out = []
     first = runs[0]
     what = {"analytic": "hand-derived derivatives", "engine": "derivatives by the graph engine"}[source]
     table = Table(title=f"{NAMES[method]} from {init} init — n={n}, m={m}, seed={seed}, {what}")
@@ -321,7 +320,7 @@ def runs_renderables(method, runs, *, init, n, m, seed, source):
                       f"{s.rel_error:.3e}", f"{1e3 * s.time:.2f}")
     ok, text = verdict_text(method, first)
     head, _, rest = text.partition(" — ")
-    out += [table, f"[bold {'green' if ok else 'red'}]{head}[/] — {rest}"]
+    out = [table, f"[bold {'green' if ok else 'red'}]{head}[/] — {rest}"]
     for j, r in enumerate(runs[1:], 1):
         out.append(f"  restart {j} from a fresh random point: {r.iterations} iterations → {r.verdict.kind}"
                       f" (f = {r.verdict.f:.3e}, dist to ±x {r.verdict.rel_error:.2e})")
