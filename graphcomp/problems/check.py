@@ -175,9 +175,6 @@ class _Grader:
                 for e in es[max(m, 1):]:
                     self._unknown(e, lambda: f"{self._sym(('a', i))} is written {written} times; it has {rows}")
                 es = es[:max(m, 1)]
-            if len(es) == 1:
-                self.entries[("a", i)] = es[0]
-                continue
             for r, e in enumerate(es[:-1], 1):
                 self.entries[("s", i, r)] = e
             self.entries[("a", i)] = es[-1]
@@ -187,8 +184,7 @@ class _Grader:
 
     def slots(self):
         """Every row the table should hold, in the trace's order (values, then the derivative trace)."""
-        g, t, out = self.graph, self.t, []
-        kinds = self.kinds
+        g, t, out, kinds = self.graph, self.t, [], self.kinds
         if VALUE in kinds or not self.entries:
             out += [("v", i) for i, n in enumerate(g.nodes) if n.kind != CONST]
         elif not any(s[0] == "v" for s in self.entries):
@@ -199,17 +195,17 @@ class _Grader:
         if self.mode == "forward":
             return out + [("t", i) for i, n in enumerate(g.nodes) if n.kind not in (CONST, DATA)]
         out.append(("a", g.output))
-        seen = {g.output}
-        count = {}
-        for i, k, j, *_ in t.contributions:
-            count[j] = count.get(j, 0) + 1
-            m = len(self.steps[j])
-            if count[j] == m:
-                out.append(("a", j))
-                seen.add(j)
-            elif j in self.uses_steps:
-                out.append(("s", j, count[j]))
+        out += [slot for slot in self._step_slots() if slot[0] == "a" or slot[1] in self.uses_steps]
+        seen = {slot[1] for slot in out if slot[0] == "a"}
         return out + [("a", i) for i in t.adjoint_order if i not in seen]
+
+    def _step_slots(self):
+        """The slot each contribution of the reverse sweep ends in, in its order: a partial sum ("s", j, r), or for
+        a node's last contribution its adjoint ("a", j)."""
+        count = {}
+        for i, k, j, *_ in self.t.contributions:
+            count[j] = count.get(j, 0) + 1
+            yield ("a", j) if count[j] == len(self.steps[j]) else ("s", j, count[j])
 
     def _truth(self):
         t, true = self.t, {}
@@ -220,9 +216,9 @@ class _Grader:
                 true[("t", i)] = number(t.tangents[i])
             if t.adjoints is not None and t.adjoints[i] is not None:
                 true[("a", i)] = number(t.adjoints[i])
-        for i, k, j, term, total, first in t.contributions:
-            r = sum(1 for s in true if s[:2] == ("s", j)) + 1
-            true[("s", j, r)] = float(total)
+        for c, slot in zip(t.contributions, self._step_slots()):
+            if slot[0] == "s":
+                true[slot] = float(c[4])  # the partial sum after this contribution
         return true
 
     def partial(self, i, k, get):
@@ -253,18 +249,22 @@ class _Grader:
         return [((i, k), get(("a", i)), self.partial(i, k, get)) for i, k in steps], 0.0
 
     def recompute(self, slot, get):
-        """The slot's number computed from the numbers `get` gives (None outside a domain)."""
+        """The slot's number computed from the numbers `get` gives (None outside a domain); on a tensor graph an
+        array, by the registry's forward and VJP rules on numpy."""
         g, kind, j = self.graph, slot[0], slot[1]
         n = g.nodes[j]
-        if kind == "v":
-            if n.op is None:
-                return self.true[slot]
-            try:
-                return float(ops.REGISTRY[n.op].fwd(FloatKit, *(get(("v", a)) for a in n.args), **n.params))
-            except (ValueError, ZeroDivisionError, OverflowError):
-                return None
-        if kind == "t" and n.op is None:
+        if (kind in ("v", "t") and n.op is None) or (self.tensor and j == g.output):
             return self.true[slot]
+        try:
+            with np.errstate(all="raise"):
+                if kind == "v":
+                    value = ops.REGISTRY[n.op].fwd(numpy_kit() if self.tensor else FloatKit,
+                                                   *(get(("v", a)) for a in n.args), **n.params)
+                    return _as_array(value) if self.tensor else float(value)
+                if self.tensor:
+                    return sum((t for _, t in self._tensor_terms(j, get)), np.zeros(n.shape))
+        except (ValueError, ArithmeticError):
+            return None
         terms, start = self.terms(slot, get)
         if any(p is None for _, _, p in terms):
             return None
@@ -287,10 +287,12 @@ class _Grader:
         return e.value
 
     def _close(self, x, target, tol):
-        return target is not None and abs(x - target) <= tol + self.rtol * abs(target)
+        """Within tol (plus rtol) of target, entry by entry on a tensor graph."""
+        return target is not None and bool(np.all(abs(x - target) <= tol + self.rtol * abs(target)))
 
     def with_student(self, slot):
-        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives."""
+        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives
+        (on a tensor graph, as _tensor_spread says)."""
         used = []
 
         def get(s):
@@ -298,13 +300,16 @@ class _Grader:
             return self.student(s)
 
         base = self.recompute(slot, get)
+        used = list(dict.fromkeys(used))
         if base is None:
             return None, used, 0.0
+        if self.tensor:
+            return base, used, self._tensor_spread(slot, base, used)
         spread = 0.0
-        for u in dict.fromkeys(used):
+        for u in used:
             bumped = self.recompute(slot, lambda s, u=u: self.student(s) + (self.tol(s) if s == u else 0.0))
             spread += abs(bumped - base) if bumped is not None else 0.0
-        return base, list(dict.fromkeys(used)), spread
+        return base, used, spread
 
     def _own_numbers(self, used, enough, shown):
         """The verdict of a row that is right from the student's own numbers (the slots `used`): carried when one of
@@ -322,28 +327,35 @@ class _Grader:
             return self._grade_tensor(slot, e, expected)
         if e.tensor:
             return SHAPE, f"{_shape_text(e.value.shape)}, but {self._sym(slot)} is a number{_comma_hint(e)}"
-        s, dec, tol = e.value, e.decimals, _half_unit(e.decimals)
-        exact = abs(s - expected) <= 1e-12 * max(1.0, abs(expected))
-        if exact or (dec >= self.digits and self._close(s, expected, tol)):
+        s, tol = e.value, _half_unit(e.decimals)
+        why = self._usual_causes(slot, s, e.decimals, tol, expected)
+        if not why and slot[0] != "v":
+            why = self._missing_term(slot, s, expected, tol) or self._wrong_partial(slot, s, expected, tol)
+        return why or (WRONG, f"should be {fmt_number(expected, self.digits)}")
+
+    def _usual_causes(self, slot, s, dec, tol, expected):
+        """CORRECT, CARRIED (right from the student's own numbers), ROUNDING or SIGN, else None; on a tensor graph s,
+        dec (the decimals written) and tol are arrays."""
+        low = int(np.min(dec))
+        if np.all(abs(s - expected) <= 1e-12 * np.maximum(1.0, abs(expected))) or (
+                low >= self.digits and self._close(s, expected, tol)):
             return CORRECT, ""
         base, used, spread = self.with_student(slot)
+        show = line_value if self.tensor else fmt_number
         own = base is not None and self._close(s, base, tol + spread)
-        verdict = own and self._own_numbers(used, dec >= self.digits, lambda: fmt_number(base, max(dec, self.digits)))
+        verdict = own and self._own_numbers(used, low >= self.digits,
+                                            lambda: show(base, self.digits if self.tensor else max(low, self.digits)))
         if verdict:
             return verdict
-        shown = fmt_number(expected, self.digits)
-        if dec < self.digits and self._close(s, expected, tol):
-            return ROUNDING, f"right to {dec} decimal{'s' * (dec != 1)}; give {self.digits}: {shown}"
-        near = min(dec, self.digits)
-        if near >= 2 and abs(s - expected) <= _half_unit(near - 2):
-            return ROUNDING, f"off by {abs(s - expected):.{near}f}: rounded too early? ({shown})"
-        if abs(expected) > tol and self._close(s, -expected, tol):
+        shown, off = show(expected, self.digits), abs(s - expected)
+        if low < self.digits and self._close(s, expected, tol):
+            return ROUNDING, f"right to {low} decimal{'s' * (low != 1)}; give {self.digits}: {shown}"
+        near = min(low, self.digits)
+        if near >= 2 and np.all(off <= _half_unit(near - 2)):
+            return ROUNDING, f"off by {'up to ' * self.tensor}{np.max(off):.{near}f}: rounded too early? ({shown})"
+        if np.any(abs(expected) > tol) and self._close(s, -expected, tol):
             return SIGN, f"the sign is wrong: {shown}"
-        if slot[0] != "v":
-            why = self._missing_term(slot, s, expected, tol) or self._wrong_partial(slot, s, expected, tol)
-            if why:
-                return why
-        return WRONG, f"should be {shown}"
+        return None
 
     def _edge_text(self, slot, edge, m, p):
         """'v̄₃ · ∂v₃/∂v₁' for the edge (i, k) of a derivative slot."""
@@ -410,9 +422,6 @@ class _Grader:
                 self.aligned[slot] = None, None, None
         return self.aligned[slot]
 
-    def _all_close(self, x, target, tol):
-        return target is not None and bool(np.all(np.abs(x - target) <= tol + self.rtol * np.abs(target)))
-
     def _tensor_terms(self, j, get):
         """[(user i, its VJP contribution to v̄ⱼ)] from the registry's rules at the numbers `get` gives."""
         g, kit, out = self.graph, numpy_kit(), []
@@ -427,38 +436,11 @@ class _Grader:
             out.append((i, _as_array(term)))
         return out
 
-    def _tensor_recompute(self, slot, get):
-        """A tensor slot computed from the numbers `get` gives (None outside a domain)."""
-        g, j = self.graph, slot[1]
-        n = g.nodes[j]
-        try:
-            with np.errstate(all="raise"):
-                if slot[0] == "v":
-                    if n.op is None:
-                        return self.true[slot]
-                    return _as_array(ops.REGISTRY[n.op].fwd(numpy_kit(), *(get(("v", a)) for a in n.args),
-                                                            **n.params))
-                if j == g.output:
-                    return self.true[slot]
-                return sum((t for _, t in self._tensor_terms(j, get)), np.zeros(n.shape))
-        except (ValueError, ArithmeticError, FloatingPointError):
-            return None
-
-    def _tensor_with_student(self, slot):
-        """The slot recomputed from the student's numbers, the slots it read, and the spread their rounding gives:
+    def _tensor_spread(self, slot, base, used):
+        """The spread the rounding of the slots `used` gives the tensor slot recomputed from them (`base`):
         the worst case, each entry bumped by its half unit in turn, up to SPREAD_ENTRIES entries read; beyond, four
         times the root mean square of ROUNDINGS tries with every entry bumped by ± its half unit at once (signs from
         default_rng(0)), as the roundings' errors add up like random ones."""
-        used = []
-
-        def get(s):
-            used.append(s)
-            return self.student(s)
-
-        base = self._tensor_recompute(slot, get)
-        used = list(dict.fromkeys(used))
-        if base is None:
-            return None, used, 0.0
         tols = {u: 0.5 * 10.0 ** -self._align(u)[1].astype(float) for u in used
                 if u in self.entries and self._align(u)[2] is not None}
         one_by_one = sum(t.size for t in tols.values()) <= SPREAD_ENTRIES
@@ -470,13 +452,13 @@ class _Grader:
             bumps = [{u: t * rng.choice((-1.0, 1.0), size=t.shape) for u, t in tols.items()} for _ in range(ROUNDINGS)]
         deltas = []
         for bump in bumps:
-            bumped = self._tensor_recompute(slot, lambda s, b=bump: self.student(s) + b.get(s, 0.0))
+            bumped = self.recompute(slot, lambda s, b=bump: self.student(s) + b.get(s, 0.0))
             deltas.append(np.abs(bumped - base) if bumped is not None else np.zeros(np.shape(base)))
         if not deltas:
-            return base, used, 0.0
+            return 0.0
         if one_by_one:
-            return base, used, np.sum(deltas, axis=0)
-        return base, used, 4.0 * np.sqrt(np.mean(np.square(deltas), axis=0))
+            return np.sum(deltas, axis=0)
+        return 4.0 * np.sqrt(np.mean(np.square(deltas), axis=0))
 
     def _grade_tensor(self, slot, e, expected):
         sym = self._sym(slot)
@@ -486,33 +468,20 @@ class _Grader:
             return SHAPE, f"{written}, but {sym} is {right}{_comma_hint(e)}"
         tol = 0.5 * 10.0 ** -dec.astype(float)
         if how == "transposed":
-            if self._all_close(s, expected, tol):
+            if self._close(s, expected, tol):
                 node = tex_to_text(self.graph.nodes[slot[1]].label)
                 return TRANSPOSED, f"the right matrix transposed: {sym} is {right}, the shape of {node}, not {written}"
             return SHAPE, f"{written}, but {sym} is {right}"
-        enough = bool(np.all(dec >= self.digits))
-        if np.all(np.abs(s - expected) <= 1e-12 * np.maximum(1.0, np.abs(expected))) or (
-                enough and self._all_close(s, expected, tol)):
-            return CORRECT, ""
-        base, used, spread = self._tensor_with_student(slot)
-        own = base is not None and self._all_close(s, base, tol + spread)
-        verdict = own and self._own_numbers(used, enough, lambda: line_value(base, self.digits))
+        verdict = self._usual_causes(slot, s, dec, tol, expected)
         if verdict:
             return verdict
-        shown, low = line_value(expected, self.digits), int(dec.min())
-        if low < self.digits and self._all_close(s, expected, tol):
-            return ROUNDING, f"right to {low} decimal{'s' * (low != 1)}; give {self.digits}: {shown}"
-        near = min(low, self.digits)
-        if near >= 2 and np.all(np.abs(s - expected) <= _half_unit(near - 2)):
-            return ROUNDING, f"off by up to {np.max(np.abs(s - expected)):.{near}f}: rounded too early? ({shown})"
-        if np.any(np.abs(expected) > tol) and self._all_close(s, -expected, tol):
-            return SIGN, f"the sign is wrong: {shown}"
-        if s.ndim == 2 and s.shape[0] == s.shape[1] and self._all_close(s, expected.T, tol):
+        shown = line_value(expected, self.digits)
+        if s.ndim == 2 and s.shape[0] == s.shape[1] and self._close(s, expected.T, tol):
             return TRANSPOSED, f"the right matrix transposed: {shown}"
         if slot[0] == "a" and slot[1] != self.graph.output:
             terms = self._tensor_terms(slot[1], lambda u: self.true[u])
             for i, term in terms if len(terms) > 1 else ():
-                if np.any(np.abs(term) > tol) and self._all_close(s, expected - term, tol + 1e-4 * np.abs(expected)):
+                if np.any(np.abs(term) > tol) and self._close(s, expected - term, tol + 1e-4 * np.abs(expected)):
                     return MISSING_TERM, (f"{sym} misses the term through {tex_to_text(self.graph.nodes[i].label)}: "
                                           f"{line_value(term, self.digits)}")
         bad = np.abs(s - expected) > tol + self.rtol * np.abs(expected)
@@ -544,25 +513,18 @@ class _Grader:
         for r in rows.adjoint(t):
             if r.node in g.index and r.value is not None:
                 out[("a", g.index[r.node])] = r.rule
-        steps = rows.adjoint_steps(t)[1:]
-        count = {}
-        for r, (i, k, j, *_) in zip(steps, t.contributions):
-            count[j] = count.get(j, 0) + 1
-            if j in self.uses_steps:
-                out[("s", j, count[j]) if count[j] < len(self.steps[j]) else ("a", j)] = r.rule
+        for r, slot in zip(rows.adjoint_steps(t)[1:], self._step_slots()):
+            if slot[1] in self.uses_steps:
+                out[slot] = r.rule
         return out
 
     def run(self):
-        slots, rules, graded = self.slots(), self.rules(), []
+        slots, rules = self.slots(), self.rules()
         for slot in slots:
-            self.grades[slot] = self.grade(slot)
-        first = True
-        for slot in slots:
-            verdict, why = self.grades[slot]
-            mark = first and verdict not in (CORRECT, CARRIED, MISSING)
-            first = first and not mark
-            graded.append(Graded(slot, self._sym(slot), "= " + self._text(rules.get(slot, "")), self.entries.get(slot),
-                                 self.true[slot], verdict, why, mark))
+            self.grades[slot] = self.grade(slot)  # in order: a row's verdict may read those of the rows it uses
+        first = next((s for s in slots if self.grades[s][0] not in (CORRECT, CARRIED, MISSING)), None)
+        graded = [Graded(slot, self._sym(slot), "= " + self._text(rules.get(slot, "")), self.entries.get(slot),
+                         self.true[slot], *self.grades[slot], slot == first) for slot in slots]
         unknown = [Graded(None, e.name, "", e, None, UNKNOWN, why) for e, why in self.unknown]
         if self.unknown_count > len(self.entries):
             self.notes.append(f"most rows name no node of {self.graph.name}: is this the table of another function?")
@@ -579,8 +541,7 @@ def check(trace, answers, *, digits=4, rtol=0.0):
         raise GraphcompError(f"--rtol must be between 0 and 1, not {rtol}")
     grader = _Grader(trace, answers, digits, rtol)
     graded, unknown = grader.run()
-    mode = grader.mode
-    return Report(trace.graph.name, mode, answers.file, digits, rtol, graded, unknown, list(answers.unreadable),
+    return Report(trace.graph.name, grader.mode, answers.file, digits, rtol, graded, unknown, list(answers.unreadable),
                   grader.notes, grader.unknown_count, answers.unreadable_count)
 
 

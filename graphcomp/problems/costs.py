@@ -55,12 +55,10 @@ def _pairwise_sum(names, nodes, prefix):
         pairs = [level[k:k + 2] for k in range(0, len(level), 2)]
         level = []
         for pair in pairs:
-            if len(pair) == 1:
-                level.append(pair[0])
-                continue
-            level.append(f"{prefix}{made}")
-            nodes.append({"name": level[-1], "op": "add", "inputs": pair})
-            made += 1
+            if len(pair) == 2:
+                nodes.append({"name": f"{prefix}{made}", "op": "add", "inputs": pair})
+                pair, made = [nodes[-1]["name"]], made + 1
+            level.append(pair[0])
     return level[0]
 
 
@@ -91,6 +89,5 @@ def sweep(sizes=SIZES, fixed=1):
 
 def crossover(points, along, mode):
     """The first size along `along` ('n' or 'm') at which `mode`'s operations exceed the other mode's, or None."""
-    worse = [getattr(p, along) for p in points
-             if (p.forward_ops > p.reverse_ops if mode == "forward" else p.reverse_ops > p.forward_ops)]
-    return worse[0] if worse else None
+    return next((getattr(p, along) for p in points
+                 if (p.forward_ops > p.reverse_ops if mode == "forward" else p.reverse_ops > p.forward_ops)), None)

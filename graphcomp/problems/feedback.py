@@ -67,53 +67,41 @@ def rich_renderables(report):
         table.add_column(name, justify=justify)
     for r in _all(report):
         cells = _cells(report, r)
-        style = _STYLE.get(r.verdict, "red")
-        row = [Text(("▶ " if r.first else "") + cells[0], style="bold" if r.first else ""), cells[1], cells[2],
-               Text(cells[3], style=style + (" bold reverse" if r.first else "")), cells[4]]
-        table.add_row(*row)
+        mark = " bold reverse" if r.first else ""
+        table.add_row(Text(("▶ " if r.first else "") + cells[0], style="bold" if r.first else ""), *cells[1:3],
+                      Text(cells[3], style=_STYLE.get(r.verdict, "red") + mark), cells[4])
     if _more(report):
         table.add_row(_more(report), "", "", Text(UNKNOWN, style=_STYLE[UNKNOWN]), "")
     return [table, *(Text(line) for line in _footer(report))]
 
 
-def _md_escape(s):
-    return s.replace("|", "\\|")
+def _marked(report, escape, bold, width=5):
+    """Each row's first `width` cells, escaped, and in bold on the row to look at first."""
+    return [[(bold if r.first else "{}").format(escape(c)) for c in _cells(report, r)[:width]] for r in _all(report)]
 
 
 def markdown(report):
     out = [f"**{_title(report)}**", "", "| row | yours | right | verdict | rule |", "|---|---:|---:|---|---|"]
-    for r in _all(report):
-        cells = [_md_escape(c) for c in _cells(report, r)]
-        if r.first:
-            cells = [f"**{c}**" for c in cells]
-        out.append("| " + " | ".join(cells) + " |")
+    out += ["| " + " | ".join(cells) + " |" for cells in _marked(report, lambda c: c.replace("|", "\\|"), "**{}**")]
     if _more(report):
         out.append(f"| {_more(report)} | | | {UNKNOWN} | |")
     return "\n".join(out + [""] + [line + "  " for line in _footer(report)]) + "\n"
 
 
-_TEX = {"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_", "{": "\\{",
-        "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}"}
-
-
-def _tex_escape(s):
-    return "".join(_TEX.get(c, c) for c in s)
+_TEX = str.maketrans({"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
+                      "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}"})
 
 
 def latex(report):
     """A longtable-free tabular with Unicode text: compile with LuaLaTeX/XeLaTeX, or pdflatex with [utf8]inputenc
     where the symbols are declared; the verdict column wraps."""
-    out = [f"% graphcomp check: {_tex_escape(_title(report))}; needs \\usepackage{{booktabs}} and a Unicode engine",
+    out = [f"% graphcomp check: {_title(report).translate(_TEX)}; needs \\usepackage{{booktabs}} and a Unicode engine",
            "\\begin{tabular}{@{}lrrp{0.45\\linewidth}@{}}", "\\toprule",
            "row & yours & right & verdict \\\\", "\\midrule"]
-    for r in _all(report):
-        cells = [_tex_escape(c) for c in _cells(report, r)[:4]]
-        if r.first:
-            cells = [f"\\textbf{{{c}}}" for c in cells]
-        out.append(" & ".join(cells) + " \\\\")
+    out += [" & ".join(cells) + " \\\\" for cells in _marked(report, lambda c: c.translate(_TEX), "\\textbf{{{}}}", 4)]
     if _more(report):
-        out.append(f"\\multicolumn{{4}}{{@{{}}l}}{{{_tex_escape(_more(report))}}} \\\\")
-    out += ["\\bottomrule", "\\end{tabular}"] + [f"% {_tex_escape(line)}" for line in _footer(report)]
+        out.append(f"\\multicolumn{{4}}{{@{{}}l}}{{{_more(report).translate(_TEX)}}} \\\\")
+    out += ["\\bottomrule", "\\end{tabular}"] + [f"% {line.translate(_TEX)}" for line in _footer(report)]
     return "\n".join(out) + "\n"
 
 

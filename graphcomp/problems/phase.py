@@ -319,60 +319,50 @@ def lstsq(J, b):
     return np.linalg.lstsq(J, b, rcond=None)[0]
 
 
-def _newton(deriv):
-    def step(x):
-        g, H = deriv.grad(x), deriv.hess(x)
-        try:
-            d = np.linalg.solve(H, -g)
-        except np.linalg.LinAlgError:  # singular Hessian: take the minimum-norm step instead
-            d = np.linalg.lstsq(H, -g, rcond=None)[0]
-        return d, deriv.f(x), g
-
-    return step
+# A step of each method: step(deriv, x) → (the step d, f(x), ∇f(x)); a new stepper for each run.
+def _newton(deriv, x):
+    g, H = deriv.grad(x), deriv.hess(x)
+    try:
+        d = np.linalg.solve(H, -g)
+    except np.linalg.LinAlgError:  # singular Hessian: take the minimum-norm step instead
+        d = np.linalg.lstsq(H, -g, rcond=None)[0]
+    return d, deriv.f(x), g
 
 
-def _gauss_newton(deriv):
-    def step(x):
-        r, J = deriv.residual(x), deriv.jac(x)
-        # f = ¼‖r‖² gives f and ∇f = ½Jᵀr for the history at no extra cost.
-        return lstsq(J, -r), 0.25 * (r @ r), 0.5 * (J.T @ r)
-
-    return step
+def _gauss_newton(deriv, x):
+    r, J = deriv.residual(x), deriv.jac(x)
+    # f = ¼‖r‖² gives f and ∇f = ½Jᵀr for the history at no extra cost.
+    return lstsq(J, -r), 0.25 * (r @ r), 0.5 * (J.T @ r)
 
 
-def _levenberg_marquardt(deriv):
+class _LevenbergMarquardt:
     """Gauss–Newton with damping λ: solves [J; √λ I] d ≈ [−r; 0], λ updated by Nielsen's rule."""
     lam, nu = None, 2.0
 
-    def step(x):
-        nonlocal lam, nu
+    def __call__(self, deriv, x):
         r, J = deriv.residual(x), deriv.jac(x)
         cost = r @ r
-        if lam is None:
-            lam = 1e-3 * max(np.max(np.einsum("ij,ij->j", J, J)), np.finfo(float).tiny)
+        if self.lam is None:
+            self.lam = 1e-3 * max(np.max(np.einsum("ij,ij->j", J, J)), np.finfo(float).tiny)
         rhs = np.concatenate([-r, np.zeros(x.size)])
         eye = np.eye(x.size)
         while True:
-            d = lstsq(np.vstack([J, np.sqrt(lam) * eye]), rhs)
+            d = lstsq(np.vstack([J, np.sqrt(self.lam) * eye]), rhs)
             if np.linalg.norm(d) <= np.finfo(float).eps * np.linalg.norm(x):
                 break  # damping has shrunk the step to rounding: x is stationary
             r_new = deriv.residual(x + d)
             model = r + J @ d
             predicted, actual = cost - model @ model, cost - r_new @ r_new
             if predicted > 0 and actual > 0:
-                lam *= max(1 / 3, 1 - (2 * actual / predicted - 1) ** 3)
-                nu = 2.0
+                self.lam *= max(1 / 3, 1 - (2 * actual / predicted - 1) ** 3)
+                self.nu = 2.0
                 break
-            lam *= nu
-            nu *= 2
-        else:
-            d = np.zeros_like(x)
+            self.lam *= self.nu
+            self.nu *= 2
         return d, 0.25 * cost, 0.5 * (J.T @ r)
 
-    return step
 
-
-STEPPERS = {"newton": _newton, "gauss-newton": _gauss_newton, "lm": _levenberg_marquardt}
+STEPPERS = {"newton": lambda: _newton, "gauss-newton": lambda: _gauss_newton, "lm": _LevenbergMarquardt}
 
 
 def run(deriv, method, x0, *, iters=100, tol=1e-12, x_true=None, scales=None, judge=True):
@@ -387,10 +377,10 @@ def run(deriv, method, x0, *, iters=100, tol=1e-12, x_true=None, scales=None, ju
         return _run_scipy(deriv, x0, tol=tol, x_true=x_true, scales=scales, judge=judge)
     if method not in STEPPERS:
         raise GraphcompError(f"unknown method '{method}' (choose from {', '.join(METHODS)})")
-    step = STEPPERS[method](deriv)
+    step = STEPPERS[method]()
     x = np.array(x0, dtype=float)
     start = time.perf_counter()
-    d, fx, g = step(x)
+    d, fx, g = step(deriv, x)
     history = [Step(0, fx, float(np.linalg.norm(g)), float("nan"), rel_error(x, x_true), 0.0)]
     status = "max iterations"
     for k in range(1, iters + 1):
@@ -403,7 +393,7 @@ def run(deriv, method, x0, *, iters=100, tol=1e-12, x_true=None, scales=None, ju
         if done or k == iters:
             fx, g = deriv.f(x), deriv.grad(x)
         else:
-            d, fx, g = step(x)
+            d, fx, g = step(deriv, x)
         history.append(Step(k, fx, float(np.linalg.norm(g)), length, rel_error(x, x_true), now))
         if done:
             status = "converged"

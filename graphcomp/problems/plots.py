@@ -42,9 +42,7 @@ def convergence_png(runs, *, n, m, seed, init):
         f = np.maximum([s.f for s in r.history], np.finfo(float).tiny)
         ax.semilogy(k, f, marker=marker, linestyle=line, markersize=4, markerfacecolor="none",
                     label=f"{NAMES[method]} ({r.verdict.kind})")
-    ax.set_xlabel("iteration k")
-    ax.set_ylabel("f(x_k)")
-    ax.set_title(f"n={n}, m={m}, seed={seed}, {init} init")
+    ax.set(xlabel="iteration k", ylabel="f(x_k)", title=f"n={n}, m={m}, seed={seed}, {init} init")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="upper right")
     fig.tight_layout()
@@ -56,10 +54,8 @@ def phase_png(ratios, rates, *, n, count):
     plt, (fig, ax) = _figure()
     for init, r in rates.items():
         ax.plot(ratios, 100 * np.asarray(r), marker="o", label=f"Gauss–Newton, {init} init")
-    ax.set_xlabel("m / n")
-    ax.set_ylabel("success rate (%)")
-    ax.set_ylim(-2, 102)
-    ax.set_title(f"Phase transition, n={n}, {count} instances per ratio")
+    ax.set(xlabel="m / n", ylabel="success rate (%)", ylim=(-2, 102),
+           title=f"Phase transition, n={n}, {count} instances per ratio")
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -73,9 +69,8 @@ def cost_png(by_n, by_m):
         xs = [getattr(p, along) for p in points]
         ax.loglog(xs, [p.forward_ops for p in points], "o" + style, label=f"forward mode, against {along}")
         ax.loglog(xs, [p.reverse_ops for p in points], "s" + style, label=f"reverse mode, against {along}")
-    ax.set_xlabel("n inputs (m = 1), or m outputs (n = 1)")
-    ax.set_ylabel("operations executed (all sweeps)")
-    ax.set_title("Forward mode costs a sweep per input, reverse mode a sweep per output")
+    ax.set(xlabel="n inputs (m = 1), or m outputs (n = 1)", ylabel="operations executed (all sweeps)",
+           title="Forward mode costs a sweep per input, reverse mode a sweep per output")
     ax.legend(fontsize=8)
     return _png(plt, fig)
 
@@ -90,7 +85,6 @@ def curvature_png(matrices, titles):
             ax = axes[row, k]
             image = ax.imshow(M, cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
             ax.set_title(f"{name} at {titles[point]}", fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax.set(xticks=[], yticks=[])
     fig.colorbar(image, ax=axes, shrink=0.8, label="entry (one scale for all)")
     return _png(plt, fig)

@@ -5,6 +5,7 @@ contents) and Diagrams to draw; nothing here computes a number by other means
 than the engine, the solvers and the verifier. graphcomp.cli.report draws and
 writes them.
 """
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,8 +150,6 @@ def _diagrams(graph, stem, part, what, formats=("png", "pdf", "tex")):
 
 
 def _npz(arrays):
-    import io
-
     buf = io.BytesIO()
     np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})
     return buf.getvalue()
@@ -159,9 +158,7 @@ def _npz(arrays):
 def _data_tex(graph, inputs, seed):
     lines = [f"% the inputs of {graph.name}, drawn as: " + "; ".join(graph.draw_calls(seed)) + "; needs "
              "\\usepackage{amsmath}", "\\begin{gather*}"]
-    cells = []
-    for name, x in inputs.items():
-        cells.append(f"{graph.node(name).label} = {tex_matrix(x, 4)}")
+    cells = [f"{graph.node(name).label} = {tex_matrix(x, 4)}" for name, x in inputs.items()]
     # three matrices to a line keep the display inside the page
     lines.append(" \\\\\n".join(",\\quad ".join(cells[k:k + 3]) for k in range(0, len(cells), 3)))
     lines.append("\\end{gather*}")

@@ -91,9 +91,8 @@ def run_sentence(method, init, run):
             f"${sci(v.rel_error, 2)}$).")
 
 
-def trials_rows(summaries):
+def trials_rows(summaries, kinds=phase.FAILURES):
     """[(method, init, success %, success % with restarts, median iterations, failure counts…)] and the kinds."""
-    kinds = phase.FAILURES
     rows = [(SHORT[s.method], s.init, f"{100 * s.success_rate:.0f}", f"{100 * s.success_rate_restarts:.0f}",
              f"{s.median_iterations:.0f}", *(str(s.failures[k]) for k in kinds)) for s in summaries]
     return rows, kinds
@@ -121,14 +120,18 @@ def trials_markdown(summaries, *, restarts):
     return "\n".join(out) + "\n"
 
 
+def _csv(header, rows):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
 def trials_csv(summaries):
     """The trials table as CSV."""
     rows, kinds = trials_rows(summaries)
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["method", "init", "success_pct", "success_pct_restarts", "median_iterations", *kinds])
-    w.writerows(rows)
-    return buf.getvalue()
+    return _csv(["method", "init", "success_pct", "success_pct_restarts", "median_iterations", *kinds], rows)
 
 
 def phase_latex(ratios, rates, *, n, count):
@@ -181,12 +184,9 @@ def verify_markdown(report, digits=4):
 
 def verify_csv(report):
     """Problem 3(c)'s differences as CSV: one row per pair of methods and parameter."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["method_a", "method_b", "parameter", "max_abs_diff", "max_rel_diff", "rtol", "atol", "ok"])
-    for c in report.comparisons:
-        w.writerow([c.a, c.b, c.param, f"{c.abs_diff:.6e}", f"{c.rel_diff:.6e}", c.tol[0], c.tol[1], c.ok])
-    return buf.getvalue()
+    return _csv(["method_a", "method_b", "parameter", "max_abs_diff", "max_rel_diff", "rtol", "atol", "ok"],
+                ([c.a, c.b, c.param, f"{c.abs_diff:.6e}", f"{c.rel_diff:.6e}", c.tol[0], c.tol[1], c.ok]
+                 for c in report.comparisons))
 
 
 def verify_renderables(report, *, source, digits=4):
@@ -278,15 +278,13 @@ def verify_text_markdown(report, digits=4):
 
 def verify_text_json(report, digits=4):
     """Everything as JSON at full precision: gradients by method, differences, tolerances, notes and the verdict."""
-    def plain(x):
-        return np.asarray(x, dtype=float).tolist()
-
     ok, text = verify_verdict(report)
     doc = {
         "graph": report.graph.name,
         "value": report.value,
-        "inputs": {k: plain(x) for k, x in report.inputs.items()},
-        "gradients": {m: {k: plain(x) for k, x in grads.items()} for m, grads in report.gradients.items()},
+        "inputs": {k: np.asarray(x, dtype=float).tolist() for k, x in report.inputs.items()},
+        "gradients": {m: {k: np.asarray(x, dtype=float).tolist() for k, x in grads.items()}
+                      for m, grads in report.gradients.items()},
         "fd_error": report.fd_error,
         "comparisons": [{"a": c.a, "b": c.b, "parameter": c.param, "max_abs_diff": c.abs_diff,
                          "max_rel_diff": c.rel_diff, "rtol": c.tol[0], "atol": c.tol[1], "ok": c.ok}
@@ -312,7 +310,6 @@ def _param(graph, name):
 
 def runs_renderables(method, runs, *, init, n, m, seed, source):
     """Problem 1, one method's run as rich renderables: its iterations, its verdict, and its restarts."""
-    out = []
     first = runs[0]
     what = {"analytic": "hand-derived derivatives", "engine": "derivatives by the graph engine"}[source]
     table = Table(title=f"{NAMES[method]} from {init} init — n={n}, m={m}, seed={seed}, {what}")
@@ -321,7 +318,9 @@ def runs_renderables(method, runs, *, init, n, m, seed, source):
     for s in first.history:
         table.add_row(str(s.k), f"{s.f:.3e}", f"{s.grad_norm:.3e}", "" if s.k == 0 else f"{s.step:.3e}",
                       f"{s.rel_error:.3e}", f"{1e3 * s.time:.2f}")
-    out += [table, _verdict(method, first)]
+    ok, text = verdict_text(method, first)
+    head, _, rest = text.partition(" — ")
+    out = [table, f"[bold {'green' if ok else 'red'}]{head}[/] — {rest}"]
     for j, r in enumerate(runs[1:], 1):
         out.append(f"  restart {j} from a fresh random point: {r.iterations} iterations → {r.verdict.kind}"
                       f" (f = {r.verdict.f:.3e}, dist to ±x {r.verdict.rel_error:.2e})")
@@ -331,33 +330,18 @@ def runs_renderables(method, runs, *, init, n, m, seed, source):
     return out + [""]
 
 
-def _verdict(method, r):
-    ok, text = verdict_text(method, r)
-    head, _, rest = text.partition(" — ")
-    return f"[bold {'green' if ok else 'red'}]{head}[/] — {rest}"
-
-
 def trials_renderables(summaries, *, n, m, seed, count, restarts):
     """Problem 1's trials as a rich table of success rates and failure kinds, and the sentence that reads it."""
     table = Table(title=f"{count} instances, n={n}, m={m}, seeds {seed}…{seed + count - 1}",
                   box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
-    table.add_column("method", no_wrap=True)
-    table.add_column("init", no_wrap=True)
-    table.add_column("ok %", justify="right")
-    if restarts:
-        table.add_column(f"ok %\n+{restarts} rst", justify="right")
-    for col in ("iters", "ms"):
-        table.add_column(col, justify="right")
     kinds = phase.FAILURES + ((phase.GLOBAL,) if any(s.failures[phase.GLOBAL] for s in summaries) else ())
-    for kind in kinds:
-        table.add_column(COLUMNS[kind], justify="right")
-    for s in summaries:
-        row = [SHORT[s.method], s.init, f"{100 * s.success_rate:.0f}"]
-        if restarts:
-            row.append(f"{100 * s.success_rate_restarts:.0f}")
-        row += [f"{s.median_iterations:.0f}", f"{1e3 * s.median_time:.2f}"]
-        row += [str(s.failures[kind]) for kind in kinds]
-        table.add_row(*row, end_section=s.init == phase.INITS[-1])
+    heads = ["method", "init", "ok %", f"ok %\n+{restarts} rst", "iters", "ms", *(COLUMNS[k] for k in kinds)]
+    shown = [k for k in range(len(heads)) if restarts or k != 3]  # the restarts column only with restarts
+    for k in shown:
+        table.add_column(heads[k], **({"no_wrap": True} if k < 2 else {"justify": "right"}))
+    for s, row in zip(summaries, trials_rows(summaries, kinds)[0]):
+        row = [*row[:5], f"{1e3 * s.median_time:.2f}", *row[5:]]  # the time goes after the median iterations
+        table.add_row(*(row[k] for k in shown), end_section=s.init == phase.INITS[-1])
     return [table, "ok: f ≈ 0 and x recovered up to its sign (+R rst: within R restarts from random points). "
                   "Failures (spurious local minimum, saddle point, local maximum, no convergence) are judged at the "
                   "end of the first run from ‖∇f‖ and the Hessian's eigenvalues. iters and ms are medians "
@@ -418,11 +402,7 @@ def cost_renderables(by_n, by_m, crossover):
 
 def cost_csv(by_n, by_m):
     """Both series as CSV, one row per (n, m)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([c.replace(" ", "_") for c in COST_COLUMNS])
-    w.writerows(cost_rows(by_n + by_m))
-    return buf.getvalue()
+    return _csv([c.replace(" ", "_") for c in COST_COLUMNS], cost_rows(by_n + by_m))
 
 
 POINTS = {"start": "random start $x_0$", "newton": "Newton's end point", "gauss-newton": "Gauss--Newton's end point"}
