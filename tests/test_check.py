@@ -358,3 +358,10 @@ def test_a_list_where_a_number_is_due():
     assert _row(report, "v₁").verdict == "shape" and "decimal commas?" in _row(report, "v₁").why
     assert _row(report, "v₂").verdict == "correct"
     assert [r.symbol for r in report.rows if r.verdict not in ("correct", "carried")] == ["v₁"]
+
+
+def test_a_latex_row_shorter_than_its_header_leaves_the_missing_cells_blank():
+    """A row that stops before the trace column is read as far as it goes, not an IndexError."""
+    text = "\\begin{tabular}{lll}\nnode & value & trace \\\\\nv1 & 1.5 \\\\\n\\end{tabular}\n"
+    entries = list(answers.parse(text, "short.tex"))
+    assert [(e.name, e.kind, e.value) for e in entries] == [("v1", "value", 1.5)]

@@ -351,7 +351,8 @@ class _Header:
         label = cells[self.name] if self.name < len(cells) else ""
         named = name_key(latex_text(label)) if label.strip() else None
         symbol = name_key(latex_text(cells[self.symbol])) if self.symbol is not None and self.symbol < len(cells) else None
-        trace = _TRACE_KINDS.get(cells[self.trace].strip().lower()) if self.trace is not None else None
+        trace = _TRACE_KINDS.get(cells[self.trace].strip().lower()) if self.trace is not None and self.trace < len(
+            cells) else None  # a short row leaves its trace cell blank
         if named is None:
             if label.strip() or any(cells[k].strip() not in NONE for k, _ in self.numbers if k < len(cells)):
                 out.bad(line, ",".join(cells), f"'{label.strip()}' is not a row name")

@@ -172,7 +172,7 @@ def gradients_latex(report, digits=4, differences=False):
     return "\n".join(out) + "\n"
 
 
-def verify_markdown(report, digits=4):
+def verify_markdown(report):
     """Problem 3(c)'s differences table in Markdown."""
     g = report.graph
     out = ["| methods | parameter | max abs diff | max rel diff | within tolerance |", "|---|---|---:|---:|---|"]
@@ -273,7 +273,7 @@ def verify_text_markdown(report, digits=4):
         out.append(f"| ${g.node(k).label}$ | " + " | ".join(cells) + " |")
     head, rule = verify_verdict(report)[1].split("\n")
     tail = [f"{note}  " for note, _ in verify_notes(report)] + [f"**{head}**  ", rule]
-    return "\n".join(out) + "\n\n" + verify_markdown(report, digits) + "\n" + "\n".join(tail) + "\n"
+    return "\n".join(out) + "\n\n" + verify_markdown(report) + "\n" + "\n".join(tail) + "\n"
 
 
 def verify_text_json(report, digits=4):
