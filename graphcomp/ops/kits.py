@@ -7,7 +7,9 @@ than numpy on one float) and a tensor graph on an ArrayKit; graphcomp.engine.dua
 dual numbers from the registry for forward over reverse, and graphcomp.engine.jit one of Python
 expressions. tests/test_kits.py checks that every kit provides every function a registered rule calls.
 """
+import ctypes
 import math
+import platform
 from typing import Protocol
 
 import array_api_compat
@@ -213,6 +215,20 @@ def numpy_kit():
     return _KITS["numpy"]
 
 TORCH_HINT = "pip install torch==2.13.0"
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def _keep_freed_memory():
+    """Ask glibc's malloc to keep the memory a trace frees for the next trace.
+
+    A trace holds every node's value and derivative until it is dropped, so it frees tens of MB at once; glibc
+    would hand that back to the system and fault it in again, page by page, on the next trace (1.4× the time of
+    a trace at Fig. 1's width 1024: bench/bench_mlp.py). PyTorch's autograd frees as it goes and reuses it.
+    So large blocks (up to 32 MB) come from the heap, and up to 256 MB of free heap is kept, in this process."""
+    if platform.libc_ver()[0] == "glibc":
+        libc = ctypes.CDLL(None)  # the C library this process runs on
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
 
 
 def torch_kit(device=None):
@@ -233,6 +249,7 @@ def torch_kit(device=None):
             raise GraphcompError(f"device '{device}': {str(exc).splitlines()[0]}") from None
         _KITS[device] = ArrayKit(array_api_compat.array_namespace(torch.empty(0)), device,
                                  torch.ops.aten.threshold_backward)
+        _keep_freed_memory()
     return _KITS[device]
 
 
