@@ -188,6 +188,26 @@ def test_an_overflow_behind_a_finite_keeping_op_names_the_node_where_it_arose(x,
     assert [g.nodes[i].name for i in p.adjoint_checks] == ["x", "r"]
 
 
+@pytest.mark.parametrize("spec, bad", [("fig1.yaml", "W2"), ("fig1.yaml", "y"), (None, "x")])
+def test_an_input_array_with_an_inf_or_nan_is_the_inputs_error_on_torch_too(spec, bad):
+    """torch's sweeps take float arrays unchecked and search them with the values (a matmul shows an inf in W2;
+    relu would hide x's, so x is searched itself): the error is the input's, as numpy's check on the way in gives."""
+    pytest.importorskip("torch")
+    g = graphcomp.load(spec) if spec else graphcomp.from_dict({
+        "name": "r", "inputs": [{"name": "x", "shape": [2]}], "output": "f",
+        "nodes": [{"name": "r", "op": "relu", "inputs": ["x"]}, {"name": "f", "op": "sum", "inputs": ["r"]}]})
+    for x in (-np.inf, np.nan):
+        at = g.defaults()
+        at[bad] = at[bad].copy()
+        at[bad].flat[-1] = x
+        messages = []
+        for backend in ("numpy", "torch"):
+            with pytest.raises(graphcomp.SpecError, match=f"node '{bad}', key 'value': .* not a finite number") as err:
+                g.trace(at=at, backend=backend)
+            messages.append(str(err.value))
+        assert messages[0] == messages[1]
+
+
 def test_cli_backend_torch_prints_the_numpy_table(capsys):
     pytest.importorskip("torch")
     from graphcomp.cli import main

@@ -103,14 +103,16 @@ class Plan:
 
     @cached_property
     def value_checks(self):
-        """The nodes a tensor graph's forward sweep searches for inf and nan: an inf or nan arises first at a computed
-        node but a keeps-finite op's (Op.keeps_finite), and is seen at a checked node or at a user that propagates
-        it (Op.propagates) and is seen; so from the output back, a node is checked unless a user shows its inf."""
+        """The nodes a tensor graph's forward sweep searches for inf and nan: an inf or nan is first in an input (one
+        the kit was given unchecked) or arises first at a computed node but a keeps-finite op's (Op.keeps_finite), and
+        is seen at a checked node or at a user that propagates it (Op.propagates) and is seen; so from the output
+        back, such a node is checked unless a user shows its inf."""
         registry, nodes, users = ops.REGISTRY, self.graph.nodes, self.graph.users
         seen, out = [False] * self.n, []
-        for i, _, _, _, op, _ in reversed(self.steps):
+        for i in range(self.n - 1, -1, -1):
+            n = nodes[i]
             seen[i] = any(seen[u] and registry[nodes[u].op].propagates for u, _ in users[i])
-            if not (seen[i] or op.keeps_finite):
+            if not seen[i] and n.kind != CONST and (n.op is None or not registry[n.op].keeps_finite):
                 seen[i] = True
                 out.append(i)
         return out[::-1]

@@ -137,6 +137,10 @@ def _finite(graph, plan_, xs, v, phase, steps=None):
         checked = [xs[i] for i in (plan_.value_checks if xs is v else plan_.adjoint_checks)]
     if kit.finite(checked):
         return  # a false alarm (a finite sum that overflows) makes the search below find nothing
+    if xs is v:  # an input that holds an inf or a nan is the input's error, as it would have been on the way in
+        for i in graph.inputs:
+            if not kit.finite([v[i]]):
+                as_value(kit.to_numpy([v[i]])[0], file=graph.file, node=graph.nodes[i].name)
     if steps is None:
         steps = plan_.steps if phase == "evaluating" else plan_.jvp if "tangents" in phase else plan_.vjp
     for step in steps:
@@ -253,8 +257,11 @@ def input_values(graph, at, kit, *, seed=None, data=None, dist=None):
 def _coerce(graph, n, x, kit, key="value"):
     if type(x) is float and not n.shape and math.isfinite(x):
         return kit.coerce(x)  # a finite float: skip the general checks
-    if type(x) is np.ndarray and x.dtype == np.float64 and x.shape == n.shape and _ALL(np.isfinite(x), axis=None):
-        return kit.coerce(x)  # a finite float array of the input's shape (a network's weights): the same
+    if type(x) is np.ndarray and x.dtype == np.float64 and x.shape == n.shape and (
+            (key == "value" and not kit.raises) or _ALL(np.isfinite(x), axis=None)):
+        # a float array of the input's shape (a network's weights), finite, or searched with the values after the
+        # forward sweep where the kit does not raise (plan.value_checks covers the inputs)
+        return kit.coerce(x)
     x = as_value(x, file=graph.file, node=n.name, key=key)
     if np.shape(x) != tuple(n.shape):
         raise GraphcompError(f"{'a direction' if key == 'wrt' else 'value'} of shape {np.shape(x)}, but the input "
