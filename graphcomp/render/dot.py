@@ -17,7 +17,7 @@ from graphcomp import ops
 from graphcomp.core.labels import default_label, fmt_shape, space
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE
 from graphcomp.render import rows
-from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
+from graphcomp.render.text import fmt_number, fmt_value, tex_matrix, tex_to_text
 
 FONT = "Helvetica,Arial,sans-serif"
 INK, MUTED = "#333333", "#6b6b6b"
@@ -304,7 +304,10 @@ def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits
         return colours.setdefault(code.lower(), f"gc{len(colours)}")
 
     def number(symbol, value, row, code):
-        return f"\\textcolor{{{colour(code)}}}{{${symbol} = {_tex_array(value, digits, row)}$}}"
+        # a bmatrix cut like the Graphviz boxes (_value_text); a column vector is a row with ^T
+        cut = (SHOWN, SHOWN - (np.ndim(value) == 2 and len(value) > SHOWN), SHOWN, True)
+        tex = tex_matrix(value, digits, vector="row" if row else "row^T", cut=cut)
+        return f"\\textcolor{{{colour(code)}}}{{${symbol} = {tex}$}}"
 
     body, all_boxes = [], boxes(graph, trace, values=values)
     for obj in doc["objects"]:
@@ -393,20 +396,6 @@ def page_rankdir(svgs):
     SVG laid out each way, {'LR': …, 'TB': …}."""
     sizes = {d: smallest_text(svg)[0] for d, svg in svgs.items()}
     return "LR" if sizes["LR"] >= min(MIN_PT, sizes["TB"]) else "TB"
-
-
-def _tex_array(value, digits, row):
-    """A number, or a bmatrix cut like the Graphviz boxes (\\cdots, \\vdots); a column vector is a row with ^\\top."""
-    a = np.asarray(value)
-    if a.ndim == 0:
-        return fmt_number(a, digits)
-    m = np.atleast_2d(a)
-    shown = m[:SHOWN] if len(m) <= SHOWN else m[:SHOWN - 1]  # as many lines as in the Graphviz box
-    cells = [[fmt_number(x, digits) for x in r[:SHOWN]] + ["\\cdots"] * (m.shape[1] > SHOWN) for r in shown]
-    if m.shape[0] > SHOWN:
-        cells.append(["\\vdots"] * len(cells[0]))
-    body = "\\begin{bmatrix}" + " \\\\ ".join(" & ".join(r) for r in cells) + "\\end{bmatrix}"
-    return body + ("^\\top" if a.ndim == 1 and not row else "")
 
 
 def _tikz_node_style(obj, colour):

@@ -192,16 +192,8 @@ def _tex_value(x, digits, row):
     """A number, vector or matrix in LaTeX; past TEX_SHOWN entries along an axis the rest is \\cdots or \\vdots."""
     if x is None:
         return "--"
-    a = np.asarray(x)
-    if a.ndim == 0 or max(a.shape) <= TEX_SHOWN:
-        return tex_matrix(x, digits, vector="row" if row else "column")
-    a = a.reshape(1, -1) if a.ndim == 1 and row else a.reshape(-1, 1) if a.ndim == 1 else a
-    cut = TEX_SHOWN - 1
-    lines = [[fmt_number(e, digits) for e in r[:cut]] + (["\\cdots"] if a.shape[1] > TEX_SHOWN else [])
-             for r in a[:cut]]
-    if a.shape[0] > TEX_SHOWN:
-        lines.append(["\\vdots"] + [""] * (len(lines[0]) - 1))
-    return "\\begin{bmatrix}" + " \\\\ ".join(" & ".join(r) for r in lines) + "\\end{bmatrix}"
+    cut = (TEX_SHOWN, TEX_SHOWN - 1, TEX_SHOWN - 1, False) if max(np.shape(x), default=0) > TEX_SHOWN else None
+    return tex_matrix(x, digits, vector="row" if row else "column", cut=cut)
 
 
 def latex(trace, digits=4, style=None):
@@ -226,7 +218,7 @@ def latex(trace, digits=4, style=None):
         if _column_labels(trace, key) != [None]:
             parts += [" & " * 5 + " & ".join(f"${label}$" for label in _column_labels(trace, key)) + " \\\\", "\\midrule"]
         for left, r in beside:
-            parts.append(" & ".join(_tex_cells(trace, "primal", left, digits, 3) + _tex_cells(trace, key, r, digits, right))
+            parts.append(" & ".join(_tex_cells(trace, "primal", left, digits) + _tex_cells(trace, key, r, digits))
                          + " \\\\")
         rest, width = sects[2:], 3 + right + extra
     else:
@@ -242,7 +234,7 @@ def latex(trace, digits=4, style=None):
             parts += [" & ".join(["", "", *(f"${label}$" for label in labels), *[""] * (width - 2 - len(labels))])
                       + " \\\\", "\\midrule"]
         for r in rows:
-            parts.append(" & ".join(_tex_cells(trace, key, r, digits, 3) + [""] * (width - 2 - len(labels))) + " \\\\")
+            parts.append(" & ".join(_tex_cells(trace, key, r, digits) + [""] * (width - 2 - len(labels))) + " \\\\")
             if r.closed:  # the same .d in the .v fields alone, on a line of its own
                 closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
                 parts.append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
@@ -251,12 +243,13 @@ def latex(trace, digits=4, style=None):
     return "\n".join(parts) + "\n"
 
 
-def _tex_cells(trace, key, r, digits, width):
-    """A row's cells in LaTeX: symbol, [= generic,] = rule, value; blanks where there is no row."""
+def _tex_cells(trace, key, r, digits, value=None):
+    """A row's cells in LaTeX: symbol, [= generic,] = rule, values (or value(key, r, x) for each); blanks where there
+    is no row."""
     if r is None:
-        return [""] * width
+        return [""] * (2 + (key == "steps") + len(_column_labels(trace, key)))
     cells = [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$",
-             *(f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r))]
+             *(value(key, r, x) if value else f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r))]
     if key == "steps":
         cells.insert(1, f"$= {r.generic}$" if r.generic else "")
     return cells
@@ -270,10 +263,7 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
     parts, sects = [], sections(trace, style)
 
     def cells(key, r):
-        if r is None:
-            return ["", ""] + [""] * len(_column_labels(trace, key))
-        values = [value(key, r, x) if value else f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r)]
-        return [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$", *values]
+        return _tex_cells(trace, key, r, digits, value)
 
     if sects[1:] and sects[1][0] == "tangent" and trace.graph.scalar:
         heads = [f"${label}$" for label in _column_labels(trace)] if trace.columns else ["value"]
@@ -290,11 +280,9 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
         parts += [f"**{title}**\n", "| node | symbol |" + (" step |" if steps else "") + " rule | " + " | ".join(heads)
                   + " |", "|---|---|" + ("---|" if steps else "") + "---|" + "---:|" * len(heads)]
         for r in rows:
-            c = cells(key, r)
-            step = [f"$= {r.generic}$" if r.generic else ""] if steps else []
-            parts.append(f"| {r.node} | " + " | ".join(c[:1] + step + c[1:]) + " |")
+            parts.append(f"| {r.node} | " + " | ".join(cells(key, r)) + " |")
             if r.closed:
-                parts.append("| | | " + " | ".join(step and [""]) + f"$= {_spaced(trace, r.closed)}$ | |")
+                parts.append("| | | " + " | ".join([""] if steps else []) + f"$= {_spaced(trace, r.closed)}$ | |")
         parts.append("")
     parts += [f"${s} = {_tex_value(x, digits, True)}$  " for s, x in _results(trace)] if results else []
     return "\n".join(parts) + "\n"
