@@ -1,7 +1,5 @@
 """Trace tables: rich (terminal), LaTeX (booktabs), Markdown, CSV and JSON. They only read a finished Trace."""
-import csv
 import html
-import io
 import json
 import re
 
@@ -15,7 +13,13 @@ from graphcomp.core.labels import default_label
 from graphcomp.ops import REGISTRY
 from graphcomp.render import rows as trace_rows
 from graphcomp.render.rows import fill, result_tex, row_text
-from graphcomp.render.text import fmt_number, fmt_value, tex_matrix, tex_to_text
+from graphcomp.render.text import (
+    csv_lines,
+    fmt_value,
+    point_text,
+    tex_matrix,
+    tex_to_text,
+)
 
 FORMATS = ("rich", "latex", "markdown", "csv", "json")
 
@@ -110,15 +114,10 @@ def _results_of(trace, f, value, der):
     return out
 
 
-def _where(trace, digits):
-    shown = [f"{k} = {fmt_number(x, digits)}" for k, x in trace.inputs.items() if np.ndim(x) == 0]
-    return ", ".join(shown)
-
-
 def rich_renderables(trace, digits=4, style=None):
     """A list of rich renderables (tables and a result panel) for the console: a forward trace beside its
     evaluation trace, row by row, as the slides set it; other traces one below the other."""
-    where = _where(trace, digits)
+    where = point_text(trace.inputs, digits)
     head = f"{trace.graph.name}: {trace.graph.description or ''}" + (f"\nat {where}" if where else "")
     items = [Text(head, style="bold magenta")]
     sects = sections(trace, style)
@@ -291,19 +290,18 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
 def csv_text(trace, digits=4, style=None):
     """One CSV row per trace line: trace, node, symbol, step (the generic form of an adjoint step), rule
     (Unicode) and value."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["trace", "node", "symbol", "step", "rule", "value"])
-    for key, _, rows in sections(trace, style):
-        for r in rows:
-            # a forward trace with a column per input: a row per input, its trace named tangent:x1, tangent:x2…
-            values = r.value.items() if isinstance(r.value, dict) else [(None, r.value)]
-            symbol, generic, text = row_text(r)
-            text += f" = {tex_to_text(r.closed)}" if r.closed else ""
-            for name, x in values:
-                w.writerow([key if name is None else f"{key}:{name}", r.node, symbol, generic, text,
-                            fmt_value(x, digits, row=True).replace("\n", " ")])
-    return buf.getvalue()
+    def lines():  # a row at a time, into the text
+        yield ["trace", "node", "symbol", "step", "rule", "value"]
+        for key, _, rows in sections(trace, style):
+            for r in rows:
+                # a forward trace with a column per input: a row per input, its trace named tangent:x1, tangent:x2…
+                values = r.value.items() if isinstance(r.value, dict) else [(None, r.value)]
+                symbol, generic, text = row_text(r)
+                text += f" = {tex_to_text(r.closed)}" if r.closed else ""
+                yield from ([key if name is None else f"{key}:{name}", r.node, symbol, generic, text,
+                             fmt_value(x, digits, row=True).replace("\n", " ")] for name, x in values)
+
+    return csv_lines(lines())
 
 
 def _plain(x):
@@ -356,8 +354,10 @@ def _json_row(r, symbol, generic, rule):
         step = f'"step": {_STR(generic)}, ' if r.generic else ""
         return (f'{{"node": {_STR(r.node)}, "symbol": {_STR(symbol)}, {step}"rule": {_STR(rule)}, '
                 f'"latex": {_STR(latex)}, "value": {v!r}}}')
-    return _JSON.encode({"node": r.node, "symbol": symbol, **_generic(r, generic), "rule": rule, "latex": latex,
-                         "value": _json_value(v)})
+    return _JSON.encode({"node": r.node, "symbol": symbol, **({"step": generic} if r.generic else {}),
+                         **({"closed": tex_to_text(r.closed), "closed_latex": r.closed} if r.closed else {}),
+                         "rule": rule, "latex": latex,
+                         "value": {k: _plain(x) for k, x in v.items()} if isinstance(v, dict) else _plain(v)})
 
 
 def json_text(trace, digits=4, style=None):
@@ -383,15 +383,6 @@ def html_text(trace, digits=4, style=None, drawing=None):
     tables = "".join(blocks) + f"<p><b>{results}</b></p>"
     beside = f"<div style='flex:1 1 40%;min-width:20em'>{drawing}</div>" if drawing else ""
     return f"<div style='display:flex;gap:2em;flex-wrap:wrap'><div>{tables}</div>{beside}</div>"
-
-
-def _json_value(x):
-    return {k: _plain(v) for k, v in x.items()} if isinstance(x, dict) else _plain(x)
-
-
-def _generic(r, text):
-    return {**({"step": text} if r.generic else {}),
-            **({"closed": tex_to_text(r.closed), "closed_latex": r.closed} if r.closed else {})}
 
 
 def render(trace, fmt, digits=4, style=None):

@@ -1,5 +1,7 @@
 """LaTeX → Unicode for terminal output (v_{-2} → v₋₂, \\bar{v}_{1} → v̄₁), and number formatting."""
+import csv
 import functools
+import io
 import json
 import re
 
@@ -137,6 +139,18 @@ def fmt_value(x, digits, *, row=False):
         return body if row else body + "ᵀ"
     return "\n".join(("[[" if k == 0 else " [") + ", ".join(fmt_number(e, digits) for e in r) + ("]]" if k == len(a) - 1 else "]")
                      for k, r in enumerate(a))
+
+
+def point_text(values, digits):
+    """'x1 = 1.5000, x2 = 0.5000': the scalar ones of {name: value}."""
+    return ", ".join(f"{k} = {fmt_number(x, digits)}" for k, x in values.items() if np.ndim(x) == 0)
+
+
+def csv_lines(rows):
+    """Rows (lists of cells, or a generator of them) as CSV text, each line ending in \\n."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
 
 
 def indented_json(doc):
