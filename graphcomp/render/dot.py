@@ -313,14 +313,11 @@ def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits
     for obj in doc["objects"]:
         i = graph.index[obj["name"]]
         box, opts = all_boxes[i], _tikz_node_style(obj, colour)
-        if box.kind == CONST:
-            text = f"${box.title}$"
-        else:
-            lines = [f"${box.title}$"]
-            if box.definition:
-                lines.append(f"\\textcolor{{{colour(MUTED)}}}{{{_font('line')} ${box.definition}$}}")
-            lines += [f"{_font('line')} {number(*line)}" for line in box.numbers]
-            text = " \\\\ ".join(lines)
+        lines = [f"${box.title}$"]  # a constant's box has its title alone
+        if box.definition:
+            lines.append(f"\\textcolor{{{colour(MUTED)}}}{{{_font('line')} ${box.definition}$}}")
+        lines += [f"{_font('line')} {number(*line)}" for line in box.numbers]
+        text = " \\\\ ".join(lines)
         body.append(f"\\node[{opts}] (n{i}) at ({obj['pos']}) {{{text}}};")
     labels = edge_labels(graph, trace, digits) if edge_partials else {}
     laid = laid_edges(graph, doc)

@@ -154,10 +154,8 @@ def frame_dot(trace, steps, k, layout, digits=4, rankdir="LR"):
         if s.line is not None:
             shown[(s.node, s.line)] = s.value
     now = steps[k - 1]
-    nodes = {}
-    for obj in doc["objects"]:
-        i = graph.index[obj["name"]]
-        nodes[i] = {"pos": obj["pos"] + "!", "width": obj["width"], "height": obj["height"], "fixedsize": "true"}
+    nodes = {graph.index[obj["name"]]: {"pos": obj["pos"] + "!", "width": obj["width"], "height": obj["height"],
+                                        "fixedsize": "true"} for obj in doc["objects"]}
     for i in {now.node} | {a for a, _, _ in now.reads} | {i for _, i, _ in now.reads}:
         nodes[i].update(color=HIGHLIGHT, penwidth="4" if i == now.node else "2.5")
     edges = {key: {"pos": edge["pos"]} for key, edge in dot.laid_edges(graph, doc).items()}

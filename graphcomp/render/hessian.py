@@ -117,8 +117,5 @@ def as_dict(hess):
     }
 
 
-def json_text(hess, digits=4):
-    return indented_json(as_dict(hess))
-
-
-FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}
+FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text,
+           "json": lambda hess, digits=4: indented_json(as_dict(hess))}

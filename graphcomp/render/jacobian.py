@@ -186,7 +186,8 @@ def csv_text(jac, digits=4):
     mode (section 'cost': mode, sweeps, operations executed, seconds)."""
     entries = (["jacobian", out, inp, repr(float(jac.forward[j, k])), repr(float(jac.reverse[j, k])), "", "", "", ""]
                for j, out in enumerate(jac.outputs) for k, inp in enumerate(jac.inputs))
-    costs = (["cost", "", "", "", "", mode, c.sweeps, c.operations, f"{c.seconds:.6e}"] for mode, c in jac.costs.items())
+    costs = (["cost", "", "", "", "", mode, c.sweeps, c.operations, f"{c.seconds:.6e}"]
+             for mode, c in jac.costs.items())
     return csv_lines([["section", "output", "input", "forward", "reverse", "mode", "sweeps", "operations", "seconds"],
                       *entries, *costs, ["cost", "", "", "", "", "evaluation", 1, jac.evaluation, ""]])
 
@@ -211,8 +212,5 @@ def as_dict(jac):
     }
 
 
-def json_text(jac, digits=4):
-    return indented_json(as_dict(jac))
-
-
-FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}
+FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text,
+           "json": lambda jac, digits=4: indented_json(as_dict(jac))}

@@ -195,10 +195,7 @@ def adjoint(trace):
         n = graph.nodes[i]
         terms = [fill(ops.REGISTRY[graph.nodes[j].op].vjp_tex(_shapes(graph, graph.nodes[j]))[k], fields(graph, j))
                  for j, k in graph.users[i] if trace.adjoints[j] is not None]
-        if i in seeded:
-            rule = sum_terms(["\\text{seed}", *terms])
-        else:
-            rule = "1" if i == out else sum_terms(terms)
+        rule = sum_terms(["\\text{seed}", *terms]) if i in seeded else "1" if i == out else sum_terms(terms)
         form = closed.get(i)
         value = {k: ds[i] for k, (_, ds) in cols.items()} if cols else trace.adjoints[i]
         rows.append(Row(n.name, deriv_sym(graph, i, "adjoint"), rule, value,
