@@ -103,8 +103,7 @@ def _full(trace, s, digits):
 
 def _tables(trace, steps, digits):
     """The trace tables, a row per step (id gc-r1 …); each value cell blank until its step (class gc-later)."""
-    out, k = [], 0
-    by_section = {}
+    out, k, by_section = [], 0, {}
     for s in steps:
         by_section.setdefault(s.section, []).append(s)
     for key, title, _ in tables.sections(trace, "steps"):

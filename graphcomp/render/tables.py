@@ -1,4 +1,5 @@
 """Trace tables: rich (terminal), LaTeX (booktabs), Markdown, CSV and JSON. They only read a finished Trace."""
+import functools
 import html
 import json
 import re
@@ -139,9 +140,7 @@ def rich_renderables(trace, digits=4, style=None):
         for label in _column_labels(trace, key):
             t.add_column(tex_to_text(label) if label else "value", **_RICH_COLUMNS["value"])
         for r in rows:
-            cells = _rich_cells(trace, key, r, digits)
-            t.add_row(r.node, cells[0], *((Text("= " + row_text(r)[1]) if r.generic else "",) if steps else ()),
-                      *cells[1:])
+            t.add_row(r.node, *_rich_cells(trace, key, r, digits))
             if r.closed:  # the same .d in the .v fields alone, on a line of its own
                 t.add_row("", "", Text("= " + tex_to_text(r.closed)), "")
         items.append(t)
@@ -163,9 +162,9 @@ def _rich_cells(trace, key, r, digits):
     if r is None:
         return ("", "", *[""] * len(_column_labels(trace, key)))
     # Text(), not a str: rich would take "[v₁ > 0]" in a rule for a markup tag and drop it
-    symbol, _, rule = row_text(r)
-    return (symbol, Text("= " + rule),
-            *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))
+    symbol, generic, rule = row_text(r)
+    step = (Text("= " + generic) if r.generic else "",) if key == "steps" else ()
+    return (symbol, *step, Text("= " + rule), *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))
 
 
 def _values(r):
@@ -260,10 +259,7 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
     value(key, row, x) writes a value's cell instead ($x$ to `digits` decimals), as an exercise sheet leaves
     blanks; without `results`, the final lines (f, the derivative) are left out."""
     parts, sects = [], sections(trace, style)
-
-    def cells(key, r):
-        return _tex_cells(trace, key, r, digits, value)
-
+    cells = functools.partial(_tex_cells, trace, digits=digits, value=value)  # cells(key, row)
     if sects[1:] and sects[1][0] == "tangent" and trace.graph.scalar:
         heads = [f"${label}$" for label in _column_labels(trace)] if trace.columns else ["value"]
         parts += ["**Forward mode: evaluation trace and tangent trace, row by row**\n",
