@@ -262,15 +262,11 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4, r
     colour = FLOW["tangent" if trace is not None and trace.tangents is not None else "adjoint"]
     labels = edge_labels(graph, trace, digits) if edge_partials else {}
     for a, i, k in _edges(graph):
-        attrs = {}
-        if graph.nodes[a].kind == CONST:
-            attrs = {"color": "#aaaaaa", "arrowsize": "0.5"}
-        elif (a, i) in flow:
-            attrs = {"color": colour, "penwidth": "2.2"}
+        attrs = ({"color": "#aaaaaa", "arrowsize": "0.5"} if graph.nodes[a].kind == CONST else
+                 {"color": colour, "penwidth": "2.2"} if (a, i) in flow else {})
         if (i, k) in labels:
             # one part a line (∂v₆/∂v₀, = −v₆/v₀, = −1.4614): a narrow label keeps the drawing readable on a page
-            lines = labels[(i, k)].split(" = ")
-            text = "<BR/>".join(tex_to_html(p if n == 0 else "= " + p) for n, p in enumerate(lines))
+            text = "<BR/>".join(tex_to_html(p) for p in labels[(i, k)].replace(" = ", "\n= ").split("\n"))
             attrs.update(label=f"<{text}>", fontcolor=attrs.get("color", MUTED))
         attrs.update({"id": f"{ID}e{i}-{k}"} if ids else {}, **(edge_attrs or {}).get((i, k), {}))
         g.edge(graph.nodes[a].name, graph.nodes[i].name, **attrs)
@@ -326,7 +322,7 @@ def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits
         width = 0.6 * float(edge.get("penwidth", 1))
         body.append(f"\\draw[-stealth, draw={colour(edge['color'])}, line width={width:.2f}bp] {_tikz_path(edge['pos'])};")
         if (i, k) in labels:
-            text = " \\\\ ".join(f"${p if n == 0 else '= ' + p}$" for n, p in enumerate(labels[(i, k)].split(" = ")))
+            text = " \\\\ ".join(f"${p}$" for p in labels[(i, k)].replace(" = ", "\n= ").split("\n"))
             body.append(f"\\node[font={_font('edge')}, text={colour(edge['fontcolor'])}] at ({edge['lp']}) {{{text}}};")
     text = caption(trace, digits)
     if text:

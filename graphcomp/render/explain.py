@@ -79,8 +79,7 @@ def _inline_svg(svg):
 
 
 def _step_json(trace, s, digits):
-    graph = trace.graph
-    scalar = graph.scalar
+    scalar = trace.graph.scalar
     value = None if s.value is None else compact(s.value, digits, dot.SHOWN, dot.SHOWN)
     return {
         "node": s.node,

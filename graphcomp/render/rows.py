@@ -36,9 +36,7 @@ def row_text(r):
 def value_sym(graph, i):
     """LaTeX symbol of node i's value."""
     n = graph.nodes[i]
-    if n.kind == CONST:
-        return n.label
-    return f"{n.label}.v" if graph.notation == "dot" else n.label
+    return f"{n.label}.v" if graph.notation == "dot" and n.kind != CONST else n.label
 
 
 def deriv_sym(graph, i, kind):
@@ -407,9 +405,7 @@ def _plus(a, b):
 def _as_d(node, e):
     """How the problem set writes the .d of `node`: a vector's .d is a row, the transpose of its gradient."""
     neg, tex, _ = e
-    if len(node.shape) == 1:
-        tex = f"({tex})^\\top"
-    return ("-" if neg else "") + tex
+    return ("-" if neg else "") + (f"({tex})^\\top" if len(node.shape) == 1 else tex)
 
 
 def split_label(label):
