@@ -251,13 +251,13 @@ def _shapes(graph, n):
     return [graph.nodes[a].shape for a in n.args]
 
 
-def fields(graph, i, syms=None):
-    """The values of a template's fields at node i (see graphcomp.ops.registry); `syms` a Symbols to read from."""
-    n, syms = graph.nodes[i], syms or Symbols(graph)
-    f = {"y": syms.value(i), "g": syms.deriv(i, "adjoint"), **_param_fields(n.params)}
+def fields(graph, i):
+    """The values of a template's fields at node i (see graphcomp.ops.registry)."""
+    n = graph.nodes[i]
+    f = {"y": value_sym(graph, i), "g": deriv_sym(graph, i, "adjoint"), **_param_fields(n.params)}
     for k, a in enumerate(n.args):
-        f[str(k)] = syms.value(a)
-        f[f"t{k}"] = syms.deriv(a, "tangent")
+        f[str(k)] = value_sym(graph, a)
+        f[f"t{k}"] = deriv_sym(graph, a, "tangent")
     return f
 
 
