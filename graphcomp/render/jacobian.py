@@ -35,12 +35,10 @@ def seconds_text(s):
 
 def cost_sentences(jac):
     """[(mode, one sentence: its sweeps, operations and time)], then the evaluation both share."""
-    out = []
-    for mode, c in jac.costs.items():
-        out.append((mode, f"{mode} mode: {c.sweeps} sweep{'s' * (c.sweeps != 1)} (one per {PER[mode]}), "
-                          f"{c.operations} operations ({_per_sweep(c)} a sweep), {seconds_text(c.seconds)}"))
-    out.append(("evaluation", f"one evaluation, shared by both: {jac.evaluation} operations"))
-    return out
+    return [(mode, f"{mode} mode: {c.sweeps} sweep{'s' * (c.sweeps != 1)} (one per {PER[mode]}), "
+                   f"{c.operations} operations ({_per_sweep(c)} a sweep), {seconds_text(c.seconds)}")
+            for mode, c in jac.costs.items()] + [
+        ("evaluation", f"one evaluation, shared by both: {jac.evaluation} operations")]
 
 
 def _per_sweep(c):
@@ -58,10 +56,10 @@ def verdict(jac):
 
 
 def heading(graph, what, at):
-    """The title's lines: the graph's name (and description), then `what` at the point's scalar inputs."""
+    """Two rich Text lines: the graph's name (and description), then `what` at the point's scalar inputs."""
     at = point_text(at, 4)
-    return (f"{graph.name}: {graph.description}" if graph.description else graph.name), \
-        what + (f" at {at}" if at else "")
+    return [Text(f"{graph.name}: {graph.description}" if graph.description else graph.name, style="bold magenta"),
+            Text(what + (f" at {at}" if at else ""), style="magenta")]
 
 
 WIDE = 8  # past this many inputs (and more inputs than outputs) the terminal shows Jᵀ, a row per input
@@ -88,8 +86,7 @@ def matrix_table(graph, title, rows, cols, M, digits, head="∂/∂{}", shown=No
 def rich_renderables(jac, digits=4):
     """The title, J (both modes when they disagree), each mode's cost, and the verdict."""
     g, (m, n) = jac.graph, jac.forward.shape
-    head, where = heading(g, f"J ∈ ℝ^{m}×{n} (outputs × inputs)", jac.at)
-    items = [Text(head, style="bold magenta"), Text(where, style="magenta")]
+    items = heading(g, f"J ∈ ℝ^{m}×{n} (outputs × inputs)", jac.at)
     shown = {"J": jac.matrix} if jac.agree else {"J by forward mode": jac.forward, "J by reverse mode": jac.reverse}
     flip = len(jac.inputs) > WIDE and len(jac.inputs) > len(jac.outputs)
     for title, J in shown.items():
