@@ -46,6 +46,8 @@ def page(trace, steps, svg=None, digits=4):
     results = f"f = {fmt_value(trace.value, digits)}" + (f" · {tex_to_text(dot.caption(trace, digits))}"
                                                          if dot.caption(trace, digits) else "")
     drawing = _inline_svg(svg) if svg else "<p>(Graphviz was not found: the graph is not drawn.)</p>"
+    sweeps = ", then the ".join(["forward pass"] + ["tangent pass"] * (trace.tangents is not None)
+                                + ["adjoint pass"] * (trace.adjoints is not None))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{csp}">
@@ -58,18 +60,12 @@ def page(trace, steps, svg=None, digits=4):
 <button id="gc-next" title="Next (→)">Next ▶</button>
 <input id="gc-slider" type="range" min="0" max="{len(steps)}" value="0" aria-label="step">
 <span id="gc-count">0 / {len(steps)}</span></nav>
-<p id="gc-cap" aria-live="polite">Press Next (or →) to step through the {_sweeps(trace)}.</p>
+<p id="gc-cap" aria-live="polite">Press Next (or →) to step through the {sweeps}.</p>
 <main><div id="gc-graph">{drawing}</div><div id="gc-tables">{_tables(trace, steps, digits)}</div></main>
 <script type="application/json" id="gc-steps">{blob}</script>
 <script>{_SCRIPT}</script>
 </body></html>
 """
-
-
-def _sweeps(trace):
-    parts = ["forward pass"] + (["tangent pass"] if trace.tangents is not None else []) + (
-        ["adjoint pass"] if trace.adjoints is not None else [])
-    return ", then the ".join(parts)
 
 
 def _inline_svg(svg):

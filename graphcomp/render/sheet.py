@@ -99,20 +99,16 @@ def _latex(traces, wrt, title, what, table, tasks):
             f"\\[{function_tex(first.graph)}\\]\nat ${_point_tex(first)}$.\n\n")
     parts = []
     for k, t in enumerate(traces):
-        said = _label(traces, k, lambda x: f"\\textbf{{{x}}}") + (_tex_paragraph(task(t, wrt)) if tasks else "")
+        # the task is Markdown with $LaTeX$ and no other markup: as LaTeX, only its % needs escaping
+        said = _label(traces, k, lambda x: f"\\textbf{{{x}}}") + (task(t, wrt).replace("%", "\\%") if tasks else "")
         parts.append((f"{said.rstrip()}\n\n" if said else "") + f"\\medskip\\noindent\n{table(t)}")
     return head + "\n".join(parts)
 
 
-def _given(trace, key, r):
-    """The number a blank table shows in row r: an input's value (it is the point), otherwise none."""
-    n = trace.graph.nodes[trace.graph.index[r.node]]
-    return key == "primal" and n.kind == INPUT
-
-
 def _blank(trace, digits, blank):
     """value(key, r, x) of a blank table: an input's value (it is the point), `blank` for every other number."""
-    return lambda key, r, x: f"${fmt_number(x, digits)}$" if _given(trace, key, r) else blank
+    node = trace.graph.node  # a node by its name
+    return lambda key, r, x: f"${fmt_number(x, digits)}$" if key == "primal" and node(r.node).kind == INPUT else blank
 
 
 def _cells(key, r, value):
@@ -160,11 +156,6 @@ def sheet_markdown(traces, wrt, title, digits=4):
     """The exercise sheet in Markdown: the function, the point, and for each trace what to compute and the blank
     tables."""
     return _markdown(traces, wrt, title, lambda t: blank_markdown(t, digits))
-
-
-def _tex_paragraph(markdown_text):
-    """A line of the statement (Markdown with $LaTeX$, no other markup) as LaTeX."""
-    return markdown_text.replace("%", "\\%")
 
 
 def sheet_latex(traces, wrt, title, digits=4):
