@@ -17,7 +17,7 @@ from graphcomp import ops
 from graphcomp.core.labels import default_label, fmt_shape, space
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE
 from graphcomp.render import rows
-from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
+from graphcomp.render.text import fmt_number, fmt_value, tex_matrix, tex_to_text
 
 FONT = "Helvetica,Arial,sans-serif"
 INK, MUTED = "#333333", "#6b6b6b"
@@ -262,15 +262,11 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4, r
     colour = FLOW["tangent" if trace is not None and trace.tangents is not None else "adjoint"]
     labels = edge_labels(graph, trace, digits) if edge_partials else {}
     for a, i, k in _edges(graph):
-        attrs = {}
-        if graph.nodes[a].kind == CONST:
-            attrs = {"color": "#aaaaaa", "arrowsize": "0.5"}
-        elif (a, i) in flow:
-            attrs = {"color": colour, "penwidth": "2.2"}
+        attrs = ({"color": "#aaaaaa", "arrowsize": "0.5"} if graph.nodes[a].kind == CONST else
+                 {"color": colour, "penwidth": "2.2"} if (a, i) in flow else {})
         if (i, k) in labels:
             # one part a line (∂v₆/∂v₀, = −v₆/v₀, = −1.4614): a narrow label keeps the drawing readable on a page
-            lines = labels[(i, k)].split(" = ")
-            text = "<BR/>".join(tex_to_html(p if n == 0 else "= " + p) for n, p in enumerate(lines))
+            text = "<BR/>".join(tex_to_html(p) for p in labels[(i, k)].replace(" = ", "\n= ").split("\n"))
             attrs.update(label=f"<{text}>", fontcolor=attrs.get("color", MUTED))
         attrs.update({"id": f"{ID}e{i}-{k}"} if ids else {}, **(edge_attrs or {}).get((i, k), {}))
         g.edge(graph.nodes[a].name, graph.nodes[i].name, **attrs)
@@ -304,20 +300,20 @@ def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits
         return colours.setdefault(code.lower(), f"gc{len(colours)}")
 
     def number(symbol, value, row, code):
-        return f"\\textcolor{{{colour(code)}}}{{${symbol} = {_tex_array(value, digits, row)}$}}"
+        # a bmatrix cut like the Graphviz boxes (_value_text); a column vector is a row with ^T
+        cut = (SHOWN, SHOWN - (np.ndim(value) == 2 and len(value) > SHOWN), SHOWN, True)
+        tex = tex_matrix(value, digits, vector="row" if row else "row^T", cut=cut)
+        return f"\\textcolor{{{colour(code)}}}{{${symbol} = {tex}$}}"
 
     body, all_boxes = [], boxes(graph, trace, values=values)
     for obj in doc["objects"]:
         i = graph.index[obj["name"]]
         box, opts = all_boxes[i], _tikz_node_style(obj, colour)
-        if box.kind == CONST:
-            text = f"${box.title}$"
-        else:
-            lines = [f"${box.title}$"]
-            if box.definition:
-                lines.append(f"\\textcolor{{{colour(MUTED)}}}{{{_font('line')} ${box.definition}$}}")
-            lines += [f"{_font('line')} {number(*line)}" for line in box.numbers]
-            text = " \\\\ ".join(lines)
+        lines = [f"${box.title}$"]  # a constant's box has its title alone
+        if box.definition:
+            lines.append(f"\\textcolor{{{colour(MUTED)}}}{{{_font('line')} ${box.definition}$}}")
+        lines += [f"{_font('line')} {number(*line)}" for line in box.numbers]
+        text = " \\\\ ".join(lines)
         body.append(f"\\node[{opts}] (n{i}) at ({obj['pos']}) {{{text}}};")
     labels = edge_labels(graph, trace, digits) if edge_partials else {}
     laid = laid_edges(graph, doc)
@@ -326,7 +322,7 @@ def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits
         width = 0.6 * float(edge.get("penwidth", 1))
         body.append(f"\\draw[-stealth, draw={colour(edge['color'])}, line width={width:.2f}bp] {_tikz_path(edge['pos'])};")
         if (i, k) in labels:
-            text = " \\\\ ".join(f"${p if n == 0 else '= ' + p}$" for n, p in enumerate(labels[(i, k)].split(" = ")))
+            text = " \\\\ ".join(f"${p}$" for p in labels[(i, k)].replace(" = ", "\n= ").split("\n"))
             body.append(f"\\node[font={_font('edge')}, text={colour(edge['fontcolor'])}] at ({edge['lp']}) {{{text}}};")
     text = caption(trace, digits)
     if text:
@@ -393,20 +389,6 @@ def page_rankdir(svgs):
     SVG laid out each way, {'LR': …, 'TB': …}."""
     sizes = {d: smallest_text(svg)[0] for d, svg in svgs.items()}
     return "LR" if sizes["LR"] >= min(MIN_PT, sizes["TB"]) else "TB"
-
-
-def _tex_array(value, digits, row):
-    """A number, or a bmatrix cut like the Graphviz boxes (\\cdots, \\vdots); a column vector is a row with ^\\top."""
-    a = np.asarray(value)
-    if a.ndim == 0:
-        return fmt_number(a, digits)
-    m = np.atleast_2d(a)
-    shown = m[:SHOWN] if len(m) <= SHOWN else m[:SHOWN - 1]  # as many lines as in the Graphviz box
-    cells = [[fmt_number(x, digits) for x in r[:SHOWN]] + ["\\cdots"] * (m.shape[1] > SHOWN) for r in shown]
-    if m.shape[0] > SHOWN:
-        cells.append(["\\vdots"] * len(cells[0]))
-    body = "\\begin{bmatrix}" + " \\\\ ".join(" & ".join(r) for r in cells) + "\\end{bmatrix}"
-    return body + ("^\\top" if a.ndim == 1 and not row else "")
 
 
 def _tikz_node_style(obj, colour):

@@ -46,6 +46,8 @@ def page(trace, steps, svg=None, digits=4):
     results = f"f = {fmt_value(trace.value, digits)}" + (f" · {tex_to_text(dot.caption(trace, digits))}"
                                                          if dot.caption(trace, digits) else "")
     drawing = _inline_svg(svg) if svg else "<p>(Graphviz was not found: the graph is not drawn.)</p>"
+    sweeps = ", then the ".join(["forward pass"] + ["tangent pass"] * (trace.tangents is not None)
+                                + ["adjoint pass"] * (trace.adjoints is not None))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{csp}">
@@ -58,18 +60,12 @@ def page(trace, steps, svg=None, digits=4):
 <button id="gc-next" title="Next (→)">Next ▶</button>
 <input id="gc-slider" type="range" min="0" max="{len(steps)}" value="0" aria-label="step">
 <span id="gc-count">0 / {len(steps)}</span></nav>
-<p id="gc-cap" aria-live="polite">Press Next (or →) to step through the {_sweeps(trace)}.</p>
+<p id="gc-cap" aria-live="polite">Press Next (or →) to step through the {sweeps}.</p>
 <main><div id="gc-graph">{drawing}</div><div id="gc-tables">{_tables(trace, steps, digits)}</div></main>
 <script type="application/json" id="gc-steps">{blob}</script>
 <script>{_SCRIPT}</script>
 </body></html>
 """
-
-
-def _sweeps(trace):
-    parts = ["forward pass"] + (["tangent pass"] if trace.tangents is not None else []) + (
-        ["adjoint pass"] if trace.adjoints is not None else [])
-    return ", then the ".join(parts)
 
 
 def _inline_svg(svg):
@@ -79,8 +75,7 @@ def _inline_svg(svg):
 
 
 def _step_json(trace, s, digits):
-    graph = trace.graph
-    scalar = graph.scalar
+    scalar = trace.graph.scalar
     value = None if s.value is None else compact(s.value, digits, dot.SHOWN, dot.SHOWN)
     return {
         "node": s.node,
@@ -103,8 +98,7 @@ def _full(trace, s, digits):
 
 def _tables(trace, steps, digits):
     """The trace tables, a row per step (id gc-r1 …); each value cell blank until its step (class gc-later)."""
-    out, k = [], 0
-    by_section = {}
+    out, k, by_section = [], 0, {}
     for s in steps:
         by_section.setdefault(s.section, []).append(s)
     for key, title, _ in tables.sections(trace, "steps"):
@@ -154,10 +148,8 @@ def frame_dot(trace, steps, k, layout, digits=4, rankdir="LR"):
         if s.line is not None:
             shown[(s.node, s.line)] = s.value
     now = steps[k - 1]
-    nodes = {}
-    for obj in doc["objects"]:
-        i = graph.index[obj["name"]]
-        nodes[i] = {"pos": obj["pos"] + "!", "width": obj["width"], "height": obj["height"], "fixedsize": "true"}
+    nodes = {graph.index[obj["name"]]: {"pos": obj["pos"] + "!", "width": obj["width"], "height": obj["height"],
+                                        "fixedsize": "true"} for obj in doc["objects"]}
     for i in {now.node} | {a for a, _, _ in now.reads} | {i for _, i, _ in now.reads}:
         nodes[i].update(color=HIGHLIGHT, penwidth="4" if i == now.node else "2.5")
     edges = {key: {"pos": edge["pos"]} for key, edge in dot.laid_edges(graph, doc).items()}

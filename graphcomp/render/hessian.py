@@ -4,21 +4,19 @@ They only read the numbers: H, its eigenvalues, f and ‖∇f‖. The matrix is 
 graphcomp.render.jacobian's matrix_table, latex_matrix and markdown_matrix (a row and a
 column per entry of the inputs, cut past TEX_SHOWN in LaTeX).
 """
-import csv
-import io
-
 import numpy as np
 from rich.text import Text
 
 from graphcomp.render.jacobian import (
     cut,
+    heading,
     latex_matrix,
     markdown_matrix,
     matrix_table,
     tex_columns,
     tex_escape,
 )
-from graphcomp.render.text import fmt_number, indented_json
+from graphcomp.render.text import csv_lines, fmt_number, indented_json
 
 
 def curvature(hess):
@@ -42,21 +40,13 @@ def facts(hess):
             f"{hess.products} Hessian–vector product{'s' * (hess.products != 1)} (forward over reverse), a column each"]
 
 
-def _title(hess):
-    g = hess.graph
-    at = ", ".join(f"{k} = {fmt_number(x, 4)}" for k, x in hess.at.items() if np.ndim(x) == 0)
-    n = len(hess.inputs)
-    return (f"{g.name}: {g.description}" if g.description else g.name), \
-        f"∇²f ∈ ℝ^{n}×{n} over {', '.join(hess.wrt)}" + (f" at {at}" if at else "")
-
-
 SHOWN = 6  # rows and columns of H the terminal shows (the rest cut with ⋯ and ⋮)
 
 
 def rich_renderables(hess, digits=4):
     """The title, H (row i, column j: ∂²f/∂xᵢ∂xⱼ), its eigenvalues, and the sentences on them."""
-    head, where = _title(hess)
-    items = [Text(head, style="bold magenta"), Text(where, style="magenta"),
+    n = len(hess.inputs)
+    items = [*heading(hess.graph, f"∇²f ∈ ℝ^{n}×{n} over {', '.join(hess.wrt)}", hess.at),
              Text("row i, column j: ∂²f/∂xᵢ∂xⱼ", style="dim"),
              matrix_table(hess.graph, "∇²f", hess.inputs, hess.inputs, hess.matrix, digits, head="{}", shown=SHOWN),
              Text("eigenvalues (ascending): " + ", ".join(
@@ -100,15 +90,10 @@ def markdown(hess, digits=4):
 def csv_text(hess, digits=4):
     """Full precision: a row per entry of H (section 'hessian': row, column, value), then a row per eigenvalue
     (section 'eigenvalue', ascending)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["section", "row", "column", "value"])
-    for j, a in enumerate(hess.inputs):
-        for k, b in enumerate(hess.inputs):
-            w.writerow(["hessian", a, b, repr(float(hess.matrix[j, k]))])
-    for k, x in enumerate(hess.eigenvalues):
-        w.writerow(["eigenvalue", k + 1, "", repr(float(x))])
-    return buf.getvalue()
+    entries = (["hessian", a, b, repr(float(hess.matrix[j, k]))]
+               for j, a in enumerate(hess.inputs) for k, b in enumerate(hess.inputs))
+    return csv_lines([["section", "row", "column", "value"], *entries,
+                      *(["eigenvalue", k + 1, "", repr(float(x))] for k, x in enumerate(hess.eigenvalues))])
 
 
 def as_dict(hess):
@@ -131,8 +116,5 @@ def as_dict(hess):
     }
 
 
-def json_text(hess, digits=4):
-    return indented_json(as_dict(hess))
-
-
-FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}
+FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text,
+           "json": lambda hess, digits=4: indented_json(as_dict(hess))}

@@ -4,9 +4,6 @@ They only read the numbers: J by each mode, whether the modes agree, and what ea
 (sweeps, elementary operations executed, wall time). Times differ from run to run, so these
 tables are not byte-identical between runs (the report's tables hold no timings).
 """
-import csv
-import io
-
 import numpy as np
 from rich import box
 from rich.panel import Panel
@@ -14,7 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from graphcomp.render.tables import TEX_SHOWN
-from graphcomp.render.text import fmt_number, indented_json, tex_to_text
+from graphcomp.render.text import (
+    csv_lines,
+    fmt_number,
+    indented_json,
+    point_text,
+    tex_to_text,
+)
 
 PER = {"forward": "input", "reverse": "output"}
 
@@ -32,14 +35,16 @@ def seconds_text(s):
 
 def cost_sentences(jac):
     """[(mode, one sentence: its sweeps, operations and time)], then the evaluation both share."""
-    out = []
-    for mode, c in jac.costs.items():
-        lo, hi = min(c.steps, default=0), max(c.steps, default=0)
-        each = f"{lo}" if lo == hi else f"{lo}–{hi}"
-        out.append((mode, f"{mode} mode: {c.sweeps} sweep{'s' * (c.sweeps != 1)} (one per {PER[mode]}), "
-                          f"{c.operations} operations ({each} a sweep), {seconds_text(c.seconds)}"))
-    out.append(("evaluation", f"one evaluation, shared by both: {jac.evaluation} operations"))
-    return out
+    return [(mode, f"{mode} mode: {c.sweeps} sweep{'s' * (c.sweeps != 1)} (one per {PER[mode]}), "
+                   f"{c.operations} operations ({_per_sweep(c)} a sweep), {seconds_text(c.seconds)}")
+            for mode, c in jac.costs.items()] + [
+        ("evaluation", f"one evaluation, shared by both: {jac.evaluation} operations")]
+
+
+def _per_sweep(c):
+    """The operations of a sweep, or their range: '7', '4–5'."""
+    lo, hi = min(c.steps, default=0), max(c.steps, default=0)
+    return f"{lo}" if lo == hi else f"{lo}–{hi}"
 
 
 def verdict(jac):
@@ -50,12 +55,11 @@ def verdict(jac):
     return False, f"DISAGREE: forward and reverse mode give different Jacobians ({rule})"
 
 
-def _title(jac):
-    g = jac.graph
-    at = ", ".join(f"{k} = {fmt_number(x, 4)}" for k, x in jac.at.items() if np.ndim(x) == 0)
-    m, n = jac.forward.shape
-    return f"{g.name}: {g.description}" if g.description else g.name, \
-        f"J ∈ ℝ^{m}×{n} (outputs × inputs)" + (f" at {at}" if at else "")
+def heading(graph, what, at):
+    """Two rich Text lines: the graph's name (and description), then `what` at the point's scalar inputs."""
+    at = point_text(at, 4)
+    return [Text(f"{graph.name}: {graph.description}" if graph.description else graph.name, style="bold magenta"),
+            Text(what + (f" at {at}" if at else ""), style="magenta")]
 
 
 WIDE = 8  # past this many inputs (and more inputs than outputs) the terminal shows Jᵀ, a row per input
@@ -81,9 +85,8 @@ def matrix_table(graph, title, rows, cols, M, digits, head="∂/∂{}", shown=No
 
 def rich_renderables(jac, digits=4):
     """The title, J (both modes when they disagree), each mode's cost, and the verdict."""
-    g = jac.graph
-    head, where = _title(jac)
-    items = [Text(head, style="bold magenta"), Text(where, style="magenta")]
+    g, (m, n) = jac.graph, jac.forward.shape
+    items = heading(g, f"J ∈ ℝ^{m}×{n} (outputs × inputs)", jac.at)
     shown = {"J": jac.matrix} if jac.agree else {"J by forward mode": jac.forward, "J by reverse mode": jac.reverse}
     flip = len(jac.inputs) > WIDE and len(jac.inputs) > len(jac.outputs)
     for title, J in shown.items():
@@ -96,9 +99,7 @@ def rich_renderables(jac, digits=4):
     for col in ("mode", "sweeps", "one per", "operations", "a sweep", "time"):
         t.add_column(col, justify="left" if col in ("mode", "one per") else "right")
     for mode, c in jac.costs.items():
-        lo, hi = min(c.steps, default=0), max(c.steps, default=0)
-        t.add_row(mode, str(c.sweeps), PER[mode], str(c.operations), str(lo) if lo == hi else f"{lo}–{hi}",
-                  seconds_text(c.seconds))
+        t.add_row(mode, str(c.sweeps), PER[mode], str(c.operations), _per_sweep(c), seconds_text(c.seconds))
     items.append(t)
     what = "a float operation" if g.scalar else "one numpy operation on a scalar, vector or matrix"
     items.append(Text(f"{cost_sentences(jac)[-1][1]}; an operation is one op step ({what})", style="dim"))
@@ -180,17 +181,12 @@ def markdown(jac, digits=4):
 def csv_text(jac, digits=4):
     """Full precision: a row per entry of J (section 'jacobian': output, input, forward, reverse), then a row per
     mode (section 'cost': mode, sweeps, operations executed, seconds)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["section", "output", "input", "forward", "reverse", "mode", "sweeps", "operations", "seconds"])
-    for j, out in enumerate(jac.outputs):
-        for k, inp in enumerate(jac.inputs):
-            w.writerow(["jacobian", out, inp, repr(float(jac.forward[j, k])), repr(float(jac.reverse[j, k])),
-                        "", "", "", ""])
-    for mode, c in jac.costs.items():
-        w.writerow(["cost", "", "", "", "", mode, c.sweeps, c.operations, f"{c.seconds:.6e}"])
-    w.writerow(["cost", "", "", "", "", "evaluation", 1, jac.evaluation, ""])
-    return buf.getvalue()
+    entries = (["jacobian", out, inp, repr(float(jac.forward[j, k])), repr(float(jac.reverse[j, k])), "", "", "", ""]
+               for j, out in enumerate(jac.outputs) for k, inp in enumerate(jac.inputs))
+    costs = (["cost", "", "", "", "", mode, c.sweeps, c.operations, f"{c.seconds:.6e}"]
+             for mode, c in jac.costs.items())
+    return csv_lines([["section", "output", "input", "forward", "reverse", "mode", "sweeps", "operations", "seconds"],
+                      *entries, *costs, ["cost", "", "", "", "", "evaluation", 1, jac.evaluation, ""]])
 
 
 def as_dict(jac):
@@ -213,8 +209,5 @@ def as_dict(jac):
     }
 
 
-def json_text(jac, digits=4):
-    return indented_json(as_dict(jac))
-
-
-FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text, "json": json_text}
+FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text,
+           "json": lambda jac, digits=4: indented_json(as_dict(jac))}

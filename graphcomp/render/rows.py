@@ -36,9 +36,7 @@ def row_text(r):
 def value_sym(graph, i):
     """LaTeX symbol of node i's value."""
     n = graph.nodes[i]
-    if n.kind == CONST:
-        return n.label
-    return f"{n.label}.v" if graph.notation == "dot" else n.label
+    return f"{n.label}.v" if graph.notation == "dot" and n.kind != CONST else n.label
 
 
 def deriv_sym(graph, i, kind):
@@ -195,10 +193,7 @@ def adjoint(trace):
         n = graph.nodes[i]
         terms = [fill(ops.REGISTRY[graph.nodes[j].op].vjp_tex(_shapes(graph, graph.nodes[j]))[k], fields(graph, j))
                  for j, k in graph.users[i] if trace.adjoints[j] is not None]
-        if i in seeded:
-            rule = sum_terms(["\\text{seed}", *terms])
-        else:
-            rule = "1" if i == out else sum_terms(terms)
+        rule = sum_terms(["\\text{seed}", *terms]) if i in seeded else "1" if i == out else sum_terms(terms)
         form = closed.get(i)
         value = {k: ds[i] for k, (_, ds) in cols.items()} if cols else trace.adjoints[i]
         rows.append(Row(n.name, deriv_sym(graph, i, "adjoint"), rule, value,
@@ -256,13 +251,13 @@ def _shapes(graph, n):
     return [graph.nodes[a].shape for a in n.args]
 
 
-def fields(graph, i, syms=None):
-    """The values of a template's fields at node i (see graphcomp.ops.registry); `syms` a Symbols to read from."""
-    n, syms = graph.nodes[i], syms or Symbols(graph)
-    f = {"y": syms.value(i), "g": syms.deriv(i, "adjoint"), **_param_fields(n.params)}
+def fields(graph, i):
+    """The values of a template's fields at node i (see graphcomp.ops.registry)."""
+    n = graph.nodes[i]
+    f = {"y": value_sym(graph, i), "g": deriv_sym(graph, i, "adjoint"), **_param_fields(n.params)}
     for k, a in enumerate(n.args):
-        f[str(k)] = syms.value(a)
-        f[f"t{k}"] = syms.deriv(a, "tangent")
+        f[str(k)] = value_sym(graph, a)
+        f[f"t{k}"] = deriv_sym(graph, a, "tangent")
     return f
 
 
@@ -410,9 +405,7 @@ def _plus(a, b):
 def _as_d(node, e):
     """How the problem set writes the .d of `node`: a vector's .d is a row, the transpose of its gradient."""
     neg, tex, _ = e
-    if len(node.shape) == 1:
-        tex = f"({tex})^\\top"
-    return ("-" if neg else "") + tex
+    return ("-" if neg else "") + (f"({tex})^\\top" if len(node.shape) == 1 else tex)
 
 
 def split_label(label):

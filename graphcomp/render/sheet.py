@@ -13,7 +13,7 @@ from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, INPUT
 from graphcomp.render import tables
 from graphcomp.render.rows import fill
-from graphcomp.render.text import fmt_number
+from graphcomp.render.text import csv_lines, fmt_number
 
 BLANK_TEX = "\\rule{4em}{0.4pt}"  # a line to write the number on
 BLANK_MD = "\\_\\_\\_\\_\\_\\_"
@@ -99,22 +99,22 @@ def _latex(traces, wrt, title, what, table, tasks):
             f"\\[{function_tex(first.graph)}\\]\nat ${_point_tex(first)}$.\n\n")
     parts = []
     for k, t in enumerate(traces):
-        said = _label(traces, k, lambda x: f"\\textbf{{{x}}}") + (_tex_paragraph(task(t, wrt)) if tasks else "")
+        # the task is Markdown with $LaTeX$ and no other markup: as LaTeX, only its % needs escaping
+        said = _label(traces, k, lambda x: f"\\textbf{{{x}}}") + (task(t, wrt).replace("%", "\\%") if tasks else "")
         parts.append((f"{said.rstrip()}\n\n" if said else "") + f"\\medskip\\noindent\n{table(t)}")
     return head + "\n".join(parts)
 
 
-def _given(trace, key, r):
-    """The number a blank table shows in row r: an input's value (it is the point), otherwise none."""
-    n = trace.graph.nodes[trace.graph.index[r.node]]
-    return key == "primal" and n.kind == INPUT
+def _blank(trace, digits, blank):
+    """value(key, r, x) of a blank table: an input's value (it is the point), `blank` for every other number."""
+    node = trace.graph.node  # a node by its name
+    return lambda key, r, x: f"${fmt_number(x, digits)}$" if key == "primal" and node(r.node).kind == INPUT else blank
 
 
-def _cells(trace, key, r, digits, blank, dollar):
+def _cells(key, r, value):
     if r is None:
-        return ["", "", ""] if key != "steps" else ["", "", "", ""]
-    value = f"{dollar}{fmt_number(r.value, digits)}{dollar}" if _given(trace, key, r) else blank
-    cells = [f"${r.symbol}$", f"$= {r.rule}$", value]
+        return [""] * (3 + (key == "steps"))
+    cells = [f"${r.symbol}$", f"$= {r.rule}$", value(key, r, r.value)]
     if key == "steps":
         cells.insert(1, f"$= {r.generic}$" if r.generic else "")
     return cells
@@ -122,10 +122,7 @@ def _cells(trace, key, r, digits, blank, dollar):
 
 def blank_markdown(trace, digits=4):
     """The trace tables with blanks for the numbers, in Markdown; a forward trace beside its evaluation trace."""
-    def value(key, r, x):
-        return f"${fmt_number(x, digits)}$" if _given(trace, key, r) else BLANK_MD
-
-    return tables.markdown(trace, digits, value=value, results=False).rstrip("\n")
+    return tables.markdown(trace, digits, value=_blank(trace, digits, BLANK_MD), results=False).rstrip("\n")
 
 
 def blank_latex(trace, digits=4):
@@ -138,34 +135,27 @@ def blank_latex(trace, digits=4):
     parts = [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
              f"\\multicolumn{{3}}{{@{{}}l}}{{{tables.HEADS['primal']}}} & "
              f"\\multicolumn{{{right}}}{{l@{{}}}}{{{tables.HEADS[key]}}} \\\\", "\\midrule"]
+    value = _blank(trace, digits, BLANK_TEX)
     for left, r in tables.side_by_side(trace, sects):
-        parts.append(" & ".join(_cells(trace, "primal", left, digits, BLANK_TEX, "$")
-                                + _cells(trace, key, r, digits, BLANK_TEX, "$")) + " \\\\[2pt]")
+        parts.append(" & ".join(_cells("primal", left, value) + _cells(key, r, value)) + " \\\\[2pt]")
     parts += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(parts) + "\n"
 
 
 def blank_csv(trace, digits=4):
     """tables.csv_text with the value column left empty (but for the inputs' values): the file to fill in."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
     inputs = {trace.graph.nodes[i].name for i in trace.graph.inputs}
-    for k, row in enumerate(csv.reader(io.StringIO(tables.csv_text(trace, digits)))):
-        if k and not (row[0] == "primal" and row[1] in inputs):
+    rows = list(csv.reader(io.StringIO(tables.csv_text(trace, digits))))
+    for row in rows[1:]:
+        if not (row[0] == "primal" and row[1] in inputs):
             row[-1] = ""
-        w.writerow(row)
-    return out.getvalue()
+    return csv_lines(rows)
 
 
 def sheet_markdown(traces, wrt, title, digits=4):
     """The exercise sheet in Markdown: the function, the point, and for each trace what to compute and the blank
     tables."""
     return _markdown(traces, wrt, title, lambda t: blank_markdown(t, digits))
-
-
-def _tex_paragraph(markdown_text):
-    """A line of the statement (Markdown with $LaTeX$, no other markup) as LaTeX."""
-    return markdown_text.replace("%", "\\%")
 
 
 def sheet_latex(traces, wrt, title, digits=4):

@@ -1,7 +1,6 @@
 """Trace tables: rich (terminal), LaTeX (booktabs), Markdown, CSV and JSON. They only read a finished Trace."""
-import csv
+import functools
 import html
-import io
 import json
 import re
 
@@ -15,7 +14,13 @@ from graphcomp.core.labels import default_label
 from graphcomp.ops import REGISTRY
 from graphcomp.render import rows as trace_rows
 from graphcomp.render.rows import fill, result_tex, row_text
-from graphcomp.render.text import fmt_number, fmt_value, tex_matrix, tex_to_text
+from graphcomp.render.text import (
+    csv_lines,
+    fmt_value,
+    point_text,
+    tex_matrix,
+    tex_to_text,
+)
 
 FORMATS = ("rich", "latex", "markdown", "csv", "json")
 
@@ -110,15 +115,10 @@ def _results_of(trace, f, value, der):
     return out
 
 
-def _where(trace, digits):
-    shown = [f"{k} = {fmt_number(x, digits)}" for k, x in trace.inputs.items() if np.ndim(x) == 0]
-    return ", ".join(shown)
-
-
 def rich_renderables(trace, digits=4, style=None):
     """A list of rich renderables (tables and a result panel) for the console: a forward trace beside its
     evaluation trace, row by row, as the slides set it; other traces one below the other."""
-    where = _where(trace, digits)
+    where = point_text(trace.inputs, digits)
     head = f"{trace.graph.name}: {trace.graph.description or ''}" + (f"\nat {where}" if where else "")
     items = [Text(head, style="bold magenta")]
     sects = sections(trace, style)
@@ -140,9 +140,7 @@ def rich_renderables(trace, digits=4, style=None):
         for label in _column_labels(trace, key):
             t.add_column(tex_to_text(label) if label else "value", **_RICH_COLUMNS["value"])
         for r in rows:
-            cells = _rich_cells(trace, key, r, digits)
-            t.add_row(r.node, cells[0], *((Text("= " + row_text(r)[1]) if r.generic else "",) if steps else ()),
-                      *cells[1:])
+            t.add_row(r.node, *_rich_cells(trace, key, r, digits))
             if r.closed:  # the same .d in the .v fields alone, on a line of its own
                 t.add_row("", "", Text("= " + tex_to_text(r.closed)), "")
         items.append(t)
@@ -164,9 +162,9 @@ def _rich_cells(trace, key, r, digits):
     if r is None:
         return ("", "", *[""] * len(_column_labels(trace, key)))
     # Text(), not a str: rich would take "[v₁ > 0]" in a rule for a markup tag and drop it
-    symbol, _, rule = row_text(r)
-    return (symbol, Text("= " + rule),
-            *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))
+    symbol, generic, rule = row_text(r)
+    step = (Text("= " + generic) if r.generic else "",) if key == "steps" else ()
+    return (symbol, *step, Text("= " + rule), *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))
 
 
 def _values(r):
@@ -192,16 +190,8 @@ def _tex_value(x, digits, row):
     """A number, vector or matrix in LaTeX; past TEX_SHOWN entries along an axis the rest is \\cdots or \\vdots."""
     if x is None:
         return "--"
-    a = np.asarray(x)
-    if a.ndim == 0 or max(a.shape) <= TEX_SHOWN:
-        return tex_matrix(x, digits, vector="row" if row else "column")
-    a = a.reshape(1, -1) if a.ndim == 1 and row else a.reshape(-1, 1) if a.ndim == 1 else a
-    cut = TEX_SHOWN - 1
-    lines = [[fmt_number(e, digits) for e in r[:cut]] + (["\\cdots"] if a.shape[1] > TEX_SHOWN else [])
-             for r in a[:cut]]
-    if a.shape[0] > TEX_SHOWN:
-        lines.append(["\\vdots"] + [""] * (len(lines[0]) - 1))
-    return "\\begin{bmatrix}" + " \\\\ ".join(" & ".join(r) for r in lines) + "\\end{bmatrix}"
+    cut = (TEX_SHOWN, TEX_SHOWN - 1, TEX_SHOWN - 1, False) if max(np.shape(x), default=0) > TEX_SHOWN else None
+    return tex_matrix(x, digits, vector="row" if row else "column", cut=cut)
 
 
 def latex(trace, digits=4, style=None):
@@ -226,7 +216,7 @@ def latex(trace, digits=4, style=None):
         if _column_labels(trace, key) != [None]:
             parts += [" & " * 5 + " & ".join(f"${label}$" for label in _column_labels(trace, key)) + " \\\\", "\\midrule"]
         for left, r in beside:
-            parts.append(" & ".join(_tex_cells(trace, "primal", left, digits, 3) + _tex_cells(trace, key, r, digits, right))
+            parts.append(" & ".join(_tex_cells(trace, "primal", left, digits) + _tex_cells(trace, key, r, digits))
                          + " \\\\")
         rest, width = sects[2:], 3 + right + extra
     else:
@@ -242,7 +232,7 @@ def latex(trace, digits=4, style=None):
             parts += [" & ".join(["", "", *(f"${label}$" for label in labels), *[""] * (width - 2 - len(labels))])
                       + " \\\\", "\\midrule"]
         for r in rows:
-            parts.append(" & ".join(_tex_cells(trace, key, r, digits, 3) + [""] * (width - 2 - len(labels))) + " \\\\")
+            parts.append(" & ".join(_tex_cells(trace, key, r, digits) + [""] * (width - 2 - len(labels))) + " \\\\")
             if r.closed:  # the same .d in the .v fields alone, on a line of its own
                 closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
                 parts.append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
@@ -251,12 +241,13 @@ def latex(trace, digits=4, style=None):
     return "\n".join(parts) + "\n"
 
 
-def _tex_cells(trace, key, r, digits, width):
-    """A row's cells in LaTeX: symbol, [= generic,] = rule, value; blanks where there is no row."""
+def _tex_cells(trace, key, r, digits, value=None):
+    """A row's cells in LaTeX: symbol, [= generic,] = rule, values (or value(key, r, x) for each); blanks where there
+    is no row."""
     if r is None:
-        return [""] * width
+        return [""] * (2 + (key == "steps") + len(_column_labels(trace, key)))
     cells = [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$",
-             *(f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r))]
+             *(value(key, r, x) if value else f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r))]
     if key == "steps":
         cells.insert(1, f"$= {r.generic}$" if r.generic else "")
     return cells
@@ -268,13 +259,7 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
     value(key, row, x) writes a value's cell instead ($x$ to `digits` decimals), as an exercise sheet leaves
     blanks; without `results`, the final lines (f, the derivative) are left out."""
     parts, sects = [], sections(trace, style)
-
-    def cells(key, r):
-        if r is None:
-            return ["", ""] + [""] * len(_column_labels(trace, key))
-        values = [value(key, r, x) if value else f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r)]
-        return [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$", *values]
-
+    cells = functools.partial(_tex_cells, trace, digits=digits, value=value)  # cells(key, row)
     if sects[1:] and sects[1][0] == "tangent" and trace.graph.scalar:
         heads = [f"${label}$" for label in _column_labels(trace)] if trace.columns else ["value"]
         parts += ["**Forward mode: evaluation trace and tangent trace, row by row**\n",
@@ -290,11 +275,9 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
         parts += [f"**{title}**\n", "| node | symbol |" + (" step |" if steps else "") + " rule | " + " | ".join(heads)
                   + " |", "|---|---|" + ("---|" if steps else "") + "---|" + "---:|" * len(heads)]
         for r in rows:
-            c = cells(key, r)
-            step = [f"$= {r.generic}$" if r.generic else ""] if steps else []
-            parts.append(f"| {r.node} | " + " | ".join(c[:1] + step + c[1:]) + " |")
+            parts.append(f"| {r.node} | " + " | ".join(cells(key, r)) + " |")
             if r.closed:
-                parts.append("| | | " + " | ".join(step and [""]) + f"$= {_spaced(trace, r.closed)}$ | |")
+                parts.append("| | | " + " | ".join([""] if steps else []) + f"$= {_spaced(trace, r.closed)}$ | |")
         parts.append("")
     parts += [f"${s} = {_tex_value(x, digits, True)}$  " for s, x in _results(trace)] if results else []
     return "\n".join(parts) + "\n"
@@ -303,19 +286,18 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
 def csv_text(trace, digits=4, style=None):
     """One CSV row per trace line: trace, node, symbol, step (the generic form of an adjoint step), rule
     (Unicode) and value."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["trace", "node", "symbol", "step", "rule", "value"])
-    for key, _, rows in sections(trace, style):
-        for r in rows:
-            # a forward trace with a column per input: a row per input, its trace named tangent:x1, tangent:x2…
-            values = r.value.items() if isinstance(r.value, dict) else [(None, r.value)]
-            symbol, generic, text = row_text(r)
-            text += f" = {tex_to_text(r.closed)}" if r.closed else ""
-            for name, x in values:
-                w.writerow([key if name is None else f"{key}:{name}", r.node, symbol, generic, text,
-                            fmt_value(x, digits, row=True).replace("\n", " ")])
-    return buf.getvalue()
+    def lines():  # a row at a time, into the text
+        yield ["trace", "node", "symbol", "step", "rule", "value"]
+        for key, _, rows in sections(trace, style):
+            for r in rows:
+                # a forward trace with a column per input: a row per input, its trace named tangent:x1, tangent:x2…
+                values = r.value.items() if isinstance(r.value, dict) else [(None, r.value)]
+                symbol, generic, text = row_text(r)
+                text += f" = {tex_to_text(r.closed)}" if r.closed else ""
+                yield from ([key if name is None else f"{key}:{name}", r.node, symbol, generic, text,
+                             fmt_value(x, digits, row=True).replace("\n", " ")] for name, x in values)
+
+    return csv_lines(lines())
 
 
 def _plain(x):
@@ -368,8 +350,10 @@ def _json_row(r, symbol, generic, rule):
         step = f'"step": {_STR(generic)}, ' if r.generic else ""
         return (f'{{"node": {_STR(r.node)}, "symbol": {_STR(symbol)}, {step}"rule": {_STR(rule)}, '
                 f'"latex": {_STR(latex)}, "value": {v!r}}}')
-    return _JSON.encode({"node": r.node, "symbol": symbol, **_generic(r, generic), "rule": rule, "latex": latex,
-                         "value": _json_value(v)})
+    return _JSON.encode({"node": r.node, "symbol": symbol, **({"step": generic} if r.generic else {}),
+                         **({"closed": tex_to_text(r.closed), "closed_latex": r.closed} if r.closed else {}),
+                         "rule": rule, "latex": latex,
+                         "value": {k: _plain(x) for k, x in v.items()} if isinstance(v, dict) else _plain(v)})
 
 
 def json_text(trace, digits=4, style=None):
@@ -395,15 +379,6 @@ def html_text(trace, digits=4, style=None, drawing=None):
     tables = "".join(blocks) + f"<p><b>{results}</b></p>"
     beside = f"<div style='flex:1 1 40%;min-width:20em'>{drawing}</div>" if drawing else ""
     return f"<div style='display:flex;gap:2em;flex-wrap:wrap'><div>{tables}</div>{beside}</div>"
-
-
-def _json_value(x):
-    return {k: _plain(v) for k, v in x.items()} if isinstance(x, dict) else _plain(x)
-
-
-def _generic(r, text):
-    return {**({"step": text} if r.generic else {}),
-            **({"closed": tex_to_text(r.closed), "closed_latex": r.closed} if r.closed else {})}
 
 
 def render(trace, fmt, digits=4, style=None):

@@ -1,5 +1,7 @@
 """LaTeX → Unicode for terminal output (v_{-2} → v₋₂, \\bar{v}_{1} → v̄₁), and number formatting."""
+import csv
 import functools
+import io
 import json
 import re
 
@@ -108,13 +110,20 @@ def fmt_number(x, digits):
     return s[1:] if s.startswith("-") and float(s) == 0.0 else s
 
 
-def tex_matrix(x, digits, *, vector="column"):
-    """A scalar, vector or matrix in LaTeX (bmatrix); a vector as a 'column', a 'row', or a 'row^T' (a column)."""
+def tex_matrix(x, digits, *, vector="column", cut=None):
+    """A scalar, vector or matrix in LaTeX (bmatrix); a vector as a 'column', a 'row', or a 'row^T' (a column).
+
+    cut=(shown, rows, columns, every): past `shown` entries along an axis the rest is \\cdots or \\vdots, after the
+    first `rows` rows and `columns` columns; \\vdots under the first column, or under `every` one."""
     a = np.asarray(x)
     if a.ndim == 0:
         return fmt_number(a, digits)
-    rows = a.reshape(-1, 1) if a.ndim == 1 and vector == "column" else np.atleast_2d(a)
-    body = " \\\\ ".join(" & ".join(fmt_number(e, digits) for e in r) for r in rows)
+    m = a.reshape(-1, 1) if a.ndim == 1 and vector == "column" else np.atleast_2d(a)
+    shown, rows, cols, every = cut or (max(m.shape), *m.shape, False)
+    lines = [[fmt_number(e, digits) for e in r[:cols]] + ["\\cdots"] * (m.shape[1] > shown) for r in m[:rows]]
+    if len(m) > shown:
+        lines.append(["\\vdots"] + ["\\vdots" if every else ""] * (len(lines[0]) - 1))
+    body = " \\\\ ".join(" & ".join(r) for r in lines)
     return "\\begin{bmatrix}" + body + "\\end{bmatrix}" + ("^\\top" if a.ndim == 1 and vector == "row^T" else "")
 
 
@@ -130,6 +139,18 @@ def fmt_value(x, digits, *, row=False):
         return body if row else body + "ᵀ"
     return "\n".join(("[[" if k == 0 else " [") + ", ".join(fmt_number(e, digits) for e in r) + ("]]" if k == len(a) - 1 else "]")
                      for k, r in enumerate(a))
+
+
+def point_text(values, digits):
+    """'x1 = 1.5000, x2 = 0.5000': the scalar ones of {name: value}."""
+    return ", ".join(f"{k} = {fmt_number(x, digits)}" for k, x in values.items() if np.ndim(x) == 0)
+
+
+def csv_lines(rows):
+    """Rows (lists of cells, or a generator of them) as CSV text, each line ending in \\n."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
 
 
 def indented_json(doc):
