@@ -120,8 +120,8 @@ class _DualKit:
 
     @staticmethod
     def mask(g, a):
-        (gv, gt), av = _parts(g), _parts(a)[0]  # linear in g; in a, flat almost everywhere
-        return Dual(numpy_kit().mask(gv, av), numpy_kit().mask(gt, av)) if isinstance(g, Dual) else numpy_kit().mask(gv, av)
+        (gv, gt), av, kit = _parts(g), _parts(a)[0], numpy_kit()  # linear in g; in a, flat almost everywhere
+        return Dual(kit.mask(gv, av), kit.mask(gt, av)) if isinstance(g, Dual) else kit.mask(gv, av)
 
     @staticmethod
     def outer(a, b):

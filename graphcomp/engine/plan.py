@@ -130,7 +130,8 @@ class Plan:
                 continue
             fused = n.op is not None and registry[n.op].fused
             seen[j] = not fused and any(active[a] and seen[a] for a in n.args)
-            if not seen[j] and (len(users[j]) > 1 or (users[j] and not registry[nodes[users[j][0][0]].op].keeps_finite)):
+            one = users[j] and not registry[nodes[users[j][0][0]].op].keeps_finite
+            if not seen[j] and (len(users[j]) > 1 or one):
                 seen[j] = True
                 out.append(j)
         return out

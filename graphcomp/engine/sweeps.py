@@ -6,6 +6,7 @@ Adjoints accumulate over fan-out. Contributions to nodes that need no derivative
 (data, constants) go to a spare slot at the end of the adjoint list and are dropped.
 """
 import math
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -197,7 +198,8 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     done = None
     if jit and kit is FloatKit:
         done = jit_.run(graph, p, inputs, reverse)  # None if a step raised: the sweeps below name the node
-    with np.errstate(divide="raise", over="raise", invalid="raise"):
+    # numpy raises where an inf or nan arises (Kit.raises); floats (math) raise by themselves, torch's are searched for
+    with np.errstate(divide="raise", over="raise", invalid="raise") if kit.raises else nullcontext():
         if done is None:
             v = values(graph, p, inputs)
             d = adjoints(graph, p, v, out_seeds[0]) if reverse else None
@@ -213,9 +215,9 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     by_output = {name: (s, kit.to_numpy(xs)) for name, s, xs in zip(graph.output_names, kit.to_numpy(out_seeds),
                                                                      [d, *more])} if more else None
     inputs = {graph.nodes[i].name: x for i, x in inputs.items()}
-    return Trace(graph, mode, v, t[0] if t else None, d, wrt=wrt, direction=_named(graph, kit, direction),
-                 inputs=inputs, columns=named if len(named) > 1 else None, adjoint_columns=by_output,
-                 to_numpy=kit.to_numpy)
+    direction = _named(graph, kit, direction) if direction else {}
+    return Trace(graph, mode, v, t[0] if t else None, d, wrt=wrt, direction=direction, inputs=inputs,
+                 columns=named if len(named) > 1 else None, adjoint_columns=by_output, to_numpy=kit.to_numpy)
 
 
 def _output_seeds(graph, seed, kit):

@@ -4,12 +4,12 @@ import operator
 
 from graphcomp.ops.registry import elementwise
 
-elementwise("add", 2, lambda m, a, b: a + b, lambda m, y, a, b: (1.0, 1.0), "{0} + {1}", ("1", "1"), on_floats=operator.add,
-            propagates=True)
-elementwise("sub", 2, lambda m, a, b: a - b, lambda m, y, a, b: (1.0, -1.0), "{0} - {1}", ("1", "-1"), on_floats=operator.sub,
-            propagates=True)
-elementwise("mul", 2, lambda m, a, b: a * b, lambda m, y, a, b: (b, a), "{0} {1}", ("{1}", "{0}"), on_floats=operator.mul,
-            propagates=True)
+elementwise("add", 2, lambda m, a, b: a + b, lambda m, y, a, b: (1.0, 1.0), "{0} + {1}", ("1", "1"),
+            on_floats=operator.add, propagates=True)
+elementwise("sub", 2, lambda m, a, b: a - b, lambda m, y, a, b: (1.0, -1.0), "{0} - {1}", ("1", "-1"),
+            on_floats=operator.sub, propagates=True)
+elementwise("mul", 2, lambda m, a, b: a * b, lambda m, y, a, b: (b, a), "{0} {1}", ("{1}", "{0}"),
+            on_floats=operator.mul, propagates=True)
 elementwise(
     "div", 2, lambda m, a, b: a / b, lambda m, y, a, b: (1.0 / b, -y / b),
     "{0} / {1}", ("1/{1}", "(-{y}/{1})"), domain="the divisor is 0", on_floats=operator.truediv,
