@@ -27,14 +27,13 @@ def values(graph, plan_, inputs):
         v[i] = x
     for i, x in plan_.consts:
         v[i] = x
-    step = None
+    i = a = b = -1
     try:
-        for step in plan_.steps:
-            i, f, a, b, _, _ = step
+        for i, f, a, b, _, _ in plan_.steps:
             v[i] = f(v[a]) if b < 0 else f(v[a], v[b])
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
-        raise _domain(graph, step, v, exc, "evaluating") from None
+        raise _domain(graph, (i, None, a, b), v, exc, "evaluating") from None
     _finite(graph, plan_, v, v, "evaluating")
     return v
 
