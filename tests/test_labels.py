@@ -3,6 +3,7 @@ import json
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 import graphcomp
@@ -107,3 +108,18 @@ def test_json_keeps_each_row_of_numbers_on_one_line():
     assert '"why": "a [1,\\n 2] list in text"' in text  # a string's text is left as it is
     assert '"H": [\n    [1.0' in text  # the matrix is still a row a line
 
+
+
+@pytest.mark.parametrize("shape", [(7, 6), (6, 7), (7, 7), (6, 6), (3, 9)])
+def test_a_latex_table_cuts_only_the_axis_longer_than_it_shows(shape):
+    """Past six entries along an axis a trace table shows five and \\cdots or \\vdots; an axis of six or fewer is
+    shown whole (a 7×6 matrix kept 5 of its 6 columns, with no \\cdots to say one was left out)."""
+    x = np.arange(np.prod(shape), dtype=float).reshape(shape)
+    body = tables._tex_value(x, 2, row=False).removeprefix("\\begin{bmatrix}").removesuffix("\\end{bmatrix}")
+    lines = [line.split(" & ") for line in body.split(" \\\\ ")]
+    numbers = [r for r in lines if r[0] != "\\vdots"]
+    assert len(numbers) == (5 if shape[0] > 6 else shape[0])
+    assert {len(r) for r in lines} == {6 if shape[1] > 6 else shape[1]}
+    assert all((r[-1] == "\\cdots") == (shape[1] > 6) for r in numbers)
+    assert (lines[-1][0] == "\\vdots") == (shape[0] > 6)
+    assert numbers[0][:2] == ["0.00", "1.00"] and numbers[1][0] == f"{shape[1]:.2f}"

@@ -120,6 +120,8 @@ def tex_matrix(x, digits, *, vector="column", cut=None):
         return fmt_number(a, digits)
     m = a.reshape(-1, 1) if a.ndim == 1 and vector == "column" else np.atleast_2d(a)
     shown, rows, cols, every = cut or (max(m.shape), *m.shape, False)
+    # only an axis longer than `shown` is cut
+    rows, cols = rows if len(m) > shown else len(m), cols if m.shape[1] > shown else m.shape[1]
     lines = [[fmt_number(e, digits) for e in r[:cols]] + ["\\cdots"] * (m.shape[1] > shown) for r in m[:rows]]
     if len(m) > shown:
         lines.append(["\\vdots"] + ["\\vdots" if every else ""] * (len(lines[0]) - 1))
