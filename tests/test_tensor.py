@@ -331,3 +331,22 @@ def test_every_closed_form_of_fig1_equals_the_reverse_pass():
     assert rows["W3"].closed == "-D.v (V_{4}.v)^\\top"  # as the problem set writes it
     data = [r for r in trace_rows.adjoint(t) if r.value is None]
     assert [r.symbol for r in data] == ["\\partial D/\\partial y", "\\partial V_{1}/\\partial x"]  # ∂D/∂y = 0
+
+
+@pytest.mark.parametrize("data", ["A", "x"])
+def test_forward_mode_through_a_matmul_with_a_data_argument_is_the_other_arguments_term(data):
+    """With A (or x) data, the tangent of A x is A ẋ (or Ȧ x) alone: the sweep skips the data argument's term
+    (Op.jvp_args) and gives the data node a tangent 0 of its shape."""
+    rng = np.random.default_rng(7)
+    A, x = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    g = graphcomp.from_dict({"name": "ax", "output": "f", "inputs": [
+        {"name": "A", "shape": [4, 3], **({"kind": "data"} if data == "A" else {})},
+        {"name": "x", "shape": [3], **({"kind": "data"} if data == "x" else {})}],
+        "nodes": [{"name": "u", "op": "matmul", "inputs": ["A", "x"]}, {"name": "f", "op": "halfsq", "inputs": ["u"]}]})
+    wrt = "x" if data == "A" else "A"
+    direction = rng.standard_normal(np.shape(x if wrt == "x" else A))
+    t = g.trace(at={"A": A, "x": x}, wrt={wrt: direction}, mode="forward")
+    expected = A @ direction if wrt == "x" else direction @ x
+    np.testing.assert_allclose(t["u"].d, expected, rtol=1e-14)
+    np.testing.assert_allclose(t.derivative, (A @ x) @ expected, rtol=1e-13)
+    assert np.array_equal(t[data].d, np.zeros(np.shape(A if data == "A" else x)))

@@ -53,11 +53,13 @@ class Plan:
 
     @property
     def jvp(self):
-        """Forward-mode steps (node, rule, arg, arg, local): rule(y, a[, b]) -> the local partials when `local`
-        (an elementwise op: the sweep forms ẏ = Σ ∂y/∂a ȧ), else rule(y, a[, b], ȧ[, ḃ]) -> ẏ."""
+        """Forward-mode steps (node, rule, arg, arg, local, sides): rule(y, a[, b]) -> the local partials when `local`
+        (an elementwise op: the sweep forms ẏ = Σ ∂y/∂a ȧ), else rule(y, a[, b], ȧ[, ḃ]) -> ẏ; `sides`, for an op with
+        Op.jvp_args, the rules (y, a, b, ȧ) and (y, a, b, ḃ) of one argument's term, else None."""
         if self._jvp is None:
             with no_gc():
-                self._jvp = [(i, f, a, b, local) for i, _, a, b, op, params in self.steps
+                self._jvp = [(i, f, a, b, local, op.jvp_args and tuple(self._bind(r, params) for r in op.jvp_args))
+                             for i, _, a, b, op, params in self.steps
                              for f, local in [self._rule(op, params, a, b, op.jvp)]]
         return self._jvp
 

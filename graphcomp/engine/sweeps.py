@@ -40,30 +40,36 @@ def values(graph, plan_, inputs):
 
 def tangents(graph, plan_, v, seed, counted=None):
     """Forward mode: every node's tangent v̇ for the seed {input position: direction}. A step whose arguments'
-    tangents are all 0 is skipped; with a list `counted`, the number of steps computed is appended to it."""
-    kit = plan_.kit
+    tangents are all 0 is skipped, and so is an argument's term when its tangent is 0; with a list `counted`, the
+    number of steps computed is appended to it."""
+    kit, nodes = plan_.kit, graph.nodes
     t = [_ZERO] * plan_.n
-    for i, shape in plan_.tensors:
-        t[i] = kit.zeros(shape)
-    live = [False] * plan_.n  # a tangent that is not live is 0: its steps are skipped
+    live = [False] * plan_.n  # a tangent that is not live is 0: its steps and terms are skipped
     for i, x in seed.items():
         t[i], live[i] = x, True
     step = None
     try:
         for step in plan_.jvp:
-            i, f, a, b, local = step
+            i, f, a, b, local, sides = step
             if b < 0:
                 if live[a]:
                     t[i], live[i] = f(v[i], v[a])[0] * t[a] if local else f(v[i], v[a], t[a]), True
             elif live[a] or live[b]:
                 if local:
                     da, db = f(v[i], v[a], v[b])
-                    t[i], live[i] = da * t[a] + db * t[b], True
+                    t[i] = da * t[a] + db * t[b] if live[a] and live[b] else da * t[a] if live[a] else db * t[b]
+                elif sides and not (live[a] and live[b]):
+                    t[i] = sides[0](v[i], v[a], v[b], t[a]) if live[a] else sides[1](v[i], v[a], v[b], t[b])
                 else:
-                    t[i], live[i] = f(v[i], v[a], v[b], t[a], t[b]), True
+                    ta = t[a] if live[a] else kit.zeros(nodes[a].shape)
+                    t[i] = f(v[i], v[a], v[b], ta, t[b] if live[b] else kit.zeros(nodes[b].shape))
+                live[i] = True
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing tangents (forward mode)") from None
+    for i, shape in plan_.tensors:
+        if not live[i]:
+            t[i] = kit.zeros(shape)  # a tangent 0, of its node's shape
     _finite(graph, plan_, t, v, "computing tangents (forward mode)")
     if counted is not None:
         counted.append(sum(live[step[0]] for step in plan_.jvp))

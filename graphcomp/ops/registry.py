@@ -46,6 +46,9 @@ class Op:
     # the VJP one argument at a time, vjp_args[k](m, g, y, *args, **params) -> argument k's contribution (vjp is
     # their tuple), so that a reverse sweep skips an argument that needs no adjoint: data A in A x (matmul)
     vjp_args: tuple | None = None
+    # the JVP one argument at a time, jvp_args[k](m, y, *args, t_k, **params) -> argument k's term of the tangent (jvp
+    # is their sum), so that a forward sweep skips an argument whose tangent is 0: data A in A x
+    jvp_args: tuple | None = None
     # finite arguments give a finite value, and a finite adjoint finite contributions (every local partial is at
     # most 1 in size): the tensor sweeps need not search such a node for inf and nan (its arguments are searched)
     keeps_finite: bool = False

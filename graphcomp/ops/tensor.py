@@ -48,6 +48,7 @@ register(Op(
     jvp=lambda m, y, a, b, ta, tb: ta @ b + a @ tb,
     vjp=lambda m, g, y, a, b: (_matmul_vjp_a(m, g, y, a, b), _matmul_vjp_b(m, g, y, a, b)),
     vjp_args=(_matmul_vjp_a, _matmul_vjp_b),
+    jvp_args=(lambda m, y, a, b, ta: ta @ b, lambda m, y, a, b, tb: a @ tb),
     tex="{0} {1}",
     jvp_tex=lambda shapes: ("{t0} {1}", "{0} {t1}"),
     vjp_tex=_matmul_vjp_tex,
