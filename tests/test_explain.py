@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 import graphcomp
-from graphcomp.render import explain
+from graphcomp.render import dot, explain
 from graphcomp.render.dot import CLEAR
 from graphcomp.render.explain import HIGHLIGHT
 from graphcomp.render.steps import MAX_NODES, steps
@@ -285,3 +285,15 @@ def test_a_large_matrix_pages_with_a_short_tooltip(cli, tmp_path):
     blob = json.loads(re.search(r'id="gc-steps">(.*?)</script>', page, flags=re.S).group(1))
     a = next(s for s in blob["steps"] if s["caption"][0] == "A.v")
     assert len(a["full"].splitlines()) == 100  # the table and the caption's hover keep every row
+
+
+@needs_dot
+def test_a_frame_of_the_values_pass_draws_the_derivatives_edges_plain():
+    """No derivative flows in the values pass: its frames draw the flow edges (x2 → v1 here) as the others; the
+    adjoint pass's in the drawing's red."""
+    t = graphcomp.load("eq2.yaml").trace(wrt="x2")
+    sweep, layout = steps(t), explain.graph_dot(t).pipe(format="json")
+    for k, colour in ((9, dot.EDGE), (10, dot.FLOW["adjoint"])):
+        source = explain.frame_dot(t, sweep, k, layout).source
+        edge = next(x for x in source.splitlines() if x.lstrip().startswith("x2 -> v1"))
+        assert f"color=\"{colour}\"" in edge, (k, edge)

@@ -309,3 +309,16 @@ def test_a_notebooks_html_export_steps_inside_its_iframe(open_page, tmp_path):
     assert frame.locator("g.node.gc-now title").text_content() == "v1"
     assert frame.locator("tr.gc-now td").first.inner_text() == "v1"
     assert p.dialogs == []
+
+
+def test_the_derivatives_edges_are_coloured_only_once_a_derivative_flows(open_page, pages):
+    """The drawing colours the edges a derivative flows along (red back from f in reverse mode); in the values pass
+    none flows yet, so they are drawn as the others until the first adjoint step (Eq. 2 wrt x2: 9 values, then v̄6)."""
+    p = open_page(pages["reverse"])
+    colour = """() => [...document.querySelectorAll("g.edge.gc-flow")]
+                     .map(g => getComputedStyle(g.querySelector("path")).stroke)"""
+    assert p.page.evaluate("() => document.querySelectorAll('g.edge.gc-flow').length") == 6  # x2 → v1 → … → v6
+    for steps, red in ((0, False), (1, False), (8, False), (1, True)):
+        p.next(steps)
+        strokes = set(p.page.evaluate(colour)) - {"rgb(232, 89, 12)"}  # the step's own edges are highlighted
+        assert strokes == ({"rgb(192, 57, 43)"} if red else {"rgb(85, 85, 85)"}), (steps, strokes)

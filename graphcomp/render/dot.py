@@ -24,6 +24,8 @@ INK, MUTED = "#333333", "#6b6b6b"
 MARGIN = "0.12,0.06"  # inches around a box's label
 SHOWN = 6  # entries of a tensor written in its box, per axis
 FLOW = {"tangent": "#1f5fbf", "adjoint": "#c0392b"}  # forward mode blue, reverse mode red
+FLOW_CLASS = "gc-flow"  # those edges' SVG class (ids=True): explain's page draws them plain in the values pass
+EDGE = "#555555"  # any other edge
 STYLE = {  # node kind → Graphviz attributes: parameters, data, intermediate nodes and the output differ
     INPUT: {"shape": "ellipse", "margin": "0", "style": "filled", "fillcolor": "#dbe8f7", "color": "#3d6fa8"},
     DATA: {"shape": "box", "style": "filled,dashed", "fillcolor": "#eeeeee", "color": "#808080"},
@@ -251,7 +253,7 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4, r
     g = graphviz.Digraph(graph.name, comment=" ".join(str(graph.description or "").split()) or None)
     g.attr(rankdir=rankdir, nodesep="0.3", ranksep="0.45", bgcolor="white", fontname=FONT, fontsize=str(PT["caption"]))
     g.attr("node", fontname=FONT, fontsize=str(PT["title"]), color=INK, margin=MARGIN, height="0.4")
-    g.attr("edge", fontname=FONT, fontsize=str(PT["edge"]), color="#555555", arrowsize="0.7")
+    g.attr("edge", fontname=FONT, fontsize=str(PT["edge"]), color=EDGE, arrowsize="0.7")
     for i, box in boxes(graph, trace, values=values).items():
         style = STYLE[box.kind]
         if box.kind == INPUT and graph.nodes[i].shape:
@@ -261,9 +263,10 @@ def digraph(graph, trace=None, *, values=False, edge_partials=False, digits=4, r
     flow = trace.flow_edges if trace is not None else frozenset()
     colour = FLOW["tangent" if trace is not None and trace.tangents is not None else "adjoint"]
     labels = edge_labels(graph, trace, digits) if edge_partials else {}
+    flow_class = {"class": FLOW_CLASS} if ids else {}
     for a, i, k in _edges(graph):
         attrs = ({"color": "#aaaaaa", "arrowsize": "0.5"} if graph.nodes[a].kind == CONST else
-                 {"color": colour, "penwidth": "2.2"} if (a, i) in flow else {})
+                 {"color": colour, "penwidth": "2.2", **flow_class} if (a, i) in flow else {})
         if (i, k) in labels:
             # one part a line (∂v₆/∂v₀, = −v₆/v₀, = −1.4614): a narrow label keeps the drawing readable on a page
             text = "<BR/>".join(tex_to_html(p) for p in labels[(i, k)].replace(" = ", "\n= ").split("\n"))

@@ -79,6 +79,7 @@ def _step_json(trace, s, digits):
     value = None if s.value is None else compact(s.value, digits, dot.SHOWN, dot.SHOWN)
     return {
         "node": s.node,
+        "values": s.section == "primal",  # the values pass: no derivative flows yet
         "line": None if s.line is None else f"{dot.ID}{s.line}-{s.node}",
         # a scalar box line is rewritten at each step (partial sums); a tensor's is only shown
         "text": fmt_number(s.value, digits) if scalar and s.line else None,
@@ -152,7 +153,8 @@ def frame_dot(trace, steps, k, layout, digits=4, rankdir="LR"):
                                         "fixedsize": "true"} for obj in doc["objects"]}
     for i in {now.node} | {a for a, _, _ in now.reads} | {i for _, i, _ in now.reads}:
         nodes[i].update(color=HIGHLIGHT, penwidth="4" if i == now.node else "2.5")
-    edges = {key: {"pos": edge["pos"]} for key, edge in dot.laid_edges(graph, doc).items()}
+    plain = {"color": dot.EDGE, "penwidth": "1"} if now.section == "primal" else {}  # no derivative flows yet
+    edges = {key: {"pos": edge["pos"], **plain} for key, edge in dot.laid_edges(graph, doc).items()}
     for _, i, kk in now.reads:
         edges[(i, kk)].update(color=HIGHLIGHT, penwidth="3.5")
     g = graph_dot(trace, digits, rankdir, shown=shown, node_attrs=nodes, edge_attrs=edges)
@@ -191,7 +193,9 @@ pre.gc-full{margin:0;text-align:left}
 g.gc-now>polygon,g.gc-now>ellipse,g.gc-now>path{stroke:#e8590c;stroke-width:4px}
 g.gc-from>polygon,g.gc-from>ellipse,g.gc-from>path{stroke:#e8590c;stroke-width:2px}
 g.gc-read>path{stroke:#e8590c;stroke-width:3.5px} g.gc-read>polygon{stroke:#e8590c;fill:#e8590c}
-"""
+""" + (  # no derivative flows yet in the values pass: its edges are drawn plain
+    f"#gc-graph.gc-values g.{dot.FLOW_CLASS}:not(.gc-read)>path{{stroke:{dot.EDGE};stroke-width:1px}}\n"
+    f"#gc-graph.gc-values g.{dot.FLOW_CLASS}:not(.gc-read)>polygon{{stroke:{dot.EDGE};fill:{dot.EDGE}}}\n")
 
 # the page's whole program: it reads the steps, and each step changes only what it touches
 _SCRIPT = """
@@ -218,6 +222,7 @@ _SCRIPT = """
     $("gc-count").textContent = at + " / " + S.length;
     var cap = $("gc-cap");
     cap.textContent = "";
+    $("gc-graph").classList.toggle("gc-values", at === 0 || S[at - 1].values);
     if (at === 0) { cap.textContent = "Press Next (or \\u2192) to start."; return; }
     var s = S[at - 1];
     mark("gc-n" + s.node, "gc-now");
