@@ -365,3 +365,11 @@ def test_a_latex_row_shorter_than_its_header_leaves_the_missing_cells_blank():
     text = "\\begin{tabular}{lll}\nnode & value & trace \\\\\nv1 & 1.5 \\\\\n\\end{tabular}\n"
     entries = list(answers.parse(text, "short.tex"))
     assert [(e.name, e.kind, e.value) for e in entries] == [("v1", "value", 1.5)]
+
+
+def test_a_list_where_a_scalar_partial_sum_goes_is_graded_shape_and_the_sum_goes_on():
+    """A step-by-step adjoint written as a list ([1, 2] for v̄₁'s first partial sum) is a wrong shape, not a crash
+    ('truth value of an array is ambiguous'); the next partial sum of v̄₁ is graded as usual."""
+    report = _grade(STEPS.replace("\\bar v_{1} = 0.4546", "\\bar v_{1} = [1, 2]", 1))
+    assert [r.verdict for r in report.rows if r.symbol == "v̄₁"] == ["shape", "correct"]
+    assert [r.symbol for r in report.rows if r.verdict != "correct"] == ["v̄₁"]
