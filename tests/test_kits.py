@@ -208,6 +208,16 @@ def test_an_input_array_with_an_inf_or_nan_is_the_inputs_error_on_torch_too(spec
         assert messages[0] == messages[1]
 
 
+def test_a_0d_array_with_an_inf_is_the_inputs_error_on_a_scalar_graph_on_torch():
+    """A scalar graph's values are searched from the first computed node on, so its inputs are checked on the way in
+    on every kit: relu(x) would hide x = −inf."""
+    pytest.importorskip("torch")
+    g = graphcomp.parse_expr("relu(x)*2", at={"x": 1.0})
+    for backend in ("numpy", "torch"):
+        with pytest.raises(graphcomp.SpecError, match="node 'x', key 'value': .* not a finite number"):
+            g.trace(at={"x": np.array(-np.inf)}, backend=backend)
+
+
 def test_cli_backend_torch_prints_the_numpy_table(capsys):
     pytest.importorskip("torch")
     from graphcomp.cli import main

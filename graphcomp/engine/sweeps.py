@@ -265,9 +265,9 @@ def _coerce(graph, n, x, kit, key="value"):
     if type(x) is float and not n.shape and math.isfinite(x):
         return kit.coerce(x)  # a finite float: skip the general checks
     if type(x) is np.ndarray and x.dtype == np.float64 and x.shape == n.shape and (
-            (key == "value" and not kit.raises) or _ALL(np.isfinite(x), axis=None)):
+            (key == "value" and not kit.raises and not graph.scalar) or _ALL(np.isfinite(x), axis=None)):
         # a float array of the input's shape (a network's weights), finite, or searched with the values after the
-        # forward sweep where the kit does not raise (plan.value_checks covers the inputs)
+        # forward sweep where the kit does not raise (on a tensor graph plan.value_checks covers the inputs)
         return kit.coerce(x)
     x = as_value(x, file=graph.file, node=n.name, key=key)
     if np.shape(x) != tuple(n.shape):
