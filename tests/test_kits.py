@@ -218,6 +218,33 @@ def test_a_0d_array_with_an_inf_is_the_inputs_error_on_a_scalar_graph_on_torch()
             g.trace(at={"x": np.array(-np.inf)}, backend=backend)
 
 
+@pytest.mark.parametrize("nodes", [
+    [{"name": "h", "op": "halfsq", "inputs": ["x"]}, {"name": "f", "op": "relu", "inputs": ["h"]}],
+    [{"name": "h", "op": "halfsq", "inputs": ["x"]}, {"name": "r", "op": "relu", "inputs": ["h"]},
+     {"name": "f", "op": "add", "inputs": ["r", "h"]}]])
+def test_a_scalar_relu_whose_adjoint_is_a_float_runs_on_torch(nodes):
+    """A scalar output's seed is the float 1.0 (and add passes it on): relu's fused rule on torch takes it as well
+    (torch's own ReLU backward kernel takes tensors only); found by a reviewer."""
+    pytest.importorskip("torch")
+    g = graphcomp.from_dict({"name": "r", "inputs": [{"name": "x", "shape": [2]}], "nodes": nodes, "output": "f"})
+    grads = [g.trace(at={"x": np.array([1.0, 2.0])}, backend=b).gradient["x"] for b in ("numpy", "torch")]
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-15)
+    np.testing.assert_allclose(grads[0], [1.0, 2.0] if len(nodes) == 2 else [2.0, 4.0], rtol=1e-15)
+
+
+def test_forward_mode_on_torch_names_a_nan_partial_of_an_exponent_whose_tangent_is_0():
+    """pow(x, y) along x with a negative base: ∂p/∂y = p ln x is nan though ẏ = 0; numpy raises computing it, and
+    torch's tangent shows it (nan · 0), so both give the same one-line error (found by a reviewer)."""
+    pytest.importorskip("torch")
+    inputs = [{"name": "x", "shape": [2]}, {"name": "y", "shape": [2]}]
+    g = graphcomp.from_dict({"name": "p", "output": "f", "inputs": inputs,
+                             "nodes": [{"name": "p", "op": "pow", "inputs": ["x", "y"]},
+                                       {"name": "f", "op": "sum", "inputs": ["p"]}]})
+    for backend in ("numpy", "torch"):
+        with pytest.raises(graphcomp.DomainError, match="node 'p': a variable exponent needs a positive base"):
+            g.trace(at={"x": [-2.0, 1.0], "y": [3.0, 2.0]}, mode="forward", wrt="x", backend=backend)
+
+
 def test_cli_backend_torch_prints_the_numpy_table(capsys):
     pytest.importorskip("torch")
     from graphcomp.cli import main

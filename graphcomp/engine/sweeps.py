@@ -40,8 +40,8 @@ def values(graph, plan_, inputs):
 
 def tangents(graph, plan_, v, seed, counted=None):
     """Forward mode: every node's tangent v̇ for the seed {input position: direction}. A step whose arguments'
-    tangents are all 0 is skipped, and so is an argument's term when its tangent is 0; with a list `counted`, the
-    number of steps computed is appended to it."""
+    tangents are all 0 is skipped, and so is a matmul's term whose tangent is 0 (Op.jvp_args); with a list `counted`,
+    the number of steps computed is appended to it."""
     kit, nodes = plan_.kit, graph.nodes
     t = [_ZERO] * plan_.n
     live = [False] * plan_.n  # a tangent that is not live is 0: its steps and terms are skipped
@@ -57,7 +57,7 @@ def tangents(graph, plan_, v, seed, counted=None):
             elif live[a] or live[b]:
                 if local:
                     da, db = f(v[i], v[a], v[b])
-                    t[i] = da * t[a] + db * t[b] if live[a] and live[b] else da * t[a] if live[a] else db * t[b]
+                    t[i] = da * t[a] + db * t[b]  # a 0 tangent is the float 0.0: a nan partial still shows (pow's log)
                 elif sides and not (live[a] and live[b]):
                     t[i] = sides[0](v[i], v[a], v[b], t[a]) if live[a] else sides[1](v[i], v[a], v[b], t[b])
                 else:
