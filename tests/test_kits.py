@@ -161,6 +161,25 @@ def test_torch_backend_names_the_node_of_a_domain_error():
             g.trace(at={"x": [1.0, -1.0]}, backend=backend)
 
 
+@pytest.mark.parametrize("scale, phase", [(1.0, "evaluating"), (1e300, "computing adjoints")])
+def test_a_matmul_overflow_beside_a_zero_is_an_overflow_on_torch_as_on_numpy(scale, phase):
+    """torch gives inf without raising, and the search says why: an argument 0 explains an inf only for an op with
+    a domain (1/0, log 0); matmul has none, so its inf is an overflow, whatever zeros (relu's, say) its arguments hold."""
+    pytest.importorskip("torch")
+    g = graphcomp.from_dict({"name": "mm", "inputs": [{"name": "A", "shape": [2, 2]}, {"name": "x", "shape": [2]}],
+                             "nodes": [{"name": "y", "op": "matmul", "inputs": ["A", "x"]},
+                                       {"name": "m", "op": "mul", "inputs": ["y", scale]},
+                                       {"name": "f", "op": "sum", "inputs": ["m"]}], "output": "f"})
+    a, x = (1e200, 1e200) if phase == "evaluating" else (1e-100, 1e20)  # A's adjoint 1e300 x overflows
+    at = {"A": [[a, 0.0], [0.0, 1.0]], "x": [x, 0.0]}
+    messages = []
+    for backend in ("numpy", "torch"):
+        with pytest.raises(graphcomp.DomainError, match=f"node 'y': the result overflows.*while {phase}") as err:
+            g.trace(at=at, backend=backend)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
 def _behind_relu(mode):
     """x → u = 1e200 x → r = relu(u) → m = 1e200 r → f = sum m: at x = 1e110 u overflows (then r and f hold inf);
     at x = 1e-300 the values are finite and x's adjoint 1e200 · 1e200 overflows."""

@@ -153,11 +153,15 @@ def _finite(graph, plan_, xs, v, phase, steps=None):
         targets = step[4:6] if phase.startswith("computing adjoints") else ()
         bad = [xs[j] for j in (step[0], *targets) if j < plan_.n and not kit.finite([xs[j]])]
         if bad:
-            raise _domain(graph, step, v, _why(kit, bad, [v[j] for j in step[2:4] if j >= 0]), phase)
+            op = ops.REGISTRY[graph.nodes[step[0]].op]
+            raise _domain(graph, step, v, _why(kit, op, bad, [v[j] for j in step[2:4] if j >= 0]), phase)
 
 
-def _why(kit, bad, args):
-    """nan, or inf from an argument 0 (1/0, log 0), is outside the op's domain; other inf is an overflow."""
+def _why(kit, op, bad, args):
+    """nan, or inf from an argument 0 (1/0, log 0), is outside the op's domain; other inf is an overflow, and so is
+    any inf or nan of an op without a domain (finite arguments, as these were checked: matmul's, with a 0 in them)."""
+    if not op.domain:
+        return OverflowError("the result overflows the range of floating point numbers")
     bad = [np.asarray(x, dtype=float) for x in kit.to_numpy(bad)]
     zero = any(np.any(np.asarray(a, dtype=float) == 0.0) for a in kit.to_numpy(args))
     if any(np.isnan(x).any() for x in bad) or zero:
