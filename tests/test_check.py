@@ -112,7 +112,7 @@ MISTAKES = [
     (_swap(_swap(STEPS, "\\bar v_{0} = -1.4614", "\\bar v_{0} = -2.9228"), "\\bar v_{0} = -1.7735",
            f"\\bar v_{{0}} = {-2.9228 + 0.75 * math.cos(X3):.4f}"), "reverse", "v̄₀", 0, "wrong local partial",
      "∂v₆/∂v₀ should be −v₆/v₀"),
-    (_swap(VALUES, "v1 = 1.5000", "v1 = 2.5000"), "reverse", "v₁", 0, "wrong value", "1.5000"),
+    (_swap(VALUES, "v1 = 1.5000", "v1 = 2.5000"), "value", "v₁", 0, "wrong value", "1.5000"),
     # forward: v̇₅ without v̇₄
     (_swap(FORWARD, "vdot5 = 5.3910", "vdot5 = 4.4817"), "forward", "v̇₅", 0, "missing contribution",
      "v̇₅ misses the term through v₄: v̇₄ · ∂v₅/∂v₄ = 0.9093"),
@@ -140,7 +140,7 @@ def test_carried_errors_follow_the_students_own_numbers():
     text = _swap(_swap(_swap(_swap(_swap(VALUES, "v1 = 1.5000", f"v1 = {v1:.4f}"), "v3 = 4.4817", f"v3 = {v3:.4f}"),
                              "v4 = 1.3639", f"v4 = {v4:.4f}"), "v5 = 5.8456", f"v5 = {v5:.4f}"),
                  "v6 = 2.9228", f"v6 = {v5 / X3:.4f}")
-    report = _grade(text)
+    report = _grade(text, "value")
     verdicts = {r.symbol: r.verdict for r in report.rows}
     assert verdicts["v₁"] == "wrong value" and _row(report, "v₁").first
     assert [verdicts[s] for s in ("v₃", "v₄", "v₅", "v₆")] == ["carried"] * 4
@@ -373,3 +373,58 @@ def test_a_list_where_a_scalar_partial_sum_goes_is_graded_shape_and_the_sum_goes
     report = _grade(STEPS.replace("\\bar v_{1} = 0.4546", "\\bar v_{1} = [1, 2]", 1))
     assert [r.verdict for r in report.rows if r.symbol == "v̄₁"] == ["shape", "correct"]
     assert [r.symbol for r in report.rows if r.verdict != "correct"] == ["v̄₁"]
+
+
+# the inputs as the problem set writes them, with no decimals: a number equal to the exact one carries no rounding
+EXACT_INPUTS = _swap(_swap(_swap(SUMMED, "v-2 = 1.0000", "v-2 = 1"), "v-1 = 1.5000", "v-1 = 1.5"), "v0 = 2.0000",
+                     "v0 = 2")
+
+
+@pytest.mark.parametrize("old, new, symbol", [("v̄-1 = 2.6955", "v̄-1 = 3.3000", "v̄₋₁"),
+                                              ("v̄-2 = 4.0432", "v̄-2 = 8.5000", "v̄₋₂"),
+                                              ("v1 = 1.5000", "v1 = 2.0000", "v₁")])
+def test_inputs_written_without_decimals_give_a_wrong_row_no_latitude(old, new, symbol):
+    """x₁ = 1 is the exact input, not 1 ± 0.5: a row computed from it is held to the rounding of its own digits."""
+    assert _grade(EXACT_INPUTS).all_right
+    report = _grade(_swap(EXACT_INPUTS, old, new))
+    assert _row(report, symbol).verdict == "wrong value" and not report.all_right
+
+
+@pytest.mark.parametrize("new", ["2.6957", "2.6953", "2.6956"])
+def test_a_near_miss_beyond_the_rounding_is_not_correct(new):
+    """v̄₋₁ = v̄₁ · v₋₂ with v̄₁ = 2.6955 and v₋₂ = 1 exactly: the student's own numbers give 2.6955 too, and the
+    right one is 2.695493; a row 0.0001 or more away is rounded too early, not right."""
+    assert abs(float(new) - DF_DX2) > 5e-5
+    row = _row(_grade(_swap(SUMMED, "v̄-1 = 2.6955", f"v̄-1 = {new}")), "v̄₋₁")
+    assert row.verdict == "rounding" and "too early" in row.why
+
+
+def test_a_row_right_from_the_students_own_rounded_numbers_is_correct():
+    """v̄₋₂ = v̄₁ · v₋₁ = 2.6955 · 1.5 = 4.04325 from the rounded v̄₁: 4.0433 is right from it (the closed form's
+    4.043239 rounds to 4.0432), and the legend says so."""
+    report = _grade(_swap(SUMMED, "v̄-2 = 4.0432", "v̄-2 = 4.0433"))
+    assert abs(4.0433 - DF_DX1) > 5e-5 and _row(report, "v̄₋₂").verdict == "correct" and report.all_right
+
+
+def test_a_derivative_check_without_derivative_rows_finds_them_missing():
+    report = _grade(VALUES, "reverse")
+    missing = [r.symbol for r in report.rows if r.verdict == "missing"]
+    assert len(missing) == 9 and "v̄₋₁" in missing and not report.all_right and report.score == (9, 18)
+    assert any("adjoint rows of a reverse-mode check are missing" in n for n in report.notes)
+    forward = _grade(VALUES, "forward")
+    assert sum(r.verdict == "missing" for r in forward.rows) == 9 and not forward.all_right
+
+
+def test_value_mode_grades_the_values_alone():
+    report = _grade(SUMMED, "value")
+    assert report.all_right and report.score == (9, 9) and {r.slot[0] for r in report.rows} == {"v"}
+    assert "9 derivative rows not graded (value mode)" in report.notes
+    wrong = _grade(_swap(SUMMED, "v2 = 0.9093", "v2 = 0.9000"), "value")
+    assert _row(wrong, "v₂").verdict == "wrong value" and not wrong.all_right
+
+
+def test_a_table_of_the_other_mode_is_not_taken_for_another_function():
+    report = _grade(STEPS, "forward")  # 11 adjoint rows, more than the 9 values
+    assert report.unknown and all("reverse" not in r.why or "forward mode" in r.why for r in report.unknown)
+    assert not any("another function" in n for n in report.notes)
+    assert any("another function" in n for n in _grade("a1 = 1\nb2 = 2\nc3 = 3\n").notes)

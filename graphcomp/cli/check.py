@@ -19,8 +19,9 @@ def register(sub):
     common.add_graph_args(p)
     p.add_argument("answers", nargs="?", help="the answer file (.csv, .md, .tex, or name = number lines)")
     p.add_argument("--wrt", help="the input the derivative is taken with respect to (x2)")
-    p.add_argument("--mode", choices=("forward", "reverse"), default="reverse",
-                   help="forward (tangents v̇) or reverse (adjoints v̄, or a tensor graph's .d; the default)")
+    p.add_argument("--mode", choices=("forward", "reverse", "value"), default="reverse",
+                   help="forward (tangents v̇), reverse (adjoints v̄, or a tensor graph's .d; the default), or value "
+                   "(the evaluation trace's values alone)")
     p.add_argument("--answers-format", choices=answers.FORMATS, help="how to read the answers (default: from the "
                    "extension, else from the first lines)")
     p.add_argument("--rtol", type=float, default=0.0, help="relative tolerance on top of the digits' rounding "

@@ -100,10 +100,12 @@ def _half_unit(decimals):
 class _Grader:
     def __init__(self, trace, answers, digits, rtol):
         self.t, self.graph, self.digits, self.rtol = trace, trace.graph, digits, rtol
-        self.mode = "forward" if trace.tangents is not None else "reverse"
+        self.mode = "forward" if trace.tangents is not None else "reverse" if trace.adjoints is not None else "value"
         self.tensor = not trace.graph.scalar
         self.answers = answers
         self.entries, self.unknown, self.unknown_count, self.notes, self.kinds = {}, [], 0, [], set()
+        self.nameless = 0  # rows that name no node (not those of the other mode, nor those written twice)
+        self.skipped = 0  # derivative rows, in value mode
         self.aligned = {}  # tensor slot → (the student's array in the node's shape or None, its decimals, how)
         self.steps = {}  # node → its contributions [(i, k)] in the order of the reverse sweep
         for i, k, j, *_ in trace.contributions:
@@ -137,7 +139,7 @@ class _Grader:
 
     def _match(self):
         keys, derivs, extra = self._keys(), {}, {}
-        want = TANGENT if self.mode == "forward" else ADJOINT
+        want = {"forward": TANGENT, "reverse": ADJOINT}.get(self.mode)  # none in value mode
         for e in self.answers:  # read once, as a stream: only what can be graded or listed is kept
             if e.tensor and e.value.size == 1 and not self.tensor:
                 e = _one(e)
@@ -145,10 +147,12 @@ class _Grader:
             kind = want if e.kind == DERIVATIVE else e.kind
             self.kinds.add(e.kind)
             if i is None:
+                self.nameless += 1
                 self._unknown(e, lambda: f"'{e.name}' names no node of {self.graph.name}")
+            elif self.mode == "value" and kind != VALUE:
+                self.skipped += 1
             elif kind not in (VALUE, want):
-                self._unknown(e, lambda: f"'{e.name}' is a{'n adjoint' if kind == ADJOINT else ' tangent'}, "
-                                 f"but the check is in {self.mode} mode")
+                self._unknown(e, lambda: f"'{e.name}' is {_KINDS[kind]}, but the check is in {self.mode} mode")
             elif kind == VALUE:
                 if ("v", i) in self.entries:
                     self._unknown(e, lambda: f"{self._sym(('v', i))} is written twice (the first is graded)")
@@ -189,9 +193,13 @@ class _Grader:
             out += [("v", i) for i, n in enumerate(g.nodes) if n.kind != CONST]
         elif not any(s[0] == "v" for s in self.entries):
             self.notes.append("no value rows were given: only the derivatives are graded")
-        if not (kinds - {VALUE}):
-            self.notes.append("no derivative rows were given: only the values are graded")
+        if self.mode == "value":
+            if self.skipped:
+                self.notes.append(f"{self.skipped} derivative row{'s' * (self.skipped != 1)} not graded (value mode)")
             return out
+        if not (kinds - {VALUE}):
+            self.notes.append(f"no derivative rows were given: the {'tangent' if self.mode == 'forward' else 'adjoint'}"
+                              f" rows of a {self.mode}-mode check are missing")
         if self.mode == "forward":
             return out + [("t", i) for i, n in enumerate(g.nodes) if n.kind not in (CONST, DATA)]
         out.append(("a", g.output))
@@ -273,8 +281,12 @@ class _Grader:
     # ---- grading ---------------------------------------------------------------------------------------------
 
     def tol(self, slot):
+        """The rounding a number of the student's may carry: half a unit of its last digit written, and none when
+        it equals the exact number (an input written 1, the seed 1; a row not written, whose true number stands in)."""
         e = self.entries.get(slot)
-        return _half_unit(e.decimals if e is not None else self.digits)
+        if e is None or e.tensor or _exact(e.value, self.true.get(slot, 0.0)):
+            return 0.0
+        return _half_unit(e.decimals)
 
     def student(self, slot):
         """The student's number for a slot (an array in the node's shape on a tensor graph), else the true one."""
@@ -337,8 +349,7 @@ class _Grader:
         """CORRECT, CARRIED (right from the student's own numbers), ROUNDING or SIGN, else None; on a tensor graph s,
         dec (the decimals written) and tol are arrays."""
         low = int(np.min(dec))
-        if np.all(abs(s - expected) <= 1e-12 * np.maximum(1.0, abs(expected))) or (
-                low >= self.digits and self._close(s, expected, tol)):
+        if np.all(_exact(s, expected)) or (low >= self.digits and self._close(s, expected, tol)):
             return CORRECT, ""
         base, used, spread = self.with_student(slot)
         show = line_value if self.tensor else fmt_number
@@ -436,13 +447,17 @@ class _Grader:
             out.append((i, _as_array(term)))
         return out
 
+    def _tensor_tol(self, slot):
+        """As tol, entry by entry: each entry's half unit, none where it equals the exact entry."""
+        value, decimals, _ = self._align(slot)
+        return np.where(_exact(value, self.true[slot]), 0.0, 0.5 * 10.0 ** -decimals.astype(float))
+
     def _tensor_spread(self, slot, base, used):
         """The spread the rounding of the slots `used` gives the tensor slot recomputed from them (`base`):
         the worst case, each entry bumped by its half unit in turn, up to SPREAD_ENTRIES entries read; beyond, four
         times the root mean square of ROUNDINGS tries with every entry bumped by ± its half unit at once (signs from
         default_rng(0)), as the roundings' errors add up like random ones."""
-        tols = {u: 0.5 * 10.0 ** -self._align(u)[1].astype(float) for u in used
-                if u in self.entries and self._align(u)[2] is not None}
+        tols = {u: self._tensor_tol(u) for u in used if u in self.entries and self._align(u)[2] is not None}
         one_by_one = sum(t.size for t in tols.values()) <= SPREAD_ENTRIES
         if one_by_one:
             bumps = [{u: np.where(np.arange(t.size).reshape(t.shape) == k, t, 0.0)} for u, t in tols.items()
@@ -506,6 +521,8 @@ class _Grader:
         t, g, out = self.t, self.graph, {}
         for r, i in zip(rows.primal(t), [i for i, n in enumerate(g.nodes) if n.kind != CONST]):
             out[("v", i)] = r.rule
+        if self.mode == "value":
+            return out
         if self.mode == "forward":
             for r in rows.tangent(t):
                 out[("t", g.index[r.node])] = r.rule
@@ -526,16 +543,18 @@ class _Grader:
         graded = [Graded(slot, self._sym(slot), "= " + self._text(rules.get(slot, "")), self.entries.get(slot),
                          self.true[slot], *self.grades[slot], slot == first) for slot in slots]
         unknown = [Graded(None, e.name, "", e, None, UNKNOWN, why) for e, why in self.unknown]
-        if self.unknown_count > len(self.entries):
+        if self.nameless > len(self.entries):
             self.notes.append(f"most rows name no node of {self.graph.name}: is this the table of another function?")
         return graded, unknown
 
 
 def check(trace, answers, *, digits=4, rtol=0.0):
     """Grade `answers` (graphcomp.frontends.answers.Answers, read here as a stream) against a Trace: a scalar one
-    in forward or reverse mode, a tensor one in reverse mode (each node's .v and .d, entry by entry)."""
-    if not trace.graph.scalar and trace.adjoints is None:
-        raise GraphcompError("a tensor graph is checked in reverse mode (each node's .v and .d): --mode reverse",
+    in forward or reverse mode, a tensor one in reverse mode (each node's .v and .d, entry by entry); either in value
+    mode (a trace of mode 'value': the values alone)."""
+    if not trace.graph.scalar and trace.tangents is not None:
+        raise GraphcompError("a tensor graph is checked in reverse mode (each node's .v and .d) or value mode (.v): "
+                             "--mode reverse",
                              file=trace.graph.file)
     if not 0 <= rtol < 1 or math.isnan(rtol):
         raise GraphcompError(f"--rtol must be between 0 and 1, not {rtol}")
@@ -543,6 +562,14 @@ def check(trace, answers, *, digits=4, rtol=0.0):
     graded, unknown = grader.run()
     return Report(trace.graph.name, grader.mode, answers.file, digits, rtol, graded, unknown, list(answers.unreadable),
                   grader.notes, grader.unknown_count, answers.unreadable_count)
+
+
+_KINDS = {TANGENT: "a tangent", ADJOINT: "an adjoint", None: "a derivative"}
+
+
+def _exact(x, true):
+    """x equals the true number (entry by entry): it carries no rounding."""
+    return abs(x - true) <= 1e-12 * np.maximum(1.0, abs(true))
 
 
 def _as_array(x):

@@ -42,8 +42,9 @@ def _title(report):
 
 def _footer(report):
     lines = [report.summary()]
-    lines.append(f"correct means within the rounding of the digits written (4 decimals: ±0.00005), "
-                 f"{report.digits} decimals asked, plus rtol {report.rtol:g}")
+    lines.append(f"correct means within the rounding of the digits written (4 decimals: ±0.00005) of the right "
+                 f"number, or of the one your own rounded rows give; {report.digits} decimals asked, plus rtol "
+                 f"{report.rtol:g}")
     first = next((r for r in report.rows if r.first), None)
     if first is not None:
         lines.append(f"look first at {first.symbol}: {first.verdict}")
