@@ -1,6 +1,8 @@
-"""What the test files share: the command line run inside the test process."""
+"""What the test files share: the command line run inside the test process, and a plain article to compile."""
 import contextlib
 import io
+import shutil
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -59,3 +61,21 @@ def run_cli(*args, cwd=ROOT, env=None):
 def cli():
     """run_cli: call it as cli("trace", "eq2.yaml", cwd=..., env={"COLUMNS": "120"}) → (status, stdout, stderr)."""
     return run_cli
+
+
+needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,
+                                    reason="needs pdflatex (make test installs it where it can)")
+
+
+def pdflatex_log(folder, fragments, packages="booktabs,amsmath,amssymb"):
+    """Compile the LaTeX fragments, one after another, in a plain article (10 pt, 1 in margins, `packages`);
+    returns pdflatex's log, after asserting that it made a PDF."""
+    body = "\n\\bigskip\n".join(f"\\noindent{t}\\par" for t in fragments)
+    (folder / "doc.tex").write_text("\\documentclass[10pt]{article}\\usepackage[margin=1in]{geometry}"
+                                    f"\\usepackage{{{packages}}}\\begin{{document}}\n{body}\n\\end{{document}}\n",
+                                    encoding="utf-8")
+    ran = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=folder,
+                         capture_output=True, text=True, timeout=120)
+    log = (folder / "doc.log").read_text(errors="replace")
+    assert ran.returncode == 0, log[-2000:]
+    return log

@@ -7,11 +7,12 @@ import math
 import tracemalloc
 
 import pytest
+from conftest import needs_pdflatex, pdflatex_log
 
 from graphcomp.core.errors import GraphcompError
 from graphcomp.frontends import answers
 from graphcomp.frontends.spec import load
-from graphcomp.problems import check
+from graphcomp.problems import check, feedback
 
 X1, X2, X3 = 1.0, 1.5, 2.0
 F = (X1 * X2 * math.sin(X3) + math.exp(X1 * X2)) / X3
@@ -428,3 +429,14 @@ def test_a_table_of_the_other_mode_is_not_taken_for_another_function():
     assert report.unknown and all("reverse" not in r.why or "forward mode" in r.why for r in report.unknown)
     assert not any("another function" in n for n in report.notes)
     assert any("another function" in n for n in _grade("a1 = 1\nb2 = 2\nc3 = 3\n").notes)
+
+
+@needs_pdflatex
+def test_the_latex_feedback_compiles_with_pdflatex(tmp_path):
+    """Every verdict's feedback, symbols and all, in a plain article with the packages its first line names."""
+    texts = [feedback.latex(_grade(text, mode)) for text, mode, *_ in MISTAKES]
+    assert all(t.splitlines()[0].endswith("\\usepackage{booktabs,amsmath,amssymb}") for t in texts)
+    tables = ["\n".join(line for line in t.splitlines() if not line.startswith("%")) for t in texts]
+    assert not any(c in t for t in tables for c in "₋̄∂−") and "\\bar{v}_{-1}" in tables[0]
+    log = pdflatex_log(tmp_path, texts)
+    assert "Missing character" not in log and "Overfull" not in log, log[-2000:]

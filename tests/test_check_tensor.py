@@ -7,12 +7,13 @@ form a tensor can be written, and each wrong one has one deliberate mistake.
 import numpy as np
 import pytest
 import torch
+from conftest import needs_pdflatex, pdflatex_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graphcomp.frontends import answers
 from graphcomp.frontends.spec import from_dict, load
-from graphcomp.problems import check
+from graphcomp.problems import check, feedback
 
 
 def _fig1(seed=0, delta=None):
@@ -268,6 +269,16 @@ def test_cli_tensor_check_exit_status_and_feedback(cli, tmp_path):
     right = tmp_path / "right.csv"
     right.write_text(CSV_BLOCKS, encoding="utf-8")
     assert cli("check", "fig1.yaml", "--mode", "reverse", right).status == 0
+
+
+@needs_pdflatex
+def test_the_latex_feedback_of_a_tensor_check_compiles_on_one_line_width(tmp_path):
+    """Each .v and .d as a bmatrix (two 3 × 3 side by side fit a line), the row to look at first in bold."""
+    wrong = _grade(_lines(D).replace(_T["W1"], nested(D["W1"].T)))
+    texts = [feedback.latex(_grade(CSV_BLOCKS, "right.csv")), feedback.latex(wrong)]
+    assert "\\begin{bmatrix}" in texts[1] and "{\\bfseries\\boldmath $W_{1}$.d}" in texts[1]
+    log = pdflatex_log(tmp_path, texts)
+    assert "Missing character" not in log and "Overfull" not in log, log[-2000:]
 
 
 def test_cli_tensor_graphs_are_checked_in_reverse_mode(cli, tmp_path):

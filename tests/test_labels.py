@@ -10,7 +10,7 @@ import graphcomp
 from graphcomp.core.errors import DomainError
 from graphcomp.render import rows as trace_rows
 from graphcomp.render import tables
-from graphcomp.render.text import indented_json, tex_to_text
+from graphcomp.render.text import indented_json, tex_to_text, text_to_tex
 
 LABELLED = {
     "name": "labels",
@@ -33,6 +33,21 @@ LABELLED = {
 ])
 def test_accents_and_greek_in_text(tex, text):
     assert tex_to_text(tex) == text
+
+
+@pytest.mark.parametrize("text, tex", [
+    ("v\u0304\u208b\u2082", "$\\bar{v}_{-2}$"),
+    ("\u2202v\u2086/\u2202v\u2080 should be \u2212v\u2086/v\u2080 = -1.4614",
+     "$\\partial v_{6} / \\partial v_{0}$ should be $- v_{6} / v_{0}$ = -1.4614"),
+    ("v\u0304\u2083 \u00b7 \u2202v\u2083", "$\\bar{v}_{3} \\cdot \\partial v_{3}$"),
+    ("W\u2082.d[2, 2]", "$W_{2}$.d[2, 2]"),
+    ("\u03b8\u0304 and \u03c3", "$\\bar{\\theta}$ and $\\sigma$"),
+    ("V\u1d40 h\u00b2", "$V^{\\top} h^{2}$"),
+    ("x_1 & 50% #{}~^\\", "x\\_1 \\& 50\\% \\#\\{\\}\\textasciitilde{}\\textasciicircum{}\\textbackslash{}"),
+    ("plain words, 24.7 \u00b5s \u2013 3", "plain words, 24.7 $\\mu$s -- 3"),
+])
+def test_unicode_text_as_latex(text, tex):
+    assert text_to_tex(text) == tex
 
 
 def test_symbols_put_the_accent_on_the_base_only():

@@ -1,12 +1,15 @@
 """The feedback on a checked table (graphcomp.problems.check.Report): rich, Markdown, LaTeX or JSON."""
 
+import re
+
 import numpy as np
 from rich.table import Table
 from rich.text import Text
 
 from graphcomp.frontends.answers import spaced
 from graphcomp.problems.check import CARRIED, CORRECT, MISSING, UNKNOWN, line_value
-from graphcomp.render.text import indented_json
+from graphcomp.render.tables import TEX_SHOWN
+from graphcomp.render.text import indented_json, tex_matrix, text_to_tex
 
 FORMATS = ("rich", "markdown", "latex", "json")
 _STYLE = {CORRECT: "green", CARRIED: "yellow", MISSING: "magenta", UNKNOWN: "magenta"}
@@ -89,21 +92,53 @@ def markdown(report):
     return "\n".join(out + [""] + [line + "  " for line in _footer(report)]) + "\n"
 
 
-_TEX = str.maketrans({"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
-                      "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}"})
-
-
 def latex(report):
-    """A longtable-free tabular with Unicode text: compile with LuaLaTeX/XeLaTeX, or pdflatex with [utf8]inputenc
-    where the symbols are declared; the verdict column wraps."""
-    out = [f"% graphcomp check: {_title(report).translate(_TEX)}; needs \\usepackage{{booktabs}} and a Unicode engine",
+    """A booktabs tabular for pdflatex (symbols in math: $\\bar{v}_{-2}$, a tensor's .v and .d as bmatrix); the
+    verdict column wraps."""
+    tensor = any(isinstance(r.expected, np.ndarray) and r.expected.ndim for r in report.rows)
+    out = [_comment(f"graphcomp check: {_title(report)}; needs \\usepackage{{booktabs,amsmath,amssymb}}"),
+           # arrays side by side: narrow gaps and verdicts, for two 3 × 3 matrices to fit a line
+           "\\begin{tabular}{@{}l@{\\;}r@{\\;}r@{\\;\\;}p{0.22\\linewidth}@{}}" if tensor else
            "\\begin{tabular}{@{}lrrp{0.45\\linewidth}@{}}", "\\toprule",
            "row & yours & right & verdict \\\\", "\\midrule"]
-    out += [" & ".join(cells) + " \\\\" for cells in _marked(report, lambda c: c.translate(_TEX), "\\textbf{{{}}}", 4)]
+    # \\bfseries, not \\textbf: a matrix's & in a macro's argument breaks it
+    out += [" & ".join(("{{\\bfseries\\boldmath {}}}" if r.first else "{}").format(c) for c in _tex_cells(report, r))
+            + " \\\\" for r in _all(report)]
     if _more(report):
-        out.append(f"\\multicolumn{{4}}{{@{{}}l}}{{{_more(report).translate(_TEX)}}} \\\\")
-    out += ["\\bottomrule", "\\end{tabular}"] + [f"% {line.translate(_TEX)}" for line in _footer(report)]
+        out.append(f"\\multicolumn{{4}}{{@{{}}l}}{{{text_to_tex(_more(report))}}} \\\\")
+    out += ["\\bottomrule", "\\end{tabular}"] + [_comment(line) for line in _footer(report)]
     return "\n".join(out) + "\n"
+
+
+def _tex_cells(report, r):
+    """A row's row, yours, right and verdict cells in LaTeX: arrays as bmatrix (the student's to the most decimals
+    they wrote), past TEX_SHOWN entries an axis cut with dots."""
+    symbol, yours, right, verdict, _ = _cells(report, r)
+    if r.entry is not None and r.entry.tensor:
+        yours = _tex_array(r.entry.value, int(np.max(r.entry.decimals)))
+    if isinstance(r.expected, np.ndarray) and r.expected.ndim:
+        right = _tex_array(r.expected, report.digits)
+    return text_to_tex(symbol), _tex_cell(yours), _tex_cell(right), text_to_tex(verdict)
+
+
+def _tex_array(x, digits):
+    cut = (TEX_SHOWN, TEX_SHOWN - 1, TEX_SHOWN - 1, False) if max(np.shape(x)) > TEX_SHOWN else None
+    return f"${tex_matrix(x, digits, vector='row', cut=cut)}$"
+
+
+_NUMBER = re.compile(r"[-−+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?")
+
+
+def _tex_cell(text):
+    """A number in math (its minus a minus sign, not a hyphen), other text through text_to_tex; LaTeX kept."""
+    if text.startswith("$"):
+        return text
+    return f"${text.replace('−', '-')}$" if _NUMBER.fullmatch(text) else text_to_tex(text)
+
+
+def _comment(text):
+    """A LaTeX comment line: a line break in a file name or a student's line would end it."""
+    return "% " + " ".join(text.splitlines())
 
 
 def json_text(report):

@@ -7,8 +7,9 @@ import re
 
 import numpy as np
 
-_SUB = str.maketrans("0123456789-+()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₋₊₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
-_SUP = str.maketrans("0123456789-+()nT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁿᵀ")
+_SUBSCRIPTS = ("0123456789-+()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₋₊₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+_SUPERSCRIPTS = ("0123456789-+()nT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁿᵀ")
+_SUB, _SUP = str.maketrans(*_SUBSCRIPTS), str.maketrans(*_SUPERSCRIPTS)
 _WORDS = [
     ("\\textstyle", ""), ("\\tfrac12", "½"), ("\\cdot", "·"), ("\\odot", "⊙"), ("\\times", "×"),
     ("\\top", "T"), ("\\langle", "⟨"), ("\\rangle", "⟩"), ("\\|", "‖"), ("\\,", " "), ("\\quad", "  "), ("\\sum", "Σ"),
@@ -99,6 +100,53 @@ def _to_text(tex):
             s = _SUP_GROUP.sub(lambda m: _script(m, _SUP, "^"), s)
             s = _SUP_CHAR.sub(lambda m: _script(m, _SUP, "^"), s)
     return s.replace("{", "").replace("}", "").replace("\\", "").replace("\0", "_")
+
+
+# ---- Unicode text → LaTeX, for the sentences and symbols of text tables pasted into LaTeX -------------------------
+
+_UNSUB, _UNSUP = str.maketrans(*_SUBSCRIPTS[::-1]), str.maketrans(*_SUPERSCRIPTS[::-1])
+_MATH = {"·": "\\cdot", "⊙": "\\odot", "×": "\\times", "⟨": "\\langle", "⟩": "\\rangle", "‖": "\\|",
+         "∂": "\\partial", "∇": "\\nabla", "𝟙": "\\mathbf{1}", "ℝ": "\\mathbb{R}", "½": "\\tfrac12",
+         "−": "-", "±": "\\pm", "≤": "\\leq", "≥": "\\geq", "≈": "\\approx", "→": "\\to", "√": "\\surd",
+         "▶": "\\blacktriangleright", "Σ": "\\Sigma", "σ": "\\sigma", "µ": "\\mu", "∞": "\\infty",
+         **{c: "\\" + name for name, c in _GREEK.items()}}
+_ESCAPE = str.maketrans({"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
+                         "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
+                         "–": "--", "|": "$|$", "<": "$<$", ">": "$>$"})
+_SYMBOL = re.compile("(?:([A-Za-z" + "".join(_GREEK.values()) + "])([\u0304\u0305\u0307]?)|(["
+                     + "".join(_MATH) + "]))" + f"([{_SUBSCRIPTS[1]}]*)([{_SUPERSCRIPTS[1]}]*)")
+_JOINS = re.compile(r"[\s/()]*")  # what may stand between two symbols in one $…$
+_MARK_TEX = {"\u0304": "\\bar", "\u0305": "\\bar", "\u0307": "\\dot"}
+
+
+def text_to_tex(text):
+    """Unicode text as LaTeX for pdflatex: v̄₋₂ → $\\bar{v}_{-2}$, ∂, ·, −, Greek in math, LaTeX's specials escaped."""
+    out, math, end = [], [], 0
+
+    def flush():
+        if math:
+            out.append("$" + " ".join(filter(None, math)) + "$")
+            math.clear()
+
+    for m in _SYMBOL.finditer(text):
+        letter, mark, symbol, sub, sup = m.groups()
+        if letter and letter.isascii() and not (mark or sub or sup):
+            continue  # a plain letter: text
+        gap = text[end:m.start()]
+        if gap and not (math and _JOINS.fullmatch(gap)):
+            flush()
+            out.append(gap.translate(_ESCAPE))
+        elif gap:
+            math.append(gap.strip())
+        letter = _MATH.get(letter, letter) or _MATH[symbol]
+        base = f"{_MARK_TEX[mark]}{{{letter}}}" if mark else letter
+        sub = f"_{{{sub.translate(_UNSUB)}}}" if sub else ""
+        sup = sup.translate(_UNSUP).replace("T", "\\top")
+        math.append(base + sub + (f"^{{{sup}}}" if sup else ""))
+        end = m.end()
+    flush()
+    out.append(text[end:].translate(_ESCAPE))
+    return "".join(out)
 
 
 def fmt_number(x, digits):
