@@ -144,3 +144,17 @@ def test_no_differentiable_input_is_one_line_and_status_2(cli, tmp_path):
 def test_cost_objects_sum_their_sweeps():
     c = Cost("forward", (3, 4, 5), 0.1)
     assert c.sweeps == 3 and c.operations == 12
+
+
+@pytest.mark.parametrize("fmt", ["latex", "markdown", "csv", "json"])
+def test_a_jacobian_file_is_the_same_bytes_each_run_and_times_only_when_asked(cli, tmp_path, fmt):
+    runs = [cli("jacobian", "eq2.yaml", "--format", fmt).stdout for _ in range(2)]
+    assert runs[0] == runs[1] and "µs" not in runs[0] and "seconds\": " not in runs[0]
+    timed = cli("jacobian", "eq2.yaml", "--format", fmt, "--times").stdout
+    if fmt == "json":
+        assert all(json.loads(timed)["cost"][mode]["seconds"] > 0 for mode in ("forward", "reverse"))
+    elif fmt == "csv":
+        rows = [line for line in timed.splitlines() if line.startswith(("cost,,,,,forward", "cost,,,,,reverse"))]
+        assert len(rows) == 2 and all(float(line.rsplit(",", 1)[1]) > 0 for line in rows)
+    else:
+        assert timed.count("s") > runs[0].count("s") and ("µs" in timed or "mu$s" in timed or " ms" in timed)

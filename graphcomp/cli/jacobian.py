@@ -18,6 +18,8 @@ def register(sub):
     p.add_argument("--cost", action="store_true", help="instead of one graph: both modes' cost over the family "
                    "f: R^n -> R^m of graphcomp.problems.costs, n and m from 1 to 1000")
     p.add_argument("--plot", help="with --cost: write the operations against n and m to this PNG (matplotlib)")
+    p.add_argument("--times", action="store_true", help="the sweeps' wall times in --format latex, markdown, csv "
+                   "and json too (the terminal shows them always; without, a file is the same bytes each run)")
     common.add_output_args(p)
     p.set_defaults(run=run)
 
@@ -33,7 +35,7 @@ def run(args):
     if fmt == "rich":
         common.emit(args, renderables=tables.rich_renderables(jac, args.digits))
     else:
-        common.emit(args, text=tables.FORMATS[fmt](jac, args.digits))
+        common.emit(args, text=tables.FORMATS[fmt](jac, args.digits, times=args.times))
     return 0 if jac.agree else 1
 
 

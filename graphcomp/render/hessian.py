@@ -14,9 +14,8 @@ from graphcomp.render.jacobian import (
     markdown_matrix,
     matrix_table,
     tex_columns,
-    tex_escape,
 )
-from graphcomp.render.text import csv_lines, fmt_number, indented_json
+from graphcomp.render.text import csv_lines, fmt_number, indented_json, text_to_tex
 
 
 def curvature(hess):
@@ -58,9 +57,6 @@ def rich_renderables(hess, digits=4):
     return items
 
 
-TEX = (("∇²f", "$\\nabla^2 f$"), ("∇f", "$\\nabla f$"), ("‖", "$\\|$"), ("Hᵀ", "$H^\\top$"))
-
-
 def latex(hess, digits=4):
     """One booktabs tabular: H (past TEX_SHOWN rows or columns cut with ⋯ and ⋮), its eigenvalues in a row below
     (cut the same way), and the sentences on them."""
@@ -71,10 +67,7 @@ def latex(hess, digits=4):
     out = [f"% graphcomp hessian of {hess.graph.name}; needs \\usepackage{{booktabs,amsmath}}", *body,
            " & ".join(["$\\lambda$ (ascending)"] + eig) + " \\\\", "\\midrule"]
     for sentence in curvature(hess) + facts(hess):
-        sentence = tex_escape(sentence)
-        for plain, tex in TEX:
-            sentence = sentence.replace(plain, tex)
-        out.append(f"\\multicolumn{{{width}}}{{@{{}}l@{{}}}}{{\\footnotesize {sentence}}} \\\\")
+        out.append(f"\\multicolumn{{{width}}}{{@{{}}l@{{}}}}{{\\footnotesize {text_to_tex(sentence)}}} \\\\")
     out += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(out) + "\n"
 

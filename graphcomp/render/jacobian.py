@@ -17,6 +17,7 @@ from graphcomp.render.text import (
     indented_json,
     point_text,
     tex_to_text,
+    text_to_tex,
 )
 
 PER = {"forward": "input", "reverse": "output"}
@@ -33,10 +34,11 @@ def seconds_text(s):
     return f"{s:.3g} s" if s >= 1 else f"{s * 1e3:.3g} ms" if s >= 1e-3 else f"{s * 1e6:.3g} µs"
 
 
-def cost_sentences(jac):
-    """[(mode, one sentence: its sweeps, operations and time)], then the evaluation both share."""
+def cost_sentences(jac, times=True):
+    """[(mode, one sentence: its sweeps, operations and, with `times`, wall time)], then the evaluation both
+    share."""
     return [(mode, f"{mode} mode: {c.sweeps} sweep{'s' * (c.sweeps != 1)} (one per {PER[mode]}), "
-                   f"{c.operations} operations ({_per_sweep(c)} a sweep), {seconds_text(c.seconds)}")
+                   f"{c.operations} operations ({_per_sweep(c)} a sweep)" + (f", {seconds_text(c.seconds)}" * times))
             for mode, c in jac.costs.items()] + [
         ("evaluation", f"one evaluation, shared by both: {jac.evaluation} operations")]
 
@@ -144,22 +146,17 @@ def latex_matrix(graph, rows, cols, M, digits, head="\\partial/\\partial {}", sh
     return out, 1 + len(heads)
 
 
-def latex(jac, digits=4):
-    """One booktabs tabular: J (past TEX_SHOWN rows or columns cut with ⋯ and ⋮), then each mode's cost."""
+def latex(jac, digits=4, times=False):
+    """One booktabs tabular: J (past TEX_SHOWN rows or columns cut with ⋯ and ⋮), then each mode's cost (its wall
+    time with `times`: the file formats are the same bytes each run without)."""
     g = jac.graph
     ok, text = verdict(jac)
     body, width = latex_matrix(g, jac.outputs, jac.inputs, jac.matrix, digits)
     out = [f"% graphcomp jacobian of {g.name}; needs \\usepackage{{booktabs,amsmath}}", *body]
-    for _, sentence in cost_sentences(jac):
-        out.append(f"\\multicolumn{{{width}}}{{@{{}}l@{{}}}}{{\\footnotesize {tex_escape(sentence)}}} \\\\")
+    for _, sentence in cost_sentences(jac, times):
+        out.append(f"\\multicolumn{{{width}}}{{@{{}}l@{{}}}}{{\\footnotesize {text_to_tex(sentence)}}} \\\\")
     out += ["\\bottomrule", "\\end{tabular}", f"% {text}"]
     return "\n".join(out) + "\n"
-
-
-def tex_escape(text):
-    """Plain text (–, µs, |, ·, −) as LaTeX text."""
-    return (text.replace("–", "--").replace("µs", "$\\mu$s").replace("|", "$|$").replace("·", "$\\cdot$")
-            .replace("−", "$-$"))
 
 
 def markdown_matrix(graph, rows, cols, M, digits, head="\\partial/\\partial {}"):
@@ -171,26 +168,27 @@ def markdown_matrix(graph, rows, cols, M, digits, head="\\partial/\\partial {}")
     return out
 
 
-def markdown(jac, digits=4):
-    """J as a Markdown table with $LaTeX$ names, then each mode's cost and the verdict."""
+def markdown(jac, digits=4, times=False):
+    """J as a Markdown table with $LaTeX$ names, then each mode's cost (as latex's) and the verdict."""
     ok, text = verdict(jac)
     out = markdown_matrix(jac.graph, jac.outputs, jac.inputs, jac.matrix, digits)
-    return "\n".join(out) + "\n\n" + "\n".join(f"- {s}" for _, s in cost_sentences(jac)) + f"\n\n**{text}**\n"
+    costs = "\n".join(f"- {s}" for _, s in cost_sentences(jac, times))
+    return "\n".join(out) + "\n\n" + costs + f"\n\n**{text}**\n"
 
 
-def csv_text(jac, digits=4):
+def csv_text(jac, digits=4, times=False):
     """Full precision: a row per entry of J (section 'jacobian': output, input, forward, reverse), then a row per
-    mode (section 'cost': mode, sweeps, operations executed, seconds)."""
+    mode (section 'cost': mode, sweeps, operations executed, and with `times` seconds)."""
     entries = (["jacobian", out, inp, repr(float(jac.forward[j, k])), repr(float(jac.reverse[j, k])), "", "", "", ""]
                for j, out in enumerate(jac.outputs) for k, inp in enumerate(jac.inputs))
-    costs = (["cost", "", "", "", "", mode, c.sweeps, c.operations, f"{c.seconds:.6e}"]
+    costs = (["cost", "", "", "", "", mode, c.sweeps, c.operations, f"{c.seconds:.6e}" if times else ""]
              for mode, c in jac.costs.items())
     return csv_lines([["section", "output", "input", "forward", "reverse", "mode", "sweeps", "operations", "seconds"],
                       *entries, *costs, ["cost", "", "", "", "", "evaluation", 1, jac.evaluation, ""]])
 
 
-def as_dict(jac):
-    """Everything at full precision, for JSON."""
+def as_dict(jac, times=False):
+    """Everything at full precision, for JSON (each mode's seconds with `times`)."""
     ok, text = verdict(jac)
     return {
         "graph": jac.graph.name,
@@ -205,9 +203,9 @@ def as_dict(jac):
         "verdict": text,
         "evaluation_operations": jac.evaluation,
         "cost": {mode: {"sweeps": c.sweeps, "operations": c.operations, "per_sweep": list(c.steps),
-                        "seconds": c.seconds} for mode, c in jac.costs.items()},
+                        **({"seconds": c.seconds} if times else {})} for mode, c in jac.costs.items()},
     }
 
 
 FORMATS = {"latex": latex, "markdown": markdown, "csv": csv_text,
-           "json": lambda jac, digits=4: indented_json(as_dict(jac))}
+           "json": lambda jac, digits=4, times=False: indented_json(as_dict(jac, times))}

@@ -108,11 +108,11 @@ _UNSUB, _UNSUP = str.maketrans(*_SUBSCRIPTS[::-1]), str.maketrans(*_SUPERSCRIPTS
 _MATH = {"·": "\\cdot", "⊙": "\\odot", "×": "\\times", "⟨": "\\langle", "⟩": "\\rangle", "‖": "\\|",
          "∂": "\\partial", "∇": "\\nabla", "𝟙": "\\mathbf{1}", "ℝ": "\\mathbb{R}", "½": "\\tfrac12",
          "−": "-", "±": "\\pm", "≤": "\\leq", "≥": "\\geq", "≈": "\\approx", "→": "\\to", "√": "\\surd",
-         "▶": "\\blacktriangleright", "Σ": "\\Sigma", "σ": "\\sigma", "µ": "\\mu", "∞": "\\infty",
+         "▶": "\\blacktriangleright", "Σ": "\\Sigma", "σ": "\\sigma", "∞": "\\infty", "|": "|",
          **{c: "\\" + name for name, c in _GREEK.items()}}
 _ESCAPE = str.maketrans({"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
                          "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
-                         "–": "--", "|": "$|$", "<": "$<$", ">": "$>$"})
+                         "–": "--", "µ": "$\\mu$", "<": "$<$", ">": "$>$"})  # µs: a unit, not math
 _SYMBOL = re.compile("(?:([A-Za-z" + "".join(_GREEK.values()) + "])([\u0304\u0305\u0307]?)|(["
                      + "".join(_MATH) + "]))" + f"([{_SUBSCRIPTS[1]}]*)([{_SUPERSCRIPTS[1]}]*)")
 _JOINS = re.compile(r"[\s/()]*")  # what may stand between two symbols in one $…$
@@ -130,8 +130,9 @@ def text_to_tex(text):
 
     for m in _SYMBOL.finditer(text):
         letter, mark, symbol, sub, sup = m.groups()
-        if letter and letter.isascii() and not (mark or sub or sup):
-            continue  # a plain letter: text
+        if letter and letter.isascii() and not (mark or sub or sup) and not (
+                math and m.start() == end and not text[m.end():m.end() + 1].isalpha()):
+            continue  # a plain letter: text, unless it ends a symbol's run (the f of ∇f)
         gap = text[end:m.start()]
         if gap and not (math and _JOINS.fullmatch(gap)):
             flush()
