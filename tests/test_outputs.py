@@ -253,9 +253,10 @@ def test_an_exercise_takes_one_output(cli, tmp_path):
 def test_latex_has_a_column_for_every_output_below_the_tangents(cli):
     tex = cli("trace", "--expr", "sin(x), cos(x), exp(x), x*x, x+1", "--at", "x=1", "--mode", "both",
               "--format", "latex").stdout
-    spec = next(line for line in tex.splitlines() if line.startswith("\\begin{tabular}"))
+    below = tex[tex.rindex("\\begin{tabular}"):]  # the adjoint trace's own tabular, below the tangents'
+    spec = below.splitlines()[0]
     columns = len(re.sub(r"@\{[^{}]*(\{\})?[^{}]*\}", "", spec.removeprefix("\\begin{tabular}"))) - 2  # l, r
-    rows = [line for line in tex.splitlines() if line.endswith("\\\\") and "multicolumn" not in line]
+    rows = [line for line in below.splitlines() if line.endswith("\\\\") and "multicolumn" not in line]
     assert max(line.count("&") for line in rows) == columns - 1 == 6  # 5 adjoint columns after symbol and rule
     last = next(line for line in rows if line.startswith("$\\bar{v}_{0}$"))
     assert [float(c.strip(" $\\")) for c in last.split("&")[2:]] == pytest.approx(

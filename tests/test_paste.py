@@ -1,5 +1,7 @@
-"""LaTeX that pastes: every fragment the tool writes is one table (or one picture) that compiles in a plain
-article — 10 pt, 1 in margins, only the packages the fragments' first lines name — with no Overfull \\hbox."""
+"""LaTeX that pastes: every fragment the tool writes is one table (or one picture), or a trace's tables one below
+the other with a paragraph break between them (where a page may break), and compiles in a plain article — 10 pt,
+1 in margins, only the packages the fragments' first lines name — with no overfull box, wide or tall; the drawings
+and a trace that fits a page fit a float with a caption too."""
 import re
 import shutil
 import subprocess
@@ -8,6 +10,7 @@ import pytest
 
 import graphcomp
 from graphcomp.problems import report
+from graphcomp.render import tables
 
 pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("dot") is None,
                                 reason="needs pdflatex and Graphviz (make test installs both where it can)")
@@ -15,11 +18,16 @@ pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which
 TRACES = [("eq2.yaml", "--wrt", "x2", "--mode", mode, *style) for mode in ("forward", "reverse", "both")
           for style in ((), ("--style", "summed"))]
 TRACES += [("fig1.yaml", "--mode", "reverse"), ("fig1.yaml", "--mode", "forward"), ("fig1_batch.yaml",),
+           ("fig1.yaml", "--mode", "forward", "--wrt", "W1"),  # taller than a page: it breaks between its tables
            ("eq2.yaml", "--wrt", "x1,x2,x3", "--mode", "forward"), ("polar.yaml", "--mode", "both", "--wrt", "r,theta"),
            ("tests/specs/two_outputs_tensor.yaml", "--mode", "both"),  # an adjoint column per output
            ("tests/specs/vector_output.yaml", "--mode", "both")]
 DRAWINGS = [("eq2.yaml",), ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "forward", "--edge-partials"),
-            ("fig1.yaml",), ("fig1.yaml", "--values", "--mode", "reverse")]
+            ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "reverse", "--edge-partials"),
+            ("fig1.yaml",), ("fig1.yaml", "--values", "--mode", "reverse")]  # the last two: taller than wide
+# in a float with a caption as well: eq2's both modes (two tables) and the drawings with values
+FLOATS = [f"trace{TRACES.index(('eq2.yaml', '--wrt', 'x2', '--mode', 'both'))}.tex"]
+FLOATS += [f"draw{k}.tex" for k, args in enumerate(DRAWINGS) if "--values" in args]
 MATRICES = [("hessian", "eq2.yaml"), ("hessian", "fig1.yaml"),  # wide numbers below: fewer columns fit
             ("hessian", "phase.yaml", "--digits", "10"), ("jacobian", "fig1.yaml", "--digits", "12")]
 
@@ -53,17 +61,24 @@ def test_every_fragment_compiles_in_a_plain_article_without_an_overfull_box(cli,
     packages = set()
     for name, text in fragments.items():
         assert "\n\n" not in text.strip(), f"{name} has a blank line: it would end a paragraph where it is pasted"
-        assert len(re.findall(r"\\begin\{(tabular|tikzpicture|gather\*|align\*)\}", text)) == 1, f"{name}: not one table"
+        pieces = text.split(tables.BREAK)
+        assert all(len(re.findall(r"\\begin\{(tabular|tikzpicture|gather\*|align\*)\}", p)) == 1 for p in pieces), \
+            f"{name}: not one table between breaks"
+        own_line = "\n\\noindent\n\\begin{tabular}" in pieces[0]  # a trace in pieces starts a line of its own
+        assert len(pieces) == 1 or (text.startswith("% graphcomp trace") and own_line), f"{name}: breaks, not a trace"
         needs = re.search(r"\\usepackage\{([^}]*)\}", text.splitlines()[0])
         packages |= set(needs.group(1).split(",")) if needs else set()
         (tmp_path / name).write_text(text)
     body = "\n\n\\bigskip\n".join(f"\\noindent\\input{{{name}}}\\par" for name in fragments)
+    body += "".join(f"\n\\begin{{figure}}[p]\\centering\n\\input{{{name}}}\n\\caption{{{name[:-4]}, in a float}}\n"
+                    f"\\end{{figure}}\\clearpage" for name in FLOATS)
     doc = (f"\\documentclass[10pt]{{article}}\n\\usepackage[margin=1in]{{geometry}}\n"
            f"\\usepackage{{{','.join(sorted(packages))}}}\n\\begin{{document}}\n{body}\n\\end{{document}}\n")
     (tmp_path / "all.tex").write_text(doc)
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "all.tex"], cwd=tmp_path,
                           capture_output=True, text=True, errors="replace", timeout=180)
     assert done.returncode == 0, done.stdout[-3000:]
-    overfull = [line for line in done.stdout.splitlines() if line.startswith("Overfull \\hbox")]
+    overfull = [line for line in done.stdout.splitlines() if line.startswith(("Overfull \\hbox", "Overfull \\vbox"))
+                or "too high" in line or "Float too large" in line]
     assert not overfull, "\n".join(overfull)
     assert {"booktabs", "amsmath", "amssymb", "tikz"} <= packages  # the first lines say what they need

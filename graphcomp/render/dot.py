@@ -330,17 +330,20 @@ def tikz(graph, trace=None, *, layout, values=False, edge_partials=False, digits
     text = caption(trace, digits)
     if text:
         body.append(f"\\node[font={_font('caption')}] at ({doc['lp']}) {{${text}$}};")
-    width = float(doc["bb"].split(",")[2])
+    right, top = doc["bb"].split(",")[2:]  # Graphviz's bounding box: 0,0 to right,top
+    width, height = float(right), float(top)
     head = [f"% graphcomp: {graph.name}, laid out by Graphviz. Needs \\usepackage{{tikz,amsmath,amssymb}}.",
             "\\usetikzlibrary{shapes.geometric}%",  # allowed in the body too: the fragment pastes as it is
-            # wider than the line, it shrinks to fit as it pastes; its text keeps Graphviz's sizes, so shrunk to a
-            # 6.5 in line it stays at 7 pt or more wherever draw's layout could make it so
-            f"\\pgfmathsetmacro{{\\graphcompscale}}{{min(1, 0.99\\linewidth/{width:.1f}bp)}}%",  # '%': no space token after it
+            # wider than the line or taller than the page less two lines (a caption's), it shrinks to fit as it
+            # pastes; its text keeps Graphviz's sizes, which draw's layout keeps at 7 pt or more on a 6.5 × 9 in
+            # page wherever it can (a drawing as tall as that page shrinks 4% more here)
+            f"\\pgfmathsetmacro{{\\graphcompscale}}{{min(1, 0.99\\linewidth/{width:.1f}bp, "
+            f"(\\textheight - 2\\baselineskip)/{height:.1f}bp)}}%",  # '%': no space token after it
             "\\noindent%",  # loading a TikZ library may end the paragraph: a new one would start indented
             "\\begin{tikzpicture}[x=1bp, y=1bp, scale=\\graphcompscale, "
             f"every node/.style={{align=center, inner sep=1bp, transform shape, font={_font('title')}}}]"]
     head += [f"\\definecolor{{{name}}}{{HTML}}{{{code[1:].upper()}}}" for code, name in colours.items()]
-    head.append(f"\\useasboundingbox (0,0) rectangle ({doc['bb'].split(',')[2]},{doc['bb'].split(',')[3]});")
+    head.append(f"\\useasboundingbox (0,0) rectangle ({right},{top});")
     return "\n".join(head + body + ["\\end{tikzpicture}", ""])
 
 

@@ -194,51 +194,56 @@ def _tex_value(x, digits, row):
     return tex_matrix(x, digits, vector="row" if row else "column", cut=cut)
 
 
+BREAK = "\\par\\medskip\\noindent"  # between a trace's tabulars: a line of its own, where a page may break
+
+
 def latex(trace, digits=4, style=None):
-    """One booktabs `tabular` to paste into a LaTeX report (its first line names the packages it needs): the
-    evaluation trace with the tangent or adjoint trace beside it, row by row, as in the slides; a tensor
-    trace's sections one below the other."""
+    """Booktabs `tabular`s to paste into a LaTeX report (its first line names the packages it needs): the
+    evaluation trace with the tangent or adjoint trace beside it, row by row, as in the slides; each section below
+    it (all of a tensor trace's) a tabular of its own after a BREAK, so that a trace taller than a page breaks
+    between its sections. With several, the first starts a line of its own (\\noindent) too."""
     sects = sections(trace, style)
     parts = [f"% graphcomp trace of {trace.graph.name} ({trace.mode} mode); needs \\usepackage{{booktabs,amsmath,amssymb}}"]
     widest = max((np.shape(x)[-1] for _, _, rows in sects for r in rows for x in _values(r) if np.ndim(x)), default=0)
     if widest > 10:  # amsmath's matrices take 10 columns unless told more
         parts.append(f"\\setcounter{{MaxMatrixCols}}{{{widest}}}")
     beside = side_by_side(trace, sects)
-    if beside:
-        key = sects[1][0]
-        right = 4 if key == "steps" else 2 + len(_column_labels(trace, key))
-        # the sections below may need more value columns (an adjoint column per output below a tangent column)
-        extra = max([0] + [len(_column_labels(trace, k)) - 1 - right for k, _, _ in sects[2:]])
-        cols = "l@{\\;}" * (2 + (key == "steps")) + "@{\\;}".join("r" * (right - 2 - (key == "steps"))) + "@{\\;}r" * extra
-        parts += [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
-                  f"\\multicolumn{{3}}{{@{{}}l}}{{{HEADS['primal']}}} & \\multicolumn{{{right}}}{{l@{{}}}}{{{HEADS[key]}}} \\\\",
-                  "\\midrule"]
-        if _column_labels(trace, key) != [None]:
-            parts += [" & " * 5 + " & ".join(f"${label}$" for label in _column_labels(trace, key)) + " \\\\", "\\midrule"]
-        for left, r in beside:
-            parts.append(" & ".join(_tex_cells(trace, "primal", left, digits) + _tex_cells(trace, key, r, digits))
-                         + " \\\\")
-        rest, width = sects[2:], 3 + right + extra
-    else:
-        width = 2 + max(len(_column_labels(trace, key)) for key, _, _ in sects)  # a value column per output, too
-        parts += ["\\begin{tabular}{@{}l@{\\;}l@{\\;}" + "@{\\;}".join("r" * (width - 2)) + "@{}}", "\\toprule"]
-        rest = sects
-    for n, (key, title, rows) in enumerate(rest):
-        if n or beside:
-            parts.append("\\midrule")
-        parts += [f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}}} \\\\", "\\midrule"]
-        labels = _column_labels(trace, key)
-        if labels != [None]:
-            parts += [" & ".join(["", "", *(f"${label}$" for label in labels), *[""] * (width - 2 - len(labels))])
-                      + " \\\\", "\\midrule"]
-        for r in rows:
-            parts.append(" & ".join(_tex_cells(trace, key, r, digits) + [""] * (width - 2 - len(labels))) + " \\\\")
-            if r.closed:  # the same .d in the .v fields alone, on a line of its own
-                closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
-                parts.append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
-    parts += ["\\bottomrule", "\\end{tabular}"]
+    blocks = [_tex_beside(trace, sects[1][0], beside, digits)] if beside else []
+    blocks += [_tex_section(trace, key, rows, digits) for key, _, rows in sects[2 if beside else 0:]]
+    parts += (["\\noindent"] if len(blocks) > 1 else []) + [f"\n{BREAK}\n".join(blocks)]
     parts += [f"% ${s} = {_tex_value(x, digits, True)}$" for s, x in _results(trace)]
     return "\n".join(parts) + "\n"
+
+
+def _tex_beside(trace, key, beside, digits):
+    """The tabular of the evaluation trace with the `key` trace beside it, row by row (side_by_side's pairs)."""
+    steps = key == "steps"
+    right = 4 if steps else 2 + len(_column_labels(trace, key))
+    cols = "l@{\\;}" * (2 + steps) + "@{\\;}".join("r" * (right - 2 - steps))
+    parts = [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
+             f"\\multicolumn{{3}}{{@{{}}l}}{{{HEADS['primal']}}} & "
+             f"\\multicolumn{{{right}}}{{l@{{}}}}{{{HEADS[key]}}} \\\\", "\\midrule"]
+    if _column_labels(trace, key) != [None]:
+        parts += [" & " * 5 + " & ".join(f"${label}$" for label in _column_labels(trace, key)) + " \\\\", "\\midrule"]
+    parts += [" & ".join(_tex_cells(trace, "primal", left, digits) + _tex_cells(trace, key, r, digits)) + " \\\\"
+              for left, r in beside]
+    return "\n".join(parts + ["\\bottomrule", "\\end{tabular}"])
+
+
+def _tex_section(trace, key, rows, digits):
+    """The tabular of one section: its heading, its value columns' labels if it has several, its rows."""
+    labels = _column_labels(trace, key)
+    width = 2 + len(labels)
+    parts = ["\\begin{tabular}{@{}l@{\\;}l@{\\;}" + "@{\\;}".join("r" * len(labels)) + "@{}}", "\\toprule",
+             f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}}} \\\\", "\\midrule"]
+    if labels != [None]:
+        parts += [" & ".join(["", "", *(f"${label}$" for label in labels)]) + " \\\\", "\\midrule"]
+    for r in rows:
+        parts.append(" & ".join(_tex_cells(trace, key, r, digits)) + " \\\\")
+        if r.closed:  # the same .d in the .v fields alone, on a line of its own
+            closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
+            parts.append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
+    return "\n".join(parts + ["\\bottomrule", "\\end{tabular}"])
 
 
 def _tex_cells(trace, key, r, digits, value=None):
