@@ -174,6 +174,26 @@ def test_listing_keeps_numbered_names_when_a_node_name_would_clash():
     assert "v1 = sin(v0)" in text and "sin =" not in text
 
 
+def test_listing_of_python_keyword_names_is_python():
+    spec = {"inputs": [{"name": "lambda", "value": 2.0}, {"name": "print", "value": 3.0}],
+            "nodes": [{"name": "None", "op": "mul", "inputs": ["lambda", "print"]}], "output": "None"}
+    graph = graphcomp.from_dict(spec)
+    text = jit.listing(graph, plan.plan(graph, FloatKit))
+    namespace = dict(jit.NAMESPACE)
+    exec(compile(text, "<listing>", "exec"), namespace)  # a SyntaxError if a keyword were a variable
+    values, adjoints = namespace["sweep"]([2.0, 3.0, None], True, 1.0)
+    assert values[-1] == 6.0 and adjoints[:2] == [3.0, 2.0]
+
+
+def test_listing_of_several_outputs_says_which_output_it_differentiates(cli):
+    text = cli("code", "polar.yaml").stdout
+    assert text.startswith("# the adjoint program is of the first output, x ")
+    namespace = dict(jit.NAMESPACE)
+    exec(text, namespace)
+    _, adjoints = namespace["sweep"]([2.0, 0.5] + [None] * 4, True, 1.0)
+    assert adjoints[:2] == pytest.approx([math.cos(0.5), -2.0 * math.sin(0.5)])  # ∂x/∂r, ∂x/∂θ of x = r cos θ
+
+
 def test_code_command_refuses_a_tensor_graph(cli):
     r = cli("code", "fig1.yaml")
     assert r.status == 2 and len(r.stderr.strip().splitlines()) == 1 and "tensor" in r.stderr

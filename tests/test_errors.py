@@ -94,14 +94,15 @@ CASES = [
     Bad("unknown --wrt", None, ("--wrt", "x9"), words=("eq2.yaml", "wrt 'x9'", "not an input")),
     Bad("unknown --wrt, forward mode", None, ("--wrt", "x9", "--mode", "forward"), words=("eq2.yaml", "wrt 'x9'")),
     Bad("no such spec file", "missing", words=("no_such_spec.yaml", "no such")),
-    Bad("formula: attribute", None, expr="x1.real + x2", words=("--expr", "Attribute", "not allowed")),
-    Bad("formula: lambda", None, expr="lambda x: x", words=("--expr", "Lambda", "not allowed")),
+    Bad("formula: attribute", None, expr="x1.real + x2", words=("--expr", "attribute access (a.b)", "not allowed")),
+    Bad("formula: lambda", None, expr="lambda x: x", words=("--expr", "'lambda'", "not allowed")),
     Bad("formula: lambda called", None, expr="(lambda x: x)(x1)", words=("--expr", "not allowed")),
     Bad("formula: __import__", None, expr="__import__('os').system('touch {marker}')", words=("--expr", "not allowed")),
     Bad("formula: unknown function", None, expr="open(x1)", words=("--expr", "unknown function 'open'")),
-    Bad("formula: subscript", None, expr="x1[0] + x2", words=("--expr", "Subscript", "not allowed")),
+    Bad("formula: subscript", None, expr="x1[0] + x2", words=("--expr", "indexing (a[i])", "not allowed")),
+    Bad("formula: ^ for a power", None, expr="x1^2 + x2", words=("--expr", "'^' (a power is **)", "not allowed")),
     Bad("formula: syntax", None, expr="x1 +* x2", words=("--expr", "not a formula")),
-    Bad("parse: attribute", None, expr="x1.__class__", command="parse", words=("--expr", "Attribute")),
+    Bad("parse: attribute", None, expr="x1.__class__", command="parse", words=("--expr", "attribute access (a.b)")),
     Bad("input starting with '#'", {"inputs": [{"name": "x", "value": 1.0}],
                                     "nodes": [{"name": "v1", "op": "add", "inputs": ["x", "#nope"]}], "output": "v1"},
         words=("{file}", "'v1'", "'inputs'", "'#nope'", "not defined")),
@@ -171,3 +172,10 @@ def test_bad_input_gives_one_line_and_status_2(cli, case, tmp_path):
     assert not out.exists() and not out.parent.exists()
     assert not (tmp_path / MARKER).exists()
     assert not (ROOT / MARKER).exists()
+
+
+def test_a_formula_given_as_the_spec_says_to_use_expr(cli):
+    ran = cli("trace", "sin(x)*y", "--at", "x=1,y=2")
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and '--expr "sin(x)*y"' in ran.stderr, ran.stderr
+    ran = cli("trace", "--expr", "sin(x)*y", "--at", "x=1,y=2")
+    assert ran.status == 0 and "0.8415" in ran.stdout  # f = sin(1)·2 = 1.6829, v = sin 1 = 0.8415

@@ -1,6 +1,7 @@
 """What the commands share: arguments naming a graph and its inputs, reading data, writing output."""
 import argparse
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +143,9 @@ def parse_wrt(text):
     return names[0] if len(names) == 1 else names
 
 
+_FORMULA = re.compile(r"[()*+^=]|\s")  # what a spec file's name seldom holds and a formula does
+
+
 def load_graph(args):
     """The graph named by a spec argument or --expr."""
     at = parse_assignments(args.at) if args.at else None
@@ -154,6 +158,9 @@ def load_graph(args):
         raise GraphcompError("name a spec file (e.g. eq2.yaml) or give --expr")
     if args.shape or args.fixed:
         raise GraphcompError("--shape and --fixed describe the inputs of --expr; a spec says them itself")
+    if _FORMULA.search(args.spec) and not Path(args.spec).exists():
+        raise GraphcompError(f"no spec file '{args.spec}': it reads as a formula, which goes after --expr: "
+                             f"--expr \"{args.spec}\"")
     graph = spec.load(args.spec)
     unknown = sorted(set(at or {}) - set(graph.input_names))
     if unknown:

@@ -16,6 +16,7 @@ The source holds only what this module writes: the rules' expressions, local
 names v<i> and d<i> (node positions) and float literals. No name, formula or
 other text from a spec enters it, so compiling it cannot run user input.
 """
+import keyword
 import math
 import re
 
@@ -119,14 +120,18 @@ def source(graph, plan_):
 def listing(graph, plan_):
     """`source` for reading (`graphcomp code`): each node's value under its own name, its adjoint as name_bar.
 
-    Constants are c1, c2, … Never compiled. Where a name would clash (with another, or
-    with a function the code calls), the listing keeps the numbered v<i>, d<i> throughout.
-    """
+    Constants are c1, c2, … Never compiled. Where a name would clash (with another, with a function the code
+    calls, or with a Python keyword), the listing keeps the numbered v<i>, d<i> throughout; a graph of several
+    outputs gets a first line saying which one the adjoint program is of."""
     src = source(graph, plan_)
     consts = {i: f"c{k}" for k, (i, _) in enumerate(plan_.consts, 1)}  # a constant's own name is internal
     value = {i: consts.get(i, n.name) for i, n in enumerate(graph.nodes)}
     shown = [*value.values(), *(f"{x}_bar" for x in value.values())]
-    if len(set(shown)) < len(shown) or set(shown) & {*NAMESPACE, "v", "reverse", "seed", "sweep"}:
+    if len(graph.outputs) > 1:  # one adjoint program is of one output; say which
+        src = (f"# the adjoint program is of the first output, {graph.output_names[0]} (seed = ∂f/∂"
+               f"{graph.output_names[0]}); `trace --mode reverse` gives each output's adjoints\n") + src
+    if len(set(shown)) < len(shown) or set(shown) & {*NAMESPACE, "v", "reverse", "seed", "sweep"} or any(
+            map(keyword.iskeyword, shown)):  # `lambda = v[0]` would not be Python
         return src
     return re.sub(r"\b([vd])(\d+)\b", lambda m: value[int(m.group(2))] + ("_bar" if m.group(1) == "d" else ""), src)
 

@@ -325,8 +325,17 @@ def _children(node, where):
         raise SpecError(f"this call is not allowed; only {', '.join(sorted(FUNCS))} may be called, with one argument",
                         file=where)
     what = type(node.op).__name__ if isinstance(node, (ast.BinOp, ast.UnaryOp)) else type(node).__name__
-    raise SpecError(f"'{what}' is not allowed in a formula (use + - * / ** @, numbers, names and "
-                    f"{', '.join(sorted(FUNCS))})", file=where)
+    raise SpecError(f"{_SHOWN.get(what, repr(what))} is not allowed in a formula (use + - * / ** @, numbers, names "
+                    f"and {', '.join(sorted(FUNCS))})", file=where)
+
+
+# what a student typed, for the Python syntax a formula does not take (ast's names otherwise)
+_SHOWN = {"BitXor": "'^' (a power is **)", "Mod": "'%'", "FloorDiv": "'//'", "BitAnd": "'&'", "BitOr": "'|'",
+          "LShift": "'<<'", "RShift": "'>>'", "Invert": "'~'", "Not": "'not'", "Compare": "a comparison",
+          "BoolOp": "'and'/'or'", "Attribute": "attribute access (a.b)", "Subscript": "indexing (a[i])",
+          "Lambda": "'lambda'", "IfExp": "'if … else'", "ListComp": "a comprehension", "GeneratorExp": "a comprehension",
+          "SetComp": "a comprehension", "DictComp": "a comprehension", "List": "a list", "Tuple": "a tuple",
+          "Dict": "a dict", "Set": "a set", "JoinedStr": "an f-string", "Starred": "'*'", "NamedExpr": "':='"}
 
 
 def _build(node, args, make, where):
