@@ -440,3 +440,16 @@ def test_the_latex_feedback_compiles_with_pdflatex(tmp_path):
     assert not any(c in t for t in tables for c in "₋̄∂−") and "\\bar{v}_{-1}" in tables[0]
     log = pdflatex_log(tmp_path, texts)
     assert "Missing character" not in log and "Overfull" not in log, log[-2000:]
+
+
+@pytest.mark.parametrize("name, text, words", [
+    ("long.csv", "i,v,vbar\n-2," + "1" * 200_000 + ",1\n", "line 2: not CSV that can be read"),
+    ("deep.tex", "\\begin{tabular}{ll}\nv_1 & " + "{" * 5000 + "1" + "}" * 5000 + " \\\\\n\\end{tabular}\n",
+     "nested too deep"),
+    ("deep.txt", "W1.d = \\begin{bmatrix}" + "{" * 3000 + "1" + "}" * 3000 + "\\end{bmatrix}\n", "nested too deep"),
+])
+def test_answer_files_past_the_readers_own_limits_are_one_line(cli, tmp_path, name, text, words):
+    path = tmp_path / name
+    path.write_text(text)
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", path)
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and words in ran.stderr, ran.stderr[-500:]

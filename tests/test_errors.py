@@ -179,3 +179,41 @@ def test_a_formula_given_as_the_spec_says_to_use_expr(cli):
     assert ran.status == 2 and ran.stderr.count("\n") == 1 and '--expr "sin(x)*y"' in ran.stderr, ran.stderr
     ran = cli("trace", "--expr", "sin(x)*y", "--at", "x=1,y=2")
     assert ran.status == 0 and "0.8415" in ran.stdout  # f = sin(1)·2 = 1.6829, v = sin 1 = 0.8415
+
+
+@pytest.mark.parametrize("argv, words", [
+    (("trace", "fig1.yaml", "--seed", "-1"), "a seed is from 0 to 4294967295"),
+    (("trace", "fig1.yaml", "--seed", str(2**32)), "a seed is from 0 to 4294967295"),
+    (("verify", "fig1.yaml", "--seed", "abc"), "'abc' is not a whole number"),
+    (("trace", "--expr", "-x"), "--expr=-x"),
+    (("trace", "eq2.yaml", "--bogus"), "unrecognized arguments: --bogus"),
+    (("nosuchcommand",), "invalid choice"),
+    (("solve", "--trials", "5", "--seed", str(2**32 - 2)), "would use seeds past 4294967295"),
+])
+def test_argument_errors_are_one_line_and_status_2(cli, argv, words):
+    ran = cli(*argv)
+    assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1 and words in ran.stderr, ran.stderr
+
+
+def test_a_spec_seed_past_numpys_range_is_the_specs_error(cli, tmp_path):
+    path = tmp_path / "big_seed.yaml"
+    path.write_text("seed: 4294967296\ninputs: [{name: W, shape: [2, 2]}]\nnodes: [{name: f, op: halfsq, inputs: [W]}]\n"
+                    "output: f\n")
+    ran = cli("trace", path)
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and "'seed'" in ran.stderr and "4294967295" in ran.stderr
+
+
+def test_a_device_without_numbers_and_a_delay_past_a_gifs_are_one_line(cli, tmp_path):
+    pytest.importorskip("torch")
+    ran = cli("trace", "fig1.yaml", "--backend", "torch", "--device", "meta")
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and "device 'meta'" in ran.stderr, ran.stderr
+    out = tmp_path / "e.gif"
+    ran = cli("explain", "eq2.yaml", "--wrt", "x2", "--delay", "99999999999", "-o", out)
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and "--delay" in ran.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("argv", [("solve", "--plot"), ("jacobian", "--cost", "--plot")])
+def test_a_plot_that_cannot_be_written_fails_before_the_work(cli, tmp_path, argv):
+    (tmp_path / "afile").write_text("")
+    ran = cli(*argv, tmp_path / "afile" / "sub" / "x.png")
+    assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1 and "cannot write here" in ran.stderr

@@ -15,9 +15,18 @@ COMMANDS = ("trace", "parse", "draw", "code", "verify", "jacobian", "hessian", "
             "explain")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with its errors on one line, as every other error is (argparse prints its usage first)."""
+
+    def error(self, message):
+        if "expected one argument" in message:
+            message += " (a value starting with '-' is written --option=-value: --expr=-x)"
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(argv=None):
     """The argparse parser with the sub-command named in `argv` registered, or every one when none is named."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="graphcomp",
         description="Explicit computational graphs: evaluate, differentiate (forward and reverse mode), "
         "print traces, draw, and check against PyTorch.",

@@ -99,14 +99,17 @@ def output_format(args):
     return args.format or SUFFIXES.get(Path(args.output or "").suffix.lower(), "rich")
 
 
+SEEDS = 2**32  # numpy.random.seed (the specs' legacy draws, Problem 1's instances) takes seeds below 2³²
+
+
 def seed_arg(text):
-    """argparse type for --seed: a non-negative integer (numpy's generators take no negative seed)."""
+    """argparse type for --seed: a whole number from 0 to 2³² − 1, as numpy.random.seed takes."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a seed must be 0 or more, not {value}")
+    if not 0 <= value < SEEDS:
+        raise argparse.ArgumentTypeError(f"a seed is from 0 to {SEEDS - 1} (numpy.random.seed's range), not {value}")
     return value
 
 

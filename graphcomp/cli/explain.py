@@ -40,10 +40,13 @@ def register(sub):
     p.set_defaults(run=run)
 
 
+MAX_DELAY = 600_000  # ten minutes a frame
+
+
 def run(args):
     common.check_digits(args)
-    if args.delay <= 0:
-        raise GraphcompError("--delay must be a positive number of milliseconds")
+    if not 0 < args.delay <= MAX_DELAY:  # a GIF holds a frame's delay in 16 bits of 1/100 s
+        raise GraphcompError(f"--delay must be from 1 to {MAX_DELAY} milliseconds, not {args.delay}")
     graph, at = common.load_graph(args)
     out = Path(args.output or default_output(graph.name).with_suffix(".html"))
     folder = str(args.output or "").endswith("/") or out.is_dir()

@@ -50,6 +50,19 @@ def write_atomic(path, data):
     return Path(path)
 
 
+def check_writable(path):
+    """A GraphcompError now, before the work, if write_atomic could not write `path` later (where it can tell)."""
+    if _stream(path) is not None:
+        return
+    folder = _regular_target(path).parent
+    while not folder.exists():  # write_atomic makes the missing folders: the nearest one there must take them
+        folder = folder.parent
+    if not folder.is_dir():
+        raise GraphcompError("cannot write here: a folder on its path is a file", file=path)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise GraphcompError(f"cannot write here: {folder} is not writable", file=path)
+
+
 def _encoded(data):
     """The bytes of `data` (bytes, str or an iterable of str), piece by piece."""
     pieces = [data] if isinstance(data, (bytes, str)) else data

@@ -1,7 +1,7 @@
 """`graphcomp jacobian`: the full Jacobian of a graph's outputs by forward and by reverse mode, and what each cost;
 with --cost, the cost of both modes over the family f: ℝⁿ → ℝᵐ of graphcomp.problems.costs (and --plot)."""
 from graphcomp.cli import common
-from graphcomp.cli.io import write_atomic
+from graphcomp.cli.io import check_writable, write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.engine.jacobian import jacobian
 from graphcomp.problems import costs, plots, results
@@ -46,6 +46,8 @@ def _cost(args, fmt):
     if args.spec or args.expr or given:
         raise GraphcompError("jacobian --cost measures its own family of functions: give no spec, --expr"
                              + "".join(f" or {k}" for k in given))
+    if args.plot:
+        check_writable(args.plot)
     by_n, by_m = costs.sweep()
     if fmt == "rich":
         common.emit(args, renderables=results.cost_renderables(by_n, by_m, costs.crossover))

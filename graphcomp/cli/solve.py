@@ -4,8 +4,8 @@ import os
 from rich.console import Console
 from rich.progress import Progress
 
-from graphcomp.cli.common import seed_arg
-from graphcomp.cli.io import write_atomic
+from graphcomp.cli.common import SEEDS, seed_arg
+from graphcomp.cli.io import check_writable, write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.problems import phase, plots, results
 
@@ -44,12 +44,17 @@ def _check(args):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise GraphcompError(f"--{name} must be at least 1, got {value}")
+    if args.trials and args.seed + args.trials > SEEDS:
+        raise GraphcompError(f"--trials {args.trials} from --seed {args.seed} would use seeds past {SEEDS - 1} "
+                             "(numpy.random.seed's range)")
     if args.restarts < 0:
         raise GraphcompError(f"--restarts must be at least 0, got {args.restarts}")
     if not args.tol > 0:
         raise GraphcompError(f"--tol must be positive, got {args.tol}")
     if args.plot and not args.plot.lower().endswith(".png"):
         raise GraphcompError(f"--plot writes a PNG; give a file name ending in .png, not '{args.plot}'")
+    if args.plot:
+        check_writable(args.plot)
     if args.plot and args.trials and not args.phase_transition:
         raise GraphcompError("--plot draws one instance or, with --phase-transition, the success rates; "
                              "it does not combine with --trials alone")

@@ -83,9 +83,13 @@ class Answers:
 
     def __iter__(self):
         self.unreadable, self.unreadable_count, n = [], 0, 0
-        for entry in _READERS[self.format](self._lines(), self):
-            n += 1
-            yield entry
+        try:
+            for entry in _READERS[self.format](self._lines(), self):
+                n += 1
+                yield entry
+        except RecursionError:  # pylatexenc's parser recurses once per level of nesting
+            raise GraphcompError("LaTeX nested too deep to read (braces or environments hundreds of levels deep)",
+                                 file=self.file) from None
         if n == 0:
             if self.unreadable:
                 line, shown, why = self.unreadable[0]
@@ -422,7 +426,7 @@ def _rows(table_rows, out):
 def _csv(lines, out):
     rows = csv.reader(lines)
     header, block, blocks = None, None, False
-    for cells in rows:
+    for cells in _csv_rows(rows, out):
         line = rows.line_num
         if not any(c.strip() for c in cells):
             if block:
@@ -459,6 +463,17 @@ def _csv(lines, out):
         yield from header.read(cells, line, out)
     if block:
         yield from _block(block, out)
+
+
+def _csv_rows(rows, out):
+    """The csv reader's rows; what it cannot read (a field past csv.field_size_limit(), a NUL) is a one-line error."""
+    while True:
+        try:
+            yield next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise GraphcompError(f"line {rows.line_num}: not CSV that can be read ({exc})", file=out.file) from None
 
 
 def _block(block, out):

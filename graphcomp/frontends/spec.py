@@ -272,8 +272,9 @@ def from_dict(doc, file="<spec>"):
     if notation not in (None, "bar", "dot"):
         raise SpecError("notation must be 'bar' (v̄, v̇) or 'dot' (.v, .d)", file=file, key="notation")
     seed = doc.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise SpecError("seed must be a non-negative integer", file=file, key="seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        raise SpecError("seed must be a whole number from 0 to 4294967295 (numpy.random.seed's range)", file=file,
+                        key="seed")
     dist = doc.get("dist", "normal")
     if dist not in DISTS:
         raise SpecError(f"unknown distribution '{dist}'; choose from {', '.join(DISTS)}", file=file, key="dist")

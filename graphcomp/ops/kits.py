@@ -233,6 +233,9 @@ def _keep_freed_memory():
         libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
 
 
+DEVICES = ("cpu", "cuda", "mps")  # torch's devices that hold numbers
+
+
 def torch_kit(device=None):
     """The ArrayKit of torch on `device` ('cpu', 'cuda', 'cuda:1'…; default cpu); torch is imported only here.
 
@@ -243,6 +246,8 @@ def torch_kit(device=None):
     except ImportError:
         raise GraphcompError(f"the torch backend needs PyTorch: {TORCH_HINT}") from None
     if device not in _KITS:
+        if device.split(":")[0] not in DEVICES:  # meta, say: tensors with no numbers
+            raise GraphcompError(f"device '{device}': the sweeps run on {', '.join(DEVICES)} (cuda:1 for a second GPU)")
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise GraphcompError(f"device '{device}': torch sees no CUDA GPU here; use --device cpu")
         try:
