@@ -313,3 +313,12 @@ def test_damaged_answer_files_get_a_verdict_or_one_line(cli, tmp_path_factory, f
     assert ran.status in (0, 1, 2) and "Traceback" not in ran.stderr
     assert ran.stderr.count("\n") == (1 if ran.status == 2 else 0), ran.stderr
 
+
+
+def test_a_huge_array_answer_is_cut_in_the_feedback(cli, tmp_path):
+    """A row of 200 000 entries for W1.d (3 × 2): graded as the wrong shape, shown as its first entries and size."""
+    path = tmp_path / "wide.txt"
+    path.write_text("W1.d = [" + ", ".join(["1.0"] * 200_000) + "]\n", encoding="utf-8")
+    for fmt, shown in (("markdown", "200 000 entries"), ("latex", "1.0 & 1.0 & 1.0 & 1.0 & 1.0 & \\cdots")):
+        ran = cli("check", "fig1.yaml", path, "--format", fmt)
+        assert ran.status == 1 and "shape" in ran.stdout and shown in ran.stdout and len(ran.stdout) < 20_000

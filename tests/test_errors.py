@@ -189,10 +189,14 @@ def test_a_formula_given_as_the_spec_says_to_use_expr(cli):
     (("trace", "eq2.yaml", "--bogus"), "unrecognized arguments: --bogus"),
     (("nosuchcommand",), "invalid choice"),
     (("solve", "--trials", "5", "--seed", str(2**32 - 2)), "would use seeds past 4294967295"),
+    (("trace", "eq2.yaml", "--at", "x1=" + "1" * 5000), "is not a finite number"),
+    (("trace", "--expr", ""), "--expr is empty"),
+    (("trace", "--expr", "None*y", "--at", "y=1"), "a constant that is not a number"),
 ])
 def test_argument_errors_are_one_line_and_status_2(cli, argv, words):
     ran = cli(*argv)
     assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1 and words in ran.stderr, ran.stderr
+    assert len(ran.stderr) < 400  # a long value is quoted cut
 
 
 def test_a_spec_seed_past_numpys_range_is_the_specs_error(cli, tmp_path):

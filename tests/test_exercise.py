@@ -308,3 +308,21 @@ def test_a_key_with_one_mistake_gets_that_verdict_and_carried_after_it(cli, tmp_
             changed = f"{wrong[name]:.4f}" != f"{truth[name]:.4f}"
             assert row.verdict == ("carried" if changed else "correct"), (name, row.why)
     assert all(r.verdict == "correct" for r in report.rows if r.slot[0] == "v")
+
+
+def test_a_roster_past_the_cap_or_with_names_equal_but_for_case_is_one_line(cli, tmp_path):
+    roster = tmp_path / "roster.txt"
+    roster.write_text("".join(f"s{k}\n" for k in range(10_001)))
+    ran = cli("exercise", "eq2.yaml", "--seed", "1", "--students", roster, "--wrt", "x2", "-o", tmp_path / "a")
+    assert ran.status == 2 and "line 10001: more than 10 000 students" in ran.stderr and not (tmp_path / "a").exists()
+    roster.write_text("Alice\nalice\n")
+    ran = cli("exercise", "eq2.yaml", "--seed", "1", "--students", roster, "--wrt", "x2", "-o", tmp_path / "b")
+    assert ran.status == 2 and "'alice' is listed twice" in ran.stderr and not (tmp_path / "b").exists()
+
+
+def test_running_out_of_distinct_points_says_so(cli, tmp_path):
+    """At 0 decimals around (1, 1.5, 2) only a handful of points exist: the 7th student finds none left."""
+    ran = cli("exercise", "eq2.yaml", "--seed", "1", "--count", "200", "--decimals", "0", "--wrt", "x2", "--no-draw",
+              "--no-pdf", "-o", tmp_path / "c")
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and "no point left for another student" in ran.stderr
+    assert "more --decimals" in ran.stderr and not (tmp_path / "c").exists()

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from graphcomp.cli.io import is_stream, write_atomic
 from graphcomp.core.errors import GraphcompError
+from graphcomp.core.labels import shorten
 from graphcomp.core.values import DISTS
 from graphcomp.frontends import arrays, formula, spec
 from graphcomp.ops.kits import BACKENDS
@@ -120,15 +121,15 @@ def parse_assignments(text, what="--at"):
         name, eq, value = part.partition("=")
         name = name.strip()
         if not eq or not name:
-            raise GraphcompError(f"{what}: '{part}' is not of the form name=value (e.g. {what} x1=1,x2=1.5)")
+            raise GraphcompError(f"{what}: '{shorten(part)}' is not of the form name=value (e.g. {what} x1=1,x2=1.5)")
         if name in out:
-            raise GraphcompError(f"{what}: '{name}' is given twice")
+            raise GraphcompError(f"{what}: '{shorten(name)}' is given twice")
         try:
             out[name] = float(value)
         except ValueError:
-            raise GraphcompError(f"{what}: '{value.strip()}' is not a number (in '{part}')") from None
+            raise GraphcompError(f"{what}: '{shorten(value)}' is not a number (in '{shorten(part)}')") from None
         if not np.isfinite(out[name]):
-            raise GraphcompError(f"{what}: '{part}' is not a finite number")
+            raise GraphcompError(f"{what}: '{shorten(part)}' is not a finite number")
     if not out:
         raise GraphcompError(f"{what} is empty; give it as name=value,name=value")
     return out
@@ -152,6 +153,8 @@ _FORMULA = re.compile(r"[()*+^=]|\s")  # what a spec file's name seldom holds an
 def load_graph(args):
     """The graph named by a spec argument or --expr."""
     at = parse_assignments(args.at) if args.at else None
+    if args.expr is not None and not args.expr.strip():
+        raise GraphcompError("--expr is empty: give a formula, e.g. --expr \"sin(x1) * x2\"")
     if args.expr and args.spec:
         raise GraphcompError("give either a spec file or --expr, not both")
     if args.expr:

@@ -76,8 +76,8 @@ def _whole(text, what, least):
 def _students(args):
     if args.students is None:
         count = 1 if args.count is None else _whole(args.count, "--count", 1)
-        if count > 10_000:
-            raise GraphcompError(f"--count {count}: at most 10 000 students")
+        if count > exercise.MAX_STUDENTS:
+            raise GraphcompError(f"--count {count}: at most {exercise.MAX_STUDENTS:,} students".replace(",", " "))
         return exercise.count_names(count)
     text = read_text(args.students, "GRAPHCOMP_MAX_SPEC_MB", encoding="utf-8-sig")
     return exercise.roster_names(text, args.students)

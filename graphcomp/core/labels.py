@@ -1,4 +1,4 @@
-"""Labels: how a node's name is written in LaTeX, and the spaces and shapes it lives in."""
+"""Labels: how a node's name is written in LaTeX, and the spaces and shapes it lives in; text shortened to show."""
 import re
 
 _INDEXED = re.compile(r"([A-Za-z])_?(-?\d+)")
@@ -27,3 +27,9 @@ def space(shape):
     if not shape:
         return "\\mathbb{R}"
     return "\\mathbb{R}^{" + "\\times ".join(map(str, shape)) + "}"
+
+
+def shorten(text, width=60):
+    """Text as a message quotes it: on one line, and cut with … past `width` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"

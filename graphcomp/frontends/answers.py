@@ -37,6 +37,7 @@ from pylatexenc.latexwalker import (
 )
 
 from graphcomp.core.errors import GraphcompError
+from graphcomp.core.labels import shorten
 from graphcomp.frontends.limits import check_entries, limit, over, regular_file
 
 FORMATS = ("csv", "markdown", "latex", "lines")
@@ -195,20 +196,15 @@ def _array(rows, text):
     """(array, decimals) from rows of number texts, checked to be a rectangle within the limits."""
     widths = {len(r) for r in rows}
     if not rows or not max(widths):
-        raise GraphcompError(f"an empty matrix in '{_short(text)}'")
+        raise GraphcompError(f"an empty matrix in '{shorten(text)}'")
     if len(widths) > 1:
-        raise GraphcompError(f"rows of {' and '.join(map(str, sorted(widths)))} entries in '{_short(text)}'")
+        raise GraphcompError(f"rows of {' and '.join(map(str, sorted(widths)))} entries in '{shorten(text)}'")
     check_entries((len(rows), max(widths)))
     parsed = [[number(x) for x in r] for r in rows]
     bad = next((x for r, row in zip(rows, parsed) for x, p in zip(r, row) if p is None), None)
     if bad is not None:
-        raise GraphcompError(f"'{_short(bad)}' is not a number")
+        raise GraphcompError(f"'{shorten(bad)}' is not a number")
     return np.array([[p[0] for p in row] for row in parsed], float), np.array([[p[1] for p in row] for row in parsed])
-
-
-def _short(text, width=60):
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _nested(text):
@@ -224,30 +220,30 @@ def _nested(text):
             stack.append([])
         elif tok in "])":
             if not stack:
-                raise GraphcompError(f"a ']' with no '[' in '{_short(text)}'")
+                raise GraphcompError(f"a ']' with no '[' in '{shorten(text)}'")
             done = stack.pop()
             if stack:
                 stack[-1].append(done)
             elif top is None:
                 top = done
             else:
-                raise GraphcompError(f"more than one list in '{_short(text)}'")
+                raise GraphcompError(f"more than one list in '{shorten(text)}'")
         elif tok in ",;":
             continue
         elif not stack or top is not None:
-            raise GraphcompError(f"'{_short(tok)}' outside the brackets of '{_short(text)}'")
+            raise GraphcompError(f"'{shorten(tok)}' outside the brackets of '{shorten(text)}'")
         else:
             stack[-1].append(tok)
     if stack or top is None:
-        raise GraphcompError(f"an unclosed '[' in '{_short(text)}'")
+        raise GraphcompError(f"an unclosed '[' in '{shorten(text)}'")
     if not top:
-        raise GraphcompError(f"an empty list in '{_short(text)}'")
+        raise GraphcompError(f"an empty list in '{shorten(text)}'")
     if all(isinstance(x, str) for x in top):
         value, decimals = (a[0] for a in _array([top], text))
     elif all(isinstance(x, list) and x and all(isinstance(y, str) for y in x) for x in top):
         value, decimals = _array(top, text)
     else:
-        raise GraphcompError(f"'{_short(text)}' is neither a list of numbers nor a list of rows "
+        raise GraphcompError(f"'{shorten(text)}' is neither a list of numbers nor a list of rows "
                              "(vectors and matrices only)")
     return (value.T, decimals.T) if transposed else (value, decimals)
 
@@ -382,10 +378,10 @@ def _entry(out, line, name, key, kind, text):
         out.bad(line, text, exc.message)
         return []
     if parsed is None:
-        out.bad(line, text, f"'{_short(text)}' is not a number")
+        out.bad(line, text, f"'{shorten(text)}' is not a number")
         return []
     shown = text.strip().strip("$").strip()  # the number as written, without its math shift
-    return [Entry(line, name, key, kind, shown if len(shown) < 60 and "\n" not in shown else _short(shown, 200),
+    return [Entry(line, name, key, kind, shown if len(shown) < 60 and "\n" not in shown else shorten(shown, 200),
                   *parsed)]
 
 
@@ -481,10 +477,10 @@ def _block(block, out):
     line, label, rows = block
     named = name_key(latex_text(label))
     if named is None:
-        out.bad(line, label, f"'{_short(label)}' is not a row name")
+        out.bad(line, label, f"'{shorten(label)}' is not a row name")
         return
     if not rows:
-        out.bad(line, label, f"no rows of numbers follow '{_short(label)}'")
+        out.bad(line, label, f"no rows of numbers follow '{shorten(label)}'")
         return
     cells = [[c.strip() for c in r if c.strip()] for _, r in rows]
     text = "[" + ", ".join("[" + ", ".join(r) + "]" for r in cells) + "]"
@@ -495,7 +491,7 @@ def _block(block, out):
         return
     if value.size == 1:
         value, decimals = float(value[0, 0]), int(decimals[0, 0])
-    yield Entry(line, label, named[0], named[1], _short(text, 200), value, decimals)
+    yield Entry(line, label, named[0], named[1], shorten(text, 200), value, decimals)
 
 
 _MD = MarkdownIt("commonmark").enable("table")
@@ -569,7 +565,7 @@ def _math_matrices(math, walker, out):
             label = "".join(before).split("=")[0].replace("&", "").strip()
             named = name_key(latex_text(label)) if label else None
             if named is None:
-                out.bad(line, label or n.latex_verbatim(), f"no name before the matrix ('{_short(label)}')")
+                out.bad(line, label or n.latex_verbatim(), f"no name before the matrix ('{shorten(label)}')")
             else:
                 yield from _entry(out, line, label, *named, n.latex_verbatim())
             before = []

@@ -335,7 +335,8 @@ _SHOWN = {"BitXor": "'^' (a power is **)", "Mod": "'%'", "FloorDiv": "'//'", "Bi
           "BoolOp": "'and'/'or'", "Attribute": "attribute access (a.b)", "Subscript": "indexing (a[i])",
           "Lambda": "'lambda'", "IfExp": "'if … else'", "ListComp": "a comprehension", "GeneratorExp": "a comprehension",
           "SetComp": "a comprehension", "DictComp": "a comprehension", "List": "a list", "Tuple": "a tuple",
-          "Dict": "a dict", "Set": "a set", "JoinedStr": "an f-string", "Starred": "'*'", "NamedExpr": "':='"}
+          "Dict": "a dict", "Set": "a set", "JoinedStr": "an f-string", "Starred": "'*'", "NamedExpr": "':='",
+          "Constant": "a constant that is not a number (a string, None, True)"}
 
 
 def _build(node, args, make, where):

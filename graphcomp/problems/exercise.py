@@ -40,6 +40,9 @@ def count_names(n):
     return [f"student{k:0{width}d}" for k in range(1, n + 1)]
 
 
+MAX_STUDENTS = 10_000  # a roster's, as --count's
+
+
 def roster_names(text, file):
     """The student names in a roster's text: one a line; blank lines and lines starting with # are skipped."""
     names, seen = [], {}
@@ -50,9 +53,12 @@ def roster_names(text, file):
         if not NAME.match(name) or name.lower() in RESERVED:
             raise GraphcompError(f"line {line}: {name[:40]!r} is not a usable student name (letters, digits and . _ @ + -, "
                                  "at most 64, starting with a letter or digit; not 'keys')", file=file)
-        if name in seen:
-            raise GraphcompError(f"line {line}: {name!r} is listed twice (first on line {seen[name]})", file=file)
-        seen[name] = line
+        if name.lower() in seen:  # Alice and alice: one folder where file names ignore case
+            raise GraphcompError(f"line {line}: {name!r} is listed twice (first on line {seen[name.lower()]}, "
+                                 "letter case aside)", file=file)
+        if len(names) == MAX_STUDENTS:
+            raise GraphcompError(f"line {line}: more than {MAX_STUDENTS:,} students".replace(",", " "), file=file)
+        seen[name.lower()] = line
         names.append(name)
     if not names:
         raise GraphcompError("the roster names no student (one name a line)", file=file)
@@ -74,7 +80,7 @@ def draw_point(graph, base, seed, wrt, mode, decimals=1, taken=()):
     """The point of one variant: {input: value}, the first draw from default_rng(seed) that fits (see the module)
     in `mode`: forward, reverse, or both (the tangents and the adjoints)."""
     rng = np.random.default_rng(seed)
-    names = graph.input_names
+    names, repeated = graph.input_names, 0
     for _ in range(DRAWS):
         point = {}
         for name in names:
@@ -82,6 +88,7 @@ def draw_point(graph, base, seed, wrt, mode, decimals=1, taken=()):
             half = max(0.5, abs(x0) / 2)
             point[name] = round(float(rng.uniform(x0 - half, x0 + half)), decimals) + 0.0  # + 0.0: no -0.0
         if tuple(point.values()) in taken:
+            repeated += 1
             continue
         try:
             t = graph.trace(at=point, wrt=wrt, mode=mode)
@@ -89,6 +96,9 @@ def draw_point(graph, base, seed, wrt, mode, decimals=1, taken=()):
             continue
         if _fits(t):
             return point, t
+    if repeated > DRAWS // 2:  # the points this near the base, to these decimals, are (nearly) all handed out
+        raise GraphcompError(f"no point left for another student: {repeated} of {DRAWS} draws around {base} were "
+                             f"other students' ({len(taken)} so far); fewer students, or more --decimals")
     raise GraphcompError(f"no point in {DRAWS} draws around {base} where every op is in its domain and every "
                          "number prints at 4 decimals; give other values with --at")
 
