@@ -45,7 +45,7 @@ SHOWN = 6  # rows and columns of H the terminal shows (the rest cut with ⋯ and
 def rich_renderables(hess, digits=4):
     """The title, H (row i, column j: ∂²f/∂xᵢ∂xⱼ), its eigenvalues, and the sentences on them."""
     n = len(hess.inputs)
-    items = [*heading(hess.graph, f"∇²f ∈ ℝ^{n}×{n} over {', '.join(hess.wrt)}", hess.at),
+    items = [*heading(hess.graph, f"∇²f ∈ ℝ^{{{n}×{n}}} over {', '.join(hess.wrt)}", hess.at),
              Text("row i, column j: ∂²f/∂xᵢ∂xⱼ", style="dim"),
              matrix_table(hess.graph, "∇²f", hess.inputs, hess.inputs, hess.matrix, digits, head="{}", shown=SHOWN),
              Text("eigenvalues (ascending): " + ", ".join(

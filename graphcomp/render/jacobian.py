@@ -88,7 +88,7 @@ def matrix_table(graph, title, rows, cols, M, digits, head="∂/∂{}", shown=No
 def rich_renderables(jac, digits=4):
     """The title, J (both modes when they disagree), each mode's cost, and the verdict."""
     g, (m, n) = jac.graph, jac.forward.shape
-    items = heading(g, f"J ∈ ℝ^{m}×{n} (outputs × inputs)", jac.at)
+    items = heading(g, f"J ∈ ℝ^{{{m}×{n}}} (outputs × inputs)", jac.at)
     shown = {"J": jac.matrix} if jac.agree else {"J by forward mode": jac.forward, "J by reverse mode": jac.reverse}
     flip = len(jac.inputs) > WIDE and len(jac.inputs) > len(jac.outputs)
     for title, J in shown.items():
