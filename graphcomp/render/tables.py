@@ -29,8 +29,8 @@ STYLES = ("steps", "summed")
 TITLES = {"primal": "Evaluation trace (forward pass)", "tangent": "Forward mode: tangent trace",
           "adjoint": "Reverse mode: adjoint trace (output back to inputs)",
           "steps": "Reverse mode: adjoint trace, one step per edge"}
-HEADS = {"primal": "Forward evaluation trace", "tangent": "Forward derivative trace",
-         "adjoint": "Reverse adjoint trace", "steps": "Reverse adjoint trace"}
+HEADS = {"primal": "Evaluation trace", "tangent": "Forward mode: tangent trace",  # TITLES', shorter for a column
+         "adjoint": "Reverse mode: adjoint trace", "steps": "Reverse mode: adjoint trace"}
 
 
 def style_of(trace, style=None):
@@ -203,7 +203,7 @@ def latex(trace, digits=4, style=None):
     it (all of a tensor trace's) a tabular of its own after a BREAK, so that a trace taller than a page breaks
     between its sections. With several, the first starts a line of its own (\\noindent) too."""
     sects = sections(trace, style)
-    parts = [f"% graphcomp trace of {trace.graph.name} ({trace.mode} mode); needs \\usepackage{{booktabs,amsmath,amssymb}}"]
+    parts = [f"% graphcomp trace of {trace.graph.name} (mode {trace.mode}); needs \\usepackage{{booktabs,amsmath,amssymb}}"]
     widest = max((np.shape(x)[-1] for _, _, rows in sects for r in rows for x in _values(r) if np.ndim(x)), default=0)
     if widest > 10:  # amsmath's matrices take 10 columns unless told more
         parts.append(f"\\setcounter{{MaxMatrixCols}}{{{widest}}}")
