@@ -7,9 +7,7 @@ the check command of every student. How the points are drawn: graphcomp.problems
 """
 import csv
 import io
-import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -17,8 +15,9 @@ import graphviz
 import yaml
 
 from graphcomp.cli.common import parse_assignments
-from graphcomp.cli.drawing import render, reproducible_pdf
+from graphcomp.cli.drawing import render
 from graphcomp.cli.io import write_atomic
+from graphcomp.cli.latex import pdflatex
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.nodes import INPUT
 from graphcomp.frontends import formula
@@ -179,18 +178,11 @@ def _drawings(graph, cache):
 
 def _pdf(body, extra, what):
     """The PDF of `body` (LaTeX) set in a plain article, with the files of `extra` beside it; same bytes each run."""
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         for name, data in extra.items():
             Path(tmp, name).write_bytes(data)
         Path(tmp, "doc.tex").write_text(PREAMBLE + body + "\n\\end{document}\n", encoding="utf-8")
-        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp, env=env,
-                              capture_output=True, text=True, errors="replace")
-        pdf = Path(tmp, "doc.pdf")
-        if done.returncode != 0 or not pdf.exists():
-            log = [line for line in done.stdout.splitlines() if line.startswith("!")]
-            raise GraphcompError(f"pdflatex failed on {what}: {log[0] if log else 'see its log'}; nothing was written")
-        return reproducible_pdf(pdf.read_bytes())
+        return pdflatex(tmp, "doc.tex", what, after="; nothing was written")
 
 
 def _extras(args, name, traces, wrt, title, cache, notes):

@@ -1,8 +1,5 @@
 """`graphcomp report`: every figure and table of the problem set, and report.tex / report.pdf, in one folder."""
-import os
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import graphviz
@@ -13,8 +10,9 @@ from rich.table import Table
 
 import graphcomp
 from graphcomp.cli.common import seed_arg
-from graphcomp.cli.drawing import render, reproducible_pdf
+from graphcomp.cli.drawing import render
 from graphcomp.cli.io import write_atomic
+from graphcomp.cli.latex import pdflatex
 from graphcomp.core.errors import GraphcompError
 from graphcomp.problems import report
 from graphcomp.problems.phase import PHASE_RATIOS
@@ -119,20 +117,13 @@ def _write(out, items):
 
 def _pdflatex(out):
     """Build report.pdf beside report.tex; returns None, or a note saying why it could not (pdflatex missing)."""
-    exe = shutil.which("pdflatex")
-    if exe is None:
+    if shutil.which("pdflatex") is None:
         return PDFLATEX_HINT.format(out=out)
-    # a fixed date makes the PDF the same bytes on every run
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [exe, "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={tmp}", "report.tex"]
-        done = subprocess.run(cmd, cwd=out, env=env, capture_output=True, text=True, errors="replace")
-        pdf = Path(tmp) / "report.pdf"
-        if done.returncode != 0 or not pdf.exists():
-            log = [line for line in done.stdout.splitlines() if line.startswith("!") or "Error" in line]
-            raise GraphcompError(f"report: pdflatex failed on {out / 'report.tex'}: "
-                                 f"{log[0] if log else 'see its log'} (the other files are written)")
-        write_atomic(out / "report.pdf", reproducible_pdf(pdf.read_bytes()))
+    try:
+        pdf = pdflatex(out, "report.tex", out / "report.tex", after=" (the other files are written)")
+    except GraphcompError as exc:
+        raise GraphcompError(f"report: {exc}") from None
+    write_atomic(out / "report.pdf", pdf)
     return None
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from graphcomp import ops
 from graphcomp.core.errors import SpecError
-from graphcomp.core.labels import default_label
+from graphcomp.core.labels import default_label, label_problem
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE, Node, no_gc
 from graphcomp.core.values import DISTS, RNGS, as_value
 from graphcomp.engine.graph import Graph
@@ -425,9 +425,14 @@ def _param(x, file, node, key):
 
 
 def _label(entry, name, file):
-    label = entry["label"] if "label" in entry else default_label(name)
+    if "label" not in entry:
+        return default_label(name)
+    label = entry["label"]
     if not isinstance(label, str):
         raise SpecError("label must be a string (LaTeX, e.g. v_{-2})", file=file, node=name, key="label")
+    problem = label_problem(label)  # it goes into LaTeX, TikZ and exercise PDFs as it is
+    if problem:
+        raise SpecError(problem, file=file, node=name, key="label")
     return label
 
 

@@ -13,7 +13,7 @@ from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, INPUT
 from graphcomp.render import tables
 from graphcomp.render.rows import fill
-from graphcomp.render.text import csv_lines, fmt_number
+from graphcomp.render.text import csv_lines, fmt_number, text_to_tex
 
 BLANK_TEX = "\\rule{4em}{0.4pt}"  # a line to write the number on
 BLANK_MD = "\\_\\_\\_\\_\\_\\_"
@@ -95,7 +95,7 @@ def _latex(traces, wrt, title, what, table, tasks):
     """The same as LaTeX to paste: `what` names it in its first line, `tasks` says whether to state the tasks."""
     first = traces[0]
     head = (f"% graphcomp {what} {title}; needs \\usepackage{{booktabs,amsmath,amssymb}}\n"
-            f"\\subsection*{{{_escape(title if what == 'exercise' else f'{title}: answer key')}}}\n"
+            f"\\subsection*{{{text_to_tex(title if what == 'exercise' else f'{title}: answer key')}}}\n"
             f"\\[{function_tex(first.graph)}\\]\nat ${_point_tex(first)}$.\n\n")
     parts = []
     for k, t in enumerate(traces):
@@ -171,9 +171,3 @@ def key_markdown(traces, wrt, title, digits=4):
 def key_latex(traces, wrt, title, digits=4):
     """The answer key as LaTeX to paste: the statement and the filled tables (tables.latex)."""
     return _latex(traces, wrt, title, "answer key", lambda t: tables.latex(t, digits), tasks=False)
-
-
-def _escape(text):
-    """Plain text (a title with a student's name) for LaTeX."""
-    return "".join("\\" + c if c in "&%$#_{}" else c for c in text)
-
