@@ -4,8 +4,8 @@ from pathlib import Path
 
 import graphviz
 
-from graphcomp.cli import common
-from graphcomp.cli.drawing import RANKDIRS, render
+from graphcomp.cli import common, sizes
+from graphcomp.cli.drawing import RANKDIRS, failure, render
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.render.dot import INSTALL
@@ -39,6 +39,8 @@ def run(args):
     out = Path(args.output or default_output(graph.name))
     if out.suffix.lower() not in FORMATS:
         raise GraphcompError(f"cannot tell the format of '{out}': end it in {', '.join(FORMATS)}")
+    if out.suffix.lower() != ".dot" or args.rankdir == "auto":  # auto lays it out both ways to choose
+        sizes.check_drawing(graph)
     t = None
     if args.wrt or args.mode:
         t = common.trace(args, graph, at, wrt=common.parse_wrt(args.wrt), mode=args.mode or "reverse")
@@ -67,6 +69,5 @@ def write(graph, trace, out, **options):
         source = write_atomic(out.with_suffix(".dot"), render(graph, trace, "dot", **options))
         raise GraphcompError(f"Graphviz's 'dot' program is not on PATH, so only {source} was written; {INSTALL}") from None
     except graphviz.CalledProcessError as exc:
-        reason = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise GraphcompError(f"Graphviz failed to render {out}: {reason[0] if reason else exc}") from None
+        raise GraphcompError(f"Graphviz failed to render {out}: {failure(exc)}") from None
     write_atomic(out, data)

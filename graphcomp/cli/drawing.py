@@ -2,6 +2,7 @@
 import hashlib
 import os
 import re
+import signal
 import time
 
 import graphviz
@@ -33,6 +34,17 @@ def render(graph, trace_, fmt, rankdir="auto", **options):
     if fmt == "svg":
         return dot.svg_scripts(data.decode()).encode()
     return reproducible_pdf(data) if fmt == "pdf" else data
+
+
+def failure(exc):
+    """What a failed Graphviz run (graphviz.CalledProcessError) said, in one line: the first line it wrote to
+    stderr, else how it ended (a crash says nothing)."""
+    said = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
+    if said:
+        return said[0]
+    if exc.returncode < 0:
+        return f"dot crashed ({signal.strsignal(-exc.returncode) or f'signal {-exc.returncode}'}) and said nothing"
+    return f"dot exited with status {exc.returncode} and said nothing"
 
 
 _PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:[0-9]{14}")

@@ -7,9 +7,9 @@ from pathlib import Path
 import graphviz
 from PIL import Image
 
-from graphcomp.cli import common
+from graphcomp.cli import common, sizes
 from graphcomp.cli.draw import default_output
-from graphcomp.cli.drawing import PNG_DPI, RANKDIRS
+from graphcomp.cli.drawing import PNG_DPI, RANKDIRS, failure
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.render import dot, explain
@@ -56,8 +56,11 @@ def run(args):
         raise GraphcompError(f"cannot tell what to write: end the file name in {', '.join(FORMATS)}, "
                              "or give a folder with --frames png", file=out)
     check_size(graph)  # before the sweeps: a graph too large to step through is not worth evaluating
+    sizes.check_drawing(graph, "explain's drawing")
     t = common.trace(args, graph, at, wrt=common.parse_wrt(args.wrt), mode=args.mode)
     sweep = steps(t, args.digits)
+    if args.frames or out.suffix.lower() != ".html":
+        sizes.check_frames(graph, len(sweep))
     try:
         if args.frames:
             pictures = frames(t, sweep, args)
@@ -71,8 +74,7 @@ def run(args):
         raise GraphcompError(f"Graphviz's 'dot' program is not on PATH, and explain draws the graph with it; "
                              f"{dot.INSTALL}") from None
     except graphviz.CalledProcessError as exc:
-        reason = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise GraphcompError(f"Graphviz failed: {reason[0] if reason else exc}", file=out) from None
+        raise GraphcompError(f"Graphviz failed: {failure(exc)}", file=out) from None
     except OSError as exc:  # dot quit while it was read to (a pipe broken): what it said is lost
         raise GraphcompError(f"Graphviz failed: {exc.strerror or exc}", file=out) from None
     for path, data in files:  # made in full before the first is written

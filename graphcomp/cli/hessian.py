@@ -1,7 +1,7 @@
 """`graphcomp hessian`: the full Hessian ∇²f of a graph by forward over reverse, and its eigenvalues."""
-from graphcomp.cli import common
+from graphcomp.cli import common, sizes
 from graphcomp.core.errors import GraphcompError
-from graphcomp.engine.hessian import hessian
+from graphcomp.engine.hessian import hessian, wrt_positions
 from graphcomp.render import hessian as tables
 
 
@@ -25,6 +25,7 @@ def run(args):
     if isinstance(wrt, dict):
         raise GraphcompError(f"--wrt names the inputs of the Hessian (e.g. --wrt x1,x3), not a direction: "
                              f"'{args.wrt}'", file=graph.file)
+    sizes.check_hessian(graph, wrt_positions(graph, wrt))
     hess = hessian(graph, at, wrt, seed=args.seed, dist=args.dist, data=common.read_data(args, graph))
     if fmt == "rich":
         common.emit(args, renderables=tables.rich_renderables(hess, args.digits))

@@ -1,6 +1,6 @@
 """`graphcomp jacobian`: the full Jacobian of a graph's outputs by forward and by reverse mode, and what each cost;
 with --cost, the cost of both modes over the family f: ℝⁿ → ℝᵐ of graphcomp.problems.costs (and --plot)."""
-from graphcomp.cli import common
+from graphcomp.cli import common, sizes
 from graphcomp.cli.io import check_writable, write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.engine.jacobian import jacobian
@@ -31,6 +31,7 @@ def run(args):
     if args.plot:
         raise GraphcompError("--plot draws the cost over the family: give --cost too")
     graph, at = common.load_graph(args)
+    sizes.check_jacobian(graph)
     jac = jacobian(graph, at, seed=args.seed, dist=args.dist, data=common.read_data(args, graph))
     if fmt == "rich":
         common.emit(args, renderables=tables.rich_renderables(jac, args.digits))

@@ -1,5 +1,6 @@
 """`graphcomp trace`: evaluate a spec or a formula and print its evaluation, tangent and adjoint traces."""
 from graphcomp.cli import common
+from graphcomp.frontends.limits import limit
 from graphcomp.render import tables
 from graphcomp.render.tables import STYLES
 
@@ -25,7 +26,8 @@ def run(args):
     graph, at = common.load_graph(args)
     t = common.trace(args, graph, at, wrt=common.parse_wrt(args.wrt), mode=args.mode)
     if fmt == "rich":
-        common.emit(args, renderables=tables.rich_renderables(t, args.digits, args.style))
+        rows = limit("GRAPHCOMP_MAX_TERMINAL_ROWS")
+        common.emit(args, renderables=tables.rich_renderables(t, args.digits, args.style, rows=rows))
     elif fmt == "json":
         # streamed: a 10⁶-row trace is never one string
         common.emit(args, text=tables.json_chunks(t, args.digits, args.style))

@@ -1,5 +1,5 @@
 """`graphcomp verify`: Problem 3(c), the gradient four ways (analytic, engine, PyTorch, finite differences) side by side."""
-from graphcomp.cli import common
+from graphcomp.cli import common, sizes
 from graphcomp.problems import results
 from graphcomp.problems.verify import verify
 
@@ -22,6 +22,7 @@ def run(args):
     """Compute and compare the gradients; exit status 0 when every pair agrees, 1 otherwise."""
     fmt = common.output_format(args)
     graph, at = common.load_graph(args)
+    sizes.check_fd(graph)
     report = verify(graph, seed=args.seed, dist=args.dist, data=common.read_data(args, graph), at=at,
                     use_torch=not args.no_torch, backend=args.backend, device=args.device)
     if fmt == "rich":

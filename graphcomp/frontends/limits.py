@@ -20,6 +20,16 @@ LIMITS = {  # name: (default, what it bounds)
     "GRAPHCOMP_MAX_ANSWERS_MB": (256, "MiB in an answer file"),
     "GRAPHCOMP_MAX_MARKUP_LINES": (5_000, "lines in a Markdown or LaTeX answer file (read whole; CSV and "
                                    "name = number lines are read as a stream, with no such limit)"),
+    # a command's work, estimated from the graph before it runs (graphcomp.cli.sizes, where the measurements are)
+    "GRAPHCOMP_MAX_JACOBIAN_WORK": (10_000_000, "node entries swept (jacobian: n + m sweeps, each over every node)"),
+    "GRAPHCOMP_MAX_HESSIAN_WORK": (1_000_000, "node entries swept on dual numbers (hessian: a sweep pair per column)"),
+    "GRAPHCOMP_MAX_FD_WORK": (30_000_000, "node entries evaluated by finite differences (verify: about 6 "
+                              "evaluations per input entry)"),
+    "GRAPHCOMP_MAX_MATRIX_ENTRIES": (1_000_000, "entries in a dense Jacobian or Hessian"),
+    "GRAPHCOMP_MAX_DRAW_NODES": (8_000, "boxes and edge bends for Graphviz to lay out (the nodes, plus a bend for "
+                                 "each layer an edge crosses)"),
+    "GRAPHCOMP_MAX_FRAME_NODES": (600, "node drawings in an animation (nodes × frames)"),
+    "GRAPHCOMP_MAX_TERMINAL_ROWS": (1_000, "rows of a trace table printed in the terminal"),
 }
 MAX_DEPTH = 32  # nesting levels in a spec; the deepest one needs is 5 (top, nodes, a node, value, a row)
 MAX_RANK = 2  # tensors are shown as scalars, vectors and matrices: in text, LaTeX and drawings alike
@@ -45,6 +55,14 @@ def over(name, amount, *, file=None, node=None, key=None):
     _, what = LIMITS[name]
     return GraphcompError(f"{amount:,} {what}, over the limit of {limit(name):,}; raise it with "
                           f"{name}=N if this is meant", file=file, node=node, key=key)
+
+
+def check_work(name, amount, asked, instead, *, file=None):
+    """Refuse `amount` over the limit `name`: a GraphcompError saying what was `asked`, the limit, and `instead`."""
+    if amount > limit(name):
+        _, what = LIMITS[name]
+        raise GraphcompError(f"{asked}: {amount:,} {what}, over the limit of {limit(name):,}; {instead}, or raise "
+                             f"the limit with {name}=N", file=file)
 
 
 def check_entries(shape, *, file=None, node=None, key=None):

@@ -1,6 +1,7 @@
 """Trace tables: rich (terminal), LaTeX (booktabs), Markdown, CSV and JSON. They only read a finished Trace."""
 import functools
 import html
+import itertools
 import json
 import re
 
@@ -11,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from graphcomp.core.labels import default_label
+from graphcomp.core.nodes import CONST, DATA
 from graphcomp.ops import REGISTRY
 from graphcomp.render import rows as trace_rows
 from graphcomp.render.rows import fill, result_tex, row_text
@@ -115,38 +117,64 @@ def _results_of(trace, f, value, der):
     return out
 
 
-def rich_renderables(trace, digits=4, style=None):
+def rich_renderables(trace, digits=4, style=None, rows=None):
     """A list of rich renderables (tables and a result panel) for the console: a forward trace beside its
-    evaluation trace, row by row, as the slides set it; other traces one below the other."""
+    evaluation trace, row by row, as the slides set it; other traces one below the other. With `rows`, each
+    table stops after that many rows, a line saying how many were left out; matrices show TEX_SHOWN entries
+    per axis, as in LaTeX."""
     where = point_text(trace.inputs, digits)
     head = f"{trace.graph.name}: {trace.graph.description or ''}" + (f"\nat {where}" if where else "")
     items = [Text(head, style="bold magenta")]
-    sects = sections(trace, style)
+    # a cut table reads only its first rows, one at a time: a 10⁶-node trace makes no more
+    sects, total = [], {}
+    for key, title, made in _sections(trace, style, stream=rows is not None):
+        total[key] = _row_count(trace, key, made)
+        sects.append((key, title, list(itertools.islice(made, rows) if rows else made)))
     if sects[1:] and sects[1][0] == "tangent" and trace.graph.scalar:
         t = _rich_table("Forward mode: evaluation trace | tangent trace")
         for name in ("node", "symbol", "rule", "value", "tangent", "rule "):
             t.add_column(name, **_RICH_COLUMNS[name.strip()])
         for label in _column_labels(trace):
             t.add_column(tex_to_text(label) if trace.columns else "value ", **_RICH_COLUMNS["value"])
-        for left, right in side_by_side(trace, sects):
+        for left, right in side_by_side(trace, sects)[:rows]:
             t.add_row(left.node, *_rich_cells(trace, "primal", left, digits), *_rich_cells(trace, "tangent", right, digits))
-        items.append(t)
+        items += [t, *_left_out(total.get("primal", 0), rows)]
         sects = sects[2:]
-    for key, title, rows in sects:
+    for key, title, shown in sects:
         t = _rich_table(title)
         steps = key == "steps"
         for name in ("node", "symbol", *(("step",) if steps else ()), "rule"):
             t.add_column(name, **_RICH_COLUMNS[name])
         for label in _column_labels(trace, key):
             t.add_column(tex_to_text(label) if label else "value", **_RICH_COLUMNS["value"])
-        for r in rows:
+        for r in shown[:rows]:
             t.add_row(r.node, *_rich_cells(trace, key, r, digits))
             if r.closed:  # the same .d in the .v fields alone, on a line of its own
                 t.add_row("", "", Text("= " + tex_to_text(r.closed)), "")
-        items.append(t)
-    lines = [f"{tex_to_text(s)} = {fmt_value(x, digits, row=True)}" for s, x in _results(trace)]
+        items += [t, *_left_out(total.get(key, 0), rows)]
+    lines = [f"{tex_to_text(s)} = {fmt_value(x, digits, row=True, shown=TEX_SHOWN)}" for s, x in _results(trace)]
     items.append(Panel(Text("\n".join(lines), style="bold"), expand=False, border_style="green"))
     return items
+
+
+def _row_count(trace, key, made):
+    """How many rows section `key` has (`made`: its rows, a list or a stream), counted without making them: as
+    render.rows makes them, a primal row per node but constants, a tangent row per node but constants and data,
+    an adjoint step for the output and for each edge contribution."""
+    if isinstance(made, list):
+        return len(made)
+    if key == "steps":
+        return 1 + len(trace.contributions)
+    skipped = (CONST,) if key == "primal" else (CONST, DATA)
+    return sum(n.kind not in skipped for n in trace.graph.nodes)
+
+
+def _left_out(total, rows):
+    """The line under a table cut after `rows` of its `total` rows ([] when it was not cut)."""
+    if not rows or total <= rows:
+        return []
+    return [Text(f"… {total - rows:,} more rows not shown (GRAPHCOMP_MAX_TERMINAL_ROWS={rows:,}): --format csv or "
+                 "json, or -o FILE.csv, .json, .md or .tex, has every row", style="yellow")]
 
 
 _RICH_COLUMNS = {"node": {"style": "dim"}, "symbol": {"style": "bold"}, "tangent": {"style": "bold"},
@@ -164,7 +192,8 @@ def _rich_cells(trace, key, r, digits):
     # Text(), not a str: rich would take "[v₁ > 0]" in a rule for a markup tag and drop it
     symbol, generic, rule = row_text(r)
     step = (Text("= " + generic) if r.generic else "",) if key == "steps" else ()
-    return (symbol, *step, Text("= " + rule), *(fmt_value(x, digits, row=_is_row(trace, key)) for x in _values(r)))
+    return (symbol, *step, Text("= " + rule),
+            *(fmt_value(x, digits, row=_is_row(trace, key), shown=TEX_SHOWN) for x in _values(r)))
 
 
 def _values(r):

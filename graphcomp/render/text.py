@@ -178,18 +178,27 @@ def tex_matrix(x, digits, *, vector="column", cut=None):
     return "\\begin{bmatrix}" + body + "\\end{bmatrix}" + ("^\\top" if a.ndim == 1 and vector == "row^T" else "")
 
 
-def fmt_value(x, digits, *, row=False):
-    """A scalar, vector or matrix as text; vectors print as a row, marked ᵀ when they are columns."""
+def fmt_value(x, digits, *, row=False, shown=None):
+    """A scalar, vector or matrix as text; vectors print as a row, marked ᵀ when they are columns. Past `shown`
+    entries along an axis, the first shown − 1 and then ⋯ (along a row) or ⋮ (down the rows)."""
     if x is None:
         return "—"
     a = np.asarray(x)
     if a.ndim == 0:
         return fmt_number(a, digits)
+
+    def cut(v):
+        return v if shown is None or len(v) <= shown else v[:shown - 1]
+
+    def line(v):
+        return ", ".join([fmt_number(e, digits) for e in cut(v)] + ["⋯"] * (len(cut(v)) < len(v)))
+
     if a.ndim == 1:
-        body = "[" + ", ".join(fmt_number(e, digits) for e in a) + "]"
+        body = "[" + line(a) + "]"
         return body if row else body + "ᵀ"
-    return "\n".join(("[[" if k == 0 else " [") + ", ".join(fmt_number(e, digits) for e in r) + ("]]" if k == len(a) - 1 else "]")
-                     for k, r in enumerate(a))
+    lines = [("[[" if k == 0 else " [") + line(r) + "]" for k, r in enumerate(cut(a))]
+    lines += [" ⋮"] * (len(cut(a)) < len(a))
+    return "\n".join(lines) + "]"
 
 
 def point_text(values, digits):
