@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 
 import graphcomp
 from graphcomp.engine import sweeps
@@ -267,3 +268,24 @@ def test_jupyter_shows_a_column_per_output():
     html = graphcomp.load("graphs/polar.yaml").trace(mode="reverse")._repr_html_()
     assert "<th>rule</th><th>∂x/∂·</th><th>∂y/∂·</th>" in html
     assert f"<td>= x̄ · r</td><td>{2.0:.4f}</td><td>0.0000</td>" in html  # c̄ = x̄ r: 2 for x, 0 for y
+
+
+def test_a_pipe_in_a_markdown_cell_is_escaped_so_every_row_keeps_its_cells():
+    """A label's | would end a cell, and halfsq's ‖D.v‖ (LaTeX's \\|) would lose its backslash: escaped, every row
+    of each table has its header's cells, and GitHub's math reads \\| back."""
+    spec = {"name": "bars", "inputs": [{"name": "x", "shape": [2], "label": "|x|"}],
+            "nodes": [{"name": "z", "op": "halfsq", "inputs": ["x"]}], "output": "z"}
+    for graph in (graphcomp.load("fig1.yaml"), graphcomp.from_dict(spec)):
+        text = graphcomp.render.tables.markdown(graph.trace(mode="reverse", seed=1))
+        tables, cells = [], 0
+        for t in MarkdownIt("commonmark").enable("table").parse(text):
+            if t.type == "table_open":
+                tables.append([])
+            elif t.type == "tr_open":
+                cells = 0
+            elif t.type in ("td_open", "th_open"):
+                cells += 1
+            elif t.type == "tr_close":
+                tables[-1].append(cells)
+        assert tables and all(len(set(rows)) == 1 for rows in tables), tables
+        assert "\\\\|" in text  # \\| in the source: the cell holds \|

@@ -1,5 +1,4 @@
 """Trace tables: rich (terminal), LaTeX (booktabs), Markdown, CSV and JSON. They only read a finished Trace."""
-import functools
 import html
 import itertools
 import json
@@ -293,7 +292,10 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
     value(key, row, x) writes a value's cell instead ($x$ to `digits` decimals), as an exercise sheet leaves
     blanks; without `results`, the final lines (f, the derivative) are left out."""
     parts, sects = [], sections(trace, style)
-    cells = functools.partial(_tex_cells, trace, digits=digits, value=value)  # cells(key, row)
+
+    def cells(key, r):  # a | in a cell ends it, unless escaped: \\| reads back as LaTeX's \|, ‖
+        return [c.replace("|", "\\|") for c in _tex_cells(trace, key, r, digits=digits, value=value)]
+
     if sects[1:] and sects[1][0] == "tangent" and trace.graph.scalar:
         heads = [f"${label}$" for label in _column_labels(trace)] if trace.columns else ["value"]
         parts += ["**Forward mode: evaluation trace and tangent trace, row by row**\n",
@@ -311,7 +313,8 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
         for r in rows:
             parts.append(f"| {r.node} | " + " | ".join(cells(key, r)) + " |")
             if r.closed:
-                parts.append("| | | " + " | ".join([""] if steps else []) + f"$= {_spaced(trace, r.closed)}$ | |")
+                closed = _spaced(trace, r.closed).replace("|", "\\|")
+                parts.append("| | | " + " | ".join([""] if steps else []) + f"$= {closed}$ | |")
         parts.append("")
     parts += [f"${s} = {_tex_value(x, digits, True)}$  " for s, x in _results(trace)] if results else []
     return "\n".join(parts) + "\n"
