@@ -158,3 +158,10 @@ def test_a_jacobian_file_is_the_same_bytes_each_run_and_times_only_when_asked(cl
         assert len(rows) == 2 and all(float(line.rsplit(",", 1)[1]) > 0 for line in rows)
     else:
         assert timed.count("s") > runs[0].count("s") and ("µs" in timed or "mu$s" in timed or " ms" in timed)
+
+
+def test_the_terminal_matrix_names_each_input_beside_its_label(cli):
+    """eq2's columns are v₋₂, v₋₁, v₀ (the lecture's) and x1, x2, x3 (the heading's); W₁[0,0] is W1[0,0] already."""
+    out = cli("jacobian", "eq2.yaml", env={"COLUMNS": "120"}).stdout
+    assert "∂/∂v₋₂ (x1)" in out and "∂/∂v₀ (x3)" in out and "v₆ (" not in out
+    assert "W₁[0,0] " in cli("jacobian", "fig1.yaml", env={"COLUMNS": "120"}).stdout

@@ -74,15 +74,23 @@ def matrix_table(graph, title, rows, cols, M, digits, head="∂/∂{}", shown=No
     t.add_column("")
     keep = cut(range(len(cols)), shown)
     for k in keep:
-        t.add_column("⋯" if k is None else head.format(tex_to_text(entry_label(graph, cols[k]))), justify="right",
-                     style="green")
+        t.add_column("⋯" if k is None else head.format(_named(graph, cols[k])), justify="right", style="green")
     for j in cut(range(len(rows)), shown):
         if j is None:
             t.add_row("⋮", *([""] * len(keep)))
             continue
-        t.add_row(tex_to_text(entry_label(graph, rows[j])),
-                  *("⋯" if k is None else fmt_number(M[j, k], digits) for k in keep))
+        t.add_row(_named(graph, rows[j]), *("⋯" if k is None else fmt_number(M[j, k], digits) for k in keep))
     return t
+
+
+_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def _named(graph, name):
+    """A row's or column's label as text, with the node's name beside it where the label is another (v₋₂ (x1)),
+    as the headings and `trace` name the inputs."""
+    label = tex_to_text(entry_label(graph, name))
+    return label if label.translate(_DIGITS) == name else f"{label} ({name})"
 
 
 def rich_renderables(jac, digits=4):
