@@ -6,6 +6,11 @@ import string
 _INDEXED = re.compile(r"([A-Za-z])_?(-?\d+)")
 
 
+# the Unicode sub- and superscripts terminal text writes (v₋₂, h⁽¹⁾, Vᵀ), as (plain, scripted) strings
+SUBSCRIPTS = ("0123456789-+()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₋₊₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+SUPERSCRIPTS = ("0123456789-+()nT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁿᵀ")
+
+
 def default_label(name):
     """LaTeX label for a node name: v1 → v_{1}, x_3 → x_{3}, W1 → W_{1}, loss → \\mathrm{loss}."""
     m = _INDEXED.fullmatch(name)

@@ -37,7 +37,7 @@ from pylatexenc.latexwalker import (
 )
 
 from graphcomp.core.errors import GraphcompError
-from graphcomp.core.labels import shorten
+from graphcomp.core.labels import SUBSCRIPTS, SUPERSCRIPTS, shorten
 from graphcomp.frontends.limits import check_entries, limit, over, regular_file
 
 FORMATS = ("csv", "markdown", "latex", "lines")
@@ -107,7 +107,9 @@ def spaced(n):
 
 # ---- one name, one number, one array --------------------------------------------------------------------------
 
-_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉₋₊⁰¹²³⁴⁵⁶⁷⁸⁹⁻−–", "0123456789-+0123456789---")
+# a subscript or superscript digit or sign as its plain one, and the minus and dash as '-'
+_SUBSCRIPTS = str.maketrans(SUBSCRIPTS[1][:12] + SUPERSCRIPTS[1][:11] + "−–",
+                            SUBSCRIPTS[0][:12] + SUPERSCRIPTS[0][:11] + "--")
 _MARKS = (("\u0304", ADJOINT), ("\u0305", ADJOINT), ("\u0307", TANGENT),  # accents, then LaTeX's commands
           ("\\bar", ADJOINT), ("\\overline", ADJOINT), ("\\dot", TANGENT))
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-?\d+)?|-?\d+")

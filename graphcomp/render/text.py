@@ -1,4 +1,4 @@
-"""LaTeX → Unicode for terminal output (v_{-2} → v₋₂, \\bar{v}_{1} → v̄₁), and number formatting."""
+"""LaTeX → Unicode for terminal output (v_{-2} → v₋₂, \\bar{v}_{1} → v̄₁) and back to LaTeX, and number formatting."""
 import csv
 import functools
 import io
@@ -7,9 +7,9 @@ import re
 
 import numpy as np
 
-_SUBSCRIPTS = ("0123456789-+()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₋₊₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
-_SUPERSCRIPTS = ("0123456789-+()nT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ⁿᵀ")
-_SUB, _SUP = str.maketrans(*_SUBSCRIPTS), str.maketrans(*_SUPERSCRIPTS)
+from graphcomp.core.labels import SUBSCRIPTS, SUPERSCRIPTS
+
+_SUB, _SUP = str.maketrans(*SUBSCRIPTS), str.maketrans(*SUPERSCRIPTS)
 _WORDS = [
     ("\\textstyle", ""), ("\\tfrac12", "½"), ("\\cdot", "·"), ("\\odot", "⊙"), ("\\times", "×"),
     ("\\top", "T"), ("\\langle", "⟨"), ("\\rangle", "⟩"), ("\\|", "‖"), ("\\,", " "), ("\\quad", "  "), ("\\sum", "Σ"),
@@ -104,7 +104,7 @@ def _to_text(tex):
 
 # ---- Unicode text → LaTeX, for the sentences and symbols of text tables pasted into LaTeX -------------------------
 
-_UNSUB, _UNSUP = str.maketrans(*_SUBSCRIPTS[::-1]), str.maketrans(*_SUPERSCRIPTS[::-1])
+_UNSUB, _UNSUP = str.maketrans(*SUBSCRIPTS[::-1]), str.maketrans(*SUPERSCRIPTS[::-1])
 _MATH = {"·": "\\cdot", "⊙": "\\odot", "×": "\\times", "⟨": "\\langle", "⟩": "\\rangle", "‖": "\\|",
          "∂": "\\partial", "∇": "\\nabla", "𝟙": "\\mathbf{1}", "ℝ": "\\mathbb{R}", "½": "\\tfrac12",
          "−": "-", "±": "\\pm", "≤": "\\leq", "≥": "\\geq", "≈": "\\approx", "→": "\\to", "√": "\\surd",
@@ -114,7 +114,7 @@ _ESCAPE = str.maketrans({"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$":
                          "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
                          "–": "--", "µ": "$\\mu$", "<": "$<$", ">": "$>$"})  # µs: a unit, not math
 _SYMBOL = re.compile("(?:([A-Za-z" + "".join(_GREEK.values()) + "])([\u0304\u0305\u0307]?)|(["
-                     + "".join(_MATH) + "]))" + f"([{_SUBSCRIPTS[1]}]*)([{_SUPERSCRIPTS[1]}]*)")
+                     + "".join(_MATH) + "]))" + f"([{SUBSCRIPTS[1]}]*)([{SUPERSCRIPTS[1]}]*)")
 _JOINS = re.compile(r"[\s/()]*")  # what may stand between two symbols in one $…$
 _MARK_TEX = {"\u0304": "\\bar", "\u0305": "\\bar", "\u0307": "\\dot"}
 
