@@ -191,11 +191,6 @@ def torch_gradients(graph, inputs):
     return {k: (t.grad.numpy() if t.grad is not None else np.zeros(tuple(t.shape))) for k, t in leaves.items()}
 
 
-def finite_differences(graph, inputs):
-    """(iv) Central-difference gradient {param: array} of every variable input (see finite_differences_with_errors)."""
-    return finite_differences_with_errors(graph, inputs)[0]
-
-
 def finite_differences_with_errors(graph, inputs):
     """(iv) Central differences entry by entry: ({param: gradient}, {param: error estimate per entry}).
 
