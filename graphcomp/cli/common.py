@@ -164,9 +164,12 @@ def load_graph(args):
         raise GraphcompError("name a spec file (e.g. eq2.yaml) or give --expr")
     if args.shape or args.fixed:
         raise GraphcompError("--shape and --fixed describe the inputs of --expr; a spec says them itself")
-    if _FORMULA.search(args.spec) and not Path(args.spec).exists():
-        raise GraphcompError(f"no spec file '{args.spec}': it reads as a formula, which goes after --expr: "
-                             f"--expr \"{args.spec}\"")
+    if _FORMULA.search(args.spec):  # found nowhere, such a name was meant as a formula
+        try:
+            spec.resolve(args.spec)
+        except GraphcompError:
+            raise GraphcompError(f"no spec file '{shorten(args.spec)}': it reads as a formula, which goes after "
+                                 f"--expr: --expr \"{shorten(args.spec)}\"") from None
     graph = spec.load(args.spec)
     unknown = sorted(set(at or {}) - set(graph.input_names))
     if unknown:
