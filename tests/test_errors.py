@@ -174,10 +174,10 @@ def test_bad_input_gives_one_line_and_status_2(cli, case, tmp_path):
     assert not (ROOT / MARKER).exists()
 
 
-def test_a_spec_whose_name_reads_like_a_formula_still_loads(cli, tmp_path, monkeypatch):
-    (tmp_path / "my spec (1).yaml").write_text((ROOT / "graphs" / "eq2.yaml").read_text())
-    monkeypatch.chdir(tmp_path)
-    ran = cli("trace", "my spec (1).yaml", "--wrt", "x2")
+def test_a_spec_whose_name_reads_like_a_formula_still_loads(cli, tmp_path):
+    path = tmp_path / "my spec (1).yaml"
+    path.write_text((ROOT / "graphs" / "eq2.yaml").read_text())
+    ran = cli("trace", str(path), "--wrt", "x2")
     assert ran.status == 0 and "2.6955" in ran.stdout, ran.stderr
 
 
