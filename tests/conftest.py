@@ -70,7 +70,7 @@ needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,
 def pdflatex_log(folder, fragments, packages="booktabs,amsmath,amssymb"):
     """Compile the LaTeX fragments, one after another, in a plain article (10 pt, 1 in margins, `packages`);
     returns pdflatex's log, after asserting that it made a PDF."""
-    body = "\n\\bigskip\n".join(f"\\noindent{t}\\par" for t in fragments)
+    body = "\n\\bigskip\n".join(f"\\noindent {t}\\par" for t in fragments)
     (folder / "doc.tex").write_text("\\documentclass[10pt]{article}\\usepackage[margin=1in]{geometry}"
                                     f"\\usepackage{{{packages}}}\\begin{{document}}\n{body}\n\\end{{document}}\n",
                                     encoding="utf-8")

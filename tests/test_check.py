@@ -7,11 +7,12 @@ import math
 import tracemalloc
 
 import pytest
+import yaml
 from conftest import needs_pdflatex, pdflatex_log
 
 from graphcomp.core.errors import GraphcompError
 from graphcomp.frontends import answers
-from graphcomp.frontends.spec import load
+from graphcomp.frontends.spec import from_dict, load
 from graphcomp.problems import check, feedback
 
 X1, X2, X3 = 1.0, 1.5, 2.0
@@ -453,3 +454,16 @@ def test_answer_files_past_the_readers_own_limits_are_one_line(cli, tmp_path, na
     path.write_text(text)
     ran = cli("check", "eq2.yaml", "--wrt", "x2", path)
     assert ran.status == 2 and ran.stderr.count("\n") == 1 and words in ran.stderr, ran.stderr[-500:]
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("label", ["\\sigma_{1}", "h^{(1)}_{2}", "\\hat{x}", "\\mathbf{W}_{1}", "\\varepsilon", "x_{i,j}"])
+def test_the_latex_feedback_writes_each_label_as_the_spec_does(tmp_path, label):
+    """The row names are the spec's own LaTeX (not its terminal text read back): any label a spec may hold compiles."""
+    doc = yaml.safe_load(open("graphs/eq2.yaml", encoding="utf-8"))
+    next(n for n in doc["nodes"] if n["name"] == "v2")["label"] = label
+    trace = from_dict(doc).trace(wrt="x2", mode="reverse")
+    tex = feedback.latex(check.check(trace, answers.parse(SUMMED.replace("v2 = ", "vx = "), "a.txt")))
+    assert f"${label}$" in tex
+    log = pdflatex_log(tmp_path, [tex])
+    assert "Missing character" not in log and "not set up" not in log, log[-2000:]

@@ -276,7 +276,7 @@ def test_the_latex_feedback_of_a_tensor_check_compiles_on_one_line_width(tmp_pat
     """Each .v and .d as a bmatrix (two 3 × 3 side by side fit a line), the row to look at first in bold."""
     wrong = _grade(_lines(D).replace(_T["W1"], nested(D["W1"].T)))
     texts = [feedback.latex(_grade(CSV_BLOCKS, "right.csv")), feedback.latex(wrong)]
-    assert "\\begin{bmatrix}" in texts[1] and "{\\bfseries\\boldmath $W_{1}$.d}" in texts[1]
+    assert "\\begin{bmatrix}" in texts[1] and "{\\bfseries\\boldmath $W_{1}.d$}" in texts[1]
     log = pdflatex_log(tmp_path, texts)
     assert "Missing character" not in log and "Overfull" not in log, log[-2000:]
 

@@ -197,3 +197,12 @@ def test_listing_of_several_outputs_says_which_output_it_differentiates(cli):
 def test_code_command_refuses_a_tensor_graph(cli):
     r = cli("code", "fig1.yaml")
     assert r.status == 2 and len(r.stderr.strip().splitlines()) == 1 and "tensor" in r.stderr
+
+
+def test_the_several_outputs_line_names_the_output_as_the_spec_does():
+    """An output named d0 (the listing's own spelling of an adjoint) stays d0 in the first line."""
+    spec = {"inputs": [{"name": "x", "value": 2.0}], "outputs": ["d0", "e"],
+            "nodes": [{"name": "d0", "op": "sin", "inputs": ["x"]}, {"name": "e", "op": "exp", "inputs": ["x"]}]}
+    graph = graphcomp.from_dict(spec)
+    text = jit.listing(graph, plan.plan(graph, FloatKit))
+    assert text.startswith("# the adjoint program is of the first output, d0 (seed = ∂f/∂d0)")

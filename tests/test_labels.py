@@ -5,6 +5,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import needs_pdflatex, pdflatex_log
 
 import graphcomp
 from graphcomp.core.errors import DomainError
@@ -48,6 +49,19 @@ def test_accents_and_greek_in_text(tex, text):
 ])
 def test_unicode_text_as_latex(text, tex):
     assert text_to_tex(text) == tex
+
+
+ODD_TEXT = ["σ̄₁", "h̄⁽¹⁾₂", "10⁶ entries", "2₁", "1.5·10⁻³", "₋₂ at start", "⁽ᵀ⁾", "v̄̄₁", "ẋ", "⋯ and ⋮", "a\u2009b\u202fc",
+            "é à ü", "x ← y ⇒ z", "[1.0, 2.0, …] (3 × 2, 6 entries)", "$5 & 10% #1 ~ ^ _ { } \\"]
+
+
+@needs_pdflatex
+def test_any_unicode_text_as_latex_compiles(tmp_path):
+    """What a student writes or the tool says, whatever its characters: LaTeX that pdflatex sets, no character lost
+    to an error (an unknown one is '?')."""
+    log = pdflatex_log(tmp_path, [text_to_tex(s) for s in ODD_TEXT])
+    assert "Missing character" not in log and "not set up" not in log, log[-2000:]
+    assert text_to_tex("σ̄₁") == "$\\bar{\\sigma}_{1}$" and text_to_tex("h̄⁽¹⁾₂") == "$\\bar{h}^{(1)}_{2}$"
 
 
 def test_symbols_put_the_accent_on_the_base_only():

@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         if "expected one argument" in message:
-            message += " (a value starting with '-' is written --option=-value: --expr=-x)"
+            message += " (if the value starts with '-', write it --option=-value: --expr=-x)"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

@@ -127,13 +127,14 @@ def listing(graph, plan_):
     consts = {i: f"c{k}" for k, (i, _) in enumerate(plan_.consts, 1)}  # a constant's own name is internal
     value = {i: consts.get(i, n.name) for i, n in enumerate(graph.nodes)}
     shown = [*value.values(), *(f"{x}_bar" for x in value.values())]
-    if len(graph.outputs) > 1:  # one adjoint program is of one output; say which
+    if not (len(set(shown)) < len(shown) or set(shown) & {*NAMESPACE, "v", "reverse", "seed", "sweep"} or any(
+            map(keyword.iskeyword, shown))):  # `lambda = v[0]` would not be Python
+        src = re.sub(r"\b([vd])(\d+)\b", lambda m: value[int(m.group(2))] + ("_bar" if m.group(1) == "d" else ""),
+                     src)
+    if len(graph.outputs) > 1:  # one adjoint program is of one output; say which (after the renaming: d0 is a name)
         src = (f"# the adjoint program is of the first output, {graph.output_names[0]} (seed = ∂f/∂"
                f"{graph.output_names[0]}); `trace --mode reverse` gives each output's adjoints\n") + src
-    if len(set(shown)) < len(shown) or set(shown) & {*NAMESPACE, "v", "reverse", "seed", "sweep"} or any(
-            map(keyword.iskeyword, shown)):  # `lambda = v[0]` would not be Python
-        return src
-    return re.sub(r"\b([vd])(\d+)\b", lambda m: value[int(m.group(2))] + ("_bar" if m.group(1) == "d" else ""), src)
+    return src
 
 
 def compiled(graph, plan_):

@@ -56,6 +56,7 @@ class Graded:
     verdict: str
     why: str = ""
     first: bool = False
+    tex: str = ""  # the symbol in LaTeX (the spec's labels as written), for a LaTeX table
 
 
 @dataclass
@@ -512,10 +513,13 @@ class _Grader:
         return tex_to_text(tex).replace("-", "−")
 
     def _sym(self, slot):
+        return self._text(self._tex_sym(slot))
+
+    def _tex_sym(self, slot):
         g, kind, i = self.graph, slot[0], slot[1]
         if kind == "v":
-            return self._text(rows.value_sym(g, i))
-        return self._text(rows.deriv_sym(g, i, "tangent" if kind == "t" else "adjoint"))
+            return rows.value_sym(g, i)
+        return rows.deriv_sym(g, i, "tangent" if kind == "t" else "adjoint")
 
     def rules(self):
         t, g, out = self.t, self.graph, {}
@@ -541,7 +545,7 @@ class _Grader:
             self.grades[slot] = self.grade(slot)  # in order: a row's verdict may read those of the rows it uses
         first = next((s for s in slots if self.grades[s][0] not in (CORRECT, CARRIED, MISSING)), None)
         graded = [Graded(slot, self._sym(slot), "= " + self._text(rules.get(slot, "")), self.entries.get(slot),
-                         self.true[slot], *self.grades[slot], slot == first) for slot in slots]
+                         self.true[slot], *self.grades[slot], slot == first, self._tex_sym(slot)) for slot in slots]
         unknown = [Graded(None, e.name, "", e, None, UNKNOWN, why) for e, why in self.unknown]
         if self.nameless > len(self.entries):
             self.notes.append(f"most rows name no node of {self.graph.name}: is this the table of another function?")

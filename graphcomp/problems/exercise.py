@@ -97,8 +97,10 @@ def draw_point(graph, base, seed, wrt, mode, decimals=1, taken=()):
         if _fits(t):
             return point, t
     if repeated > DRAWS // 2:  # the points this near the base, to these decimals, are (nearly) all handed out
-        raise GraphcompError(f"no point left for another student: {repeated} of {DRAWS} draws around {base} were "
-                             f"other students' ({len(taken)} so far); fewer students, or more --decimals")
+        around = ", ".join(f"{k} = {v:g}" for k, v in base.items())
+        more = ", or more --decimals" if decimals < 4 else ""
+        raise GraphcompError(f"no point left for another student: {repeated} of {DRAWS} draws around {around} were "
+                             f"other students' ({len(taken)} so far); fewer students{more}")
     raise GraphcompError(f"no point in {DRAWS} draws around {base} where every op is in its domain and every "
                          "number prints at 4 decimals; give other values with --at")
 

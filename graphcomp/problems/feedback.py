@@ -131,7 +131,7 @@ def _tex_cells(report, r):
         yours = _tex_array(r.entry.value, int(np.max(r.entry.decimals)))
     if isinstance(r.expected, np.ndarray) and r.expected.ndim:
         right = _tex_array(r.expected, report.digits)
-    return text_to_tex(symbol), _tex_cell(yours), _tex_cell(right), text_to_tex(verdict)
+    return f"${r.tex}$" if r.tex else text_to_tex(symbol), _tex_cell(yours), _tex_cell(right), text_to_tex(verdict)
 
 
 def _tex_array(x, digits):

@@ -113,8 +113,13 @@ _MATH = {"·": "\\cdot", "⊙": "\\odot", "×": "\\times", "⟨": "\\langle", "�
 _ESCAPE = str.maketrans({"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
                          "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
                          "–": "--", "µ": "$\\mu$", "<": "$<$", ">": "$>$"})  # µs: a unit, not math
-_SYMBOL = re.compile("(?:([A-Za-z" + "".join(_GREEK.values()) + "])([\u0304\u0305\u0307]?)|(["
-                     + "".join(_MATH) + "]))" + f"([{SUBSCRIPTS[1]}]*)([{SUPERSCRIPTS[1]}]*)")
+_LETTERS = "".join(_GREEK.values()) + "σ"
+_SYMBOL = re.compile("(?:([A-Za-z" + _LETTERS + "])([\u0304\u0305\u0307]?)|(["
+                     + "".join(c for c in _MATH if c not in _LETTERS) + "]))"
+                     + f"((?:[{SUBSCRIPTS[1]}]|[{SUPERSCRIPTS[1]}])*)")
+_SCRIPTS = re.compile(f"[{SUBSCRIPTS[1]}]+|[{SUPERSCRIPTS[1]}]+")
+_SCRIPT_RUNS = re.compile(f"((?:[{SUBSCRIPTS[1]}]|[{SUPERSCRIPTS[1]}])+)")
+_TEXT_TEX = {"⋯": "$\\cdots$", "⋮": "$\\vdots$", "\u2009": "\\,", "\u202f": "\\,", "\u00a0": "~", "…": "\\dots{}"}
 _JOINS = re.compile(r"[\s/()]*")  # what may stand between two symbols in one $…$
 _MARK_TEX = {"\u0304": "\\bar", "\u0305": "\\bar", "\u0307": "\\dot"}
 
@@ -129,24 +134,54 @@ def text_to_tex(text):
             math.clear()
 
     for m in _SYMBOL.finditer(text):
-        letter, mark, symbol, sub, sup = m.groups()
-        if letter and letter.isascii() and not (mark or sub or sup) and not (
+        letter, mark, symbol, scripts = m.groups()
+        if letter and letter.isascii() and not (mark or scripts) and not (
                 math and m.start() == end and not text[m.end():m.end() + 1].isalpha()):
             continue  # a plain letter: text, unless it ends a symbol's run (the f of ∇f)
         gap = text[end:m.start()]
         if gap and not (math and _JOINS.fullmatch(gap)):
             flush()
-            out.append(gap.translate(_ESCAPE))
+            out.append(_plain_tex(gap))
         elif gap:
             math.append(gap.strip())
         letter = _MATH.get(letter, letter) or _MATH[symbol]
-        base = f"{_MARK_TEX[mark]}{{{letter}}}" if mark else letter
-        sub = f"_{{{sub.translate(_UNSUB)}}}" if sub else ""
-        sup = sup.translate(_UNSUP).replace("T", "\\top")
-        math.append(base + sub + (f"^{{{sup}}}" if sup else ""))
+        math.append((f"{_MARK_TEX[mark]}{{{letter}}}" if mark else letter) + _scripts_tex(scripts))
         end = m.end()
     flush()
-    out.append(text[end:].translate(_ESCAPE))
+    out.append(_plain_tex(text[end:]))
+    return "".join(out)
+
+
+def _scripts_tex(scripts):
+    """Unicode sub- and superscripts (₋₂, ⁽¹⁾, ᵀ, in either order) as _{-2}, ^{(1)}, ^{\\top}."""
+    out = []
+    for run in _SCRIPTS.findall(scripts):
+        if run[0] in SUBSCRIPTS[1]:
+            out.append(f"_{{{run.translate(_UNSUB)}}}")
+        else:
+            out.append("^{" + run.translate(_UNSUP).replace("T", "\\top") + "}")
+    return "".join(out)
+
+
+def _plain_tex(text):
+    """Text between symbols: LaTeX's specials escaped, scripts after a digit (10⁶) in math, and no character
+    pdflatex lacks (a stray combining mark is dropped, an unknown symbol is '?')."""
+    out = []
+    for k, piece in enumerate(_SCRIPT_RUNS.split(text)):
+        if k % 2:  # a run of scripts the split kept
+            out.append(f"${_scripts_tex(piece)}$")
+            continue
+        for c in piece:
+            if c in _TEXT_TEX:
+                out.append(_TEXT_TEX[c])
+            elif ord(c) in _ESCAPE:
+                out.append(_ESCAPE[ord(c)])
+            elif c.isascii() or ("\u00c0" <= c <= "\u017f" and c not in "×÷"):  # Latin letters: pdflatex's utf8
+                out.append(c)
+            elif c in _MATH:
+                out.append(f"${_MATH[c]}$")
+            elif not "\u0300" <= c <= "\u036f":
+                out.append("?")
     return "".join(out)
 
 
