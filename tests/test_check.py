@@ -467,3 +467,13 @@ def test_the_latex_feedback_writes_each_label_as_the_spec_does(tmp_path, label):
     assert f"${label}$" in tex
     log = pdflatex_log(tmp_path, [tex])
     assert "Missing character" not in log and "not set up" not in log, log[-2000:]
+
+
+def test_a_row_with_too_few_decimals_after_a_wrong_one_is_not_carried():
+    """v₁ written 2.5 (wrong); v₃ = exp(2.5) = 12.1825 written as 12 is within ±0.5 of it, and of most numbers
+    near it: no credit for the method, but rounding (give 4 decimals), as a right row with too few decimals."""
+    text = _swap(_swap(VALUES, "v1 = 1.5000", "v1 = 2.5000"), "v3 = 4.4817", "v3 = 12")
+    row = _row(_grade(text, "value"), "v₃")
+    assert row.verdict == "rounding" and "give 4" in row.why and "12.1825" in row.why, row.why
+    carried = _row(_grade(_swap(text, "v3 = 12", f"v3 = {math.exp(2.5):.4f}"), "value"), "v₃")
+    assert carried.verdict == "carried"

@@ -326,10 +326,14 @@ class _Grader:
 
     def _own_numbers(self, used, enough, shown):
         """The verdict of a row that is right from the student's own numbers (the slots `used`): carried when one of
-        them was wrong, correct when none was and the row gives the digits asked (`enough`), else None."""
+        them was wrong and the row gives the digits asked (`enough`; with fewer, rounding: 3 is within ±0.5 of
+        almost anything), correct when none was and it gives them, else None."""
         upstream = [u for u in used if u in self.entries and self.grades.get(u, (CORRECT,))[0] != CORRECT]
         if upstream:
-            return CARRIED, f"right from your {', '.join(self._sym(u) for u in upstream)} (= {shown()})"
+            mine = ", ".join(self._sym(u) for u in upstream)
+            if not enough:
+                return ROUNDING, f"too few decimals to tell (from your {mine} it would be {shown()}); give {self.digits}"
+            return CARRIED, f"right from your {mine} (= {shown()})"
         return (CORRECT, "") if enough else None
 
     def grade(self, slot):
