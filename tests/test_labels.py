@@ -144,7 +144,7 @@ def test_a_latex_table_cuts_only_the_axis_longer_than_it_shows(shape):
     """Past six entries along an axis a trace table shows five and \\cdots or \\vdots; an axis of six or fewer is
     shown whole (a 7×6 matrix kept 5 of its 6 columns, with no \\cdots to say one was left out)."""
     x = np.arange(np.prod(shape), dtype=float).reshape(shape)
-    body = tables._tex_value(x, 2, row=False).removeprefix("\\begin{bmatrix}").removesuffix("\\end{bmatrix}")
+    body = tables.tex_value(x, 2, row=False).removeprefix("\\begin{bmatrix}").removesuffix("\\end{bmatrix}")
     lines = [line.split(" & ") for line in body.split(" \\\\ ")]
     numbers = [r for r in lines if r[0] != "\\vdots"]
     assert len(numbers) == (5 if shape[0] > 6 else shape[0])

@@ -10,7 +10,7 @@ from rich.console import Console
 from graphcomp.cli.io import is_stream, write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.labels import shorten
-from graphcomp.core.values import DISTS
+from graphcomp.core.values import DISTS, SEEDS
 from graphcomp.frontends import arrays, formula, spec
 from graphcomp.ops.kits import BACKENDS
 from graphcomp.render.tables import FORMATS
@@ -98,9 +98,6 @@ def output_format(args):
     """The --format asked for, else the one the extension of -o names, else rich; checks --digits too."""
     check_digits(args)
     return args.format or SUFFIXES.get(Path(args.output or "").suffix.lower(), "rich")
-
-
-SEEDS = 2**32  # numpy.random.seed (the specs' legacy draws, Problem 1's instances) takes seeds below 2³²
 
 
 def seed_arg(text):

@@ -4,9 +4,10 @@ import os
 from rich.console import Console
 from rich.progress import Progress
 
-from graphcomp.cli.common import SEEDS, seed_arg
+from graphcomp.cli.common import seed_arg
 from graphcomp.cli.io import check_writable, write_atomic
 from graphcomp.core.errors import GraphcompError
+from graphcomp.core.values import SEEDS
 from graphcomp.problems import phase, plots, results
 
 

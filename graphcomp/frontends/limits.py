@@ -50,19 +50,20 @@ def limit(name):
     return value
 
 
-def over(name, amount, *, file=None, node=None, key=None):
-    """The one-line GraphcompError for `amount` over the limit `name`, saying how to raise it."""
+def over(name, amount, *, file=None, node=None, key=None, asked=None, instead=None):
+    """The one-line GraphcompError for `amount` over the limit `name`, saying how to raise it (after what was
+    `asked` and what to do `instead`, when given)."""
     _, what = LIMITS[name]
-    return GraphcompError(f"{amount:,} {what}, over the limit of {limit(name):,}; raise it with "
-                          f"{name}=N if this is meant", file=file, node=node, key=key)
+    head = f"{asked}: " if asked else ""
+    tail = f"{instead}, or raise the limit with {name}=N" if instead else f"raise it with {name}=N if this is meant"
+    return GraphcompError(f"{head}{amount:,} {what}, over the limit of {limit(name):,}; {tail}", file=file, node=node,
+                          key=key)
 
 
 def check_work(name, amount, asked, instead, *, file=None):
     """Refuse `amount` over the limit `name`: a GraphcompError saying what was `asked`, the limit, and `instead`."""
     if amount > limit(name):
-        _, what = LIMITS[name]
-        raise GraphcompError(f"{asked}: {amount:,} {what}, over the limit of {limit(name):,}; {instead}, or raise "
-                             f"the limit with {name}=N", file=file)
+        raise over(name, amount, file=file, asked=asked, instead=instead)
 
 
 def check_entries(shape, *, file=None, node=None, key=None):

@@ -21,7 +21,7 @@ from graphcomp import ops
 from graphcomp.core.errors import SpecError
 from graphcomp.core.labels import default_label, label_problem
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE, Node, no_gc
-from graphcomp.core.values import DISTS, RNGS, as_value
+from graphcomp.core.values import DISTS, RNGS, SEEDS, as_value
 from graphcomp.engine.graph import Graph
 from graphcomp.frontends.limits import MAX_DEPTH, check_entries, limit, over, read_text
 
@@ -272,8 +272,8 @@ def from_dict(doc, file="<spec>"):
     if notation not in (None, "bar", "dot"):
         raise SpecError("notation must be 'bar' (v̄, v̇) or 'dot' (.v, .d)", file=file, key="notation")
     seed = doc.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
-        raise SpecError("seed must be a whole number from 0 to 4294967295 (numpy.random.seed's range)", file=file,
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < SEEDS:
+        raise SpecError(f"seed must be a whole number from 0 to {SEEDS - 1} (numpy.random.seed's range)", file=file,
                         key="seed")
     dist = doc.get("dist", "normal")
     if dist not in DISTS:

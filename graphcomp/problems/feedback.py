@@ -8,8 +8,8 @@ from rich.text import Text
 
 from graphcomp.frontends.answers import spaced
 from graphcomp.problems.check import CARRIED, CORRECT, MISSING, UNKNOWN, line_value
-from graphcomp.render.tables import TEX_SHOWN
-from graphcomp.render.text import indented_json, tex_matrix, text_to_tex
+from graphcomp.render.tables import tex_value
+from graphcomp.render.text import indented_json, text_to_tex
 
 FORMATS = ("rich", "markdown", "latex", "json")
 _STYLE = {CORRECT: "green", CARRIED: "yellow", MISSING: "magenta", UNKNOWN: "magenta"}
@@ -128,15 +128,10 @@ def _tex_cells(report, r):
     they wrote), past TEX_SHOWN entries an axis cut with dots."""
     symbol, yours, right, verdict, _ = _cells(report, r)
     if r.entry is not None and r.entry.tensor:
-        yours = _tex_array(r.entry.value, int(np.max(r.entry.decimals)))
+        yours = f"${tex_value(r.entry.value, int(np.max(r.entry.decimals)), True)}$"
     if isinstance(r.expected, np.ndarray) and r.expected.ndim:
-        right = _tex_array(r.expected, report.digits)
+        right = f"${tex_value(r.expected, report.digits, True)}$"
     return f"${r.tex}$" if r.tex else text_to_tex(symbol), _tex_cell(yours), _tex_cell(right), text_to_tex(verdict)
-
-
-def _tex_array(x, digits):
-    cut = (TEX_SHOWN, TEX_SHOWN - 1, TEX_SHOWN - 1, False) if max(np.shape(x)) > TEX_SHOWN else None
-    return f"${tex_matrix(x, digits, vector='row', cut=cut)}$"
 
 
 _NUMBER = re.compile(r"[-−+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?")

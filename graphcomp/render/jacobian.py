@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from graphcomp.core.labels import SUBSCRIPTS
 from graphcomp.render.tables import TEX_SHOWN
 from graphcomp.render.text import (
     csv_lines,
@@ -83,7 +84,7 @@ def matrix_table(graph, title, rows, cols, M, digits, head="∂/∂{}", shown=No
     return t
 
 
-_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_DIGITS = str.maketrans(SUBSCRIPTS[1][:10], SUBSCRIPTS[0][:10])
 
 
 def _named(graph, name):

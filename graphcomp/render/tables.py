@@ -214,7 +214,7 @@ def _column_labels(trace, key="tangent"):
 TEX_SHOWN = 6  # entries per axis of a matrix in a LaTeX table: more would not fit a page (JSON has them all)
 
 
-def _tex_value(x, digits, row):
+def tex_value(x, digits, row):
     """A number, vector or matrix in LaTeX; past TEX_SHOWN entries along an axis the rest is \\cdots or \\vdots."""
     if x is None:
         return "--"
@@ -239,7 +239,7 @@ def latex(trace, digits=4, style=None):
     blocks = [_tex_beside(trace, sects[1][0], beside, digits)] if beside else []
     blocks += [_tex_section(trace, key, rows, digits) for key, _, rows in sects[2 if beside else 0:]]
     parts += (["\\noindent"] if len(blocks) > 1 else []) + [f"\n{BREAK}\n".join(blocks)]
-    parts += [f"% ${s} = {_tex_value(x, digits, True)}$" for s, x in _results(trace)]
+    parts += [f"% ${s} = {tex_value(x, digits, True)}$" for s, x in _results(trace)]
     return "\n".join(parts) + "\n"
 
 
@@ -280,7 +280,7 @@ def _tex_cells(trace, key, r, digits, value=None):
     if r is None:
         return [""] * (2 + (key == "steps") + len(_column_labels(trace, key)))
     cells = [f"${r.symbol}$", f"$= {_spaced(trace, r.rule)}$",
-             *(value(key, r, x) if value else f"${_tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r))]
+             *(value(key, r, x) if value else f"${tex_value(x, digits, _is_row(trace, key))}$" for x in _values(r))]
     if key == "steps":
         cells.insert(1, f"$= {r.generic}$" if r.generic else "")
     return cells
@@ -316,7 +316,7 @@ def markdown(trace, digits=4, style=None, value=None, results=True):
                 closed = _spaced(trace, r.closed).replace("|", "\\|")
                 parts.append("| | | " + " | ".join([""] if steps else []) + f"$= {closed}$ | |")
         parts.append("")
-    parts += [f"${s} = {_tex_value(x, digits, True)}$  " for s, x in _results(trace)] if results else []
+    parts += [f"${s} = {tex_value(x, digits, True)}$  " for s, x in _results(trace)] if results else []
     return "\n".join(parts) + "\n"
 
 

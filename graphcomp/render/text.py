@@ -105,11 +105,9 @@ def _to_text(tex):
 # ---- Unicode text → LaTeX, for the sentences and symbols of text tables pasted into LaTeX -------------------------
 
 _UNSUB, _UNSUP = str.maketrans(*SUBSCRIPTS[::-1]), str.maketrans(*SUPERSCRIPTS[::-1])
-_MATH = {"·": "\\cdot", "⊙": "\\odot", "×": "\\times", "⟨": "\\langle", "⟩": "\\rangle", "‖": "\\|",
-         "∂": "\\partial", "∇": "\\nabla", "𝟙": "\\mathbf{1}", "ℝ": "\\mathbb{R}", "½": "\\tfrac12",
+_MATH = {**{text: tex.strip() for tex, text in _WORDS if len(text) == 1 and not text.isascii()},  # ·, ∂, ‖, ℝ…
          "−": "-", "±": "\\pm", "≤": "\\leq", "≥": "\\geq", "≈": "\\approx", "→": "\\to", "√": "\\surd",
-         "▶": "\\blacktriangleright", "Σ": "\\Sigma", "σ": "\\sigma", "∞": "\\infty", "|": "|",
-         **{c: "\\" + name for name, c in _GREEK.items()}}
+         "▶": "\\blacktriangleright", "∞": "\\infty", "|": "|", **{c: "\\" + name for name, c in _GREEK.items()}}
 _ESCAPE = str.maketrans({"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "$": "\\$", "#": "\\#", "_": "\\_",
                          "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
                          "–": "--", "µ": "$\\mu$", "<": "$<$", ">": "$>$"})  # µs: a unit, not math
