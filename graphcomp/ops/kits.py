@@ -205,6 +205,23 @@ class ArrayKit:
                 if hasattr(x, "shape") else x for x in xs]
 
 
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def _keep_freed_memory():
+    """Ask glibc's malloc to keep the memory a trace frees for the next trace.
+
+    A trace holds every node's value and derivative until it is dropped, so it frees tens of MB at once; glibc
+    would hand that back to the system and fault it in again, page by page, on the next trace (on numpy, 2.6× the
+    time of a trace at Fig. 1's width 64, 1.5× at 1024; numpy by hand loses as much). PyTorch's autograd frees as it
+    goes and reuses it. So large blocks (up to 32 MB) come from the heap, and up to 256 MB of free heap is kept, in
+    this process, once a tensor graph runs on numpy or torch."""
+    if platform.libc_ver()[0] == "glibc":
+        libc = ctypes.CDLL(None)  # the C library this process runs on
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+
+
 _KITS = {}
 
 
@@ -214,25 +231,11 @@ def numpy_kit():
     if "numpy" not in _KITS:
         native = np.lib.NumpyVersion(np.__version__) >= "2.1.0"
         _KITS["numpy"] = ArrayKit(np if native else array_api_compat.array_namespace(np.empty(0)))
+        _keep_freed_memory()
     return _KITS["numpy"]
 
+
 TORCH_HINT = "pip install torch==2.13.0"
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
-
-
-def _keep_freed_memory():
-    """Ask glibc's malloc to keep the memory a trace frees for the next trace.
-
-    A trace holds every node's value and derivative until it is dropped, so it frees tens of MB at once; glibc
-    would hand that back to the system and fault it in again, page by page, on the next trace (1.4× the time of
-    a trace at Fig. 1's width 1024: bench/bench_mlp.py). PyTorch's autograd frees as it goes and reuses it.
-    So large blocks (up to 32 MB) come from the heap, and up to 256 MB of free heap is kept, in this process."""
-    if platform.libc_ver()[0] == "glibc":
-        libc = ctypes.CDLL(None)  # the C library this process runs on
-        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
-
-
 DEVICES = ("cpu", "cuda", "mps")  # torch's devices that hold numbers
 
 
