@@ -197,6 +197,8 @@ def test_a_formula_given_as_the_spec_says_to_use_expr(cli):
     (("nosuchcommand",), "invalid choice"),
     (("solve", "--trials", "5", "--seed", str(2**32 - 2)), "would use seeds past 4294967295"),
     (("trace", "eq2.yaml", "--at", "x1=" + "1" * 5000), "is not a finite number"),
+    (("trace", "eq2.yaml", "--at", "x1=1e-400"), "'1e-400' is too small for a float"),  # float() reads 0
+    (("trace", "eq2.yaml", "--wrt", "x1=2.5e-330"), "'2.5e-330' is too small for a float"),
     (("trace", "--expr", ""), "--expr is empty"),
     (("trace", "--expr", "None*y", "--at", "y=1"), "a constant that is not a number"),
 ])

@@ -50,6 +50,7 @@ CASES = {  # spec text → words the one line must hold
                              '[{"name": "y", "op": "sin", "inputs": ["x"]}], "output": "y"}', ["surrogate"]),
     "duplicate key, JSON": ('{"inputs": [{"name": "x", "value": 1, "value": 2}], "nodes": [], "output": "x"}',
                             ["line 1, column 39", "duplicate key 'value'"]),
+    "underflow": ("inputs:\n  - {name: x, value: 1e-400}\n" + CHAIN, ["node 'x'", "key 'value'", "too small"]),
     "NaN, JSON": ('{"inputs": [{"name": "x", "value": NaN}], "nodes": [], "output": "x"}', ["node 'x'", "not a finite number"]),
 }
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from graphcomp.cli.io import is_stream, write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.labels import shorten
-from graphcomp.core.values import DISTS, SEEDS
+from graphcomp.core.values import DISTS, SEEDS, parse_float
 from graphcomp.frontends import arrays, formula, spec
 from graphcomp.ops.kits import BACKENDS
 from graphcomp.render.tables import FORMATS
@@ -122,9 +122,9 @@ def parse_assignments(text, what="--at"):
         if name in out:
             raise GraphcompError(f"{what}: '{shorten(name)}' is given twice")
         try:
-            out[name] = float(value)
-        except ValueError:
-            raise GraphcompError(f"{what}: '{shorten(value)}' is not a number (in '{shorten(part)}')") from None
+            out[name] = parse_float(value)
+        except ValueError as exc:
+            raise GraphcompError(f"{what}: {exc} (in '{shorten(part)}')") from None
         if not np.isfinite(out[name]):
             raise GraphcompError(f"{what}: '{shorten(part)}' is not a finite number")
     if not out:

@@ -6,6 +6,7 @@ import reprlib
 import numpy as np
 
 from graphcomp.core.errors import GraphcompError, SpecError
+from graphcomp.core.labels import shorten
 
 DISTS = ("normal", "uniform", "rademacher")
 RNGS = ("legacy", "pcg64")  # numpy.random.seed's generator (the problem set asks for it), or default_rng's
@@ -80,6 +81,17 @@ def number(text, file, node, key):
     """A number written as text (YAML 1.1 reads 1e-6, with no dot, as a string)."""
     # YAML 1.1 reads 1e-6 (no dot) as a string; take any string Python reads as a float
     try:
-        return float(text)
+        return parse_float(text)
+    except ValueError as exc:
+        raise SpecError(str(exc), file=file, node=node, key=key) from None
+
+
+def parse_float(text):
+    """float(text), but a number too small for a float (1e-400, which float reads as 0) is a ValueError too."""
+    try:
+        value = float(text)
     except ValueError:
-        raise SpecError(f"'{text}' is not a number", file=file, node=node, key=key) from None
+        raise ValueError(f"'{shorten(text)}' is not a number") from None
+    if value == 0.0 and any(c in "123456789" for c in text.lower().split("e")[0]):
+        raise ValueError(f"'{shorten(text)}' is too small for a float (it would be 0; the smallest is about 5e-324)")
+    return value
