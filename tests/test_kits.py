@@ -180,6 +180,25 @@ def test_a_matmul_overflow_beside_a_zero_is_an_overflow_on_torch_as_on_numpy(sca
     assert messages[0] == messages[1]
 
 
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("cut", ["relu", "times0"])
+def test_a_partial_that_overflows_times_0_is_an_overflow_not_a_domain_error(mode, cut):
+    """log's partial 1/x at x = 1e-320 overflows to inf; behind a ReLU that is off (log x < 0) or a product by 0 the
+    chain rule makes inf · 0 = nan. x is inside log's domain: the error is the overflow, on floats, numpy and torch."""
+    pytest.importorskip("torch")
+    last = {"name": "c", "op": "relu", "inputs": ["l"]} if cut == "relu" else {"name": "c", "op": "mul",
+                                                                              "inputs": ["l", 0.0]}
+    messages = []
+    for shape, backend in (([], "numpy"), ([1], "numpy"), ([1], "torch")):
+        g = graphcomp.from_dict({"name": "tiny", "inputs": [{"name": "x", "shape": shape}],
+                                 "nodes": [{"name": "l", "op": "log", "inputs": ["x"]}, last,
+                                           {"name": "f", "op": "sum", "inputs": ["c"]}], "output": "f"})
+        with pytest.raises(graphcomp.DomainError, match="node 'l': the result overflows") as err:
+            g.trace(at={"x": np.full(shape, 1e-320) if shape else 1e-320}, mode=mode, wrt="x", backend=backend)
+        messages.append(str(err.value).split(": log(")[0])
+    assert len(set(messages)) == 1, messages
+
+
 def _behind_relu(mode):
     """x → u = 1e200 x → r = relu(u) → m = 1e200 r → f = sum m: at x = 1e110 u overflows (then r and f hold inf);
     at x = 1e-300 the values are finite and x's adjoint 1e200 · 1e200 overflows."""

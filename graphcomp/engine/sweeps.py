@@ -15,9 +15,9 @@ from graphcomp.core.errors import DomainError, GraphcompError
 from graphcomp.core.nodes import CONST, DATA, INPUT
 from graphcomp.core.values import as_value
 from graphcomp.engine import jit as jit_
-from graphcomp.engine.plan import plan
+from graphcomp.engine.plan import local_partials, plan
 from graphcomp.engine.trace import Trace
-from graphcomp.ops.kits import FloatKit, kit_for
+from graphcomp.ops.kits import FloatKit, kit_for, numpy_kit
 
 
 def values(graph, plan_, inputs):
@@ -154,17 +154,30 @@ def _finite(graph, plan_, xs, v, phase, steps=None):
         bad = [xs[j] for j in (step[0], *targets) if j < plan_.n and not kit.finite([xs[j]])]
         if bad:
             op = ops.REGISTRY[graph.nodes[step[0]].op]
-            raise _domain(graph, step, v, _why(kit, op, bad, [v[j] for j in step[2:4] if j >= 0]), phase)
+            args = [np.asarray(x, dtype=float) for x in kit.to_numpy([v[j] for j in step[2:4] if j >= 0])]
+            nan = _nan_partial(op, graph.nodes[step[0]].params, kit.to_numpy([v[step[0]]])[0], args)
+            raise _domain(graph, step, v, _why(kit, op, bad, args, nan if phase != "evaluating" else None), phase)
 
 
-def _why(kit, op, bad, args):
-    """nan, or inf from an argument 0 (1/0, log 0), is outside the op's domain; other inf is an overflow, and so is
-    any inf or nan of an op without a domain (finite arguments, as these were checked: matmul's, with a 0 in them)."""
+def _nan_partial(op, params, y, args):
+    """Whether a local partial of the op is nan at these arguments (pow's y ln x at x < 0), on numpy."""
+    if op.partials is None:
+        return False
+    with np.errstate(all="ignore"):
+        partials = local_partials(op, numpy_kit(), params)(np.asarray(y, dtype=float), *args)
+    return any(np.isnan(p).any() for p in partials)
+
+
+def _why(kit, op, bad, args, nan_partial):
+    """inf from an argument 0 (1/0, log 0) is outside the op's domain, and so is a value's nan (`nan_partial` None)
+    or a derivative's whose local partial is nan (pow's y ln x at x < 0); other inf and nan are overflows (a partial
+    that overflowed, times 0: log's 1/x at 1e-320 under a ReLU that is off), and so is any inf or nan of an op
+    without a domain (matmul's, with a 0 in them)."""
     if not op.domain:
         return OverflowError("the result overflows the range of floating point numbers")
     bad = [np.asarray(x, dtype=float) for x in kit.to_numpy(bad)]
-    zero = any(np.any(np.asarray(a, dtype=float) == 0.0) for a in kit.to_numpy(args))
-    if any(np.isnan(x).any() for x in bad) or zero:
+    zero = any(np.any(a == 0.0) for a in args)
+    if zero or (nan_partial if nan_partial is not None else any(np.isnan(x).any() for x in bad)):
         return ValueError("math domain error")
     return OverflowError("the result overflows the range of floating point numbers")
 
