@@ -133,6 +133,8 @@ CASES = [
         words=("--expr", "400 characters", "out of the range of a float")),
     Bad("formula: float literal out of range", None, ("--at", "x=1"), expr="x*1e400",
         words=("--expr", "1e400", "out of the range of a float")),
+    Bad("formula: float literal that float reads as 0", None, ("--at", "x=1"), expr="x*-1e-400",
+        words=("--expr", "1e-400", "too small for a float")),
     Bad("formula: over the length limit", None, ("--at", "x=1"), expr="+".join(["x"] * 500_001),
         words=("--expr", "1,000,001 characters in a formula", "GRAPHCOMP_MAX_FORMULA_CHARS=N")),
     Bad("formula: too deeply nested for the parser", None, ("--at", "x=1"), expr="x*" + "-" * 20000 + "x",

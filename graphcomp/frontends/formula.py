@@ -18,7 +18,7 @@ from collections import deque
 import numpy as np
 
 from graphcomp.core.errors import SpecError
-from graphcomp.core.values import as_value
+from graphcomp.core.values import as_value, parse_float
 from graphcomp.frontends.limits import limit, over
 from graphcomp.frontends.spec import from_dict
 from graphcomp.ops import REGISTRY
@@ -293,10 +293,14 @@ def _float(node, text, where):
         value = float(node.value)
     except OverflowError:
         value = math.inf
-    if math.isfinite(value):
-        return value
-    shown = _shown(ast.get_source_segment(text, node) or str(node.value))
-    raise SpecError(f"the number {shown} is out of the range of a float (about ±1.8e308)", file=where)
+    source = ast.get_source_segment(text, node) or str(node.value)
+    if not math.isfinite(value):
+        raise SpecError(f"the number {_shown(source)} is out of the range of a float (about ±1.8e308)", file=where)
+    try:
+        return parse_float(source.replace("_", "")) if value == 0.0 and isinstance(node.value, float) else value
+    except ValueError:  # 1e-400: float reads it as 0
+        raise SpecError(f"the number {_shown(source)} is too small for a float (it would be 0; the smallest is about "
+                        "5e-324)", file=where) from None
 
 
 def _shown(source):
