@@ -57,6 +57,9 @@ def steps(trace, digits=4):
     check_size(graph)
     if trace.columns:
         raise GraphcompError("explain steps through one forward sweep: give --wrt one input or a direction")
+    if trace.adjoint_columns:  # a reverse sweep per output: each node's .d would be a column per output
+        raise GraphcompError(f"explain steps through one reverse sweep, and {graph.name} has {len(graph.outputs)} "
+                             "outputs: --mode forward steps through them in one sweep", file=graph.file)
     out, running, syms = [], {}, trace_rows.Symbols(graph)
     contributions = iter(trace.contributions)
     for key, _, rows in tables.sections(trace, "steps"):
