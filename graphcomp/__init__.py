@@ -38,6 +38,7 @@ Trace._repr_html_ = _trace_html
 def _explain(trace, digits=4, rankdir="auto"):
     """The trace's sweeps one step at a time: a Stepper, which Jupyter shows inline (its .html is the page that
     `graphcomp explain` writes). Graphviz draws the graph through the graphviz package, as for a trace's display."""
+    steps.check_one_value(trace)
     try:
         svg = explain.laid_out(trace, digits, rankdir, lambda g: g.pipe(format="svg").decode())
     except (OSError, RuntimeError):  # no Graphviz here: the stepper walks the tables alone

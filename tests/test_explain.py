@@ -159,6 +159,13 @@ def test_several_forward_inputs_are_refused(cli, tmp_path):
     assert status == 2 and "one forward sweep" in stderr and not list(tmp_path.iterdir())
 
 
+def test_several_outputs_in_reverse_mode_are_refused(cli, tmp_path):
+    status, _, stderr = cli("explain", "polar.yaml", "-o", tmp_path / "a.html")  # reverse, the default
+    assert status == 2 and "one reverse sweep" in stderr and "--mode forward" in stderr
+    assert "Traceback" not in stderr and not list(tmp_path.iterdir())
+    assert cli("explain", "polar.yaml", "--mode", "forward", "-o", tmp_path / "a.html").status == 0
+
+
 
 @needs_dot
 def test_the_page_is_offline_small_and_escapes_the_spec(cli, tmp_path):

@@ -5,8 +5,6 @@ pdflatex are installed graph.png, graph.pdf and exercise.pdf); DIR/keys/ what is
 `check` grades with, and the filled tables <student>.md, .tex, .csv, .pdf); DIR/index.csv the seed, the point and
 the check command of every student. How the points are drawn: graphcomp.problems.exercise.
 """
-import csv
-import io
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,6 +23,7 @@ from graphcomp.frontends import spec as spec_io
 from graphcomp.frontends.limits import read_text
 from graphcomp.problems import exercise
 from graphcomp.render import sheet, tables
+from graphcomp.render.text import csv_lines
 
 
 def register(sub):
@@ -244,9 +243,7 @@ def run(args):
                            for m in modes)
         index.append([name, own, ";".join(f"{k}={v:g}" for k, v in point.items()), f"{name}/",
                       f"keys/{name}.yaml", check])
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows([["student", "seed", "point", "sheet", "key", "check"], *index])
-    files[out / "index.csv"] = buf.getvalue()
+    files[out / "index.csv"] = csv_lines([["student", "seed", "point", "sheet", "key", "check"], *index])
     for path, content in files.items():
         write_atomic(path, content)
     what = graph.name if graph else "a random function"

@@ -13,7 +13,7 @@ from graphcomp.cli.drawing import PNG_DPI, RANKDIRS, failure
 from graphcomp.cli.io import write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.render import dot, explain
-from graphcomp.render.steps import check_size, steps
+from graphcomp.render.steps import check_one_value, check_size, steps
 
 FORMATS = (".html", ".gif", ".apng")
 MARGIN = 24  # pixels of white around a frame's caption
@@ -58,6 +58,7 @@ def run(args):
     check_size(graph)  # before the sweeps: a graph too large to step through is not worth evaluating
     sizes.check_drawing(graph, "explain's drawing")
     t = common.trace(args, graph, at, wrt=common.parse_wrt(args.wrt), mode=args.mode)
+    check_one_value(t)
     sweep = steps(t, args.digits)
     if args.frames or out.suffix.lower() != ".html":
         sizes.check_frames(graph, len(sweep))

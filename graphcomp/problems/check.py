@@ -373,7 +373,7 @@ class _Grader:
             return SIGN, f"the sign is wrong: {shown}"
         return None
 
-    def _edge_text(self, slot, edge, m, p):
+    def _edge_text(self, slot, edge):
         """'v̄₃ · ∂v₃/∂v₁' for the edge (i, k) of a derivative slot."""
         g = self.graph
         i, k = edge
@@ -390,7 +390,7 @@ class _Grader:
                 i, k = edge
                 through = g.nodes[g.nodes[i].args[k]] if slot[0] == "t" else g.nodes[i]
                 return MISSING_TERM, (f"{self._sym(slot)} misses the term through "
-                                      f"{tex_to_text(through.label)}: {self._edge_text(slot, edge, m, p)} = "
+                                      f"{tex_to_text(through.label)}: {self._edge_text(slot, edge)} = "
                                       f"{fmt_number(term, self.digits)}")
         return None
 

@@ -22,28 +22,28 @@ def _written(entry):
     """What the student wrote: the text, or for an array its entries to the decimals each was written with."""
     if not entry.tensor:
         return entry.text
-    decimals = np.broadcast_to(entry.decimals, entry.value.shape)
     if entry.value.size > SHOWN:
-        return _cut(entry.value, decimals)
+        return _cut(entry.value, entry.decimals)
 
     def nested(v, d):
         if v.ndim == 0:
             return f"{float(v):.{int(d)}f}"
         return "[" + ", ".join(nested(x, y) for x, y in zip(v, d)) + "]"
 
-    return nested(entry.value, decimals)
+    return nested(entry.value, np.broadcast_to(entry.decimals, entry.value.shape))
 
 
 def _cut(x, decimals):
     """A long array as its first entries in C order, its shape and its size: no cell of a million numbers."""
+    decimals = np.broadcast_to(decimals, x.shape)
     first = ", ".join(f"{float(v):.{int(d)}f}" for v, d in zip(x.flat[:6], decimals.flat[:6]))
     return f"[{first}, …] ({' × '.join(map(str, x.shape))}, {spaced(x.size)} entries)"
 
 
 def _cells(report, r):
     yours = _written(r.entry) if r.entry is not None else "—"
-    right = "—" if r.expected is None else _cut(r.expected, np.full(np.shape(r.expected), report.digits)) if np.size(
-        r.expected) > SHOWN else line_value(r.expected, report.digits)
+    right = ("—" if r.expected is None else _cut(r.expected, report.digits) if np.size(r.expected) > SHOWN
+             else line_value(r.expected, report.digits))
     verdict = r.verdict + (f": {r.why}" if r.why and r.verdict != CORRECT else "")
     return r.symbol, yours, right, verdict, r.rule
 

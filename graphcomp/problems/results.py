@@ -3,9 +3,6 @@
 They read finished results (phase.Run, phase.Summary, verify.Report) and compute
 nothing. No timings go into these tables, so the same seed gives the same bytes.
 """
-import csv
-import io
-
 import numpy as np
 from rich import box
 from rich.panel import Panel
@@ -15,7 +12,13 @@ from rich.text import Text
 from graphcomp.core.labels import default_label
 from graphcomp.problems import phase
 from graphcomp.problems.verify import EXACT_TOL, FD_TOL
-from graphcomp.render.text import fmt_value, indented_json, tex_matrix, tex_to_text
+from graphcomp.render.text import (
+    csv_lines,
+    fmt_value,
+    indented_json,
+    tex_matrix,
+    tex_to_text,
+)
 
 NAMES = {
     "newton": "Newton",
@@ -120,18 +123,10 @@ def trials_markdown(summaries, *, restarts):
     return "\n".join(out) + "\n"
 
 
-def _csv(header, rows):
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
-
-
 def trials_csv(summaries):
     """The trials table as CSV."""
     rows, kinds = trials_rows(summaries)
-    return _csv(["method", "init", "success_pct", "success_pct_restarts", "median_iterations", *kinds], rows)
+    return csv_lines([["method", "init", "success_pct", "success_pct_restarts", "median_iterations", *kinds], *rows])
 
 
 def phase_latex(ratios, rates, *, n, count):
@@ -184,9 +179,9 @@ def verify_markdown(report):
 
 def verify_csv(report):
     """Problem 3(c)'s differences as CSV: one row per pair of methods and parameter."""
-    return _csv(["method_a", "method_b", "parameter", "max_abs_diff", "max_rel_diff", "rtol", "atol", "ok"],
-                ([c.a, c.b, c.param, f"{c.abs_diff:.6e}", f"{c.rel_diff:.6e}", c.tol[0], c.tol[1], c.ok]
-                 for c in report.comparisons))
+    return csv_lines([["method_a", "method_b", "parameter", "max_abs_diff", "max_rel_diff", "rtol", "atol", "ok"],
+                      *([c.a, c.b, c.param, f"{c.abs_diff:.6e}", f"{c.rel_diff:.6e}", c.tol[0], c.tol[1], c.ok]
+                        for c in report.comparisons)])
 
 
 def verify_renderables(report, *, source, digits=4):
@@ -402,7 +397,7 @@ def cost_renderables(by_n, by_m, crossover):
 
 def cost_csv(by_n, by_m):
     """Both series as CSV, one row per (n, m)."""
-    return _csv([c.replace(" ", "_") for c in COST_COLUMNS], cost_rows(by_n + by_m))
+    return csv_lines([[c.replace(" ", "_") for c in COST_COLUMNS], *cost_rows(by_n + by_m)])
 
 
 POINTS = {"start": "random start $x_0$", "newton": "Newton's end point", "gauss-newton": "Gauss--Newton's end point"}

@@ -13,6 +13,7 @@ import json
 import re
 
 from graphcomp.render import dot, tables
+from graphcomp.render.rows import row_text
 from graphcomp.render.steps import compact
 from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
 
@@ -98,27 +99,23 @@ def _full(trace, s, digits):
 
 
 def _tables(trace, steps, digits):
-    """The trace tables, a row per step (id gc-r1 …); each value cell blank until its step (class gc-later)."""
-    out, k, by_section = [], 0, {}
-    for s in steps:
-        by_section.setdefault(s.section, []).append(s)
-    for key, title, _ in tables.sections(trace, "steps"):
-        rows = []
-        for s in by_section.get(key, []):
-            k += 1
-            r = s.row
-            rule = " = ".join(tex_to_text(x) for x in (r.rule, r.closed) if x)
-            generic = f"= {tex_to_text(r.generic)}" if r.generic else ""
-            value = "—" if s.value is None else compact(s.value, digits, 2, 1)
-            full = "" if s.value is None else _full(trace, s, digits)
-            cell = html.escape(value) if full == value else (
-                f'<span class="gc-short">{html.escape(value)}</span><pre class="gc-full" hidden>{html.escape(full)}</pre>')
-            rows.append(f'<tr id="gc-r{k}"><td>{html.escape(r.node)}</td><td>{html.escape(tex_to_text(r.symbol))}</td>'
-                        f'<td>{html.escape(generic)}</td><td class="gc-rule">= {html.escape(rule)}</td>'
-                        f'<td class="gc-value gc-later" title="{html.escape(full)}">{cell}</td></tr>')
-        out.append(f"<table><caption>{html.escape(title)}</caption><tr><th>node</th><th>symbol</th><th></th>"
-                   f"<th>rule</th><th>value</th></tr>{''.join(rows)}</table>")
-    return "".join(out)
+    """The trace tables, a row per step (id gc-r1 …) from the step's own row; each value cell blank until its step
+    (class gc-later)."""
+    by_section = {key: [] for key in tables.section_keys(trace, "steps")}  # a section without rows too
+    for k, s in enumerate(steps, 1):
+        symbol, generic, rule = row_text(s.row)
+        rule += f" = {tex_to_text(s.row.closed)}" if s.row.closed else ""
+        value = "—" if s.value is None else compact(s.value, digits, 2, 1)
+        full = "" if s.value is None else _full(trace, s, digits)
+        cell = html.escape(value) if full == value else (
+            f'<span class="gc-short">{html.escape(value)}</span><pre class="gc-full" hidden>{html.escape(full)}</pre>')
+        by_section[s.section].append(
+            f'<tr id="gc-r{k}"><td>{html.escape(s.row.node)}</td><td>{html.escape(symbol)}</td>'
+            f'<td>{html.escape("= " + generic if generic else "")}</td><td class="gc-rule">= {html.escape(rule)}</td>'
+            f'<td class="gc-value gc-later" title="{html.escape(full)}">{cell}</td></tr>')
+    return "".join(f"<table><caption>{html.escape(tables.TITLES[key])}</caption><tr><th>node</th><th>symbol</th>"
+                   f"<th></th><th>rule</th><th>value</th></tr>{''.join(rows)}</table>"
+                   for key, rows in by_section.items())
 
 
 class Stepper:

@@ -8,14 +8,13 @@ import numpy as np
 from rich.text import Text
 
 from graphcomp.render.jacobian import (
-    cut,
     heading,
     latex_matrix,
     markdown_matrix,
     matrix_table,
     tex_columns,
 )
-from graphcomp.render.text import csv_lines, fmt_number, indented_json, text_to_tex
+from graphcomp.render.text import csv_lines, cut, fmt_number, indented_json, text_to_tex
 
 
 def curvature(hess):

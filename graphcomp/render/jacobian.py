@@ -14,6 +14,7 @@ from graphcomp.core.labels import SUBSCRIPTS
 from graphcomp.render.tables import TEX_SHOWN
 from graphcomp.render.text import (
     csv_lines,
+    cut,
     fmt_number,
     indented_json,
     point_text,
@@ -120,12 +121,6 @@ def rich_renderables(jac, digits=4):
     return items
 
 
-def cut(xs, shown=TEX_SHOWN):
-    """The first `shown` items, or the first `shown` − 1 and None (for ⋯ or ⋮) when there are more (all for None)."""
-    xs = list(xs)
-    return xs if shown is None or len(xs) <= shown else xs[:shown - 1] + [None]
-
-
 LINE_PT, LABEL_PT, CHAR_PT, GAP_PT = 469, 40, 5, 12  # 10 pt article, 1 in margins: its line, a row label, a digit
 
 
@@ -145,7 +140,7 @@ def latex_matrix(graph, rows, cols, M, digits, head="\\partial/\\partial {}", sh
     heads = ["$\\cdots$" if k is None else f"${head.format(entry_label(graph, cols[k]))}$" for k in shown]
     out = [f"\\begin{{tabular}}{{@{{}}l{'r' * len(heads)}@{{}}}}", "\\toprule",
            " & ".join([""] + heads) + " \\\\", "\\midrule"]
-    for j in cut(range(len(rows))):
+    for j in cut(range(len(rows)), TEX_SHOWN):
         if j is None:
             out.append(" & ".join(["$\\vdots$"] + [""] * len(heads)) + " \\\\")
             continue

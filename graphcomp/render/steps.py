@@ -51,6 +51,15 @@ def check_size(graph):
                              "draw the graph instead (graphcomp draw)", file=graph.file)
 
 
+def check_one_value(trace):
+    """Refuse a trace with a reverse sweep per output (a GraphcompError suggesting --mode forward): a box line, a
+    table cell and a caption show one value, and each node's .d would be one per output."""
+    if trace.adjoint_columns:
+        graph = trace.graph
+        raise GraphcompError(f"explain steps through one reverse sweep, and {graph.name} has {len(graph.outputs)} "
+                             "outputs: --mode forward steps through them in one sweep", file=graph.file)
+
+
 def steps(trace, digits=4):
     """[Step] of the trace: the forward pass (each node's value), then the tangent pass and/or the adjoint pass."""
     graph = trace.graph

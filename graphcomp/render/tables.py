@@ -56,13 +56,17 @@ def _sections(trace, style=None, stream=False):
     syms = trace_rows.Symbols(trace.graph)  # each symbol made once for every section
     primal, tangent, steps = ((trace_rows.iter_primal, trace_rows.iter_tangent, trace_rows.iter_adjoint_steps)
                               if stream else (trace_rows.primal, trace_rows.tangent, trace_rows.adjoint_steps))
-    yield "primal", TITLES["primal"], primal(trace, syms)
-    if trace.tangents is not None:
-        yield "tangent", TITLES["tangent"], tangent(trace, syms)
+    made = {"primal": primal, "tangent": tangent, "steps": steps, "adjoint": lambda t, _: trace_rows.adjoint(t)}
+    for key in section_keys(trace, style):
+        yield key, TITLES[key], made[key](trace, syms)
+
+
+def section_keys(trace, style=None):
+    """The keys of sections(trace, style) in order, without making their rows."""
+    keys = ["primal"] + ["tangent"] * (trace.tangents is not None)
     if trace.adjoints is not None:
-        by_step = style_of(trace, style) == "steps"
-        key = "steps" if by_step else "adjoint"
-        yield key, TITLES[key], steps(trace, syms) if by_step else trace_rows.adjoint(trace)
+        keys.append("steps" if style_of(trace, style) == "steps" else "adjoint")
+    return keys
 
 
 def side_by_side(trace, sects):

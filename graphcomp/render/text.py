@@ -211,6 +211,12 @@ def tex_matrix(x, digits, *, vector="column", cut=None):
     return "\\begin{bmatrix}" + body + "\\end{bmatrix}" + ("^\\top" if a.ndim == 1 and vector == "row^T" else "")
 
 
+def cut(xs, shown):
+    """The first `shown` items, or the first `shown` − 1 and None (for ⋯ or ⋮) when there are more (all for None)."""
+    xs = list(xs)
+    return xs if shown is None or len(xs) <= shown else xs[:shown - 1] + [None]
+
+
 def fmt_value(x, digits, *, row=False, shown=None):
     """A scalar, vector or matrix as text; vectors print as a row, marked ᵀ when they are columns. Past `shown`
     entries along an axis, the first shown − 1 and then ⋯ (along a row) or ⋮ (down the rows)."""
@@ -220,18 +226,14 @@ def fmt_value(x, digits, *, row=False, shown=None):
     if a.ndim == 0:
         return fmt_number(a, digits)
 
-    def cut(v):
-        return v if shown is None or len(v) <= shown else v[:shown - 1]
-
     def line(v):
-        return ", ".join([fmt_number(e, digits) for e in cut(v)] + ["⋯"] * (len(cut(v)) < len(v)))
+        return ", ".join("⋯" if e is None else fmt_number(e, digits) for e in cut(v, shown))
 
     if a.ndim == 1:
         body = "[" + line(a) + "]"
         return body if row else body + "ᵀ"
-    lines = [("[[" if k == 0 else " [") + line(r) + "]" for k, r in enumerate(cut(a))]
-    lines += [" ⋮"] * (len(cut(a)) < len(a))
-    return "\n".join(lines) + "]"
+    return "\n".join(" ⋮" if r is None else ("[[" if k == 0 else " [") + line(r) + "]"
+                     for k, r in enumerate(cut(a, shown))) + "]"
 
 
 def point_text(values, digits):
