@@ -5,11 +5,14 @@ a small spec of its own, or raw text) and/or bad arguments, and the words the
 message must contain. Every case runs with -o, which must write nothing.
 """
 import copy
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+
+import graphcomp
 
 ROOT = Path(__file__).resolve().parents[1]
 EQ2 = yaml.safe_load((ROOT / "graphs" / "eq2.yaml").read_text(encoding="utf-8"))
@@ -202,6 +205,8 @@ def test_a_formula_given_as_the_spec_says_to_use_expr(cli):
     (("trace", "eq2.yaml", "--at", "x1=1e-400"), "'1e-400' is too small for a float"),  # float() reads 0
     (("trace", "eq2.yaml", "--wrt", "x1=2.5e-330"), "'2.5e-330' is too small for a float"),
     (("trace", "--expr", ""), "--expr is empty"),
+    (("trace", "--expr", "sin(x)", "--fixed", "x", "--at", "x=2", "--mode", "forward"), "nothing to differentiate"),
+    (("trace", "--expr", "sin(x)", "--fixed", "x", "--at", "x=2"), "nothing to differentiate"),
     (("trace", "--expr", "None*y", "--at", "y=1"), "a constant that is not a number"),
 ])
 def test_argument_errors_are_one_line_and_status_2(cli, argv, words):
@@ -232,3 +237,11 @@ def test_a_plot_that_cannot_be_written_fails_before_the_work(cli, tmp_path, argv
     (tmp_path / "afile").write_text("")
     ran = cli(*argv, tmp_path / "afile" / "sub" / "x.png")
     assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1 and "cannot write here" in ran.stderr
+
+
+def test_a_graph_of_data_only_evaluates_but_has_nothing_to_differentiate():
+    g = graphcomp.parse_expr("sin(x)", at={"x": 2.0}, fixed=["x"])
+    assert g.trace(mode="value").value == pytest.approx(math.sin(2.0), rel=1e-15)
+    for mode in ("forward", "reverse", "both"):
+        with pytest.raises(graphcomp.GraphcompError, match="nothing to differentiate: every input of the graph is data"):
+            g.trace(mode=mode)
