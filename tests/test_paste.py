@@ -22,6 +22,8 @@ TRACES += [("fig1.yaml", "--mode", "reverse"), ("fig1.yaml", "--mode", "forward"
            ("eq2.yaml", "--wrt", "x1,x2,x3", "--mode", "forward"), ("polar.yaml", "--mode", "both", "--wrt", "r,theta"),
            ("tests/specs/two_outputs_tensor.yaml", "--mode", "both"),  # an adjoint column per output
            ("tests/specs/vector_output.yaml", "--mode", "both")]
+CHAIN = "sin(" * 70 + "x" + ")" * 70  # 71 rows: taller than a page, each table splits into tables that fit
+TRACES += [("--expr", CHAIN, "--at", "x=1"), ("--expr", CHAIN, "--at", "x=1", "--mode", "both")]
 DRAWINGS = [("eq2.yaml",), ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "forward", "--edge-partials"),
             ("eq2.yaml", "--values", "--wrt", "x2", "--mode", "reverse", "--edge-partials"),
             ("fig1.yaml",), ("fig1.yaml", "--values", "--mode", "reverse")]  # the last two: taller than wide

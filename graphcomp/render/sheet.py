@@ -111,35 +111,15 @@ def _blank(trace, digits, blank):
     return lambda key, r, x: f"${fmt_number(x, digits)}$" if key == "primal" and node(r.node).kind == INPUT else blank
 
 
-def _cells(key, r, value):
-    if r is None:
-        return [""] * (3 + (key == "steps"))
-    cells = [f"${r.symbol}$", f"$= {r.rule}$", value(key, r, r.value)]
-    if key == "steps":
-        cells.insert(1, f"$= {r.generic}$" if r.generic else "")
-    return cells
-
-
 def blank_markdown(trace, digits=4):
     """The trace tables with blanks for the numbers, in Markdown; a forward trace beside its evaluation trace."""
     return tables.markdown(trace, digits, value=_blank(trace, digits, BLANK_MD), results=False).rstrip("\n")
 
 
 def blank_latex(trace, digits=4):
-    """The trace tables with blanks for the numbers: one booktabs `tabular`, the evaluation trace on the left and
-    the tangent or adjoint trace on the right, row by row, as tables.latex sets the key."""
-    sects = tables.sections(trace)
-    key = sects[1][0]
-    right = 4 if key == "steps" else 3
-    cols = "l@{\\;}l@{\\;}" + ("l@{\\;}" if key == "steps" else "") + "r"
-    parts = [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
-             f"\\multicolumn{{3}}{{@{{}}l}}{{{tables.HEADS['primal']}}} & "
-             f"\\multicolumn{{{right}}}{{l@{{}}}}{{{tables.HEADS[key]}}} \\\\", "\\midrule"]
-    value = _blank(trace, digits, BLANK_TEX)
-    for left, r in tables.side_by_side(trace, sects):
-        parts.append(" & ".join(_cells("primal", left, value) + _cells(key, r, value)) + " \\\\[2pt]")
-    parts += ["\\bottomrule", "\\end{tabular}"]
-    return "\n".join(parts) + "\n"
+    """The trace tables with blanks for the numbers: the evaluation trace on the left and the tangent or adjoint
+    trace on the right, row by row, as tables.latex sets the key, with room between the rows to write in."""
+    return tables.latex_beside(trace, digits, value=_blank(trace, digits, BLANK_TEX), gap="[2pt]") + "\n"
 
 
 def blank_csv(trace, digits=4):

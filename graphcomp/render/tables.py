@@ -233,49 +233,93 @@ def latex(trace, digits=4, style=None):
     """Booktabs `tabular`s to paste into a LaTeX report (its first line names the packages it needs): the
     evaluation trace with the tangent or adjoint trace beside it, row by row, as in the slides; each section below
     it (all of a tensor trace's) a tabular of its own after a BREAK, so that a trace taller than a page breaks
-    between its sections. With several, the first starts a line of its own (\\noindent) too."""
+    between its sections; a table taller than TEX_LINES goes on in a tabular headed "(continued)". With several,
+    the first starts a line of its own (\\noindent) too."""
     sects = sections(trace, style)
     parts = [f"% graphcomp trace of {trace.graph.name} (mode {trace.mode}); needs \\usepackage{{booktabs,amsmath,amssymb}}"]
     widest = max((np.shape(x)[-1] for _, _, rows in sects for r in rows for x in _values(r) if np.ndim(x)), default=0)
     if widest > 10:  # amsmath's matrices take 10 columns unless told more
         parts.append(f"\\setcounter{{MaxMatrixCols}}{{{widest}}}")
     beside = side_by_side(trace, sects)
-    blocks = [_tex_beside(trace, sects[1][0], beside, digits)] if beside else []
+    blocks = [latex_beside(trace, digits, sects=sects)] if beside else []
     blocks += [_tex_section(trace, key, rows, digits) for key, _, rows in sects[2 if beside else 0:]]
-    parts += (["\\noindent"] if len(blocks) > 1 else []) + [f"\n{BREAK}\n".join(blocks)]
+    body = f"\n{BREAK}\n".join(blocks)
+    parts += (["\\noindent"] if BREAK in body else []) + [body]
     parts += [f"% ${s} = {tex_value(x, digits, True)}$" for s, x in _results(trace)]
     return "\n".join(parts) + "\n"
 
 
-def _tex_beside(trace, key, beside, digits):
-    """The tabular of the evaluation trace with the `key` trace beside it, row by row (side_by_side's pairs)."""
+def latex_beside(trace, digits=4, value=None, gap="", sects=None):
+    """The tabular of a scalar trace's evaluation trace with its tangent or adjoint trace beside it, row by row
+    (side_by_side's pairs), split as _tabulars splits; value(key, r, x) writes each number (a blank to fill in, say)
+    and `gap` (\\[2pt]) ends each row."""
+    sects = sects or sections(trace)
+    key = sects[1][0]
     steps = key == "steps"
     right = 4 if steps else 2 + len(_column_labels(trace, key))
     cols = "l@{\\;}" * (2 + steps) + "@{\\;}".join("r" * (right - 2 - steps))
-    parts = [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
-             f"\\multicolumn{{3}}{{@{{}}l}}{{{HEADS['primal']}}} & "
-             f"\\multicolumn{{{right}}}{{l@{{}}}}{{{HEADS[key]}}} \\\\", "\\midrule"]
-    if _column_labels(trace, key) != [None]:
-        parts += [" & " * 5 + " & ".join(f"${label}$" for label in _column_labels(trace, key)) + " \\\\", "\\midrule"]
-    parts += [" & ".join(_tex_cells(trace, "primal", left, digits) + _tex_cells(trace, key, r, digits)) + " \\\\"
-              for left, r in beside]
-    return "\n".join(parts + ["\\bottomrule", "\\end{tabular}"])
+    labels = _column_labels(trace, key)
+
+    def head(more):
+        parts = [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
+                 f"\\multicolumn{{3}}{{@{{}}l}}{{{HEADS['primal']}{more}}} & "
+                 f"\\multicolumn{{{right}}}{{l@{{}}}}{{{HEADS[key]}{more}}} \\\\", "\\midrule"]
+        if labels != [None]:
+            parts += [" & " * 5 + " & ".join(f"${label}$" for label in labels) + " \\\\", "\\midrule"]
+        return parts
+
+    rows = [([" & ".join(_tex_cells(trace, "primal", left, digits, value) + _tex_cells(trace, key, r, digits, value))
+              + " \\\\" + gap], max(_height(trace, "primal", left), _height(trace, key, r)))
+            for left, r in side_by_side(trace, sects)]
+    return _tabulars(head, rows)
 
 
 def _tex_section(trace, key, rows, digits):
     """The tabular of one section: its heading, its value columns' labels if it has several, its rows."""
     labels = _column_labels(trace, key)
     width = 2 + len(labels)
-    parts = ["\\begin{tabular}{@{}l@{\\;}l@{\\;}" + "@{\\;}".join("r" * len(labels)) + "@{}}", "\\toprule",
-             f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}}} \\\\", "\\midrule"]
-    if labels != [None]:
-        parts += [" & ".join(["", "", *(f"${label}$" for label in labels)]) + " \\\\", "\\midrule"]
+
+    def head(more):
+        parts = ["\\begin{tabular}{@{}l@{\\;}l@{\\;}" + "@{\\;}".join("r" * len(labels)) + "@{}}", "\\toprule",
+                 f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}{more}}} \\\\", "\\midrule"]
+        if labels != [None]:
+            parts += [" & ".join(["", "", *(f"${label}$" for label in labels)]) + " \\\\", "\\midrule"]
+        return parts
+
+    lines = []
     for r in rows:
-        parts.append(" & ".join(_tex_cells(trace, key, r, digits)) + " \\\\")
+        lines.append(([" & ".join(_tex_cells(trace, key, r, digits)) + " \\\\"], _height(trace, key, r)))
         if r.closed:  # the same .d in the .v fields alone, on a line of its own
             closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
-            parts.append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
-    return "\n".join(parts + ["\\bottomrule", "\\end{tabular}"])
+            lines[-1][0].append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
+            lines[-1] = (lines[-1][0], lines[-1][1] + 1)
+    return _tabulars(head, lines)
+
+
+TEX_LINES = 40  # lines of numbers a tabular holds: an article's page (10 pt) holds about 50 with the headings
+
+
+def _tabulars(head, rows):
+    """The tabulars of a table's rows [(its lines, its height in lines)], as many as keep each within TEX_LINES,
+    BREAK between them; head(more) gives a tabular's opening lines, more naming a continued one."""
+    chunks, height = [[]], 0
+    for lines, h in rows:
+        if chunks[-1] and height + h > TEX_LINES:
+            chunks.append([])
+            height = 0
+        chunks[-1] += lines
+        height += h
+    return f"\n{BREAK}\n".join("\n".join(head(" (continued)" if k else "") + chunk + ["\\bottomrule", "\\end{tabular}"])
+                                for k, chunk in enumerate(chunks))
+
+
+def _height(trace, key, r):
+    """A row's height in lines: a matrix or column vector among its values as tall as its rows shown."""
+    if r is None:
+        return 1
+    row = _is_row(trace, key)
+    return max([1] + [min(np.shape(x)[0], TEX_SHOWN + 1) for x in _values(r) if np.ndim(x) == 2 or (np.ndim(x) == 1
+                                                                                                   and not row)])
 
 
 def _tex_cells(trace, key, r, digits, value=None):
