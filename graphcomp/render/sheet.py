@@ -13,7 +13,7 @@ from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, INPUT
 from graphcomp.render import tables
 from graphcomp.render.rows import fill
-from graphcomp.render.text import csv_lines, fmt_number, text_to_tex
+from graphcomp.render.text import csv_lines, fmt_number, tex_to_text, text_to_tex
 
 BLANK_TEX = "\\rule{4em}{0.4pt}"  # a line to write the number on
 BLANK_MD = "\\_\\_\\_\\_\\_\\_"
@@ -41,6 +41,21 @@ def function_tex(graph):
         expr[i] = (fill(template, f), LEVELS.get(n.op, "other"))
     args = ", ".join(default_label(graph.nodes[i].name) for i in graph.inputs)
     return f"f({args}) = {expr[graph.output][0]}"
+
+
+# characters of f's formula as text (tex_to_text) that fit a 10 pt article's line, measured: sums of products
+# overflow from 259 on, nested sines from 372 (fractions stack); a longer formula is stated by its trace
+STATEMENT = 220
+
+
+def statement_tex(graph):
+    """The sheet's statement of f: its formula (function_tex), or, where that would run past the line (a long chain
+    of nested calls cannot break), f as the output of the evaluation trace whose rules define it."""
+    formula = function_tex(graph)
+    if len(tex_to_text(formula)) <= STATEMENT:
+        return formula
+    args = ", ".join(default_label(graph.nodes[i].name) for i in graph.inputs)
+    return f"f({args}) = {graph.nodes[graph.output].label}\\text{{, as the rules of the evaluation trace below define it}}"
 
 
 def _parenthesised(op, k, level, template):
@@ -86,7 +101,7 @@ def _label(traces, k, bold):
 def _markdown(traces, wrt, title, table):
     """The statement, then for each trace what to compute and its table."""
     first = traces[0]
-    head = f"# {title}\n\n$${function_tex(first.graph)}$$\n\nat ${_point_tex(first)}$.\n\n"
+    head = f"# {title}\n\n$${statement_tex(first.graph)}$$\n\nat ${_point_tex(first)}$.\n\n"
     return head + "\n\n".join(f"{_label(traces, k, lambda x: f'**{x}**')}{task(t, wrt)}\n\n{table(t)}"
                                 for k, t in enumerate(traces))
 
@@ -96,7 +111,7 @@ def _latex(traces, wrt, title, what, table, tasks):
     first = traces[0]
     head = (f"% graphcomp {what} {title}; needs \\usepackage{{booktabs,amsmath,amssymb}}\n"
             f"\\subsection*{{{text_to_tex(title if what == 'exercise' else f'{title}: answer key')}}}\n"
-            f"\\[{function_tex(first.graph)}\\]\nat ${_point_tex(first)}$.\n\n")
+            f"\\[{statement_tex(first.graph)}\\]\nat ${_point_tex(first)}$.\n\n")
     parts = []
     for k, t in enumerate(traces):
         # the task is Markdown with $LaTeX$ and no other markup: as LaTeX, only its % needs escaping
