@@ -146,6 +146,7 @@ def test_carried_errors_follow_the_students_own_numbers():
     verdicts = {r.symbol: r.verdict for r in report.rows}
     assert verdicts["v₁"] == "wrong value" and _row(report, "v₁").first
     assert [verdicts[s] for s in ("v₃", "v₄", "v₅", "v₆")] == ["carried"] * 4
+    assert _row(report, "v₃").why == f"right from your v₁ = 2.5000 (which gives {v3:.4f})"  # the student's v₁, then v₃
     assert verdicts["v₂"] == "correct"
     assert report.score == (8, 9) and report.count("correct") == 4 and not report.all_right
 

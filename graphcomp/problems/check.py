@@ -330,10 +330,12 @@ class _Grader:
         almost anything), correct when none was and it gives them, else None."""
         upstream = [u for u in used if u in self.entries and self.grades.get(u, (CORRECT,))[0] != CORRECT]
         if upstream:
-            mine = ", ".join(self._sym(u) for u in upstream)
+            # the student's own numbers, then what they give: 'your v̄₁ (= 0.6819)' read as v̄₁'s value
+            mine = ", ".join(self._sym(u) + ("" if self.entries[u].tensor else f" = {self.entries[u].text}")
+                             for u in upstream)
             if not enough:
                 return ROUNDING, f"too few decimals to tell (from your {mine} it would be {shown()}); give {self.digits}"
-            return CARRIED, f"right from your {mine} (= {shown()})"
+            return CARRIED, f"right from your {mine} (which gives {shown()})"
         return (CORRECT, "") if enough else None
 
     def grade(self, slot):
