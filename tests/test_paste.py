@@ -84,3 +84,8 @@ def test_every_fragment_compiles_in_a_plain_article_without_an_overfull_box(cli,
                 or "too high" in line or "Float too large" in line]
     assert not overfull, "\n".join(overfull)
     assert {"booktabs", "amsmath", "amssymb", "tikz"} <= packages  # the first lines say what they need
+
+
+def test_a_data_inputs_missing_derivative_is_a_dash_not_two_minus_signs(cli):
+    tex = cli("trace", "fig1.yaml", "--mode", "reverse", "--format", "latex").stdout
+    assert "$--$" not in tex and tex.count("$\\text{--}$") == 2  # ∂D/∂y and ∂V₁/∂x: y and x are data

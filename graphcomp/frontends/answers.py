@@ -124,7 +124,8 @@ _CONTEXT = get_default_latex_context_db()  # built once: pylatexenc builds it ag
 
 def _walker(tex):
     return LatexWalker(tex, latex_context=_CONTEXT, tolerant_parsing=True)
-NONE = ("", "—", "–", "-", "--", "$--$", "$-$")  # a cell that holds no number: blank, or the tool's dash for data
+# a cell that holds no number: blank, or the tool's dash for data
+NONE = ("", "—", "–", "-", "--", "$--$", "$-$", "$\\text{--}$")
 
 
 def latex_text(tex):

@@ -221,7 +221,7 @@ TEX_SHOWN = 6  # entries per axis of a matrix in a LaTeX table: more would not f
 def tex_value(x, digits, row):
     """A number, vector or matrix in LaTeX; past TEX_SHOWN entries along an axis the rest is \\cdots or \\vdots."""
     if x is None:
-        return "--"
+        return "\\text{--}"  # the terminal's dash for no derivative (in math, -- would be two minus signs)
     cut = (TEX_SHOWN, TEX_SHOWN - 1, TEX_SHOWN - 1, False) if max(np.shape(x), default=0) > TEX_SHOWN else None
     return tex_matrix(x, digits, vector="row" if row else "column", cut=cut)
 
