@@ -239,6 +239,14 @@ def test_a_plot_that_cannot_be_written_fails_before_the_work(cli, tmp_path, argv
     assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1 and "cannot write here" in ran.stderr
 
 
+def test_trace_mode_value_prints_the_evaluation_trace_alone(cli):
+    ran = cli("trace", "--expr", "sin(x)*y", "--fixed", "x,y", "--at", "x=1,y=2", "--mode", "value", "--format", "csv")
+    assert ran.status == 0, ran.stderr
+    rows = ran.stdout.splitlines()
+    assert rows[0] == "trace,node,symbol,step,rule,value" and all(r.startswith("primal,") for r in rows[1:])
+    assert rows[-1].endswith(f",{2 * math.sin(1):.4f}") and len(rows) == 5  # x, y, sin x, f
+
+
 def test_a_graph_of_data_only_evaluates_but_has_nothing_to_differentiate():
     g = graphcomp.parse_expr("sin(x)", at={"x": 2.0}, fixed=["x"])
     assert g.trace(mode="value").value == pytest.approx(math.sin(2.0), rel=1e-15)

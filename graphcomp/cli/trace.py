@@ -13,8 +13,9 @@ def register(sub):
     common.add_backend_args(p)
     p.add_argument("--wrt", help="input(s) to differentiate with respect to: x2, or x1,x2, "
                    "or a forward-mode direction x1=1,x2=0.5")
-    p.add_argument("--mode", choices=("forward", "reverse", "both"), default="reverse",
-                   help="forward (tangents), reverse (adjoints) or both (default: reverse)")
+    p.add_argument("--mode", choices=("forward", "reverse", "both", "value"), default="reverse",
+                   help="forward (tangents), reverse (adjoints), both, or value (the evaluation trace alone; "
+                   "default: reverse)")
     p.add_argument("--style", choices=STYLES, help="the adjoint trace: steps (one row per edge contribution, "
                    "as in the slides; the default for a scalar reverse trace) or summed (one row per node)")
     common.add_output_args(p)

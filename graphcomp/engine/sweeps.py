@@ -212,7 +212,7 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
         raise GraphcompError(f"unknown mode '{mode}'; choose forward, reverse, both or value")
     if mode != "value" and not any(graph.nodes[i].kind == INPUT for i in graph.inputs):
         raise GraphcompError("nothing to differentiate: every input of the graph is data (kind: data, --fixed); make "
-                             "one an input, or evaluate only (mode='value')", file=graph.file)
+                             "one an input, or evaluate only (mode='value', --mode value)", file=graph.file)
     kit = kit_for(graph.scalar, backend, device)
     p = plan(graph, kit)
     inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)
