@@ -165,3 +165,13 @@ def test_the_terminal_matrix_names_each_input_beside_its_label(cli):
     out = cli("jacobian", "eq2.yaml", env={"COLUMNS": "120"}).stdout
     assert "∂/∂v₋₂ (x1)" in out and "∂/∂v₀ (x3)" in out and "v₆ (" not in out
     assert "W₁[0,0] " in cli("jacobian", "fig1.yaml", env={"COLUMNS": "120"}).stdout
+
+
+def test_graph_jacobian_is_the_closed_form():
+    g = graphcomp.parse_expr("u = x1*x2; f1 = sin(u); f2 = u + exp(x3)", at={"x1": 1.0, "x2": 1.5, "x3": 2.0})
+    u = 1.5
+    closed = [[1.5 * math.cos(u), math.cos(u), 0.0], [1.5, 1.0, math.exp(2.0)]]
+    np.testing.assert_allclose(g.jacobian(), closed, rtol=1e-14, atol=0)
+    r, t = 2.0, 0.3  # polar: (x, y) = (r cos θ, r sin θ)
+    np.testing.assert_allclose(graphcomp.load("polar.yaml").jacobian({"r": r, "theta": t}),
+                               [[math.cos(t), -r * math.sin(t)], [math.sin(t), r * math.cos(t)]], rtol=1e-14)

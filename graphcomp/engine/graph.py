@@ -15,6 +15,7 @@ from graphcomp.core.nodes import CONST, DATA, INPUT, no_gc, toposort
 from graphcomp.core.values import draw, draw_call, generator
 from graphcomp.engine import dual, sweeps
 from graphcomp.engine import hessian as hessian_
+from graphcomp.engine import jacobian as jacobian_
 
 
 class Graph:
@@ -167,6 +168,12 @@ class Graph:
         block of shape shape(a) + shape(b). graphcomp.engine.hessian.hessian adds f, ∇f and the eigenvalues."""
         h = hessian_.hessian(self, at, wrt, seed=seed, data=data, dist=dist)
         return hessian_.blocks(self, h.matrix, h.wrt) if blocks else h.matrix
+
+    def jacobian(self, at=None, *, seed=None, data=None, dist=None):
+        """J = ∂(f1 … fm)/∂(x1 … xn), an m × n array: a row per output entry, a column per entry of every
+        differentiable input (input after input, each tensor's entries in C order). graphcomp.engine.jacobian.jacobian
+        gives the record: J by both modes, whether they agree, what each cost, the rows' and columns' names."""
+        return jacobian_.jacobian(self, at, seed=seed, data=data, dist=dist).matrix
 
 
 def _scan(nodes, file):
