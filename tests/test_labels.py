@@ -9,8 +9,8 @@ from conftest import needs_pdflatex, pdflatex_log
 
 import graphcomp
 from graphcomp.core.errors import DomainError
+from graphcomp.render import dot, sheet, tables
 from graphcomp.render import rows as trace_rows
-from graphcomp.render import tables
 from graphcomp.render.text import indented_json, tex_to_text, text_to_tex
 
 LABELLED = {
@@ -111,10 +111,12 @@ def test_overflow_is_called_overflow_not_the_ops_domain(spec, at):
 
 
 @pytest.mark.parametrize("x, digits, text", [
-    (2.69549324858, 4, "2.6955"), (-0.00001, 4, "0.0000"), (999999999999.0, 2, "999999999999.00"),
+    (2.69549324858, 4, "2.6955"), (-0.0, 4, "0.0000"), (0.0, 2, "0.00"), (999999999999.0, 2, "999999999999.00"),
     (1e12, 4, "1.0000e+12"), (-16331239353195370.0, 4, "-1.6331e+16"), (5e159, 2, "5.00e+159"),
+    # not 0, but 0 to the decimals asked: scientific, so that a derivative 10⁻⁹ does not read as 0
+    (-0.00001, 4, "-1.0000e-05"), (2e-9, 4, "2.0000e-09"), (0.004, 2, "4.00e-03"), (0.00006, 4, "0.0001"),
 ])
-def test_numbers_to_fixed_decimals_and_huge_ones_in_scientific_notation(x, digits, text):
+def test_numbers_to_fixed_decimals_and_huge_or_tiny_ones_in_scientific_notation(x, digits, text):
     from graphcomp.render.text import fmt_number
 
     assert fmt_number(x, digits) == text
@@ -152,3 +154,42 @@ def test_a_latex_table_cuts_only_the_axis_longer_than_it_shows(shape):
     assert all((r[-1] == "\\cdots") == (shape[1] > 6) for r in numbers)
     assert (lines[-1][0] == "\\vdots") == (shape[0] > 6)
     assert numbers[0][:2] == ["0.00", "1.00"] and numbers[1][0] == f"{shape[1]:.2f}"
+
+
+def _rules(graph, mode="reverse"):
+    """{(section, node): (rule, closed form)} of a trace's rows, in LaTeX."""
+    return {(key, r.node): (r.rule, r.closed) for key, _, rows in tables.sections(graph.trace(mode=mode))
+            for r in rows}
+
+
+def test_a_negative_constant_is_a_factor_in_parentheses_not_a_difference():
+    g = graphcomp.parse_expr("x1*(-2) + x2*2 + x1*1e12 - (-0.5)*x2", at={"x1": 1.0, "x2": 2.0})
+    rules = _rules(g)
+    assert rules[("primal", "v1")][0] == "v_{-1} \\cdot (-2)"  # v₋₁ -2 read as v₋₁ − 2
+    assert rules[("primal", "v2")][0] == "v_{0} \\cdot 2"  # not v₀ 2
+    assert rules[("primal", "v3")][0] == "v_{-1} \\cdot {10^{12}}"  # not 1e+12
+    assert rules[("primal", "v4")][0] == "(-0.5) v_{0}"
+    steps = [r.rule for key, _, rows in tables.sections(g.trace()) if key == "steps" for r in rows if r.node == "x1"]
+    assert sorted(steps) == ["\\bar{v}_{-1} + \\bar{v}_{1} \\cdot (-2)", "\\bar{v}_{3} \\cdot {10^{12}}"], steps
+    assert sheet.function_tex(graphcomp.parse_expr("x1*(-2) + x2", at={"x1": 1.0, "x2": 2.0})) == (
+        "f(x_{1}, x_{2}) = x_{1} \\cdot (-2) + x_{2}")
+    assert "= v<SUB>−1</SUB> · (−2)" in dot.digraph(g).source.replace("-", "−")  # the drawing's box too
+
+
+def test_tensor_rules_write_entrywise_products_and_the_sum_of_a_broadcast_number():
+    vectors = _rules(graphcomp.parse_expr("sum(w*x)", at={}, shapes={"w": (2,), "x": (2,)}))
+    assert vectors[("primal", "v1")][0] == "w.v \\odot x.v"  # w.v x.v reads as a matrix product
+    assert vectors[("adjoint", "w")] == ("v_{1}.d \\odot x.v^\\top", "(x.v)^\\top")
+    scaled = _rules(graphcomp.parse_expr("sum(c*w)", at={"c": 3.0}, shapes={"w": (2,)}))
+    assert scaled[("primal", "v1")][0] == "c.v w.v"
+    # c is a number broadcast over w: its .d sums the contributions, the row v₁.d times the column w.v
+    assert scaled[("adjoint", "c")] == ("v_{1}.d w.v", "\\mathbf{1}^\\top w.v")
+    assert scaled[("adjoint", "w")] == ("v_{1}.d \\cdot c.v", "(c.v \\mathbf{1})^\\top")
+
+
+def test_closed_forms_drop_a_factor_of_minus_one():
+    g = graphcomp.parse_expr("p = sigmoid(sum(w*x) + b); L = -(y*log(p) + (1-y)*log(1-p))",
+                             at={"b": 0.1, "y": 1.0, "w": [0.5, -1.0], "x": [1.0, 2.0]}, fixed=["x", "y"])
+    closed = {node: c for (key, node), (_, c) in _rules(g).items() if key == "adjoint" and c}
+    assert closed["v8"] == "-v_{2}.v" and closed["v5"] == "-y.v"  # was -v₂.v 1, a stray factor 1
+    assert not any(c.endswith(" 1") or " 1)" in c for c in closed.values()), closed

@@ -437,5 +437,15 @@ def _label(entry, name, file):
 
 
 def _number_label(value):
-    return "c" if np.ndim(value) else f"{float(value):g}"
+    """A constant's symbol in rules: its number to 12 digits, a power of ten as one ({10^{12}}, braced: a power's
+    base; not 1e+12), in parentheses when negative or a product (x_{1} \\cdot (-2), which x_{1} -2 would misread as
+    a difference)."""
+    if np.ndim(value):
+        return "c"
+    mantissa, _, exponent = f"{float(value):.12g}".partition("e")
+    power = f"10^{{{int(exponent)}}}" if exponent else ""
+    if power and mantissa.lstrip("-") == "1":
+        return f"(-{power})" if mantissa.startswith("-") else f"{{{power}}}"
+    text = f"{mantissa} \\cdot {power}" if power else mantissa
+    return f"({text})" if power or text.startswith("-") else text
 

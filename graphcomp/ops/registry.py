@@ -13,6 +13,7 @@ parameter ({pm1} is p − 1, {pc} is p as a factor, in parentheses when negative
 is argument 0 to the power p, written without the exponent when it is 1. Adjoint
 templates give the contribution to one argument's adjoint.
 """
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -58,6 +59,7 @@ class Op:
     # on array kits the JVP and VJP, one kit call each, beat the local partial times the tangent or adjoint: relu's
     # m.mask(g, a) is one pass where g · step(a) takes three
     fused: bool = False
+    tensor_tex: str | None = None  # the definition when every argument is a tensor, if not `tex`: mul's {0} \odot {1}
 
 
 REGISTRY: dict[str, Op] = {}
@@ -104,12 +106,12 @@ def _same(s, **_):
 
 
 def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc="", on_floats=None,
-                keeps_finite=False, propagates=False, times_partial=None):
+                keeps_finite=False, propagates=False, times_partial=None, tensor_tex=None):
     """An elementwise op from its forward function and its local partial derivatives.
 
     `partials(m, y, *args, **params)` returns one ∂y/∂arg per argument; the JVP is
     their sum weighted by the tangents, the VJP multiplies each by the adjoint.
-    `partials_tex` gives each partial in LaTeX; `keeps_finite` and `propagates` are Op's.
+    `partials_tex` gives each partial in LaTeX; `keeps_finite`, `propagates` and `tensor_tex` are Op's.
     A unary op may give `times_partial(m, g, y, a)`, g · ∂y/∂a in one kit call, for its JVP and VJP (Op.fused).
     """
     if times_partial is not None:
@@ -142,16 +144,13 @@ def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", par
         return tuple(_times(f"{{t{k}}}", pt, shapes) for k, pt in enumerate(partials_tex))
 
     def vjp_tex(shapes):
-        # a vector's adjoint is a row vector (the problem set's .d), so a vector-valued partial is transposed
-        row = all(len(s) == 1 for s in shapes)
-        return tuple(_times("{g}", f"{pt}^\\top" if row and pt.lstrip("-") != "1" else pt, shapes)
-                     for pt in partials_tex)
+        return tuple(_contribution(pt, shapes, k) for k, pt in enumerate(partials_tex))
 
     shape = _same if arity == 1 else (lambda a, b, **_: _broadcast(a, b))
     return register(
         Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, partials,
            partials_tex=tuple(partials_tex), on_floats=on_floats, keeps_finite=keeps_finite, propagates=propagates,
-           fused=times_partial is not None)
+           fused=times_partial is not None, tensor_tex=tensor_tex)
     )
 
 
@@ -163,3 +162,34 @@ def _times(sym, partial, shapes):
         return "-" + sym
     tensor = any(len(s) for s in shapes)
     return f"{sym} \\odot {partial}" if tensor else f"{sym} \\cdot {partial}"
+
+
+def partial_shape(template, shapes):
+    """The shape of a local partial written `template` for arguments of `shapes`: the broadcast of the fields it
+    names ({0}, {1}, {y}: 1/{1} has argument 1's shape, 1 none)."""
+    named = [s for k, s in enumerate(shapes) if f"{{{k}}}" in template]
+    named += [_broadcast(*shapes)] if "{y}" in template else []
+    return _broadcast(*named) if named else ()
+
+
+def _grouped(pt):
+    """A partial as one factor: in parentheses unless it is one already (a field, a bracket, 𝟙[…])."""
+    return pt if re.fullmatch(r"\{\w+\}|\(.*\)|\\mathbf.*", pt) else f"({pt})"
+
+
+def _contribution(pt, shapes, k):
+    """An elementwise op's adjoint contribution to argument k, ȳ times the partial `pt`, in the problem set's .d: a
+    vector's adjoint is a row, so a vector partial is transposed; a number partial is a factor (·), a tensor one
+    entrywise (⊙); a number argument broadcast over a tensor sums its contributions (ȳ x of a row and a column)."""
+    out, tensor = _broadcast(*shapes), bool(partial_shape(pt, shapes))
+    if shapes[k] or not out:  # the argument has the result's shape
+        if len(out) == 1 and tensor:
+            pt = f"{_grouped(pt)}^\\top"
+        return _times("{g}", pt, shapes if tensor else [()])
+    if len(out) == 1:  # a row times a column: the sum of the entrywise products
+        ones = "{g} \\mathbf{{1}}"
+        return ("-" + ones if pt == "-1" else ones) if pt.lstrip("-") == "1" else (
+            f"{{g}} {_grouped(pt)}" if tensor else f"{ones} \\cdot {pt}")
+    term = _times("{g}", pt, shapes if tensor else [()])
+    return "-\\textstyle\\sum {g}" if term == "-{g}" else f"\\textstyle\\sum {term}" if term == "{g}" else (
+        f"\\textstyle\\sum ({term})")

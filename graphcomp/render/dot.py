@@ -13,7 +13,6 @@ from html import escape
 
 import numpy as np
 
-from graphcomp import ops
 from graphcomp.core.labels import default_label, fmt_shape, space
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE
 from graphcomp.render import rows
@@ -100,7 +99,7 @@ def _definition(n, graph):
     """'= v_{-2} v_{-1}' for an op node; the input's own name, or what kind of input it is."""
     if n.op is not None:
         labels = {str(k): graph.nodes[a].label for k, a in enumerate(n.args)}
-        return "= " + rows.fill(ops.REGISTRY[n.op].tex, {**rows.fields(graph, graph.index[n.name]), **labels})
+        return "= " + rows.fill(rows.forward_tex(graph, n), {**rows.fields(graph, graph.index[n.name]), **labels})
     if n.label != default_label(n.name):
         return "= " + default_label(n.name)
     if n.kind == DATA:

@@ -143,7 +143,7 @@ def iter_primal(trace, syms=None):
             rule = _input_name(n)
             yield Row(n.name, syms.value(i), rule, trace.values[i])
             continue
-        template = ops.REGISTRY[n.op].tex
+        template = forward_tex(graph, n)
         t = syms.text(i, 1)
         yield Row(n.name, syms.value(i), syms.fill(template, i), trace.values[i],
                   text=t and (t, "", syms.rule_text(template, i)))
@@ -251,6 +251,18 @@ def _shapes(graph, n):
     return [graph.nodes[a].shape for a in n.args]
 
 
+def forward_tex(graph, n):
+    """The definition template of op node n: its op's, or its tensor form when every argument is a tensor (w ⊙ x:
+    juxtaposed, w x would read as a matrix product), or a product written with · when its second factor is a
+    number (x_{1} \\cdot 2, not x_{1} 2)."""
+    op = ops.REGISTRY[n.op]
+    if op.tensor_tex and all(graph.nodes[a].shape for a in n.args):
+        return op.tensor_tex
+    if n.op == "mul" and graph.nodes[n.args[1]].kind == CONST and not graph.nodes[n.args[1]].shape:
+        return "{0} \\cdot {1}"
+    return op.tex
+
+
 def fields(graph, i):
     """The values of a template's fields at node i (see graphcomp.ops.registry)."""
     n = graph.nodes[i]
@@ -330,6 +342,7 @@ def sum_terms(terms):
 # a vector's .d is the transpose of its expression.
 
 _ONE = (False, "1", True)
+_ONES = "\\mathbf{1}"  # the ones vector or matrix, sum's gradient
 
 
 def closed_forms(trace):
@@ -355,9 +368,15 @@ def _gradient(graph, i, k, g):
     op = ops.REGISTRY[n.op]
     if op.elementwise:
         partial = fill(op.partials_tex[k], f)
-        if partial in ("1", "-1"):
-            return _negated(g) if partial == "-1" else g
-        return _times(_atom(partial), g, "\\odot" if any(shapes) else "\\,")
+        tensor = bool(ops.partial_shape(op.partials_tex[k], shapes))
+        term = (_negated(g) if partial == "-1" else g) if partial in ("1", "-1") else _times(
+            _atom(partial), g, "\\odot" if tensor else " ")
+        out = n.shape
+        if shapes[k] or not out:
+            return term
+        # a number broadcast over a tensor: its gradient sums the contributions, 𝟙ᵀ x for a vector
+        return (term[0], f"\\mathbf{{1}}^\\top {_factor(term)}" if len(out) == 1 else
+                f"\\textstyle\\sum {_factor(term)}", False)
     factors = op.grad_tex(shapes) if op.grad_tex else None
     if factors is None:
         return None
@@ -386,10 +405,10 @@ def _factor(e):
 
 
 def _times(a, b, op):
-    if a == _ONE:
-        return b
-    if b == _ONE:
-        return a
+    if a[1] == "1" or (op == "\\odot" and a[1] == _ONES):  # ±1 x is ±x, and 𝟙 ⊙ x is x
+        return (a[0] != b[0], b[1], b[2])
+    if b[1] == "1" or (op == "\\odot" and b[1] == _ONES):
+        return (a[0] != b[0], a[1], a[2])
     return (a[0] != b[0], f"{_factor(a)}{op if op == ' ' else f' {op} '}{_factor(b)}".replace("  ", " "), False)
 
 

@@ -8,11 +8,10 @@ as parts (a) and (b) of the same sheet.
 import csv
 import io
 
-from graphcomp import ops
 from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, INPUT
 from graphcomp.render import tables
-from graphcomp.render.rows import fill
+from graphcomp.render.rows import fill, forward_tex
 from graphcomp.render.text import csv_lines, fmt_number, tex_to_text, text_to_tex
 
 BLANK_TEX = "\\rule{4em}{0.4pt}"  # a line to write the number on
@@ -33,7 +32,7 @@ def function_tex(graph):
         if n.op is None:
             expr[i] = (n.label if n.kind == CONST else default_label(n.name), "atom")
             continue
-        template = "\\frac{{{0}}}{{{1}}}" if n.op == "div" else ops.REGISTRY[n.op].tex
+        template = "\\frac{{{0}}}{{{1}}}" if n.op == "div" else forward_tex(graph, n)
         f = {k: (f"{x:g}" if isinstance(x, float) else x) for k, x in n.params.items()}
         for k, a in enumerate(n.args):
             tex, level = expr[a]

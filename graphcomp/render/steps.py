@@ -76,7 +76,7 @@ def steps(trace, digits=4):
             line, before, numbers = LINE[key], None, None
             if key == "primal":
                 reads = tuple((a, i, k) for k, a in enumerate(n.args))
-                numbers = n.op and _filled(trace, i, ops.REGISTRY[n.op].tex, digits)
+                numbers = n.op and _filled(trace, i, trace_rows.forward_tex(graph, n), digits)
             elif key == "tangent":
                 reads = tuple((a, i, k) for k, a in enumerate(n.args) if graph.active[a])
                 if n.op:

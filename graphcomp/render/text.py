@@ -184,9 +184,10 @@ def _plain_tex(text):
 
 
 def fmt_number(x, digits):
-    """A float to `digits` decimals, without a '-0.0000'; from 10¹² on in scientific notation (no 160-digit rows)."""
+    """A float to `digits` decimals, without a '-0.0000'; in scientific notation from 10¹² on (no 160-digit rows) and
+    where it is not 0 but would round to 0 (2.0000e-09, not 0.0000: a derivative that is not zero)."""
     x = float(x)
-    if abs(x) >= 1e12:
+    if abs(x) >= 1e12 or 0.0 < abs(x) < 0.5 * 10.0 ** -digits:
         return f"{x:.{digits}e}"
     s = f"{x:.{digits}f}"
     return s[1:] if s.startswith("-") and float(s) == 0.0 else s
