@@ -201,7 +201,8 @@ def _domain(graph, step, v, exc, phase):
     args = [graph.nodes[j] for j in (a, b) if j >= 0]
     shown = ", ".join(_arg_text(x, v[j]) for x, j in zip(args, (a, b)))
     overflow = isinstance(exc, OverflowError) or "overflow" in str(exc)  # numpy says so in its message
-    reason = "the result overflows the range of floating point numbers" if overflow else op.domain or str(exc)
+    what = "the result" if phase == "evaluating" else "a derivative (a local partial, or its product)"
+    reason = f"{what} overflows the range of floating point numbers" if overflow else op.domain or str(exc)
     return DomainError(f"{reason}: {n.op}({shown}), while {phase}", file=graph.file, node=n.name)
 
 
