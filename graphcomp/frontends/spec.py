@@ -9,6 +9,7 @@
 
 Every error names the file, the node and the key.
 """
+import difflib
 import json
 import re
 from collections.abc import Hashable
@@ -328,8 +329,10 @@ def _no_unknown(entry, allowed, file, node, extra=()):
         return
     for key in entry:
         if key not in allowed and key not in extra:
-            raise SpecError(f"unknown key '{key}' (allowed: {', '.join(sorted(allowed | set(extra)))})",
-                            file=file, node=node, key=key)
+            known = sorted(allowed | set(extra))
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise SpecError(f"unknown key '{key}' ({hint}allowed: {', '.join(known)})", file=file, node=node, key=key)
 
 
 def _mapping(entry, what, k, file, claim):
