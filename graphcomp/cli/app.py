@@ -45,8 +45,8 @@ def main(argv=None):
     late = getattr(args, "late_positional", None)  # a last positional after options: check SPEC --wrt x2 ANSWERS
     if late and len(extra) == 1 and getattr(args, late) is None and not extra[0].startswith("-"):
         setattr(args, late, extra.pop())
-    if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # the command's own help lists what it takes
+        _Parser(prog=f"graphcomp {args.command}").error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.run(args) or 0
     except GraphcompError as exc:

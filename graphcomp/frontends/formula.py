@@ -321,7 +321,8 @@ def _children(node, where):
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         fname = ALIASES.get(node.func.id, node.func.id)
         if fname not in FUNCS:
-            raise SpecError(f"unknown function '{node.func.id}'; allowed: {', '.join(sorted(FUNCS))}", file=where)
+            raise SpecError(f"unknown function '{node.func.id}'; allowed: {', '.join(sorted([*FUNCS, *ALIASES]))}",
+                            file=where)
         if len(node.args) != 1:
             raise SpecError(f"{node.func.id}() takes one argument, got {len(node.args)}", file=where)
         return list(node.args)
