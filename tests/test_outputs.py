@@ -271,8 +271,8 @@ def test_jupyter_shows_a_column_per_output():
 
 
 def test_a_pipe_in_a_markdown_cell_is_escaped_so_every_row_keeps_its_cells():
-    """A label's | would end a cell, and halfsq's ‖D.v‖ (LaTeX's \\|) would lose its backslash: escaped, every row
-    of each table has its header's cells, and GitHub's math reads \\| back."""
+    """A label's | would end a cell: escaped, every row of each table has its header's cells; halfsq's ‖D.v‖ is
+    \\lVert … \\rVert, with no | (a renderer reads an escaped \\| back as |, a single bar)."""
     spec = {"name": "bars", "inputs": [{"name": "x", "shape": [2], "label": "|x|"}],
             "nodes": [{"name": "z", "op": "halfsq", "inputs": ["x"]}], "output": "z"}
     for graph in (graphcomp.load("fig1.yaml"), graphcomp.from_dict(spec)):
@@ -288,4 +288,4 @@ def test_a_pipe_in_a_markdown_cell_is_escaped_so_every_row_keeps_its_cells():
             elif t.type == "tr_close":
                 tables[-1].append(cells)
         assert tables and all(len(set(rows)) == 1 for rows in tables), tables
-        assert "\\\\|" in text  # \\| in the source: the cell holds \|
+        assert "\\lVert" in text and ("\\|x\\|" in text) == (graph.name == "bars")

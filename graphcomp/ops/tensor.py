@@ -97,7 +97,7 @@ register(Op(
     fwd=lambda m, a: 0.5 * m.total(a * a),
     jvp=lambda m, y, a, ta: m.total(a * ta),
     vjp=lambda m, g, y, a: (g * a,),
-    tex="\\tfrac12 \\|{0}\\|^2",
+    tex="\\tfrac12 \\lVert{{{0}}}\\rVert^2",  # no | in it: Markdown tables split cells at a |
     jvp_tex=lambda shapes: ("\\langle {0}, {t0} \\rangle",),
     vjp_tex=lambda shapes: {0: ("{g} \\cdot {0}",), 1: ("{g} ({0})^\\top",)}.get(len(shapes[0]), ("{g} \\, {0}",)),
     shape=_scalar_out,

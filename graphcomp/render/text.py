@@ -12,7 +12,7 @@ from graphcomp.core.labels import SUBSCRIPTS, SUPERSCRIPTS
 _SUB, _SUP = str.maketrans(*SUBSCRIPTS), str.maketrans(*SUPERSCRIPTS)
 _WORDS = [
     ("\\textstyle", ""), ("\\tfrac12", "½"), ("\\cdot", "·"), ("\\odot", "⊙"), ("\\times", "×"),
-    ("\\top", "T"), ("\\langle", "⟨"), ("\\rangle", "⟩"), ("\\|", "‖"), ("\\,", " "), ("\\quad", "  "), ("\\sum", "Σ"),
+    ("\\top", "T"), ("\\langle", "⟨"), ("\\rangle", "⟩"), ("\\lVert", "‖"), ("\\rVert", "‖"), ("\\|", "‖"), ("\\,", " "), ("\\quad", "  "), ("\\sum", "Σ"),
     ("\\sigma", "σ"), ("\\partial ", "∂"), ("\\nabla", "∇"), ("\\mathbf{1}", "𝟙"), ("\\mathbb{R}", "ℝ"),
     ("\\tanh", "tanh"), ("\\sin", "sin"), ("\\cos", "cos"), ("\\tan", "tan"), ("\\ln", "ln"),
 ]
