@@ -96,7 +96,9 @@ def test_the_index_gives_the_check_command_and_the_filled_sheet_passes_it(cli, t
 
 
 def test_a_blank_sheet_gives_the_inputs_and_no_other_number(cli, tmp_path):
-    _exercise(cli, tmp_path, "eq2.yaml", "--seed", "5", "--students", _roster(tmp_path, "alice\n"))
+    roster = _roster(tmp_path, "alice\n")
+    tmp_path = tmp_path / "out"  # a new folder: exercise refuses one that is not empty (the roster's)
+    _exercise(cli, tmp_path, "eq2.yaml", "--seed", "5", "--students", roster)
     g = load(str(tmp_path / "keys" / "alice.yaml"))
     with open(tmp_path / "alice" / "answers.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -251,7 +253,9 @@ def test_without_graphviz_and_pdflatex_the_text_files_are_written_and_it_says_so
 def test_sheet_and_key_compile_without_an_overfull_box(cli, tmp_path, mode, spec):
     """Also a function of 71 nodes: its tables, taller than a page, go on in tables "(continued)", and its formula,
     70 nested sines wider than the page, is stated as the output of the evaluation trace."""
-    _exercise(cli, tmp_path, *spec, "--seed", "2", "--mode", mode, "--students", _roster(tmp_path, "a_b\n"))
+    roster = _roster(tmp_path, "a_b\n")
+    tmp_path = tmp_path / "out"  # a new folder: exercise refuses one that is not empty (the roster's)
+    _exercise(cli, tmp_path, *spec, "--seed", "2", "--mode", mode, "--students", roster)
     doc = ("\\documentclass[10pt]{article}\n\\usepackage[margin=1in]{geometry}\n\\usepackage{booktabs,amsmath,amssymb}\n"
            "\\begin{document}\n\\input{a_b/exercise.tex}\n\\input{keys/a_b.tex}\n\\end{document}\n")
     (tmp_path / "all.tex").write_text(doc)
@@ -302,7 +306,9 @@ MUTATIONS = [  # (what the student does, the row it lands on, its verdict)
 def test_a_key_with_one_mistake_gets_that_verdict_and_carried_after_it(cli, tmp_path, seed, mistake, node, verdict):
     """A generated key with one row wrong, the student's later rows computed from it: that verdict on that row
     (marked as the place to look), carried on every later row whose number the mistake changed, correct elsewhere."""
-    _exercise(cli, tmp_path, "eq2.yaml", "--seed", seed, "--students", _roster(tmp_path, "alice\n"))
+    roster = _roster(tmp_path, "alice\n")
+    tmp_path = tmp_path / "out"  # a new folder: exercise refuses one that is not empty (the roster's)
+    _exercise(cli, tmp_path, "eq2.yaml", "--seed", seed, "--students", roster)
     t = load(str(tmp_path / "keys" / "alice.yaml")).trace(wrt="x2", mode="reverse")
     truth = _carried_adjoints(t)
     assert truth == pytest.approx({n.name: x for n, x in zip(t.graph.nodes, t.adjoints)})
@@ -338,3 +344,22 @@ def test_running_out_of_distinct_points_says_so(cli, tmp_path):
               "--no-pdf", "-o", tmp_path / "c")
     assert ran.status == 2 and ran.stderr.count("\n") == 1 and "no point left for another student" in ran.stderr
     assert "more --decimals" in ran.stderr and not (tmp_path / "c").exists()
+
+
+def test_a_folder_that_is_not_empty_is_refused_and_left_as_it_was(cli, tmp_path):
+    """A second run into the folder of a first would leave the first's PDFs, drawings and dropped students' keys
+    beside the new files: it is one line, exit status 2, and nothing is written or removed."""
+    out = tmp_path / "sheets"
+    _exercise(cli, out, "eq2.yaml", "--seed", "7", "--students", _roster(tmp_path, "alice\nbob\n"), "--wrt", "x2")
+    before = _files(out)
+    ran = cli("exercise", "eq2.yaml", "--seed", "8", "--students", _roster(tmp_path, "alice\n", "r2.txt"), "--wrt",
+              "x2", "--no-draw", "--no-pdf", "-o", out)
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and "the folder is not empty" in ran.stderr
+    assert "give a new folder, or remove this one first" in ran.stderr
+    assert _files(out) == before
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    ran = cli("exercise", "eq2.yaml", "--seed", "8", "--count", "1", "--no-draw", "--no-pdf", "-o", tmp_path / "other")
+    assert ran.status == 2 and "not empty" in ran.stderr and _files(tmp_path / "other") == {"notes.txt": b"mine"}
+    (tmp_path / "empty").mkdir()  # an empty folder that exists is fine
+    assert _exercise(cli, tmp_path / "empty", "eq2.yaml", "--seed", "8", "--count", "1")[0]["student"] == "student01"

@@ -57,7 +57,7 @@ def register(sub):
     p.add_argument("--decimals", default="1", help="decimals of the drawn input values, 0 to 4 (default: 1)")
     p.add_argument("--no-draw", action="store_true", help="do not draw the graph (graph.png, graph.pdf)")
     p.add_argument("--no-pdf", action="store_true", help="do not build exercise.pdf and the keys' PDFs")
-    p.add_argument("-o", "--output", help="the folder to write into (made if missing); required")
+    p.add_argument("-o", "--output", help="the folder to write into: a new or empty one (made if missing); required")
     p.set_defaults(run=run)
 
 
@@ -117,6 +117,13 @@ def _folder(path):
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise GraphcompError("-o must name a folder (it is made if missing), not a file", file=path)
+    try:
+        full = p.is_dir() and any(p.iterdir())
+    except OSError as exc:
+        raise GraphcompError(f"cannot read the folder: {exc.strerror or exc}", file=path) from None
+    if full:  # a run into it would leave an earlier run's sheets, keys and students beside the new ones
+        raise GraphcompError("-o: the folder is not empty (an earlier run's sheets and keys would stay beside the "
+                             "new ones); give a new folder, or remove this one first", file=path)
     return p
 
 
