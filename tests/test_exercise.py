@@ -184,6 +184,22 @@ def _roster(folder, text, name="roster.txt"):
     (lambda d: ["--students", _roster(d, "alice\nalice\n")], "twice"),
     (lambda d: ["--students", _roster(d, "# nobody\n\n")], "names no student"),
     (lambda d: ["--students", _roster(d, "keys\n")], "not a usable student name"),
+    (lambda d: ["--students", _roster(d, "alice\nanna maria\n")], "line 2: 'anna maria' is not a usable student name: "
+     "it has a space; write anna_maria"),
+    (lambda d: ["--students", _roster(d, "a/b\n")], "'/' may not be in it (a name is a folder name: letters and "
+     "digits (of any script) and . _ @ + -, starting with a letter or digit and not ending with '.', at most 64"),
+    (lambda d: ["--students", _roster(d, "a\\b\n")], "'\\\\' may not be in it"),
+    (lambda d: ["--students", _roster(d, "a\x07b\n")], "'\\x07' may not be in it"),
+    (lambda d: ["--students", _roster(d, "..\n")], "starting with a letter or digit"),
+    (lambda d: ["--students", _roster(d, "-rf\n")], "starting with a letter or digit"),
+    (lambda d: ["--students", _roster(d, "anna.\n")], "not ending with '.'"),
+    (lambda d: ["--students", _roster(d, "x" * 65 + "\n")], "too long"),
+    (lambda d: ["--students", _roster(d, "CON\n")], "CON is a device name on Windows, where no folder can be called "
+     "CON; write CON_"),
+    (lambda d: ["--students", _roster(d, "nul.txt\n")], "nul is a device name on Windows"),
+    (lambda d: ["--students", _roster(d, "Com1\n")], "Com1 is a device name on Windows"),
+    (lambda d: ["--students", _roster(d, "LPT9\n")], "LPT9 is a device name on Windows"),
+    (lambda d: ["--students", _roster(d, "aux\n")], "aux is a device name on Windows"),
     (lambda d: ["--count", "0"], "--count"),
     (lambda d: ["--count", "two"], "whole number"),
     (lambda d: ["--seed", "-1"], "--seed"),
@@ -363,3 +379,16 @@ def test_a_folder_that_is_not_empty_is_refused_and_left_as_it_was(cli, tmp_path)
     assert ran.status == 2 and "not empty" in ran.stderr and _files(tmp_path / "other") == {"notes.txt": b"mine"}
     (tmp_path / "empty").mkdir()  # an empty folder that exists is fine
     assert _exercise(cli, tmp_path / "empty", "eq2.yaml", "--seed", "8", "--count", "1")[0]["student"] == "student01"
+
+
+def test_a_roster_takes_names_in_any_script(cli, tmp_path):
+    """Letters and digits of any script (str.isalnum), NFC-normalised: José typed as e + combining acute is José."""
+    names = ["José", "Zoë", "Σωκράτης", "Żaneta_Ölçü", "李华", "Con_", "Console", "com10"]
+    roster = _roster(tmp_path, "Jose\u0301\n" + "".join(f"{n}\n" for n in names[1:]))
+    out = tmp_path / "out"
+    rows = _exercise(cli, out, "eq2.yaml", "--seed", "3", "--students", roster, "--wrt", "x2")
+    assert [r["student"] for r in rows] == names
+    for row in rows:
+        assert (out / row["student"] / "answers.csv").is_file() and (out / row["key"]).is_file()
+        (out / row["student"] / "answers.csv").write_bytes((out / "keys" / f"{row['student']}.csv").read_bytes())
+        assert cli(*row["check"].split()[1:], cwd=out).status == 0, row["check"]
