@@ -176,6 +176,24 @@ def _roster(folder, text, name="roster.txt"):
     return str(path)
 
 
+REFUSED_NAMES = [  # a roster's text, and what the message says
+    ("alice\nanna maria\n", "line 2: 'anna maria' is not a usable student name: it has a space; write anna_maria"),
+    ("a/b\n", "'/' may not be in it (a name is a folder name: letters and digits (of any script) and . _ @ + -, "
+     "starting with a letter or digit and not ending with '.', at most 64"),
+    ("a\\b\n", "'\\\\' may not be in it"),
+    ("a\x07b\n", "'\\x07' may not be in it"),
+    ("..\n", "starting with a letter or digit"),
+    ("-rf\n", "starting with a letter or digit"),
+    ("anna.\n", "not ending with '.'"),
+    ("x" * 65 + "\n", "too long"),
+    ("CON\n", "CON is a device name on Windows, where no folder can be called CON; write CON_"),
+    ("nul.txt\n", "nul is a device name on Windows"),
+    ("Com1\n", "Com1 is a device name on Windows"),
+    ("LPT9\n", "LPT9 is a device name on Windows"),
+    ("aux\n", "aux is a device name on Windows"),
+]
+
+
 @pytest.mark.parametrize("make_args, says", [
     (lambda d: ["--students", str(d / "nobody.txt")], "cannot read"),
     (lambda d: ["--students", str(d)], "directory"),
@@ -184,22 +202,7 @@ def _roster(folder, text, name="roster.txt"):
     (lambda d: ["--students", _roster(d, "alice\nalice\n")], "twice"),
     (lambda d: ["--students", _roster(d, "# nobody\n\n")], "names no student"),
     (lambda d: ["--students", _roster(d, "keys\n")], "not a usable student name"),
-    (lambda d: ["--students", _roster(d, "alice\nanna maria\n")], "line 2: 'anna maria' is not a usable student name: "
-     "it has a space; write anna_maria"),
-    (lambda d: ["--students", _roster(d, "a/b\n")], "'/' may not be in it (a name is a folder name: letters and "
-     "digits (of any script) and . _ @ + -, starting with a letter or digit and not ending with '.', at most 64"),
-    (lambda d: ["--students", _roster(d, "a\\b\n")], "'\\\\' may not be in it"),
-    (lambda d: ["--students", _roster(d, "a\x07b\n")], "'\\x07' may not be in it"),
-    (lambda d: ["--students", _roster(d, "..\n")], "starting with a letter or digit"),
-    (lambda d: ["--students", _roster(d, "-rf\n")], "starting with a letter or digit"),
-    (lambda d: ["--students", _roster(d, "anna.\n")], "not ending with '.'"),
-    (lambda d: ["--students", _roster(d, "x" * 65 + "\n")], "too long"),
-    (lambda d: ["--students", _roster(d, "CON\n")], "CON is a device name on Windows, where no folder can be called "
-     "CON; write CON_"),
-    (lambda d: ["--students", _roster(d, "nul.txt\n")], "nul is a device name on Windows"),
-    (lambda d: ["--students", _roster(d, "Com1\n")], "Com1 is a device name on Windows"),
-    (lambda d: ["--students", _roster(d, "LPT9\n")], "LPT9 is a device name on Windows"),
-    (lambda d: ["--students", _roster(d, "aux\n")], "aux is a device name on Windows"),
+    *[(lambda d, text=text: ["--students", _roster(d, text)], says) for text, says in REFUSED_NAMES],
     (lambda d: ["--count", "0"], "--count"),
     (lambda d: ["--count", "two"], "whole number"),
     (lambda d: ["--seed", "-1"], "--seed"),
