@@ -137,7 +137,7 @@ def test_drawn_points_stay_in_every_ops_domain(cli, tmp_path):
     rows = _exercise(cli, tmp_path, "--expr", "log(x - 1) + sqrt(y)/x", "--at", "x=1.2,y=0.1", "--seed", "1",
                      "--count", "20", "--decimals", "2")
     for r in rows:
-        point = dict(p.split("=") for p in r["point"].split(";"))
+        point = dict(p.split("=") for p in r["point"].split(","))
         assert float(point["x"]) > 1 and float(point["y"]) >= 0
 
 
@@ -395,3 +395,21 @@ def test_a_roster_takes_names_in_any_script(cli, tmp_path):
         assert (out / row["student"] / "answers.csv").is_file() and (out / row["key"]).is_file()
         (out / row["student"] / "answers.csv").write_bytes((out / "keys" / f"{row['student']}.csv").read_bytes())
         assert cli(*row["check"].split()[1:], cwd=out).status == 0, row["check"]
+
+
+def test_the_index_gives_each_point_as_at_takes_it(cli, tmp_path):
+    """x1=0.8,x2=1.1,x3=1.4 (the csv module quotes it): pasted into --at, trace evaluates that student's key."""
+    rows = _exercise(cli, tmp_path / "out", "eq2.yaml", "--seed", "7", "--count", "2", "--wrt", "x2")
+    raw = (tmp_path / "out" / "index.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert f',"{rows[0]["point"]}",' in raw and ";" not in rows[0]["point"]
+    for row in rows:
+        g = load(str(tmp_path / "out" / row["key"]))
+        assert row["point"] == ",".join(f"{n}={g.node(n).value:g}" for n in g.input_names)  # 1.5, 1 (not 1.0)
+        same = cli("trace", "eq2.yaml", "--at", row["point"], "--wrt", "x2", "--format", "csv")
+        key = cli("trace", row["key"], "--wrt", "x2", "--format", "csv", cwd=tmp_path / "out")
+        assert same.status == key.status == 0 and same.stdout == key.stdout, same.stderr
+    big = _exercise(cli, tmp_path / "big", "--expr", "sqrt(x)", "--at", "x=5000", "--decimals", "4", "--seed", "1",
+                    "--count", "3")  # x = 6123.4567, say, which %g would give as 6123.46
+    for row in big:
+        x = load(str(tmp_path / "big" / row["key"])).node("x").value
+        assert row["point"] == f"x={x!r}" and len(row["point"]) > len(f"x={x:g}")

@@ -2,8 +2,8 @@
 
 DIR/<student>/ holds what is handed out (exercise.md, exercise.tex, answers.csv to fill in, and where Graphviz and
 pdflatex are installed graph.png, graph.pdf and exercise.pdf); DIR/keys/ what is kept (<student>.yaml, the spec
-`check` grades with, and the filled tables <student>.md, .tex, .csv, .pdf); DIR/index.csv the seed, the point and
-the check command of every student. How the points are drawn: graphcomp.problems.exercise.
+`check` grades with, and the filled tables <student>.md, .tex, .csv, .pdf); DIR/index.csv the seed, the point (as
+--at takes it: x1=0.8,x2=1.1) and the check command of every student. How the points are drawn: graphcomp.problems.exercise.
 """
 import shutil
 import tempfile
@@ -138,6 +138,12 @@ def _random_shape(args):
     return n_inputs, n_ops, ops_from
 
 
+def _number(x):
+    """x as index.csv gives it: as short as %g, or every digit where %g would round it (a point pastes into --at)."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(x)
+
+
 def _modes(mode):
     return ("forward", "reverse") if mode == "both" else (mode,)
 
@@ -248,7 +254,7 @@ def run(args):
         files |= _extras(args, name, traces, wrt, title, cache, notes)
         check = " ; ".join(f"graphcomp check keys/{name}.yaml --wrt {wrt} --mode {m} {_answers(name, m, modes)}"
                            for m in modes)
-        index.append([name, own, ";".join(f"{k}={v:g}" for k, v in point.items()), f"{name}/",
+        index.append([name, own, ",".join(f"{k}={_number(v)}" for k, v in point.items()), f"{name}/",
                       f"keys/{name}.yaml", check])
     files[out / "index.csv"] = csv_lines([["student", "seed", "point", "sheet", "key", "check"], *index])
     for path, content in files.items():
