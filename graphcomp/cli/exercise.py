@@ -3,7 +3,8 @@
 DIR/<student>/ holds what is handed out (exercise.md, exercise.tex, answers.csv to fill in, and where Graphviz and
 pdflatex are installed graph.png, graph.pdf and exercise.pdf); DIR/keys/ what is kept (<student>.yaml, the spec
 `check` grades with, and the filled tables <student>.md, .tex, .csv, .pdf); DIR/index.csv the seed, the point (as
---at takes it: x1=0.8,x2=1.1) and the check command of every student. How the points are drawn: graphcomp.problems.exercise.
+--at takes it: x1=0.8,x2=1.1) and the check command of every student. How the points are drawn:
+graphcomp.problems.exercise.
 """
 import shutil
 import tempfile
