@@ -11,6 +11,7 @@ from graphcomp.frontends import answers
 from graphcomp.frontends.spec import load
 from graphcomp.problems.check import check
 from graphcomp.render import sheet
+from graphcomp.render.text import tex_to_text
 
 EQ2 = "(x1*x2*sin(x3) + exp(x1*x2))/x3"
 GRAPHS = [("eq2.yaml",), ("--expr", EQ2, "--at", "x1=1,x2=1.5,x3=2"),
@@ -413,3 +414,19 @@ def test_the_index_gives_each_point_as_at_takes_it(cli, tmp_path):
     for row in big:
         x = load(str(tmp_path / "big" / row["key"])).node("x").value
         assert row["point"] == f"x={x!r}" and len(row["point"]) > len(f"x={x:g}")
+
+
+@pytest.mark.parametrize("mode, derivative", [("reverse", "\\bar{v}_{-1}"), ("forward", "\\dot{v}_{6}")])
+def test_the_task_names_the_rows_that_hold_f_and_its_derivative(mode, derivative):
+    """The answers have no row for f or ∂f/∂x₂: the task says which rows they are, in the tables' own symbols."""
+    t = load("graphs/eq2.yaml").trace(wrt="x2", mode=mode)
+    said = sheet.task(t, "x2")
+    assert "Then give" not in said
+    assert "$f$ is the value of the output, $v_{6}$" in said and "partial x_{2}$ is the" in said
+    assert f"${derivative}$" in said
+    assert ("seed $\\dot{v}_{-1} = 1$" in said) == (mode == "forward")
+    blank = sheet.blank_csv(t)
+    for symbol in ("v₆", tex_to_text(derivative)):  # rows of the table to fill
+        assert f",{symbol}," in blank
+    plain = sheet.task(graphcomp.parse_expr("sin(x)*y", at={"x": 1.0, "y": 2.0}).trace(wrt="y", mode=mode), "y")
+    assert ("$\\bar{v}_{0}$" if mode == "reverse" else "$\\dot{v}_{2}$") in plain, plain  # y is v₀
