@@ -11,6 +11,7 @@ from graphcomp.frontends import answers
 from graphcomp.frontends.spec import load
 from graphcomp.problems.check import check
 from graphcomp.render import sheet
+from graphcomp.render.text import tex_to_text
 
 EQ2 = "(x1*x2*sin(x3) + exp(x1*x2))/x3"
 GRAPHS = [("eq2.yaml",), ("--expr", EQ2, "--at", "x1=1,x2=1.5,x3=2"),
@@ -96,7 +97,9 @@ def test_the_index_gives_the_check_command_and_the_filled_sheet_passes_it(cli, t
 
 
 def test_a_blank_sheet_gives_the_inputs_and_no_other_number(cli, tmp_path):
-    _exercise(cli, tmp_path, "eq2.yaml", "--seed", "5", "--students", _roster(tmp_path, "alice\n"))
+    roster = _roster(tmp_path, "alice\n")
+    tmp_path = tmp_path / "out"  # a new folder: exercise refuses one that is not empty (the roster's)
+    _exercise(cli, tmp_path, "eq2.yaml", "--seed", "5", "--students", roster)
     g = load(str(tmp_path / "keys" / "alice.yaml"))
     with open(tmp_path / "alice" / "answers.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -135,7 +138,7 @@ def test_drawn_points_stay_in_every_ops_domain(cli, tmp_path):
     rows = _exercise(cli, tmp_path, "--expr", "log(x - 1) + sqrt(y)/x", "--at", "x=1.2,y=0.1", "--seed", "1",
                      "--count", "20", "--decimals", "2")
     for r in rows:
-        point = dict(p.split("=") for p in r["point"].split(";"))
+        point = dict(p.split("=") for p in r["point"].split(","))
         assert float(point["x"]) > 1 and float(point["y"]) >= 0
 
 
@@ -174,6 +177,24 @@ def _roster(folder, text, name="roster.txt"):
     return str(path)
 
 
+REFUSED_NAMES = [  # a roster's text, and what the message says
+    ("alice\nanna maria\n", "line 2: 'anna maria' is not a usable student name: it has a space; write anna_maria"),
+    ("a/b\n", "'/' may not be in it (a name is a folder name: letters and digits (of any script) and . _ @ + -, "
+     "starting with a letter or digit and not ending with '.', at most 64"),
+    ("a\\b\n", "'\\\\' may not be in it"),
+    ("a\x07b\n", "'\\x07' may not be in it"),
+    ("..\n", "starting with a letter or digit"),
+    ("-rf\n", "starting with a letter or digit"),
+    ("anna.\n", "not ending with '.'"),
+    ("x" * 65 + "\n", "too long"),
+    ("CON\n", "CON is a device name on Windows, where no folder can be called CON; write CON_"),
+    ("nul.txt\n", "nul is a device name on Windows"),
+    ("Com1\n", "Com1 is a device name on Windows"),
+    ("LPT9\n", "LPT9 is a device name on Windows"),
+    ("aux\n", "aux is a device name on Windows"),
+]
+
+
 @pytest.mark.parametrize("make_args, says", [
     (lambda d: ["--students", str(d / "nobody.txt")], "cannot read"),
     (lambda d: ["--students", str(d)], "directory"),
@@ -182,6 +203,7 @@ def _roster(folder, text, name="roster.txt"):
     (lambda d: ["--students", _roster(d, "alice\nalice\n")], "twice"),
     (lambda d: ["--students", _roster(d, "# nobody\n\n")], "names no student"),
     (lambda d: ["--students", _roster(d, "keys\n")], "not a usable student name"),
+    *[(lambda d, text=text: ["--students", _roster(d, text)], says) for text, says in REFUSED_NAMES],
     (lambda d: ["--count", "0"], "--count"),
     (lambda d: ["--count", "two"], "whole number"),
     (lambda d: ["--seed", "-1"], "--seed"),
@@ -251,7 +273,9 @@ def test_without_graphviz_and_pdflatex_the_text_files_are_written_and_it_says_so
 def test_sheet_and_key_compile_without_an_overfull_box(cli, tmp_path, mode, spec):
     """Also a function of 71 nodes: its tables, taller than a page, go on in tables "(continued)", and its formula,
     70 nested sines wider than the page, is stated as the output of the evaluation trace."""
-    _exercise(cli, tmp_path, *spec, "--seed", "2", "--mode", mode, "--students", _roster(tmp_path, "a_b\n"))
+    roster = _roster(tmp_path, "a_b\n")
+    tmp_path = tmp_path / "out"  # a new folder: exercise refuses one that is not empty (the roster's)
+    _exercise(cli, tmp_path, *spec, "--seed", "2", "--mode", mode, "--students", roster)
     doc = ("\\documentclass[10pt]{article}\n\\usepackage[margin=1in]{geometry}\n\\usepackage{booktabs,amsmath,amssymb}\n"
            "\\begin{document}\n\\input{a_b/exercise.tex}\n\\input{keys/a_b.tex}\n\\end{document}\n")
     (tmp_path / "all.tex").write_text(doc)
@@ -302,7 +326,9 @@ MUTATIONS = [  # (what the student does, the row it lands on, its verdict)
 def test_a_key_with_one_mistake_gets_that_verdict_and_carried_after_it(cli, tmp_path, seed, mistake, node, verdict):
     """A generated key with one row wrong, the student's later rows computed from it: that verdict on that row
     (marked as the place to look), carried on every later row whose number the mistake changed, correct elsewhere."""
-    _exercise(cli, tmp_path, "eq2.yaml", "--seed", seed, "--students", _roster(tmp_path, "alice\n"))
+    roster = _roster(tmp_path, "alice\n")
+    tmp_path = tmp_path / "out"  # a new folder: exercise refuses one that is not empty (the roster's)
+    _exercise(cli, tmp_path, "eq2.yaml", "--seed", seed, "--students", roster)
     t = load(str(tmp_path / "keys" / "alice.yaml")).trace(wrt="x2", mode="reverse")
     truth = _carried_adjoints(t)
     assert truth == pytest.approx({n.name: x for n, x in zip(t.graph.nodes, t.adjoints)})
@@ -338,3 +364,69 @@ def test_running_out_of_distinct_points_says_so(cli, tmp_path):
               "--no-pdf", "-o", tmp_path / "c")
     assert ran.status == 2 and ran.stderr.count("\n") == 1 and "no point left for another student" in ran.stderr
     assert "more --decimals" in ran.stderr and not (tmp_path / "c").exists()
+
+
+def test_a_folder_that_is_not_empty_is_refused_and_left_as_it_was(cli, tmp_path):
+    """A second run into the folder of a first would leave the first's PDFs, drawings and dropped students' keys
+    beside the new files: it is one line, exit status 2, and nothing is written or removed."""
+    out = tmp_path / "sheets"
+    _exercise(cli, out, "eq2.yaml", "--seed", "7", "--students", _roster(tmp_path, "alice\nbob\n"), "--wrt", "x2")
+    before = _files(out)
+    ran = cli("exercise", "eq2.yaml", "--seed", "8", "--students", _roster(tmp_path, "alice\n", "r2.txt"), "--wrt",
+              "x2", "--no-draw", "--no-pdf", "-o", out)
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and "the folder is not empty" in ran.stderr
+    assert "give a new folder, or remove this one first" in ran.stderr
+    assert _files(out) == before
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    ran = cli("exercise", "eq2.yaml", "--seed", "8", "--count", "1", "--no-draw", "--no-pdf", "-o", tmp_path / "other")
+    assert ran.status == 2 and "not empty" in ran.stderr and _files(tmp_path / "other") == {"notes.txt": b"mine"}
+    (tmp_path / "empty").mkdir()  # an empty folder that exists is fine
+    assert _exercise(cli, tmp_path / "empty", "eq2.yaml", "--seed", "8", "--count", "1")[0]["student"] == "student01"
+
+
+def test_a_roster_takes_names_in_any_script(cli, tmp_path):
+    """Letters and digits of any script (str.isalnum), NFC-normalised: José typed as e + combining acute is José."""
+    names = ["José", "Zoë", "Σωκράτης", "Żaneta_Ölçü", "李华", "Con_", "Console", "com10"]
+    roster = _roster(tmp_path, "Jose\u0301\n" + "".join(f"{n}\n" for n in names[1:]))
+    out = tmp_path / "out"
+    rows = _exercise(cli, out, "eq2.yaml", "--seed", "3", "--students", roster, "--wrt", "x2")
+    assert [r["student"] for r in rows] == names
+    for row in rows:
+        assert (out / row["student"] / "answers.csv").is_file() and (out / row["key"]).is_file()
+        (out / row["student"] / "answers.csv").write_bytes((out / "keys" / f"{row['student']}.csv").read_bytes())
+        assert cli(*row["check"].split()[1:], cwd=out).status == 0, row["check"]
+
+
+def test_the_index_gives_each_point_as_at_takes_it(cli, tmp_path):
+    """x1=0.8,x2=1.1,x3=1.4 (the csv module quotes it): pasted into --at, trace evaluates that student's key."""
+    rows = _exercise(cli, tmp_path / "out", "eq2.yaml", "--seed", "7", "--count", "2", "--wrt", "x2")
+    raw = (tmp_path / "out" / "index.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert f',"{rows[0]["point"]}",' in raw and ";" not in rows[0]["point"]
+    for row in rows:
+        g = load(str(tmp_path / "out" / row["key"]))
+        assert row["point"] == ",".join(f"{n}={g.node(n).value:g}" for n in g.input_names)  # 1.5, 1 (not 1.0)
+        same = cli("trace", "eq2.yaml", "--at", row["point"], "--wrt", "x2", "--format", "csv")
+        key = cli("trace", row["key"], "--wrt", "x2", "--format", "csv", cwd=tmp_path / "out")
+        assert same.status == key.status == 0 and same.stdout == key.stdout, same.stderr
+    big = _exercise(cli, tmp_path / "big", "--expr", "sqrt(x)", "--at", "x=5000", "--decimals", "4", "--seed", "1",
+                    "--count", "3")  # x = 6123.4567, say, which %g would give as 6123.46
+    for row in big:
+        x = load(str(tmp_path / "big" / row["key"])).node("x").value
+        assert row["point"] == f"x={x!r}" and len(row["point"]) > len(f"x={x:g}")
+
+
+@pytest.mark.parametrize("mode, derivative", [("reverse", "\\bar{v}_{-1}"), ("forward", "\\dot{v}_{6}")])
+def test_the_task_names_the_rows_that_hold_f_and_its_derivative(mode, derivative):
+    """The answers have no row for f or ∂f/∂x₂: the task says which rows they are, in the tables' own symbols."""
+    t = load("graphs/eq2.yaml").trace(wrt="x2", mode=mode)
+    said = sheet.task(t, "x2")
+    assert "Then give" not in said
+    assert "$f$ is the value of the output, $v_{6}$" in said and "partial x_{2}$ is the" in said
+    assert f"${derivative}$" in said
+    assert ("seed $\\dot{v}_{-1} = 1$" in said) == (mode == "forward")
+    blank = sheet.blank_csv(t)
+    for symbol in ("v₆", tex_to_text(derivative)):  # rows of the table to fill
+        assert f",{symbol}," in blank
+    plain = sheet.task(graphcomp.parse_expr("sin(x)*y", at={"x": 1.0, "y": 2.0}).trace(wrt="y", mode=mode), "y")
+    assert ("$\\bar{v}_{0}$" if mode == "reverse" else "$\\dot{v}_{2}$") in plain, plain  # y is v₀

@@ -113,18 +113,23 @@ def seed_arg(text):
 
 def parse_assignments(text, what="--at"):
     """'x1=1,x2=1.5' → {'x1': 1.0, 'x2': 1.5}; anything else is a GraphcompError."""
-    out = {}
+    out, before = {}, None
     for part in filter(None, (s.strip() for s in text.split(","))):
         name, eq, value = part.partition("=")
         name = name.strip()
         if not eq or not name:
-            raise GraphcompError(f"{what}: '{shorten(part)}' is not of the form name=value (e.g. {what} x1=1,x2=1.5)")
+            comma = (f"; if the comma is a decimal comma, write {shorten(before + '.' + part)}"
+                     if part.isdigit() and before and before.strip().lstrip("+-").isdigit() else "")
+            raise GraphcompError(f"{what}: '{shorten(part)}' is not of the form name=value (e.g. {what} x1=1,x2=1.5)"
+                                 f"{comma}")
         if name in out:
             raise GraphcompError(f"{what}: '{shorten(name)}' is given twice")
         try:
             out[name] = parse_float(value)
         except ValueError as exc:
-            raise GraphcompError(f"{what}: {exc} (in '{shorten(part)}')") from None
+            semicolon = "; separate the values with commas: x1=1,x2=2" if ";" in value and "=" in value else ""
+            raise GraphcompError(f"{what}: {exc} (in '{shorten(part)}'){semicolon}") from None
+        before = value
         if not np.isfinite(out[name]):
             raise GraphcompError(f"{what}: '{shorten(part)}' is not a finite number")
     if not out:

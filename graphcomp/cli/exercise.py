@@ -2,8 +2,9 @@
 
 DIR/<student>/ holds what is handed out (exercise.md, exercise.tex, answers.csv to fill in, and where Graphviz and
 pdflatex are installed graph.png, graph.pdf and exercise.pdf); DIR/keys/ what is kept (<student>.yaml, the spec
-`check` grades with, and the filled tables <student>.md, .tex, .csv, .pdf); DIR/index.csv the seed, the point and
-the check command of every student. How the points are drawn: graphcomp.problems.exercise.
+`check` grades with, and the filled tables <student>.md, .tex, .csv, .pdf); DIR/index.csv the seed, the point (as
+--at takes it: x1=0.8,x2=1.1) and the check command of every student. How the points are drawn:
+graphcomp.problems.exercise.
 """
 import shutil
 import tempfile
@@ -57,7 +58,7 @@ def register(sub):
     p.add_argument("--decimals", default="1", help="decimals of the drawn input values, 0 to 4 (default: 1)")
     p.add_argument("--no-draw", action="store_true", help="do not draw the graph (graph.png, graph.pdf)")
     p.add_argument("--no-pdf", action="store_true", help="do not build exercise.pdf and the keys' PDFs")
-    p.add_argument("-o", "--output", help="the folder to write into (made if missing); required")
+    p.add_argument("-o", "--output", help="the folder to write into: a new or empty one (made if missing); required")
     p.set_defaults(run=run)
 
 
@@ -117,6 +118,13 @@ def _folder(path):
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise GraphcompError("-o must name a folder (it is made if missing), not a file", file=path)
+    try:
+        full = p.is_dir() and any(p.iterdir())
+    except OSError as exc:
+        raise GraphcompError(f"cannot read the folder: {exc.strerror or exc}", file=path) from None
+    if full:  # a run into it would leave an earlier run's sheets, keys and students beside the new ones
+        raise GraphcompError("-o: the folder is not empty (an earlier run's sheets and keys would stay beside the "
+                             "new ones); give a new folder, or remove this one first", file=path)
     return p
 
 
@@ -129,6 +137,12 @@ def _random_shape(args):
     if n_inputs > 1 and all(exercise.REGISTRY[op].arity == 1 for op in ops_from):
         raise GraphcompError(f"--ops-from {','.join(ops_from)}: {n_inputs} inputs need an op of two arguments")
     return n_inputs, n_ops, ops_from
+
+
+def _number(x):
+    """x as index.csv gives it: as short as %g, or every digit where %g would round it (a point pastes into --at)."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(x)
 
 
 def _modes(mode):
@@ -241,7 +255,7 @@ def run(args):
         files |= _extras(args, name, traces, wrt, title, cache, notes)
         check = " ; ".join(f"graphcomp check keys/{name}.yaml --wrt {wrt} --mode {m} {_answers(name, m, modes)}"
                            for m in modes)
-        index.append([name, own, ";".join(f"{k}={v:g}" for k, v in point.items()), f"{name}/",
+        index.append([name, own, ",".join(f"{k}={_number(v)}" for k, v in point.items()), f"{name}/",
                       f"keys/{name}.yaml", check])
     files[out / "index.csv"] = csv_lines([["student", "seed", "point", "sheet", "key", "check"], *index])
     for path, content in files.items():

@@ -14,7 +14,7 @@ kept when every input and node reaches the last one and some node feeds two or m
 """
 import hashlib
 import math
-import re
+import unicodedata
 
 import numpy as np
 
@@ -24,8 +24,13 @@ from graphcomp.ops import REGISTRY
 
 DRAWS = 1000  # draws tried per student before giving up
 SMALL, LARGE = 1e-3, 1e4  # a nonzero number below SMALL or above LARGE does not print comfortably at 4 decimals
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}\Z")
+NAME_CHARS = "._@+-"  # beside letters and digits of any script (str.isalnum) and, after the first, combining marks
+NAME_CHARACTERS, NAME_BYTES = 64, 128  # keys/NAME_forward.csv stays well within a file name's 255 bytes
 RESERVED = {"keys", "index.csv"}
+# names Windows keeps for devices, with any extension (NUL.txt): no file or folder can have them there
+DEVICES = {"con", "prn", "aux", "nul", *(f"{d}{k}" for d in ("com", "lpt") for k in "123456789¹²³")}
+NAME_RULE = (f"a name is a folder name: letters and digits (of any script) and {' '.join(NAME_CHARS)}, "
+             f"starting with a letter or digit and not ending with '.', at most {NAME_CHARACTERS} characters")
 OPS_FROM = ("mul", "add", "sin", "exp", "div", "log")  # the default ops of a random function
 
 
@@ -43,6 +48,29 @@ def count_names(n):
 MAX_STUDENTS = 10_000  # a roster's, as --count's
 
 
+def name_problem(name):
+    """Why `name` (NFC) cannot be a student's folder name, in words, or None if it can."""
+    bad = next((c for c in name if not (c.isalnum() or c in NAME_CHARS or unicodedata.category(c).startswith("M"))),
+               None)
+    if bad is not None and bad.isspace():
+        space = "a space" if bad == " " else f"white space ({bad!r})"
+        return (f"it has {space}; write {'_'.join(name.split())} (the name is a folder name and is written unquoted "
+                "in the check command)")
+    if bad is not None:
+        return f"{bad!r} may not be in it ({NAME_RULE})"
+    if not name[0].isalnum() or name.endswith("."):
+        return NAME_RULE
+    if len(name) > NAME_CHARACTERS or len(name.encode("utf-8")) > NAME_BYTES:
+        return f"it is too long ({NAME_RULE}, {NAME_BYTES} bytes as UTF-8)"
+    if name.lower() in RESERVED:
+        by = "the keys" if name.lower() == "keys" else "the index"
+        return f"{name.lower()} is taken in the output folder (by {by})"
+    if name.split(".")[0].lower() in DEVICES:
+        return (f"{name.split('.')[0]} is a device name on Windows, where no folder can be called {name}; "
+                f"write {name.split('.')[0]}_ or another spelling")
+    return None
+
+
 def roster_names(text, file):
     """The student names in a roster's text: one a line; blank lines and lines starting with # are skipped."""
     names, seen = [], {}
@@ -50,9 +78,10 @@ def roster_names(text, file):
         name = raw.strip()
         if not name or name.startswith("#"):
             continue
-        if not NAME.match(name) or name.lower() in RESERVED:
-            raise GraphcompError(f"line {line}: {name[:40]!r} is not a usable student name (letters, digits and . _ @ + -, "
-                                 "at most 64, starting with a letter or digit; not 'keys')", file=file)
+        name = unicodedata.normalize("NFC", name)  # José typed either way is one name, one folder
+        why = name_problem(name)
+        if why:
+            raise GraphcompError(f"line {line}: {name[:40]!r} is not a usable student name: {why}", file=file)
         if name.lower() in seen:  # Alice and alice: one folder where file names ignore case
             raise GraphcompError(f"line {line}: {name!r} is listed twice (first on line {seen[name.lower()]}, "
                                  "letter case aside)", file=file)

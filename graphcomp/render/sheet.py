@@ -11,7 +11,7 @@ import io
 from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, INPUT
 from graphcomp.render import tables
-from graphcomp.render.rows import fill, forward_tex
+from graphcomp.render.rows import deriv_sym, fill, forward_tex, value_sym
 from graphcomp.render.text import csv_lines, fmt_number, tex_to_text, text_to_tex
 
 BLANK_TEX = "\\rule{4em}{0.4pt}"  # a line to write the number on
@@ -77,19 +77,24 @@ def _point_tex(trace):
 
 
 def task(trace, wrt):
-    """What to compute, in words (Markdown with $LaTeX$)."""
-    x = default_label(wrt)
+    """What to compute, in words (Markdown with $LaTeX$), naming f and ∂f/∂x by the rows of the tables that hold
+    them, in the trace's own symbols (v₆, v̄₋₁, v̇₆): the answers file has no row of its own for either."""
+    graph = trace.graph
+    x, out, i = default_label(wrt), graph.output, graph.inputs[graph.input_names.index(wrt)]
+    f = f"$f$ is the value of the output, ${value_sym(graph, out)}$"
     if trace.mode == "forward":
-        how = (f"the evaluation trace and, beside it, the tangent trace for the seed $\\dot{{{x}}} = 1$ (every other "
-               "input's tangent 0), row by row")
-        result = f"$f$ and $\\partial f/\\partial {x}$"
+        how = (f"the evaluation trace and, beside it, the tangent trace for the seed ${deriv_sym(graph, i, 'tangent')}"
+               f" = 1$ (the tangent of ${x}$; every other input's tangent 0), row by row")
+        result = f"{f}, and $\\partial f/\\partial {x}$ is the output's tangent, ${deriv_sym(graph, out, 'tangent')}$"
     else:
         how = ("the evaluation trace (forward pass), then the adjoint trace in reverse evaluation order, one step "
                "per edge as in the lecture: the first contribution to a node assigns its adjoint "
                "($\\bar v_j = \\bar v_i\\, \\partial v_i/\\partial v_j$), each later one adds to it "
                "($\\bar v_j = \\bar v_j + \\bar v_i\\, \\partial v_i/\\partial v_j$)")
-        result = f"$f$ and $\\partial f/\\partial {x}$ (every input's adjoint is a partial derivative of $f$)"
-    return f"Fill in {how}. Write every number to 4 decimals. Then give {result}."
+        result = (f"{f}, and $\\partial f/\\partial {x}$ is the adjoint of ${x}$, ${deriv_sym(graph, i, 'adjoint')}$ "
+                  "after its last step (every input's adjoint is a partial derivative of $f$)")
+    return (f"Fill in {how}. Write every number to 4 decimals. The tables hold $f$ and $\\partial f/\\partial {x}$ "
+            f"(the answers have no rows of their own for them): {result}.")
 
 
 def _label(traces, k, bold):
