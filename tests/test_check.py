@@ -478,3 +478,15 @@ def test_a_row_with_too_few_decimals_after_a_wrong_one_is_not_carried():
     assert row.verdict == "rounding" and "give 4" in row.why and "12.1825" in row.why, row.why
     carried = _row(_grade(_swap(text, "v3 = 12", f"v3 = {math.exp(2.5):.4f}"), "value"), "v₃")
     assert carried.verdict == "carried"
+
+
+# ---- found by an instructor's review -----------------------------------------------------------------------------
+
+
+def test_the_footer_gives_the_rounding_of_the_digits_asked(cli, tmp_path):
+    rows = [ln.split(" = ") for ln in SUMMED.replace("−", "-").splitlines()]
+    path = _bad(tmp_path, "d2.txt", "".join(f"{name} = {float(x):.2f}\n" for name, x in rows))
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", "--digits", "2", path, env={"COLUMNS": "300"})
+    assert "(2 decimals: ±0.005)" in ran.stdout and "4 decimals" not in ran.stdout, ran.stdout
+    report = _grade(SUMMED, digits=0)
+    assert "(0 decimals: ±0.5)" in feedback.render(report, "markdown")
