@@ -490,3 +490,10 @@ def test_the_footer_gives_the_rounding_of_the_digits_asked(cli, tmp_path):
     assert "(2 decimals: ±0.005)" in ran.stdout and "4 decimals" not in ran.stdout, ran.stdout
     report = _grade(SUMMED, digits=0)
     assert "(0 decimals: ±0.5)" in feedback.render(report, "markdown")
+
+
+def test_a_pdf_submission_is_one_line_asking_for_the_source(cli, tmp_path):
+    path = _bad(tmp_path, "sub.pdf", b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Length 5 >>\nstream\n\0\0\0\n")
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", path)
+    assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1, ran.stderr
+    assert "a PDF is not read" in ran.stderr and ".tex, .md or .csv" in ran.stderr and "NUL" not in ran.stderr

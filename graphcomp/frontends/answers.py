@@ -659,6 +659,8 @@ def read(path, fmt=None):
         whole = not fh.read(1)
     if not head.strip() and whole:
         raise GraphcompError("the file is empty", file=path)
+    if head.startswith(b"%PDF"):
+        raise GraphcompError("a PDF is not read: give the .tex, .md or .csv the answers were written in", file=path)
     if b"\0" in head:
         raise GraphcompError("not a text file (it holds NUL bytes)", file=path)
     return Answers(path, fmt or detect(path, head.decode("utf-8-sig", errors="replace")), lambda: _decoded(path))
