@@ -39,6 +39,7 @@ CORRECT, CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRON
     "correct", "carried", "rounding", "sign", "missing contribution", "wrong local partial", "transposed", "shape",
     "wrong value", "missing", "unknown")
 CAUSES = (CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG)
+TENSOR_MODES = "a tensor graph is checked in reverse mode (each node's .v and .d) or value mode (.v): --mode reverse"
 SPREAD_ENTRIES = 400  # up to this many entries, a tensor row's rounding spread is found entry by entry
 ROUNDINGS = 32  # beyond, the spread is estimated from this many random roundings
 
@@ -563,9 +564,7 @@ def check(trace, answers, *, digits=4, rtol=0.0):
     in forward or reverse mode, a tensor one in reverse mode (each node's .v and .d, entry by entry); either in value
     mode (a trace of mode 'value': the values alone)."""
     if not trace.graph.scalar and trace.tangents is not None:
-        raise GraphcompError("a tensor graph is checked in reverse mode (each node's .v and .d) or value mode (.v): "
-                             "--mode reverse",
-                             file=trace.graph.file)
+        raise GraphcompError(TENSOR_MODES, file=trace.graph.file)
     if not 0 <= rtol < 1 or math.isnan(rtol):
         raise GraphcompError(f"--rtol must be between 0 and 1, not {rtol}")
     grader = _Grader(trace, answers, digits, rtol)
