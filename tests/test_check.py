@@ -497,3 +497,15 @@ def test_a_pdf_submission_is_one_line_asking_for_the_source(cli, tmp_path):
     ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", path)
     assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1, ran.stderr
     assert "a PDF is not read" in ran.stderr and ".tex, .md or .csv" in ran.stderr and "NUL" not in ran.stderr
+
+
+def test_a_number_without_its_trailing_zero_is_right():
+    """At (1, 0.5, 2), v̄₁ = 1.27901: 1.279 is 1.2790 with its last zero left out; 1.28 is still too few digits."""
+    trace = load("graphs/eq2.yaml").trace(at={"x1": 1, "x2": 0.5, "x3": 2}, wrt="x2", mode="reverse")
+    assert f"{trace['v1'].d:.4f}" == "1.2790"
+    row = _row(check.check(trace, answers.parse("v̄1 = 1.279\n")), "v̄₁")
+    assert row.verdict == "correct", (row.verdict, row.why)
+    row = _row(check.check(trace, answers.parse("v̄1 = 1.28\n")), "v̄₁")
+    assert row.verdict == "rounding" and "right to 2 decimals" in row.why, (row.verdict, row.why)
+    row = _row(check.check(trace, answers.parse("v̄1 = 1.2791\n")), "v̄₁")
+    assert row.verdict != "correct"

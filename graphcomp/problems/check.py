@@ -357,7 +357,9 @@ class _Grader:
         """CORRECT, CARRIED (right from the student's own numbers), ROUNDING or SIGN, else None; on a tensor graph s,
         dec (the decimals written) and tol are arrays."""
         low = int(np.min(dec))
-        if np.all(_exact(s, expected)) or (low >= self.digits and self._close(s, expected, tol)):
+        # the right number rounded to the digits asked, its trailing zeros left out (2.426 for 2.4260), is right
+        if np.all(_exact(s, expected) | _exact(s, np.round(expected, self.digits))) or (
+                low >= self.digits and self._close(s, expected, tol)):
             return CORRECT, ""
         base, used, spread = self.with_student(slot)
         show = line_value if self.tensor else fmt_number
