@@ -509,3 +509,14 @@ def test_a_number_without_its_trailing_zero_is_right():
     assert row.verdict == "rounding" and "right to 2 decimals" in row.why, (row.verdict, row.why)
     row = _row(check.check(trace, answers.parse("v̄1 = 1.2791\n")), "v̄₁")
     assert row.verdict != "correct"
+
+
+SEMICOLONS = CSV_NAMES.replace(",", ";").replace(".", ",")  # Excel's CSV where the decimal mark is a comma
+
+
+def test_a_semicolon_csv_with_decimal_commas_is_read():
+    assert SEMICOLONS.startswith("node;value;derivative") and "1,5000" in SEMICOLONS
+    report = _grade(SEMICOLONS, name="answers.csv")
+    assert report.all_right, [(r.symbol, r.verdict, r.why) for r in report.rows if r.verdict != "correct"]
+    assert _grade(SEMICOLONS, name="answers.txt").all_right  # told from its header, without the extension
+    assert _grade(CSV_NAMES.replace(",", "\t"), name="answers.csv").all_right

@@ -19,6 +19,7 @@ a line; a scalar: one number); a blank line or the next name ends the block.
 """
 import csv
 import io
+import itertools
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -423,10 +424,13 @@ def _rows(table_rows, out):
 
 
 def _csv(lines, out):
-    rows = csv.reader(lines)
+    lines, delimiter = _dialect(lines)
+    rows = csv.reader(lines, delimiter=delimiter)
     header, block, blocks = None, None, False
     for cells in _csv_rows(rows, out):
         line = rows.line_num
+        if delimiter == ";":  # Excel's CSV where the decimal mark is a comma: 0,8800 is 0.8800
+            cells = [c.replace(",", ".") if _COMMA.fullmatch(c.strip()) else c for c in cells]
         if not any(c.strip() for c in cells):
             if block:
                 yield from _block(block, out)
@@ -462,6 +466,21 @@ def _csv(lines, out):
         yield from header.read(cells, line, out)
     if block:
         yield from _block(block, out)
+
+
+def _dialect(lines):
+    """(the lines, read again from the start, and their delimiter): ',', or ';' or a tab where the first line that
+    is not blank or a comment is split by it (csv.Sniffer, restricted to these three)."""
+    lines, head = iter(lines), []
+    for raw in lines:
+        head.append(raw)
+        if raw.strip() and not raw.lstrip().startswith("#"):
+            break
+    try:
+        delimiter = csv.Sniffer().sniff(head[-1], delimiters=",;\t").delimiter if head else ","
+    except csv.Error:  # one field: a block's name line, W1.d
+        delimiter = ","
+    return itertools.chain(head, lines), delimiter
 
 
 def _csv_rows(rows, out):
@@ -637,7 +656,7 @@ def detect(path, text):
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     if first.startswith("|") or _MD_RULE.search(text):
         return "markdown"
-    if "," in first and "=" not in first and _Header(next(csv.reader([first]))).ok:
+    if "=" not in first and any(d in first and _Header(next(csv.reader([first], delimiter=d))).ok for d in ",;\t"):
         return "csv"
     return "lines"
 
