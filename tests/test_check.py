@@ -520,3 +520,27 @@ def test_a_semicolon_csv_with_decimal_commas_is_read():
     assert report.all_right, [(r.symbol, r.verdict, r.why) for r in report.rows if r.verdict != "correct"]
     assert _grade(SEMICOLONS, name="answers.txt").all_right  # told from its header, without the extension
     assert _grade(CSV_NAMES.replace(",", "\t"), name="answers.csv").all_right
+
+
+@pytest.mark.parametrize("fmt, suffix", [("latex", "tex"), ("markdown", "md"), ("csv", "csv")])
+@pytest.mark.parametrize("wrt", ["x1", "x2"])
+def test_a_forward_trace_of_several_seeds_reads_back_as_right_column_by_column(cli, tmp_path, fmt, suffix, wrt):
+    """trace --wrt x1,x2 writes a tangent column per seed (tangent:x1 rows in CSV, ∂/∂x₁ columns in Markdown and
+    LaTeX): --wrt x2 grades x2's column, not x1's, and leaves the other out with a note."""
+    out = tmp_path / f"two.{suffix}"
+    out.write_text(cli("trace", "eq2.yaml", "--wrt", "x1,x2", "--mode", "forward", "--format", fmt).stdout,
+                   encoding="utf-8")
+    ran = cli("check", "eq2.yaml", "--wrt", wrt, "--mode", "forward", out, "--format", "json")
+    assert ran.status == 0, ran.stdout + ran.stderr
+    assert ran.stdout.count('"verdict": "correct"') == 18 and '"unknown_count": 0' in ran.stdout
+    other = "x2" if wrt == "x1" else "x1"
+    assert f"9 rows of the tangent column seeded at {other} not graded" in ran.stdout
+
+
+def test_a_forward_check_of_several_seeds_at_once_is_one_line_asking_for_one_wrt_per_column(cli, tmp_path):
+    out = tmp_path / "two.csv"
+    out.write_text(cli("trace", "eq2.yaml", "--wrt", "x1,x2", "--mode", "forward", "--format", "csv").stdout,
+                   encoding="utf-8")
+    ran = cli("check", "eq2.yaml", "--wrt", "x1,x2", "--mode", "forward", out)
+    assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1, ran.stderr
+    assert "give one --wrt per column (--wrt x1, then --wrt x2)" in ran.stderr

@@ -52,7 +52,8 @@ HEAD = 65536  # bytes looked at to tell the format, binary data and an empty fil
 class Entry(NamedTuple):
     """One number (or array) the student wrote: the row's name as written, its key (e.g. 'v-1'), its kind, the
     text, the value (a float, or a numpy array shaped as written), and the decimals written (an int, or an array
-    of ints beside the value's entries)."""
+    of ints beside the value's entries); `seed`, the input whose tangent column it is in when a table has one per
+    seed (tangent:x1, ∂/∂x₁), else None."""
 
     line: int
     name: str
@@ -61,6 +62,7 @@ class Entry(NamedTuple):
     text: str
     value: object
     decimals: object
+    seed: str | None = None
 
     @property
     def tensor(self):
@@ -355,8 +357,11 @@ class _Header:
         label = cells[self.name] if self.name < len(cells) else ""
         named = name_key(latex_text(label)) if label.strip() else None
         symbol = name_key(latex_text(cells[self.symbol])) if self.symbol is not None and self.symbol < len(cells) else None
-        trace = _TRACE_KINDS.get(cells[self.trace].strip().lower()) if self.trace is not None and self.trace < len(
-            cells) else None  # a short row leaves its trace cell blank
+        # a short row leaves its trace cell blank; tangent:x1 is x1's column of a trace seeded several ways
+        trace_cell = cells[self.trace] if self.trace is not None and self.trace < len(cells) else ""
+        kind_text, _, seed = trace_cell.partition(":")
+        trace = _TRACE_KINDS.get(kind_text.strip().lower())
+        seed = _seed_key(seed)
         if named is None:
             if label.strip() or any(cells[k].strip() not in NONE for k, _ in self.numbers if k < len(cells)):
                 out.bad(line, ",".join(cells), f"'{label.strip()}' is not a row name")
@@ -370,11 +375,30 @@ class _Header:
                 kind = trace or symbol[1]
             if kind == VALUE and named[1] != VALUE:
                 kind = named[1]
-            entries += _entry(out, line, label.strip(), named[0], kind, text)
+            entries += _entry(out, line, label.strip(), named[0], kind, text, seed)
         return entries
 
 
-def _entry(out, line, name, key, kind, text):
+def _seed_key(text):
+    """The key of the input a tangent column is seeded at ('x1' of 'x1', 'x_{1}'), or None."""
+    named = name_key(latex_text(text)) if text.strip() else None
+    return named[0] if named else None
+
+
+_SEED_HEAD = re.compile(r"∂/∂(.+)")  # a column per seed: ∂/∂x₁, as trace --wrt x1,x2 heads them
+
+
+def _seed_columns(cells):
+    """{column: the key of its seed's input} of a header row heading a tangent column per seed, else {}."""
+    seeds = {}
+    for k, c in enumerate(cells):
+        m = _SEED_HEAD.fullmatch(_column(c))
+        if m and _seed_key(m.group(1)):
+            seeds[k] = _seed_key(m.group(1))
+    return seeds
+
+
+def _entry(out, line, name, key, kind, text, seed=None):
     """[the Entry of one number (or array) as written], or [] when it cannot be read (noted in `out`)."""
     try:
         parsed = value_of(text)
@@ -386,14 +410,18 @@ def _entry(out, line, name, key, kind, text):
         return []
     shown = text.strip().strip("$").strip()  # the number as written, without its math shift
     return [Entry(line, name, key, kind, shown if len(shown) < 60 and "\n" not in shown else shorten(shown, 200),
-                  *parsed)]
+                  *parsed, seed)]
 
 
-def _scan(cells, line, out):
+def _scan(cells, line, out, seeds=None):
     """A table row without a header to go by: each name cell starts an entry (the last one before a number
-    wins: 'x1 | v₋₂ | = x₁ | 1.0000'), the next number (or matrix) is its value; cells starting with '=' are rules."""
-    pending = None
-    for cell in cells:
+    wins: 'x1 | v₋₂ | = x₁ | 1.0000'), the next number (or matrix) is its value; cells starting with '=' are rules.
+    In the columns `seeds` heads ({column: input}, a tangent column per seed) each number is the name's along it."""
+    pending, seeds = None, seeds or {}
+    for k, cell in enumerate(cells):
+        if pending is not None and k in seeds and _value_like(cell):
+            yield from _entry(out, line, pending[0], *pending[1], cell, seeds[k])
+            continue  # the name goes on to the next seed's column
         if cell.strip() in NONE:
             continue
         if pending is not None and _is_matrix(cell):
@@ -412,15 +440,17 @@ def _scan(cells, line, out):
 
 
 def _rows(table_rows, out):
-    """Rows of cells [(line, cells)]: by the header's columns where a header names them, else cell by cell."""
-    header = None
+    """Rows of cells [(line, cells)]: by the header's columns where a header names them, else cell by cell (a
+    header row of ∂/∂x₁, ∂/∂x₂ telling which seed's tangents each column holds)."""
+    header, seeds = None, {}
     for line, cells in table_rows:
         if header is None and not any(_value_like(c) for c in cells):
+            seeds = _seed_columns(cells) or seeds
             h = _Header(cells)
             if h.ok:
                 header = h
                 continue
-        yield from (header.read(cells, line, out) if header is not None else _scan(cells, line, out))
+        yield from (header.read(cells, line, out) if header is not None else _scan(cells, line, out, seeds))
 
 
 def _csv(lines, out):

@@ -108,6 +108,9 @@ class _Grader:
         self.entries, self.unknown, self.unknown_count, self.notes, self.kinds = {}, [], 0, [], set()
         self.nameless = 0  # rows that name no node (not those of the other mode, nor those written twice)
         self.skipped = 0  # derivative rows, in value mode
+        self.other_seeds = {}  # input → rows of its tangent column, in a table of several seeds (not graded)
+        wrt = trace.wrt_name() if self.mode == "forward" else None
+        self.seed = self.graph.index.get(wrt) if wrt else None
         self.aligned = {}  # tensor slot → (the student's array in the node's shape or None, its decimals, how)
         self.steps = {}  # node → its contributions [(i, k)] in the order of the reverse sweep
         for i, k, j, *_ in trace.contributions:
@@ -147,6 +150,9 @@ class _Grader:
                 e = _one(e)
             i = keys.get(e.key)
             kind = want if e.kind == DERIVATIVE else e.kind
+            if e.seed is not None and self.seed is not None and keys.get(e.seed) != self.seed:
+                self.other_seeds[e.seed] = self.other_seeds.get(e.seed, 0) + 1  # another --wrt's column
+                continue
             self.kinds.add(e.kind)
             if i is None:
                 self.nameless += 1
@@ -195,6 +201,9 @@ class _Grader:
             out += [("v", i) for i, n in enumerate(g.nodes) if n.kind != CONST]
         elif not any(s[0] == "v" for s in self.entries):
             self.notes.append("no value rows were given: only the derivatives are graded")
+        for seed, n in self.other_seeds.items():
+            self.notes.append(f"{n} row{'s' * (n != 1)} of the tangent column seeded at {seed} not graded (--wrt "
+                              f"{self.graph.nodes[self.seed].name} grades its own)")
         if self.mode == "value":
             if self.skipped:
                 self.notes.append(f"{self.skipped} derivative row{'s' * (self.skipped != 1)} not graded (value mode)")
@@ -567,6 +576,10 @@ def check(trace, answers, *, digits=4, rtol=0.0):
     mode (a trace of mode 'value': the values alone)."""
     if not trace.graph.scalar and trace.tangents is not None:
         raise GraphcompError(TENSOR_MODES, file=trace.graph.file)
+    if trace.columns and len(trace.columns) > 1:  # Trace.tangents is the first column's alone
+        names = list(trace.columns)
+        raise GraphcompError(f"check grades one tangent column at a time: give one --wrt per column (--wrt {names[0]}, "
+                             f"then --wrt {names[1]}{', …' * (len(names) > 2)})")
     if not 0 <= rtol < 1 or math.isnan(rtol):
         raise GraphcompError(f"--rtol must be between 0 and 1, not {rtol}")
     grader = _Grader(trace, answers, digits, rtol)
