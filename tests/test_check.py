@@ -544,3 +544,11 @@ def test_a_forward_check_of_several_seeds_at_once_is_one_line_asking_for_one_wrt
     ran = cli("check", "eq2.yaml", "--wrt", "x1,x2", "--mode", "forward", out)
     assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1, ran.stderr
     assert "give one --wrt per column (--wrt x1, then --wrt x2)" in ran.stderr
+
+
+def test_a_plain_line_with_a_decimal_comma_says_so_on_its_row():
+    report = _grade(_swap(SUMMED, "v2 = 0.9093", "v2 = 0,9093"))
+    row = _row(report, "v₂")
+    assert row.verdict == "not read" and "decimal comma" in row.why and "0.9093" in row.why, (row.verdict, row.why)
+    assert row.entry.text == "0,9093" and not report.all_right
+    assert _row(report, "v̄₂").verdict == "correct"  # the rows after it are graded from the right v₂

@@ -53,7 +53,8 @@ class Entry(NamedTuple):
     """One number (or array) the student wrote: the row's name as written, its key (e.g. 'v-1'), its kind, the
     text, the value (a float, or a numpy array shaped as written), and the decimals written (an int, or an array
     of ints beside the value's entries); `seed`, the input whose tangent column it is in when a table has one per
-    seed (tangent:x1, ∂/∂x₁), else None."""
+    seed (tangent:x1, ∂/∂x₁), else None; `unread`, why a number with a decimal comma could not be read (value and
+    decimals None)."""
 
     line: int
     name: str
@@ -63,6 +64,7 @@ class Entry(NamedTuple):
     value: object
     decimals: object
     seed: str | None = None
+    unread: str = ""
 
     @property
     def tensor(self):
@@ -89,7 +91,7 @@ class Answers:
         self.unreadable, self.unreadable_count, n = [], 0, 0
         try:
             for entry in _READERS[self.format](self._lines(), self):
-                n += 1
+                n += not entry.unread  # a file of decimal commas alone is one that cannot be read
                 yield entry
         except RecursionError:  # pylatexenc's parser recurses once per level of nesting
             raise GraphcompError("LaTeX nested too deep to read (braces or environments hundreds of levels deep)",
@@ -399,11 +401,14 @@ def _seed_columns(cells):
 
 
 def _entry(out, line, name, key, kind, text, seed=None):
-    """[the Entry of one number (or array) as written], or [] when it cannot be read (noted in `out`)."""
+    """[the Entry of one number (or array) as written], or [] when it cannot be read (noted in `out`); a number with a
+    decimal comma is noted and is an Entry that says so too (`unread`), for its row to tell why it was not read."""
     try:
         parsed = value_of(text)
     except GraphcompError as exc:
         out.bad(line, text, exc.message)
+        if _COMMA.fullmatch(_NUMBER_NOISE.sub("", text).translate(_SUBSCRIPTS).lstrip("=≈")):
+            return [Entry(line, name, key, kind, text.strip().strip("$").strip(), None, None, seed, exc.message)]
         return []
     if parsed is None:
         out.bad(line, text, f"'{shorten(text)}' is not a number")

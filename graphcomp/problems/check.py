@@ -35,9 +35,9 @@ from graphcomp.ops.kits import FloatKit, numpy_kit
 from graphcomp.render import rows
 from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
 
-CORRECT, CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG, MISSING, UNKNOWN = (
+CORRECT, CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG, MISSING, UNKNOWN, UNREAD = (
     "correct", "carried", "rounding", "sign", "missing contribution", "wrong local partial", "transposed", "shape",
-    "wrong value", "missing", "unknown")
+    "wrong value", "missing", "unknown", "not read")
 CAUSES = (CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG)
 TENSOR_MODES = "a tensor graph is checked in reverse mode (each node's .v and .d) or value mode (.v): --mode reverse"
 SPREAD_ENTRIES = 400  # up to this many entries, a tensor row's rounding spread is found entry by entry
@@ -295,14 +295,14 @@ class _Grader:
         """The rounding a number of the student's may carry: half a unit of its last digit written, and none when
         it equals the exact number (an input written 1, the seed 1; a row not written, whose true number stands in)."""
         e = self.entries.get(slot)
-        if e is None or e.tensor or _exact(e.value, self.true.get(slot, 0.0)):
+        if e is None or e.tensor or e.value is None or _exact(e.value, self.true.get(slot, 0.0)):
             return 0.0
         return _half_unit(e.decimals)
 
     def student(self, slot):
         """The student's number for a slot (an array in the node's shape on a tensor graph), else the true one."""
         e = self.entries.get(slot)
-        if e is None or (e.tensor and not self.tensor):
+        if e is None or e.value is None or (e.tensor and not self.tensor):  # None: a number not read
             return self.true.get(slot, 0.0)
         if self.tensor:
             value, _, how = self._align(slot)
@@ -352,6 +352,8 @@ class _Grader:
         e, expected = self.entries.get(slot), self.true[slot]
         if e is None:
             return MISSING, "no row for it"
+        if e.value is None:
+            return UNREAD, e.unread
         if self.tensor:
             return self._grade_tensor(slot, e, expected)
         if e.tensor:
@@ -441,8 +443,10 @@ class _Grader:
         when the shape does not fit); a vector may be written as a row or a column, a number as [x]."""
         if slot not in self.aligned:
             e, want = self.entries[slot], np.shape(self.true[slot])
-            value, decimals = _as_array(e.value), np.asarray(e.decimals)
-            if value.shape == want:
+            value, decimals = _as_array(e.value if e.value is not None else np.nan), np.asarray(e.decimals)
+            if e.value is None:  # a number not read (a decimal comma)
+                self.aligned[slot] = None, None, None
+            elif value.shape == want:
                 self.aligned[slot] = value, decimals, "same"
             elif value.size == math.prod(want) and _vectorish(value.shape) and _vectorish(want):
                 self.aligned[slot] = value.reshape(want), decimals.reshape(want), "same"
