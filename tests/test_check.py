@@ -478,3 +478,77 @@ def test_a_row_with_too_few_decimals_after_a_wrong_one_is_not_carried():
     assert row.verdict == "rounding" and "give 4" in row.why and "12.1825" in row.why, row.why
     carried = _row(_grade(_swap(text, "v3 = 12", f"v3 = {math.exp(2.5):.4f}"), "value"), "v₃")
     assert carried.verdict == "carried"
+
+
+# ---- found by an instructor's review -----------------------------------------------------------------------------
+
+
+def test_the_footer_gives_the_rounding_of_the_digits_asked(cli, tmp_path):
+    rows = [ln.split(" = ") for ln in SUMMED.replace("−", "-").splitlines()]
+    path = _bad(tmp_path, "d2.txt", "".join(f"{name} = {float(x):.2f}\n" for name, x in rows))
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", "--digits", "2", path, env={"COLUMNS": "300"})
+    assert "(2 decimals: ±0.005)" in ran.stdout and "4 decimals" not in ran.stdout, ran.stdout
+    report = _grade(SUMMED, digits=0)
+    assert "(0 decimals: ±0.5)" in feedback.render(report, "markdown")
+
+
+def test_a_pdf_submission_is_one_line_asking_for_the_source(cli, tmp_path):
+    path = _bad(tmp_path, "sub.pdf", b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Length 5 >>\nstream\n\0\0\0\n")
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", path)
+    assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1, ran.stderr
+    assert "a PDF is not read" in ran.stderr and ".tex, .md or .csv" in ran.stderr and "NUL" not in ran.stderr
+
+
+def test_a_number_without_its_trailing_zero_is_right():
+    """At (1, 0.5, 2), v̄₁ = 1.27901: 1.279 is 1.2790 with its last zero left out; 1.28 is still too few digits."""
+    trace = load("graphs/eq2.yaml").trace(at={"x1": 1, "x2": 0.5, "x3": 2}, wrt="x2", mode="reverse")
+    assert f"{trace['v1'].d:.4f}" == "1.2790"
+    row = _row(check.check(trace, answers.parse("v̄1 = 1.279\n")), "v̄₁")
+    assert row.verdict == "correct", (row.verdict, row.why)
+    row = _row(check.check(trace, answers.parse("v̄1 = 1.28\n")), "v̄₁")
+    assert row.verdict == "rounding" and "right to 2 decimals" in row.why, (row.verdict, row.why)
+    row = _row(check.check(trace, answers.parse("v̄1 = 1.2791\n")), "v̄₁")
+    assert row.verdict != "correct"
+
+
+SEMICOLONS = CSV_NAMES.replace(",", ";").replace(".", ",")  # Excel's CSV where the decimal mark is a comma
+
+
+def test_a_semicolon_csv_with_decimal_commas_is_read():
+    assert SEMICOLONS.startswith("node;value;derivative") and "1,5000" in SEMICOLONS
+    report = _grade(SEMICOLONS, name="answers.csv")
+    assert report.all_right, [(r.symbol, r.verdict, r.why) for r in report.rows if r.verdict != "correct"]
+    assert _grade(SEMICOLONS, name="answers.txt").all_right  # told from its header, without the extension
+    assert _grade(CSV_NAMES.replace(",", "\t"), name="answers.csv").all_right
+
+
+@pytest.mark.parametrize("fmt, suffix", [("latex", "tex"), ("markdown", "md"), ("csv", "csv")])
+@pytest.mark.parametrize("wrt", ["x1", "x2"])
+def test_a_forward_trace_of_several_seeds_reads_back_as_right_column_by_column(cli, tmp_path, fmt, suffix, wrt):
+    """trace --wrt x1,x2 writes a tangent column per seed (tangent:x1 rows in CSV, ∂/∂x₁ columns in Markdown and
+    LaTeX): --wrt x2 grades x2's column, not x1's, and leaves the other out with a note."""
+    out = tmp_path / f"two.{suffix}"
+    out.write_text(cli("trace", "eq2.yaml", "--wrt", "x1,x2", "--mode", "forward", "--format", fmt).stdout,
+                   encoding="utf-8")
+    ran = cli("check", "eq2.yaml", "--wrt", wrt, "--mode", "forward", out, "--format", "json")
+    assert ran.status == 0, ran.stdout + ran.stderr
+    assert ran.stdout.count('"verdict": "correct"') == 18 and '"unknown_count": 0' in ran.stdout
+    other = "x2" if wrt == "x1" else "x1"
+    assert f"9 rows of the tangent column seeded at {other} not graded" in ran.stdout
+
+
+def test_a_forward_check_of_several_seeds_at_once_is_one_line_asking_for_one_wrt_per_column(cli, tmp_path):
+    out = tmp_path / "two.csv"
+    out.write_text(cli("trace", "eq2.yaml", "--wrt", "x1,x2", "--mode", "forward", "--format", "csv").stdout,
+                   encoding="utf-8")
+    ran = cli("check", "eq2.yaml", "--wrt", "x1,x2", "--mode", "forward", out)
+    assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1, ran.stderr
+    assert "give one --wrt per column (--wrt x1, then --wrt x2)" in ran.stderr
+
+
+def test_a_plain_line_with_a_decimal_comma_says_so_on_its_row():
+    report = _grade(_swap(SUMMED, "v2 = 0.9093", "v2 = 0,9093"))
+    row = _row(report, "v₂")
+    assert row.verdict == "not read" and "decimal comma" in row.why and "0.9093" in row.why, (row.verdict, row.why)
+    assert row.entry.text == "0,9093" and not report.all_right
+    assert _row(report, "v̄₂").verdict == "correct"  # the rows after it are graded from the right v₂

@@ -322,3 +322,11 @@ def test_a_huge_array_answer_is_cut_in_the_feedback(cli, tmp_path):
     for fmt, shown in (("markdown", "200 000 entries"), ("latex", "1.0 & 1.0 & 1.0 & 1.0 & 1.0 & \\cdots")):
         ran = cli("check", "fig1.yaml", path, "--format", fmt)
         assert ran.status == 1 and "shape" in ran.stdout and shown in ran.stdout and len(ran.stdout) < 20_000
+
+
+def test_a_forward_check_of_a_tensor_graph_says_so_before_asking_for_wrt(cli, tmp_path):
+    path = tmp_path / "answers.txt"
+    path.write_text(_lines(D), encoding="utf-8")
+    ran = cli("check", "fig1.yaml", "--mode", "forward", path)
+    assert ran.status == 2 and ran.stderr.count("\n") == 1, ran.stderr
+    assert "a tensor graph is checked in reverse mode" in ran.stderr and "needs --wrt" not in ran.stderr

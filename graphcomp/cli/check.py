@@ -3,7 +3,7 @@ from graphcomp.cli import common
 from graphcomp.core.errors import GraphcompError
 from graphcomp.frontends import answers
 from graphcomp.problems import feedback
-from graphcomp.problems.check import check
+from graphcomp.problems.check import TENSOR_MODES, check
 
 
 def register(sub):
@@ -39,12 +39,14 @@ def run(args):
     if args.answers is None:
         raise GraphcompError("name the answer file: check SPEC ANSWERS (or check --expr FORMULA ANSWERS)")
     common.check_digits(args, 12)
-    if args.mode == "forward" and not args.wrt:
-        raise GraphcompError("--mode forward needs --wrt: the input whose tangent is seeded with 1")
     fmt = args.format or common.SUFFIXES.get(
         "." + (args.output or "").rsplit(".", 1)[-1].lower() if args.output and "." in args.output else "", "rich")
     fmt = fmt if fmt in feedback.FORMATS else "rich"
     graph, at = common.load_graph(args)
+    if args.mode == "forward" and not graph.scalar:  # said before --wrt is asked for: no --wrt would do
+        raise GraphcompError(TENSOR_MODES, file=graph.file)
+    if args.mode == "forward" and not args.wrt:
+        raise GraphcompError("--mode forward needs --wrt: the input whose tangent is seeded with 1")
     if args.mode == "reverse" and len(graph.outputs) > 1:  # an adjoint trace is of one output; trace gives a column each
         raise GraphcompError(f"check grades the adjoint trace of one output, and this graph has {len(graph.outputs)} "
                              f"({', '.join(graph.output_names)}); grade its forward mode (--mode forward)",

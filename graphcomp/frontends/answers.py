@@ -19,6 +19,7 @@ a line; a scalar: one number); a blank line or the next name ends the block.
 """
 import csv
 import io
+import itertools
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -51,7 +52,9 @@ HEAD = 65536  # bytes looked at to tell the format, binary data and an empty fil
 class Entry(NamedTuple):
     """One number (or array) the student wrote: the row's name as written, its key (e.g. 'v-1'), its kind, the
     text, the value (a float, or a numpy array shaped as written), and the decimals written (an int, or an array
-    of ints beside the value's entries)."""
+    of ints beside the value's entries); `seed`, the input whose tangent column it is in when a table has one per
+    seed (tangent:x1, ∂/∂x₁), else None; `unread`, why a number with a decimal comma could not be read (value and
+    decimals None)."""
 
     line: int
     name: str
@@ -60,6 +63,8 @@ class Entry(NamedTuple):
     text: str
     value: object
     decimals: object
+    seed: str | None = None
+    unread: str = ""
 
     @property
     def tensor(self):
@@ -86,7 +91,7 @@ class Answers:
         self.unreadable, self.unreadable_count, n = [], 0, 0
         try:
             for entry in _READERS[self.format](self._lines(), self):
-                n += 1
+                n += not entry.unread  # a file of decimal commas alone is one that cannot be read
                 yield entry
         except RecursionError:  # pylatexenc's parser recurses once per level of nesting
             raise GraphcompError("LaTeX nested too deep to read (braces or environments hundreds of levels deep)",
@@ -354,8 +359,11 @@ class _Header:
         label = cells[self.name] if self.name < len(cells) else ""
         named = name_key(latex_text(label)) if label.strip() else None
         symbol = name_key(latex_text(cells[self.symbol])) if self.symbol is not None and self.symbol < len(cells) else None
-        trace = _TRACE_KINDS.get(cells[self.trace].strip().lower()) if self.trace is not None and self.trace < len(
-            cells) else None  # a short row leaves its trace cell blank
+        # a short row leaves its trace cell blank; tangent:x1 is x1's column of a trace seeded several ways
+        trace_cell = cells[self.trace] if self.trace is not None and self.trace < len(cells) else ""
+        kind_text, _, seed = trace_cell.partition(":")
+        trace = _TRACE_KINDS.get(kind_text.strip().lower())
+        seed = _seed_key(seed)
         if named is None:
             if label.strip() or any(cells[k].strip() not in NONE for k, _ in self.numbers if k < len(cells)):
                 out.bad(line, ",".join(cells), f"'{label.strip()}' is not a row name")
@@ -369,30 +377,56 @@ class _Header:
                 kind = trace or symbol[1]
             if kind == VALUE and named[1] != VALUE:
                 kind = named[1]
-            entries += _entry(out, line, label.strip(), named[0], kind, text)
+            entries += _entry(out, line, label.strip(), named[0], kind, text, seed)
         return entries
 
 
-def _entry(out, line, name, key, kind, text):
-    """[the Entry of one number (or array) as written], or [] when it cannot be read (noted in `out`)."""
+def _seed_key(text):
+    """The key of the input a tangent column is seeded at ('x1' of 'x1', 'x_{1}'), or None."""
+    named = name_key(latex_text(text)) if text.strip() else None
+    return named[0] if named else None
+
+
+_SEED_HEAD = re.compile(r"∂/∂(.+)")  # a column per seed: ∂/∂x₁, as trace --wrt x1,x2 heads them
+
+
+def _seed_columns(cells):
+    """{column: the key of its seed's input} of a header row heading a tangent column per seed, else {}."""
+    seeds = {}
+    for k, c in enumerate(cells):
+        m = _SEED_HEAD.fullmatch(_column(c))
+        if m and _seed_key(m.group(1)):
+            seeds[k] = _seed_key(m.group(1))
+    return seeds
+
+
+def _entry(out, line, name, key, kind, text, seed=None):
+    """[the Entry of one number (or array) as written], or [] when it cannot be read (noted in `out`); a number with a
+    decimal comma is noted and is an Entry that says so too (`unread`), for its row to tell why it was not read."""
     try:
         parsed = value_of(text)
     except GraphcompError as exc:
         out.bad(line, text, exc.message)
+        if _COMMA.fullmatch(_NUMBER_NOISE.sub("", text).translate(_SUBSCRIPTS).lstrip("=≈")):
+            return [Entry(line, name, key, kind, text.strip().strip("$").strip(), None, None, seed, exc.message)]
         return []
     if parsed is None:
         out.bad(line, text, f"'{shorten(text)}' is not a number")
         return []
     shown = text.strip().strip("$").strip()  # the number as written, without its math shift
     return [Entry(line, name, key, kind, shown if len(shown) < 60 and "\n" not in shown else shorten(shown, 200),
-                  *parsed)]
+                  *parsed, seed)]
 
 
-def _scan(cells, line, out):
+def _scan(cells, line, out, seeds=None):
     """A table row without a header to go by: each name cell starts an entry (the last one before a number
-    wins: 'x1 | v₋₂ | = x₁ | 1.0000'), the next number (or matrix) is its value; cells starting with '=' are rules."""
-    pending = None
-    for cell in cells:
+    wins: 'x1 | v₋₂ | = x₁ | 1.0000'), the next number (or matrix) is its value; cells starting with '=' are rules.
+    In the columns `seeds` heads ({column: input}, a tangent column per seed) each number is the name's along it."""
+    pending, seeds = None, seeds or {}
+    for k, cell in enumerate(cells):
+        if pending is not None and k in seeds and _value_like(cell):
+            yield from _entry(out, line, pending[0], *pending[1], cell, seeds[k])
+            continue  # the name goes on to the next seed's column
         if cell.strip() in NONE:
             continue
         if pending is not None and _is_matrix(cell):
@@ -411,22 +445,27 @@ def _scan(cells, line, out):
 
 
 def _rows(table_rows, out):
-    """Rows of cells [(line, cells)]: by the header's columns where a header names them, else cell by cell."""
-    header = None
+    """Rows of cells [(line, cells)]: by the header's columns where a header names them, else cell by cell (a
+    header row of ∂/∂x₁, ∂/∂x₂ telling which seed's tangents each column holds)."""
+    header, seeds = None, {}
     for line, cells in table_rows:
         if header is None and not any(_value_like(c) for c in cells):
+            seeds = _seed_columns(cells) or seeds
             h = _Header(cells)
             if h.ok:
                 header = h
                 continue
-        yield from (header.read(cells, line, out) if header is not None else _scan(cells, line, out))
+        yield from (header.read(cells, line, out) if header is not None else _scan(cells, line, out, seeds))
 
 
 def _csv(lines, out):
-    rows = csv.reader(lines)
+    lines, delimiter = _dialect(lines)
+    rows = csv.reader(lines, delimiter=delimiter)
     header, block, blocks = None, None, False
     for cells in _csv_rows(rows, out):
         line = rows.line_num
+        if delimiter == ";":  # Excel's CSV where the decimal mark is a comma: 0,8800 is 0.8800
+            cells = [c.replace(",", ".") if _COMMA.fullmatch(c.strip()) else c for c in cells]
         if not any(c.strip() for c in cells):
             if block:
                 yield from _block(block, out)
@@ -462,6 +501,21 @@ def _csv(lines, out):
         yield from header.read(cells, line, out)
     if block:
         yield from _block(block, out)
+
+
+def _dialect(lines):
+    """(the lines, read again from the start, and their delimiter): ',', or ';' or a tab where the first line that
+    is not blank or a comment is split by it (csv.Sniffer, restricted to these three)."""
+    lines, head = iter(lines), []
+    for raw in lines:
+        head.append(raw)
+        if raw.strip() and not raw.lstrip().startswith("#"):
+            break
+    try:
+        delimiter = csv.Sniffer().sniff(head[-1], delimiters=",;\t").delimiter if head else ","
+    except csv.Error:  # one field: a block's name line, W1.d
+        delimiter = ","
+    return itertools.chain(head, lines), delimiter
 
 
 def _csv_rows(rows, out):
@@ -637,7 +691,7 @@ def detect(path, text):
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     if first.startswith("|") or _MD_RULE.search(text):
         return "markdown"
-    if "," in first and "=" not in first and _Header(next(csv.reader([first]))).ok:
+    if "=" not in first and any(d in first and _Header(next(csv.reader([first], delimiter=d))).ok for d in ",;\t"):
         return "csv"
     return "lines"
 
@@ -659,6 +713,8 @@ def read(path, fmt=None):
         whole = not fh.read(1)
     if not head.strip() and whole:
         raise GraphcompError("the file is empty", file=path)
+    if head.startswith(b"%PDF"):
+        raise GraphcompError("a PDF is not read: give the .tex, .md or .csv the answers were written in", file=path)
     if b"\0" in head:
         raise GraphcompError("not a text file (it holds NUL bytes)", file=path)
     return Answers(path, fmt or detect(path, head.decode("utf-8-sig", errors="replace")), lambda: _decoded(path))

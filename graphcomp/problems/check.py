@@ -35,10 +35,11 @@ from graphcomp.ops.kits import FloatKit, numpy_kit
 from graphcomp.render import rows
 from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
 
-CORRECT, CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG, MISSING, UNKNOWN = (
+CORRECT, CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG, MISSING, UNKNOWN, UNREAD = (
     "correct", "carried", "rounding", "sign", "missing contribution", "wrong local partial", "transposed", "shape",
-    "wrong value", "missing", "unknown")
+    "wrong value", "missing", "unknown", "not read")
 CAUSES = (CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG)
+TENSOR_MODES = "a tensor graph is checked in reverse mode (each node's .v and .d) or value mode (.v): --mode reverse"
 SPREAD_ENTRIES = 400  # up to this many entries, a tensor row's rounding spread is found entry by entry
 ROUNDINGS = 32  # beyond, the spread is estimated from this many random roundings
 
@@ -107,6 +108,9 @@ class _Grader:
         self.entries, self.unknown, self.unknown_count, self.notes, self.kinds = {}, [], 0, [], set()
         self.nameless = 0  # rows that name no node (not those of the other mode, nor those written twice)
         self.skipped = 0  # derivative rows, in value mode
+        self.other_seeds = {}  # input → rows of its tangent column, in a table of several seeds (not graded)
+        wrt = trace.wrt_name() if self.mode == "forward" else None
+        self.seed = self.graph.index.get(wrt) if wrt else None
         self.aligned = {}  # tensor slot → (the student's array in the node's shape or None, its decimals, how)
         self.steps = {}  # node → its contributions [(i, k)] in the order of the reverse sweep
         for i, k, j, *_ in trace.contributions:
@@ -146,6 +150,9 @@ class _Grader:
                 e = _one(e)
             i = keys.get(e.key)
             kind = want if e.kind == DERIVATIVE else e.kind
+            if e.seed is not None and self.seed is not None and keys.get(e.seed) != self.seed:
+                self.other_seeds[e.seed] = self.other_seeds.get(e.seed, 0) + 1  # another --wrt's column
+                continue
             self.kinds.add(e.kind)
             if i is None:
                 self.nameless += 1
@@ -194,6 +201,9 @@ class _Grader:
             out += [("v", i) for i, n in enumerate(g.nodes) if n.kind != CONST]
         elif not any(s[0] == "v" for s in self.entries):
             self.notes.append("no value rows were given: only the derivatives are graded")
+        for seed, n in self.other_seeds.items():
+            self.notes.append(f"{n} row{'s' * (n != 1)} of the tangent column seeded at {seed} not graded (--wrt "
+                              f"{self.graph.nodes[self.seed].name} grades its own)")
         if self.mode == "value":
             if self.skipped:
                 self.notes.append(f"{self.skipped} derivative row{'s' * (self.skipped != 1)} not graded (value mode)")
@@ -285,14 +295,14 @@ class _Grader:
         """The rounding a number of the student's may carry: half a unit of its last digit written, and none when
         it equals the exact number (an input written 1, the seed 1; a row not written, whose true number stands in)."""
         e = self.entries.get(slot)
-        if e is None or e.tensor or _exact(e.value, self.true.get(slot, 0.0)):
+        if e is None or e.tensor or e.value is None or _exact(e.value, self.true.get(slot, 0.0)):
             return 0.0
         return _half_unit(e.decimals)
 
     def student(self, slot):
         """The student's number for a slot (an array in the node's shape on a tensor graph), else the true one."""
         e = self.entries.get(slot)
-        if e is None or (e.tensor and not self.tensor):
+        if e is None or e.value is None or (e.tensor and not self.tensor):  # None: a number not read
             return self.true.get(slot, 0.0)
         if self.tensor:
             value, _, how = self._align(slot)
@@ -342,6 +352,8 @@ class _Grader:
         e, expected = self.entries.get(slot), self.true[slot]
         if e is None:
             return MISSING, "no row for it"
+        if e.value is None:
+            return UNREAD, e.unread
         if self.tensor:
             return self._grade_tensor(slot, e, expected)
         if e.tensor:
@@ -356,7 +368,9 @@ class _Grader:
         """CORRECT, CARRIED (right from the student's own numbers), ROUNDING or SIGN, else None; on a tensor graph s,
         dec (the decimals written) and tol are arrays."""
         low = int(np.min(dec))
-        if np.all(_exact(s, expected)) or (low >= self.digits and self._close(s, expected, tol)):
+        # the right number rounded to the digits asked, its trailing zeros left out (2.426 for 2.4260), is right
+        if np.all(_exact(s, expected) | _exact(s, np.round(expected, self.digits))) or (
+                low >= self.digits and self._close(s, expected, tol)):
             return CORRECT, ""
         base, used, spread = self.with_student(slot)
         show = line_value if self.tensor else fmt_number
@@ -429,8 +443,10 @@ class _Grader:
         when the shape does not fit); a vector may be written as a row or a column, a number as [x]."""
         if slot not in self.aligned:
             e, want = self.entries[slot], np.shape(self.true[slot])
-            value, decimals = _as_array(e.value), np.asarray(e.decimals)
-            if value.shape == want:
+            value, decimals = _as_array(e.value if e.value is not None else np.nan), np.asarray(e.decimals)
+            if e.value is None:  # a number not read (a decimal comma)
+                self.aligned[slot] = None, None, None
+            elif value.shape == want:
                 self.aligned[slot] = value, decimals, "same"
             elif value.size == math.prod(want) and _vectorish(value.shape) and _vectorish(want):
                 self.aligned[slot] = value.reshape(want), decimals.reshape(want), "same"
@@ -563,9 +579,11 @@ def check(trace, answers, *, digits=4, rtol=0.0):
     in forward or reverse mode, a tensor one in reverse mode (each node's .v and .d, entry by entry); either in value
     mode (a trace of mode 'value': the values alone)."""
     if not trace.graph.scalar and trace.tangents is not None:
-        raise GraphcompError("a tensor graph is checked in reverse mode (each node's .v and .d) or value mode (.v): "
-                             "--mode reverse",
-                             file=trace.graph.file)
+        raise GraphcompError(TENSOR_MODES, file=trace.graph.file)
+    if trace.columns and len(trace.columns) > 1:  # Trace.tangents is the first column's alone
+        names = list(trace.columns)
+        raise GraphcompError(f"check grades one tangent column at a time: give one --wrt per column (--wrt {names[0]}, "
+                             f"then --wrt {names[1]}{', …' * (len(names) > 2)})")
     if not 0 <= rtol < 1 or math.isnan(rtol):
         raise GraphcompError(f"--rtol must be between 0 and 1, not {rtol}")
     grader = _Grader(trace, answers, digits, rtol)

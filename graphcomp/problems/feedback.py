@@ -58,7 +58,9 @@ def _title(report):
 
 def _footer(report):
     lines = [report.summary()]
-    lines.append(f"correct means within the rounding of the digits written (4 decimals: ±0.00005) of the right "
+    d = report.digits
+    lines.append(f"correct means within the rounding of the digits written ({d} decimal{'s' * (d != 1)}: "
+                 f"±{_half_unit(d)}) of the right "
                  f"number, or of the one your own rounded rows give; {report.digits} decimals asked, plus rtol "
                  f"{report.rtol:g}")
     first = next((r for r in report.rows if r.first), None)
@@ -69,6 +71,11 @@ def _footer(report):
     if report.unreadable_count > len(report.unreadable):
         lines.append(f"… and {spaced(report.unreadable_count - len(report.unreadable))} more unreadable lines")
     return lines
+
+
+def _half_unit(digits):
+    """Half a unit of the last of `digits` decimals, as written: 0.00005 for 4, 0.5 for 0."""
+    return f"{0.5 * 10.0 ** -digits:.{digits + 1}f}"
 
 
 def _more(report):
