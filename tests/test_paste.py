@@ -48,6 +48,8 @@ def _fragments(cli, folder):
         assert cli(*args, "-o", str(made[-1])).status == 0, args
     made.append(folder / "verify.tex")
     assert cli("verify", "fig1.yaml", "-o", str(made[-1])).status == 0
+    made.append(folder / "solve.tex")  # three tables, one per method
+    assert cli("solve", "--init", "spectral", "--n", "8", "--m", "40", "-o", str(made[-1])).status == 0
     for k, args in enumerate(DRAWINGS):
         made.append(folder / f"draw{k}.tex")
         assert cli("draw", *args, "-o", str(made[-1])).status == 0, args
@@ -67,7 +69,8 @@ def test_every_fragment_compiles_in_a_plain_article_without_an_overfull_box(cli,
         assert all(len(re.findall(r"\\begin\{(tabular|tikzpicture|gather\*|align\*)\}", p)) == 1 for p in pieces), \
             f"{name}: not one table between breaks"
         own_line = "\n\\noindent\n\\begin{tabular}" in pieces[0]  # a trace in pieces starts a line of its own
-        assert len(pieces) == 1 or (text.startswith("% graphcomp trace") and own_line), f"{name}: breaks, not a trace"
+        several = text.startswith(("% graphcomp trace", "% graphcomp solve")) and own_line
+        assert len(pieces) == 1 or several, f"{name}: breaks, not a trace or solve's tables"
         needs = re.search(r"\\usepackage\{([^}]*)\}", text.splitlines()[0])
         packages |= set(needs.group(1).split(",")) if needs else set()
         (tmp_path / name).write_text(text)

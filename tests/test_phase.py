@@ -1,4 +1,6 @@
 """Problem 1 (graphcomp.problems.phase and `cli.py solve`): derivatives, methods, classifier, CLI errors, plots."""
+import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -224,6 +226,26 @@ def test_cli_trials_table_has_the_scipy_reference(solve):
     p = solve("--trials", "3", "--n", "8", "--m", "40", "--restarts", "1")
     assert p.status == 0, p.stderr
     assert "scipy lm" in p.stdout and "Gauss–Newton" in p.stdout and "restarts" in p.stdout
+
+
+def test_cli_writes_its_tables_to_a_file_in_each_format(solve, tmp_path):
+    args = ("--method", "all", "--init", "spectral", "--n", "8", "--m", "40", "--seed", "5")
+    for suffix in ("csv", "json", "md", "tex"):
+        ran = solve(*args, "-o", str(tmp_path / f"p1.{suffix}"))
+        assert ran.status == 0 and ran.stdout == f"wrote {tmp_path / f'p1.{suffix}'}\n", ran.stderr
+    rows = list(csv.DictReader((tmp_path / "p1.csv").open(encoding="utf-8")))
+    doc = json.loads((tmp_path / "p1.json").read_text(encoding="utf-8"))
+    for method in phase.METHODS:
+        mine = [r for r in rows if r["method"] == method]
+        assert [int(r["k"]) for r in mine] == list(range(len(mine)))  # every iteration, in order
+        assert float(mine[-1]["rel_error"]) < 1e-10 and float(mine[-1]["f"]) < 1e-20  # x recovered, as the verdict
+        assert [it["f"] for it in doc[method]["iterations"]] == [float(r["f"]) for r in mine]
+        assert "global minimum reached" in doc[method]["verdict"]
+    md, tex = (tmp_path / "p1.md").read_text(), (tmp_path / "p1.tex").read_text()
+    assert md.count("\n| ") == len(rows) + 3 * 1  # a row per iteration and a header row per method
+    assert tex.count("\\begin{tabular}") == 3 and tex.startswith("% graphcomp solve: Newton, Gauss–Newton")
+    assert solve("--trials", "2", "--n", "8", "--m", "40", "--format", "csv").stdout.startswith("method,init,success")
+    assert "| m/n | m |" in solve("--phase-transition", "--trials", "2", "--n", "6", "--format", "markdown").stdout
 
 
 def is_png(path):

@@ -95,8 +95,13 @@ def check_digits(args, most=16):
 
 
 def output_format(args):
-    """The --format asked for, else the one the extension of -o names, else rich; checks --digits too."""
+    """format_of(args), after checking --digits."""
     check_digits(args)
+    return format_of(args)
+
+
+def format_of(args):
+    """The --format asked for, else the one the extension of -o names, else rich."""
     return args.format or SUFFIXES.get(Path(args.output or "").suffix.lower(), "rich")
 
 

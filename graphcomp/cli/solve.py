@@ -4,11 +4,13 @@ import os
 from rich.console import Console
 from rich.progress import Progress
 
+from graphcomp.cli import common
 from graphcomp.cli.common import seed_arg
 from graphcomp.cli.io import check_writable, write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.values import SEEDS
 from graphcomp.problems import phase, plots, results
+from graphcomp.render.text import csv_lines, indented_json
 
 
 def register(sub):
@@ -32,6 +34,10 @@ def register(sub):
     p.add_argument("--plot", help="write a PNG: f(x_k) against k, or with --phase-transition the success rates")
     p.add_argument("--derivatives", default="analytic",
                    help="analytic (hand-derived) or engine (the graph engine) (default: analytic)")
+    p.add_argument("--format", choices=common.FORMATS, help="the tables' format (default: from the extension of -o, "
+                   ".tex .md .csv .json, else rich)")
+    p.add_argument("-o", "--output", help="write the tables to this file instead of the terminal ('-': standard "
+                   "output)")
     p.set_defaults(run=run)
 
 
@@ -56,6 +62,8 @@ def _check(args):
         raise GraphcompError(f"--plot writes a PNG; give a file name ending in .png, not '{args.plot}'")
     if args.plot:
         check_writable(args.plot)
+    if args.output:
+        check_writable(args.output)
     if args.plot and args.trials and not args.phase_transition:
         raise GraphcompError("--plot draws one instance or, with --phase-transition, the success rates; "
                              "it does not combine with --trials alone")
@@ -90,28 +98,35 @@ def run(args):
 
 
 def _solve(args):
-    console = Console()
+    fmt = common.format_of(args)
+    console = Console(stderr=fmt != "rich")  # progress and 'wrote' lines stay off a table written to stdout
     methods = phase.METHODS if args.method == "all" else (args.method,)
     if args.phase_transition:
-        _phase_transition(console, args)
+        _phase_transition(console, args, fmt)
     elif args.trials:
-        _trials(console, args, methods)
+        _trials(console, args, methods, fmt)
     else:
         instance = phase.make_instance(args.n, args.m, args.seed)
         runs = {mt: phase.recover(instance, mt, args.init, iters=args.iters, tol=args.tol, restarts=args.restarts,
                                   source=args.derivatives)
                 for mt in methods}
-        for mt, method_runs in runs.items():
-            for item in results.runs_renderables(mt, method_runs, init=args.init, n=args.n, m=args.m,
-                                                 seed=args.seed, source=args.derivatives):
-                console.print(item)
+        if fmt == "rich":
+            common.emit(args, renderables=[item for mt, rs in runs.items() for item in results.runs_renderables(
+                mt, rs, init=args.init, n=args.n, m=args.m, seed=args.seed, source=args.derivatives)])
+        else:
+            named = {mt: (args.init, r) for mt, r in runs.items()}
+            common.emit(args, text={
+                "latex": lambda: results.runs_latex(named, n=args.n, m=args.m, seed=args.seed),
+                "markdown": lambda: results.runs_markdown(named),
+                "csv": lambda: csv_lines([results.RUN_COLUMNS, *results.runs_rows(named)]),
+                "json": lambda: results.runs_json(named)}[fmt]())
         if args.plot:
             _write(console, args.plot, plots.convergence_png({mt: r[0] for mt, r in runs.items()}, n=args.n, m=args.m,
                                                                   seed=args.seed, init=args.init))
     return 0
 
 
-def _trials(console, args, methods):
+def _trials(console, args, methods, fmt):
     try:
         import scipy  # noqa: F401  (only to know whether the reference can run)
 
@@ -123,19 +138,34 @@ def _trials(console, args, methods):
         summaries = phase.trials(args.n, args.m, args.trials, seed=args.seed, methods=methods, iters=args.iters,
                                  tol=args.tol, restarts=args.restarts, source=args.derivatives,
                                  progress=lambda: progress.advance(task))
-    for item in results.trials_renderables(summaries, n=args.n, m=args.m, seed=args.seed, count=args.trials,
-                                           restarts=args.restarts):
-        console.print(item)
+    if fmt == "rich":
+        common.emit(args, renderables=results.trials_renderables(summaries, n=args.n, m=args.m, seed=args.seed,
+                                                                 count=args.trials, restarts=args.restarts))
+        return
+    rows, kinds = results.trials_rows(summaries)
+    head = ["method", "init", "success_pct", "success_pct_restarts", "median_iterations", *kinds]
+    common.emit(args, text={
+        "latex": lambda: results.trials_latex(summaries, n=args.n, m=args.m, seed=args.seed, count=args.trials,
+                                              restarts=args.restarts),
+        "markdown": lambda: results.trials_markdown(summaries, restarts=args.restarts),
+        "csv": lambda: results.trials_csv(summaries),
+        "json": lambda: indented_json([dict(zip(head, r)) for r in rows])}[fmt]())
 
 
-def _phase_transition(console, args):
+def _phase_transition(console, args, fmt):
     count = args.trials or 20
     ratios = phase.PHASE_RATIOS
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{len(ratios)} ratios × {count} instances", total=len(ratios) * count)
         rates = phase.phase_transition(args.n, count, ratios=ratios, seed=args.seed, iters=args.iters, tol=args.tol,
                                        source=args.derivatives, progress=lambda: progress.advance(task))
-    console.print(results.phase_table(ratios, rates, n=args.n, count=count))
+    rows = results.phase_rows(ratios, rates, n=args.n)
+    common.emit(args, **({"renderables": [results.phase_table(ratios, rates, n=args.n, count=count)]} if fmt == "rich"
+                         else {"text": {"latex": lambda: results.phase_latex(ratios, rates, n=args.n, count=count),
+                                        "markdown": lambda: results.phase_markdown(ratios, rates, n=args.n),
+                                        "csv": lambda: csv_lines(rows),
+                                        "json": lambda: indented_json([dict(zip(rows[0], r))
+                                                                               for r in rows[1:]])}[fmt]()}))
     if args.plot:
         _write(console, args.plot, plots.phase_png(ratios, rates, n=args.n, count=count))
 

@@ -12,6 +12,7 @@ from rich.text import Text
 from graphcomp.core.labels import default_label
 from graphcomp.problems import phase
 from graphcomp.problems.verify import EXACT_TOL, FD_TOL
+from graphcomp.render import tables
 from graphcomp.render.text import (
     csv_lines,
     fmt_value,
@@ -61,14 +62,60 @@ def sci(x, digits=3):
 
 
 def run_latex(method, init, run, *, n, m, seed):
-    """One run's iterations as a booktabs tabular (its verdict in a comment; run_sentence says it in prose)."""
-    head = (f"% {NAMES[method]} from {init} init, n={n}, m={m}, seed={seed}; needs \\usepackage{{booktabs,amsmath}}\n"
-            "\\begin{tabular}{@{}rllll@{}}\n\\toprule\n"
+    """One run's iterations as a booktabs tabular, split as tables.tabulars splits one taller than a page (its
+    verdict in a comment; run_sentence says it in prose)."""
+    def head(more):
+        return ["\\begin{tabular}{@{}rllll@{}}", "\\toprule"] + (
+            [f"\\multicolumn{{5}}{{@{{}}l}}{{{NAMES[method]}{more}}} \\\\"] if more else []) + [
             "$k$ & $f(x_k)$ & $\\|\\nabla f(x_k)\\|$ & $\\|x_k - x_{k-1}\\|$ & "
-            "$\\min_\\pm \\|x_k \\mp x\\| / \\|x\\|$ \\\\\n\\midrule\n")
-    rows = "".join(f"{s.k} & ${sci(s.f)}$ & ${sci(s.grad_norm)}$ & {'' if s.k == 0 else f'${sci(s.step)}$'} & "
-                   f"${sci(s.rel_error)}$ \\\\\n" for s in run.history)
-    return head + rows + "\\bottomrule\n\\end{tabular}\n" + f"% {verdict_text(method, run)[1]}\n"
+            "$\\min_\\pm \\|x_k \\mp x\\| / \\|x\\|$ \\\\", "\\midrule"]
+
+    rows = [([f"{s.k} & ${sci(s.f)}$ & ${sci(s.grad_norm)}$ & {'' if s.k == 0 else f'${sci(s.step)}$'} & "
+              f"${sci(s.rel_error)}$ \\\\"], 1) for s in run.history]
+    return (f"% {NAMES[method]} from {init} init, n={n}, m={m}, seed={seed}; needs \\usepackage{{booktabs,amsmath}}\n"
+            + tables.tabulars(head, rows) + f"\n% {verdict_text(method, run)[1]}\n")
+
+
+RUN_COLUMNS = ("method", "init", "k", "f", "grad_norm", "step", "rel_error")
+
+
+def runs_rows(runs):
+    """[RUN_COLUMNS' values] of every iteration of the first run of each method in {method: (init, runs)}."""
+    return [[m, init, s.k, *(repr(float(x)) for x in (s.f, s.grad_norm)), "" if s.k == 0 else repr(float(s.step)),
+             repr(float(s.rel_error))] for m, (init, rs) in runs.items() for s in rs[0].history]
+
+
+def runs_latex(runs, *, n, m, seed):
+    """Each method's first run as run_latex's tabulars, one below the other with tables.BREAK between them (where
+    a page may break); its first line says what it is and the packages it needs."""
+    names = ", ".join(NAMES[mt] for mt in runs)
+    head = f"% graphcomp solve: {names}, n={n}, m={m}, seed={seed}; needs \\usepackage{{booktabs,amsmath}}\n"
+    body = f"{tables.BREAK}\n".join(run_latex(mt, init, rs[0], n=n, m=m, seed=seed) for mt, (init, rs) in runs.items())
+    # with several, the first tabular starts a line of its own as the others do after a BREAK
+    return head + (body.replace("\\begin{tabular}", "\\noindent\n\\begin{tabular}", 1) if tables.BREAK in body
+                   else body)
+
+
+def runs_markdown(runs):
+    """The iterations of each method's first run in Markdown, a table each, its verdict below it."""
+    out = []
+    for m, (init, rs) in runs.items():
+        out += [f"**{NAMES[m]}** from {init} init", "",
+                "| k | f(x_k) | ‖∇f(x_k)‖ | step | dist to ±x / ‖x‖ |", "|---:|---:|---:|---:|---:|"]
+        out += [f"| {s.k} | {s.f:.3e} | {s.grad_norm:.3e} | {'' if s.k == 0 else f'{s.step:.3e}'} | "
+                f"{s.rel_error:.3e} |" for s in rs[0].history]
+        out += ["", verdict_text(m, rs[0])[1], ""]
+    return "\n".join(out)
+
+
+def runs_json(runs):
+    """Each method's first run, its iterations and verdict, as JSON."""
+    def steps(run):
+        return [{"k": s.k, "f": float(s.f), "grad_norm": float(s.grad_norm),
+                 "step": None if s.k == 0 else float(s.step), "rel_error": float(s.rel_error)} for s in run.history]
+
+    return indented_json({m: {"init": init, "verdict": verdict_text(m, rs[0])[1], "iterations": steps(rs[0])}
+                          for m, (init, rs) in runs.items()})
 
 
 SUBJECTS = {"newton": "Newton's method", "gauss-newton": "Gauss--Newton", "lm": "Levenberg--Marquardt",
@@ -127,6 +174,21 @@ def trials_csv(summaries):
     """The trials table as CSV."""
     rows, kinds = trials_rows(summaries)
     return csv_lines([["method", "init", "success_pct", "success_pct_restarts", "median_iterations", *kinds], *rows])
+
+
+def phase_rows(ratios, rates, *, n):
+    """[m/n, m, success % for each init] of the phase transition, with its header."""
+    head = ["m_over_n", "m", *(f"success_pct_{it}" for it in rates)]
+    return [head] + [[f"{r:.1f}", str(int(round(r * n))), *(f"{100 * x[j]:.0f}" for x in rates.values())]
+                     for j, r in enumerate(ratios)]
+
+
+def phase_markdown(ratios, rates, *, n):
+    """Gauss–Newton's success rate against m/n in Markdown."""
+    rows = phase_rows(ratios, rates, n=n)
+    head = ["m/n", "m", *(f"{it} init %" for it in rates)]
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---:|" * len(head),
+                      *("| " + " | ".join(r) + " |" for r in rows[1:])]) + "\n"
 
 
 def phase_latex(ratios, rates, *, n, count):

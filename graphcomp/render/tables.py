@@ -251,7 +251,7 @@ def latex(trace, digits=4, style=None):
 
 def latex_beside(trace, digits=4, value=None, gap="", sects=None):
     """The tabular of a scalar trace's evaluation trace with its tangent or adjoint trace beside it, row by row
-    (side_by_side's pairs), split as _tabulars splits; value(key, r, x) writes each number (a blank to fill in, say)
+    (side_by_side's pairs), split as tabulars splits; value(key, r, x) writes each number (a blank to fill in, say)
     and `gap` (\\[2pt]) ends each row."""
     sects = sects or sections(trace)
     key = sects[1][0]
@@ -271,7 +271,7 @@ def latex_beside(trace, digits=4, value=None, gap="", sects=None):
     rows = [([" & ".join(_tex_cells(trace, "primal", left, digits, value) + _tex_cells(trace, key, r, digits, value))
               + " \\\\" + gap], max(_height(trace, "primal", left), _height(trace, key, r)))
             for left, r in side_by_side(trace, sects)]
-    return _tabulars(head, rows)
+    return tabulars(head, rows)
 
 
 def _tex_section(trace, key, rows, digits):
@@ -293,13 +293,13 @@ def _tex_section(trace, key, rows, digits):
             closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
             lines[-1][0].append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
             lines[-1] = (lines[-1][0], lines[-1][1] + 1)
-    return _tabulars(head, lines)
+    return tabulars(head, lines)
 
 
 TEX_LINES = 40  # lines of numbers a tabular holds: an article's page (10 pt) holds about 50 with the headings
 
 
-def _tabulars(head, rows):
+def tabulars(head, rows):
     """The tabulars of a table's rows [(its lines, its height in lines)], as many as keep each within TEX_LINES,
     BREAK between them; head(more) gives a tabular's opening lines, more naming a continued one."""
     chunks, height = [[]], 0
