@@ -242,8 +242,21 @@ def test_the_tools_own_tables_read_back_as_right(cli, tmp_path, mode, style, fmt
     assert '"verdict": "correct"' in ran.stdout and '"verdict": "wrong' not in ran.stdout
 
 
+@pytest.mark.parametrize("fmt, suffix", [("latex", "tex"), ("markdown", "md"), ("csv", "csv")])
+def test_the_tools_own_tables_of_huge_and_tiny_numbers_read_back_as_right(cli, tmp_path, fmt, suffix):
+    """3.0000 · 10¹² and 1.0000 · 10⁻⁹ (in LaTeX as a power of ten, 3.0000e+12 reads e + 12 in math)."""
+    expr = ["--expr", "x*1e12 + y*1e-9", "--at", "x=3,y=2", "--wrt", "y", "--mode", "reverse"]
+    out = tmp_path / f"key.{suffix}"
+    out.write_text(cli("trace", *expr, "--format", fmt).stdout, encoding="utf-8")
+    assert fmt != "latex" or "$3.0000 \\cdot 10^{12}$" in out.read_text()
+    ran = cli("check", *expr, out)
+    assert ran.status == 0 and "10 of 10 rows right" in ran.stdout, ran.stdout + ran.stderr
+
+
 def test_numbers_as_written():
     assert answers.number("−1.7735") == (-1.7735, 4)
+    assert answers.number("$3.0000 \\cdot 10^{12}$") == (3e12, 0) and answers.number("2.5\\times 10^{-3}") == (
+        0.0025, 4)
     assert answers.number("2.6955e0") == (2.6955, 4)
     assert answers.number("$0.5$") == (0.5, 1)
     assert answers.name_key("v̄₋₁") == ("v-1", "adjoint") and answers.name_key("vbar_-1") == ("v-1", "adjoint")

@@ -121,6 +121,9 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-?\d+)?|-?\d+")
 _WORDED = re.compile(r"([A-Za-z])(bar|dot)(-?\d+)")  # vbar-1, vdot1 (after _ and braces are gone)
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?\d+))?")
 _COMMA = re.compile(r"[+-]?\d+,\d+")
+# a × 10^b as LaTeX writes it (3.0000 \cdot 10^{12}, the tool's own; pylatexenc's text 3.0000 ·10^12), or with
+# \times, × or ⋅, its noise (spaces, $) removed
+_SCI = re.compile(r"([+-]?(?:\d+(?:\.(\d*))?|\.(\d+)))(?:\\cdot|\\times|[·⋅×])10\^(?:\{([+-]?\d+)\}|([+-]?\d+))")
 _NAME_NOISE = re.compile(r"[\s_{}$\\]")
 _NUMBER_NOISE = re.compile(r"[\s$]")
 _LATEX = LatexNodes2Text(math_mode="text", strict_latex_spaces=True)
@@ -185,6 +188,11 @@ def number(text):
     m = _NUMBER.fullmatch(s)
     if m:
         return float(s), _decimals(m)
+    sci = _SCI.fullmatch(s)
+    if sci:
+        mantissa, after, bare, exponent, digit = sci.groups()
+        power = int(exponent if exponent is not None else digit)
+        return float(f"{mantissa}e{power}"), max(len(after or bare or "") - power, 0)
     if _COMMA.fullmatch(s):
         raise GraphcompError(f"'{text.strip()}' has a decimal comma; write {s.replace(',', '.')}")
     return None
@@ -192,7 +200,7 @@ def number(text):
 
 def _looks_numeric(text):
     s = _NUMBER_NOISE.sub("", text).translate(_SUBSCRIPTS)
-    return bool(s) and any(c.isdigit() for c in s) and not re.search(r"[A-DF-Za-df-z]", s)
+    return bool(s) and any(c.isdigit() for c in s) and (not re.search(r"[A-DF-Za-df-z]", s) or bool(_SCI.fullmatch(s)))
 
 
 _MATRICES = ("bmatrix", "pmatrix", "matrix", "Bmatrix", "vmatrix", "smallmatrix")

@@ -193,6 +193,14 @@ def fmt_number(x, digits):
     return s[1:] if s.startswith("-") and float(s) == 0.0 else s
 
 
+def tex_number(x, digits):
+    """fmt_number in LaTeX: scientific notation as a power of ten (3.0000 \\cdot 10^{12}; 3.0000e+12 in math reads
+    as e + 12)."""
+    s = fmt_number(x, digits)
+    mantissa, e, exponent = s.partition("e")
+    return f"{mantissa} \\cdot 10^{{{int(exponent)}}}" if e else s
+
+
 def tex_matrix(x, digits, *, vector="column", cut=None):
     """A scalar, vector or matrix in LaTeX (bmatrix); a vector as a 'column', a 'row', or a 'row^T' (a column).
 
@@ -200,12 +208,12 @@ def tex_matrix(x, digits, *, vector="column", cut=None):
     first `rows` rows and `columns` columns; \\vdots under the first column, or under `every` one."""
     a = np.asarray(x)
     if a.ndim == 0:
-        return fmt_number(a, digits)
+        return tex_number(a, digits)
     m = a.reshape(-1, 1) if a.ndim == 1 and vector == "column" else np.atleast_2d(a)
     shown, rows, cols, every = cut or (max(m.shape), *m.shape, False)
     # only an axis longer than `shown` is cut
     rows, cols = rows if len(m) > shown else len(m), cols if m.shape[1] > shown else m.shape[1]
-    lines = [[fmt_number(e, digits) for e in r[:cols]] + ["\\cdots"] * (m.shape[1] > shown) for r in m[:rows]]
+    lines = [[tex_number(e, digits) for e in r[:cols]] + ["\\cdots"] * (m.shape[1] > shown) for r in m[:rows]]
     if len(m) > shown:
         lines.append(["\\vdots"] + ["\\vdots" if every else ""] * (len(lines[0]) - 1))
     body = " \\\\ ".join(" & ".join(r) for r in lines)
