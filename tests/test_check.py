@@ -92,7 +92,7 @@ def _swap(text, old, new):
 def test_a_right_table_is_all_right(text, mode):
     report = _grade(text, mode)
     assert report.all_right, [(r.symbol, r.verdict, r.why) for r in report.rows if r.verdict != "correct"]
-    assert report.score == (len(report.rows), len(report.rows))
+    assert report.score == (len(report.rows) - 3, len(report.rows) - 3)  # the point's x1, x2, x3 given, not scored
 
 
 # one deliberate mistake per table: (table, mode, the row's symbol and which of its rows, verdict, words in the why)
@@ -148,7 +148,7 @@ def test_carried_errors_follow_the_students_own_numbers():
     assert [verdicts[s] for s in ("v₃", "v₄", "v₅", "v₆")] == ["carried"] * 4
     assert _row(report, "v₃").why == f"right from your v₁ = 2.5000 (which gives {v3:.4f})"  # the student's v₁, then v₃
     assert verdicts["v₂"] == "correct"
-    assert report.score == (8, 9) and report.count("correct") == 4 and not report.all_right
+    assert report.score == (5, 6) and report.count("correct") == 4 and not report.all_right
 
 
 def test_missing_and_unknown_rows():
@@ -425,7 +425,7 @@ def test_a_row_right_from_the_students_own_rounded_numbers_is_correct():
 def test_a_derivative_check_without_derivative_rows_finds_them_missing():
     report = _grade(VALUES, "reverse")
     missing = [r.symbol for r in report.rows if r.verdict == "missing"]
-    assert len(missing) == 9 and "v̄₋₁" in missing and not report.all_right and report.score == (9, 18)
+    assert len(missing) == 9 and "v̄₋₁" in missing and not report.all_right and report.score == (6, 15)
     assert any("adjoint rows of a reverse-mode check are missing" in n for n in report.notes)
     forward = _grade(VALUES, "forward")
     assert sum(r.verdict == "missing" for r in forward.rows) == 9 and not forward.all_right
@@ -433,7 +433,7 @@ def test_a_derivative_check_without_derivative_rows_finds_them_missing():
 
 def test_value_mode_grades_the_values_alone():
     report = _grade(SUMMED, "value")
-    assert report.all_right and report.score == (9, 9) and {r.slot[0] for r in report.rows} == {"v"}
+    assert report.all_right and report.score == (6, 6) and {r.slot[0] for r in report.rows} == {"v"}
     assert "9 derivative rows not graded (value mode)" in report.notes
     wrong = _grade(_swap(SUMMED, "v2 = 0.9093", "v2 = 0.9000"), "value")
     assert _row(wrong, "v₂").verdict == "wrong value" and not wrong.all_right

@@ -111,6 +111,8 @@ def test_a_blank_sheet_gives_the_inputs_and_no_other_number(cli, tmp_path):
     assert sheet.function_tex(g) in md
     r = cli("check", "keys/alice.yaml", "--wrt", "x1", "alice/answers.csv", cwd=tmp_path)
     assert r.status == 1 and "missing" in r.stdout  # a blank sheet is not a right one
+    # and scores 0: the inputs' values it gives are graded but not scored
+    assert "score 0/15 (the 3 inputs' values, given, not scored)" in " ".join(r.stdout.split()), r.stdout  # of 18
 
 
 def test_variants_differ_and_each_follows_its_own_seed(cli, tmp_path):

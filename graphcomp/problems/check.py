@@ -75,14 +75,16 @@ class Report:
     notes: list = field(default_factory=list)
     unknown_count: int = 0  # all the rows naming no slot; `unknown` lists the first LIST_CAP
     unreadable_count: int = 0  # all the unreadable lines; `unreadable` lists the first LIST_CAP
+    given: frozenset = frozenset()  # the slots the problem gives (the inputs' values, the point): graded, not scored
 
     def count(self, *verdicts):
         return sum(r.verdict in verdicts for r in self.rows)
 
     @property
     def score(self):
-        """(rows with credit: right or carried, of how many)."""
-        return self.count(CORRECT, CARRIED), len(self.rows)
+        """(rows with credit: right or carried, of how many), the given rows left out: a blank sheet scores 0."""
+        scored = [r for r in self.rows if r.slot not in self.given]
+        return sum(r.verdict in (CORRECT, CARRIED) for r in scored), len(scored)
 
     @property
     def all_right(self):
@@ -91,8 +93,9 @@ class Report:
     def summary(self):
         right, carried = self.count(CORRECT), self.count(CARRIED)
         credit, total = self.score
-        return (f"{right} of {total} rows right, {carried} carried (credit for the method): "
-                f"score {credit}/{total}")
+        given = sum(r.slot in self.given for r in self.rows)
+        return (f"{right} of {len(self.rows)} rows right, {carried} carried (credit for the method): "
+                f"score {credit}/{total}" + (f" (the {given} inputs' values, given, not scored)" if given else ""))
 
 
 def _half_unit(decimals):
@@ -589,7 +592,8 @@ def check(trace, answers, *, digits=4, rtol=0.0):
     grader = _Grader(trace, answers, digits, rtol)
     graded, unknown = grader.run()
     return Report(trace.graph.name, grader.mode, answers.file, digits, rtol, graded, unknown, list(answers.unreadable),
-                  grader.notes, grader.unknown_count, answers.unreadable_count)
+                  grader.notes, grader.unknown_count, answers.unreadable_count,
+                  frozenset(("v", i) for i in trace.graph.inputs))
 
 
 _KINDS = {TANGENT: "a tangent", ADJOINT: "an adjoint", None: "a derivative"}
