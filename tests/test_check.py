@@ -565,3 +565,13 @@ def test_a_plain_line_with_a_decimal_comma_says_so_on_its_row():
     assert row.verdict == "not read" and "decimal comma" in row.why and "0.9093" in row.why, (row.verdict, row.why)
     assert row.entry.text == "0,9093" and not report.all_right
     assert _row(report, "v̄₂").verdict == "correct"  # the rows after it are graded from the right v₂
+
+
+def test_contributions_added_in_another_order_say_so():
+    """v̄₀ gets v̄₆ ∂v₆/∂v₀ = −v₆/v₀ · 1 first, then v̄₂ cos v₀; a student who adds v̄₂'s term first writes
+    v̄₂ cos v₀ = 0.75 cos 2 for the first partial sum: wrong for the slides, and said to be the order."""
+    first = 0.75 * math.cos(X3)
+    report = _grade(_swap(STEPS, "\\bar v_{0} = -1.4614", f"\\bar v_{{0}} = {first:.4f}"), "reverse")
+    row = next(r for r in report.rows if r.slot[0] == "s" and r.symbol == "v̄₀")
+    assert row.verdict == "wrong value" and "in another order" in row.why and "v̄₆'s first" in row.why, row.why
+    assert "-1.4614" in row.why  # the number the slides' order gives

@@ -12,6 +12,7 @@ transposed shape, or a square one, that equals the right one transposed is *tran
 the other causes are those that apply to arrays (carried, rounding, sign, missing contribution, wrong value), the
 recomputation running the registry's forward and VJP rules on numpy.
 """
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -363,9 +364,25 @@ class _Grader:
             return SHAPE, f"{_shape_text(e.value.shape)}, but {self._sym(slot)} is a number{_comma_hint(e)}"
         s, tol = e.value, _half_unit(e.decimals)
         why = self._usual_causes(slot, s, e.decimals, tol, expected)
+        if not why and slot[0] == "s":
+            why = self._other_order(slot, s, expected, tol)
         if not why and slot[0] != "v":
             why = self._missing_term(slot, s, expected, tol) or self._wrong_partial(slot, s, expected, tol)
         return why or (WRONG, f"should be {fmt_number(expected, self.digits)}")
+
+    def _other_order(self, slot, s, expected, tol):
+        """A partial sum of r contributions that is the sum of r others: the student added them in another order
+        than the slides' (reverse evaluation order). Up to 8 contributions (whose subsets are cheap to try)."""
+        j, r = slot[1], slot[2]
+        terms = [(i, c[3]) for c in self.t.contributions if c[2] == j for i in (c[0],)]
+        if len(terms) > 8:
+            return None
+        for chosen in itertools.combinations(range(len(terms)), r):
+            if chosen != tuple(range(r)) and self._close(s, sum(terms[q][1] for q in chosen), tol):
+                first = tex_to_text(rows.deriv_sym(self.graph, terms[0][0], "adjoint"))
+                return WRONG, (f"right for the contributions in another order: the slides add them in reverse "
+                               f"evaluation order, {first}'s first; here it should be {fmt_number(expected, self.digits)}")
+        return None
 
     def _usual_causes(self, slot, s, dec, tol, expected):
         """CORRECT, CARRIED (right from the student's own numbers), ROUNDING or SIGN, else None; on a tensor graph s,
