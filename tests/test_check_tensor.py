@@ -7,6 +7,7 @@ form a tensor can be written, and each wrong one has one deliberate mistake.
 import numpy as np
 import pytest
 import torch
+import yaml
 from conftest import needs_pdflatex, pdflatex_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -330,3 +331,18 @@ def test_a_forward_check_of_a_tensor_graph_says_so_before_asking_for_wrt(cli, tm
     ran = cli("check", "fig1.yaml", "--mode", "forward", path)
     assert ran.status == 2 and ran.stderr.count("\n") == 1, ran.stderr
     assert "a tensor graph is checked in reverse mode" in ran.stderr and "needs --wrt" not in ran.stderr
+
+
+def test_a_cut_right_column_writes_numbers_as_the_tables_do(cli, tmp_path):
+    """Past 36 entries the right column is cut; its numbers are still fmt_number's: no -0.0000, and 10¹² on (or
+    not 0 but rounding to 0) in scientific notation, as in a cell of a smaller array."""
+    w = np.ones((7, 7))
+    w[0, 0], w[0, 1] = -1e-7, 2e13
+    spec = tmp_path / "big.yaml"
+    spec.write_text(yaml.safe_dump({"name": "big", "inputs": [{"name": "W", "value": w.tolist()}],
+                                    "nodes": [{"name": "f", "op": "halfsq", "inputs": ["W"]}], "output": "f"}))
+    answers = tmp_path / "answers.txt"
+    answers.write_text("W.d = " + nested(np.zeros((7, 7))) + "\n", encoding="utf-8")
+    ran = cli("check", spec, answers, "--format", "markdown")
+    assert ran.status == 1 and "[-1.0000e-07, 2.0000e+13, 1.0000," in ran.stdout, ran.stdout
+    assert "-0.0000" not in ran.stdout.split("W.d")[-1]

@@ -9,7 +9,7 @@ from rich.text import Text
 from graphcomp.frontends.answers import spaced
 from graphcomp.problems.check import CARRIED, CORRECT, MISSING, UNKNOWN, line_value
 from graphcomp.render.tables import tex_value
-from graphcomp.render.text import indented_json, text_to_tex
+from graphcomp.render.text import fmt_number, indented_json, text_to_tex
 
 FORMATS = ("rich", "markdown", "latex", "json")
 _STYLE = {CORRECT: "green", CARRIED: "yellow", MISSING: "magenta", UNKNOWN: "magenta"}
@@ -27,22 +27,29 @@ def _written(entry):
 
     def nested(v, d):
         if v.ndim == 0:
-            return f"{float(v):.{int(d)}f}"
+            return _as_written(v, d)
         return "[" + ", ".join(nested(x, y) for x, y in zip(v, d)) + "]"
 
     return nested(entry.value, np.broadcast_to(entry.decimals, entry.value.shape))
 
 
-def _cut(x, decimals):
-    """A long array as its first entries in C order, its shape and its size: no cell of a million numbers."""
+def _as_written(v, d):
+    return f"{float(v):.{int(d)}f}"
+
+
+def _cut(x, decimals, number=_as_written):
+    """A long array as its first entries in C order, each number(entry, decimals), its shape and its size: no cell of
+    a million numbers."""
     decimals = np.broadcast_to(decimals, x.shape)
-    first = ", ".join(f"{float(v):.{int(d)}f}" for v, d in zip(x.flat[:6], decimals.flat[:6]))
+    first = ", ".join(number(v, d) for v, d in zip(x.flat[:6], decimals.flat[:6]))
     return f"[{first}, …] ({' × '.join(map(str, x.shape))}, {spaced(x.size)} entries)"
 
 
 def _cells(report, r):
     yours = _written(r.entry) if r.entry is not None else "—"
-    right = ("—" if r.expected is None else _cut(r.expected, report.digits) if np.size(r.expected) > SHOWN
+    # the right numbers as every table writes them (no -0.0000; 10¹² on and not-0-but-rounding-to-0 in scientific)
+    right = ("—" if r.expected is None else _cut(r.expected, report.digits, lambda v, d: fmt_number(v, int(d)))
+             if np.size(r.expected) > SHOWN
              else line_value(r.expected, report.digits))
     verdict = r.verdict + (f": {r.why}" if r.why and r.verdict != CORRECT else "")
     return r.symbol, yours, right, verdict, r.rule
