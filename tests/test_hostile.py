@@ -51,6 +51,12 @@ CASES = {  # spec text → words the one line must hold
     "duplicate key, JSON": ('{"inputs": [{"name": "x", "value": 1, "value": 2}], "nodes": [], "output": "x"}',
                             ["line 1, column 39", "duplicate key 'value'"]),
     "underflow": ("inputs:\n  - {name: x, value: 1e-400}\n" + CHAIN, ["node 'x'", "key 'value'", "too small"]),
+    "underflow, a YAML float": ("inputs:\n  - {name: x, value: 1.0e-400}\n" + CHAIN, ["line 2", "too small"]),
+    "underflow, !!float": ("inputs:\n  - {name: x, value: !!float 1e-400}\n" + CHAIN, ["line 2", "too small"]),
+    "underflow, JSON": ('{"inputs": [{"name": "x", "value": 1e-400}], "nodes": [], "output": "x"}', ["too small"]),
+    "base 60": ("inputs:\n  - {name: x, value: 1:30}\n" + CHAIN, ["line 2", "as 90", "in decimal"]),
+    "hexadecimal": ("inputs:\n  - {name: x, value: 0x10}\n" + CHAIN, ["line 2", "as 16", "in decimal"]),
+    "octal": ("inputs:\n  - {name: x, value: 017}\n" + CHAIN, ["line 2", "as 15", "in decimal"]),
     "NaN, JSON": ('{"inputs": [{"name": "x", "value": NaN}], "nodes": [], "output": "x"}', ["node 'x'", "not a finite number"]),
 }
 

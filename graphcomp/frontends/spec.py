@@ -61,7 +61,7 @@ def parse_text(text, file="<spec>"):
     give the same documents and the same errors. The cyclic garbage collector is paused meanwhile:
     rescanning the growing node graph took two thirds of the time of a 10⁵-node YAML spec.
     """
-    if text.lstrip().startswith("{"):
+    if text.lstrip().startswith("{") and not _TINY.search(text):
         try:
             doc = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_not_json)
         except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; YAML says what is wrong
@@ -73,6 +73,11 @@ def parse_text(text, file="<spec>"):
         return safe_load(text, file)
     except yaml.YAMLError as exc:
         raise SpecError(f"not valid YAML{_mark(exc, text)}: {_problem(exc)}", file=file) from None
+
+
+# an exponent from e-300 down: json would read 1e-400 as 0 without a word, so such a text goes to the YAML loader,
+# which refuses a number too small for a float at its line
+_TINY = re.compile(r"[eE]-0*(?:[3-9][0-9]{2}|[0-9]{4,})")
 
 
 def _unique_pairs(pairs):
@@ -107,7 +112,9 @@ def _problem(exc):
     return problem
 
 
-_STR, _SEQ, _MAP, _MERGE = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map", "merge"))
+_STR, _SEQ, _MAP, _MERGE, _FLOAT, _INT = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map", "merge", "float",
+                                                                               "int"))
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")  # an int as written in base 10 (YAML 1.1 reads 017 as octal)
 _TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep (a spec needs at most 5)"
 # libyaml's parser where PyYAML was built with it: 3-4x faster than the pure-Python one
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -198,14 +205,23 @@ def _yaml_mapping(loader, node, built):
 
 
 def _construct(loader, node):
-    """SafeLoader's own constructor for `node` (a number, a date, !!binary, !!set, a merge…), its errors at its line."""
+    """SafeLoader's own constructor for `node` (a number, a date, !!binary, !!set, a merge…), its errors at its line;
+    a number YAML 1.1 reads other than it is written (1.0e-400 as 0, 1:30 as 90, 0x10 as 16, 017 as 15) is one too."""
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except (ValueError, TypeError, OverflowError) as exc:  # !!float abc, 2024-02-30, an int of 5000 digits
-        shown = node.value if isinstance(node.value, str) else "this value"
-        shown = shown if len(shown) <= 20 else f"{shown[:12]}... ({len(shown)} characters)"
-        kind = node.tag.rsplit(":", 1)[-1]
-        raise _at(node, f"{shown!r} cannot be read as {kind}: {str(exc).splitlines()[0]}") from None
+        raise _at(node, f"{_shown(node)!r} cannot be read as {node.tag.rsplit(':', 1)[-1]}: "
+                        f"{str(exc).splitlines()[0]}") from None
+    if node.tag == _FLOAT and value == 0.0 and any(c in "123456789" for c in node.value.lower().split("e")[0]):
+        raise _at(node, f"{_shown(node)!r} is too small for a float (it would be 0; the smallest is about 5e-324)")
+    if node.tag == _INT and not _DECIMAL.fullmatch(node.value):
+        raise _at(node, f"YAML reads {_shown(node)!r} as {value} (base 60, 16, 8 or 2): write the number in decimal")
+    return value
+
+
+def _shown(node):
+    shown = node.value if isinstance(node.value, str) else "this value"
+    return shown if len(shown) <= 20 else f"{shown[:12]}... ({len(shown)} characters)"
 
 
 def _valid_unicode(text, file, error=None):
