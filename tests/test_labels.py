@@ -193,3 +193,13 @@ def test_closed_forms_drop_a_factor_of_minus_one():
     closed = {node: c for (key, node), (_, c) in _rules(g).items() if key == "adjoint" and c}
     assert closed["v8"] == "-v_{2}.v" and closed["v5"] == "-y.v"  # was -v₂.v 1, a stray factor 1
     assert not any(c.endswith(" 1") or " 1)" in c for c in closed.values()), closed
+
+
+def test_a_constant_exponent_is_written_as_a_number_not_in_e_notation():
+    g = graphcomp.parse_expr("x**-1e-5 + x*-0.0 + x**2.5e-7", at={"x": 1.5})
+    rules = {(key, r.node): r.rule for key, _, rows in tables.sections(g.trace()) for r in rows}
+    assert rules[("primal", "v1")] == "v_{0}^{-10^{-5}}"  # was v_{0}^{-1e-05}
+    assert rules[("primal", "v2")] == "v_{0} \\cdot 0"  # -0.0 is 0, not (-0)
+    assert rules[("primal", "v3")] == "v_{0}^{2.5 \\cdot 10^{-7}}"
+    steps = [r.rule for key, _, rows in tables.sections(g.trace()) if key == "steps" for r in rows if r.node == "x"]
+    assert any(s.endswith("(2.5 \\cdot 10^{-7})\\,v_{0}^{-0.99999975}") for s in steps), steps  # p x^(p-1), 12 digits

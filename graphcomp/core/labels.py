@@ -93,3 +93,16 @@ def shorten(text, width=60):
     """Text as a message quotes it: on one line, and cut with … past `width` characters."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def number_tex(x, factor=True):
+    """A constant as LaTeX, to 12 digits: a power of ten as one ({10^{12}}, braced, a power's base; not 1e+12), a
+    product with one (2.5 \\cdot 10^{-7}); as a `factor`, in parentheses when negative or a product (x_{1} \\cdot (-2),
+    which x_{1} -2 would misread as a difference). -0 is 0."""
+    mantissa, _, exponent = f"{float(x) + 0.0:.12g}".partition("e")  # + 0.0: -0.0 is 0.0
+    power = f"10^{{{int(exponent)}}}" if exponent else ""
+    if power and mantissa.lstrip("-") == "1":
+        text = "-" + power if mantissa.startswith("-") else f"{{{power}}}"
+    else:
+        text = f"{mantissa} \\cdot {power}" if power else mantissa
+    return f"({text})" if factor and (text.startswith("-") or " " in text) else text

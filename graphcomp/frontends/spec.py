@@ -20,7 +20,7 @@ import yaml
 
 from graphcomp import ops
 from graphcomp.core.errors import SpecError
-from graphcomp.core.labels import default_label, label_problem
+from graphcomp.core.labels import default_label, label_problem, number_tex
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE, Node, no_gc
 from graphcomp.core.values import DISTS, RNGS, SEEDS, as_value
 from graphcomp.engine.graph import Graph
@@ -456,15 +456,4 @@ def _label(entry, name, file):
 
 
 def _number_label(value):
-    """A constant's symbol in rules: its number to 12 digits, a power of ten as one ({10^{12}}, braced: a power's
-    base; not 1e+12), in parentheses when negative or a product (x_{1} \\cdot (-2), which x_{1} -2 would misread as
-    a difference)."""
-    if np.ndim(value):
-        return "c"
-    mantissa, _, exponent = f"{float(value):.12g}".partition("e")
-    power = f"10^{{{int(exponent)}}}" if exponent else ""
-    if power and mantissa.lstrip("-") == "1":
-        return f"(-{power})" if mantissa.startswith("-") else f"{{{power}}}"
-    text = f"{mantissa} \\cdot {power}" if power else mantissa
-    return f"({text})" if power or text.startswith("-") else text
-
+    return "c" if np.ndim(value) else number_tex(value)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from graphcomp import ops
-from graphcomp.core.labels import default_label
+from graphcomp.core.labels import default_label, number_tex
 from graphcomp.core.nodes import CONST, DATA
 from graphcomp.render.text import tex_to_text
 
@@ -277,8 +277,8 @@ def _param_fields(params):
     if not params:
         return {}
     f = {**params, **{f"{k}m1": x - 1.0 for k, x in params.items()},
-         **{f"{k}c": f"({x:g})" if x < 0 else x for k, x in params.items()}}  # as a factor: 3 (-1) x, not 3 -1 x
-    return {k: (f"{x:g}" if isinstance(x, float) else x) for k, x in f.items()}
+         **{f"{k}c": number_tex(x) for k, x in params.items()}}  # as a factor: 3 (-1) x, not 3 -1 x
+    return {k: (number_tex(x, factor=False) if isinstance(x, float) else x) for k, x in f.items()}
 
 
 # A template converted to text once: each symbol field stands in as a private-use character while it is converted,
