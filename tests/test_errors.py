@@ -260,3 +260,11 @@ def test_a_graph_of_data_only_evaluates_but_has_nothing_to_differentiate():
     for mode in ("forward", "reverse", "both"):
         with pytest.raises(graphcomp.GraphcompError, match="nothing to differentiate: every input of the graph is data"):
             g.trace(mode=mode)
+
+
+def test_a_powers_domain_error_names_its_exponent_and_the_derivatives_case(cli):
+    ran = cli("trace", "--expr", "x**0.5", "--at", "x=0", "--mode", "both")  # 0.5 · 0^(-0.5): the derivative
+    assert ran.status == 2 and "powc(x = 0, p = 0.5)" in ran.stderr and "0 to a power below 1" in ran.stderr
+    ran = cli("trace", "--expr", "sin(x)", "--fixed", "x")  # no value first: then there would be nothing to differentiate
+    assert ran.status == 2 and "input 'x' has no value" in ran.stderr
+    assert cli("trace", "--expr", "sin(x)", "--fixed", "x", "--at", "x=1", "--mode", "value", "--wrt", "x").status == 0

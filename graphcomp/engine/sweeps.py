@@ -199,7 +199,8 @@ def _domain(graph, step, v, exc, phase):
     n = graph.nodes[i]
     op = ops.REGISTRY[n.op]
     args = [graph.nodes[j] for j in (a, b) if j >= 0]
-    shown = ", ".join(_arg_text(x, v[j]) for x, j in zip(args, (a, b)))
+    shown = ", ".join([*(_arg_text(x, v[j]) for x, j in zip(args, (a, b))),
+                       *(f"{k} = {x:g}" for k, x in n.params.items())])  # powc's p: what the domain depends on
     overflow = isinstance(exc, OverflowError) or "overflow" in str(exc)  # numpy says so in its message
     what = "the result" if phase == "evaluating" else "a derivative (a local partial, or its product)"
     reason = f"{what} overflows the range of floating point numbers" if overflow else op.domain or str(exc)
@@ -211,12 +212,12 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     """Evaluate and differentiate `graph`; returns a Trace (see Graph.trace)."""
     if mode not in ("forward", "reverse", "both", "value"):
         raise GraphcompError(f"unknown mode '{mode}'; choose forward, reverse, both or value")
+    kit = kit_for(graph.scalar, backend, device)
+    p = plan(graph, kit)
+    inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)  # a missing value is said first
     if mode != "value" and not any(graph.nodes[i].kind == INPUT for i in graph.inputs):
         raise GraphcompError("nothing to differentiate: every input of the graph is data (kind: data, --fixed); make "
                              "one an input, or evaluate only (mode='value', --mode value)", file=graph.file)
-    kit = kit_for(graph.scalar, backend, device)
-    p = plan(graph, kit)
-    inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)
     columns = _columns(graph, wrt, mode, seed, kit)
     direction = columns[0][1] if columns else {}
     reverse = mode in ("reverse", "both")
@@ -305,6 +306,8 @@ def _columns(graph, wrt, mode, seed, kit):
     `wrt` names several (a column each, as the textbook's forward table), else the one direction wrt gives."""
     if mode in ("forward", "both") and isinstance(wrt, (list, tuple)) and len(wrt) > 1:
         return [(name, _direction(graph, name, mode, seed, kit)) for name in wrt]
+    if mode == "value":
+        return []  # nothing is differentiated: wrt is not read
     if mode not in ("forward", "both"):
         wrt_names = [wrt] if isinstance(wrt, str) else list(wrt or [])
         for name in wrt_names:

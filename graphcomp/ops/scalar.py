@@ -22,7 +22,8 @@ elementwise(
 elementwise(
     "powc", 1, lambda m, a, p: m.power(a, p), lambda m, y, a, p: (p * m.power(a, p - 1.0),),
     "{0:^{p}}", ("{pc}\\,{0:^{pm1}}",), params=("p",),
-    domain="this power is undefined here (negative base with a fractional exponent, or 0 to a negative power)",
+    domain="this power or its derivative is undefined here (a negative base with a fractional exponent, 0 to a "
+           "negative power, or, for the derivative p x^(p-1), 0 to a power below 1)",
 )
 elementwise("neg", 1, lambda m, a: -a, lambda m, y, a: (-1.0,), "-{0}", ("-1",), on_floats=operator.neg,
             keeps_finite=True, propagates=True)
