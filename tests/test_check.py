@@ -8,7 +8,7 @@ import tracemalloc
 
 import pytest
 import yaml
-from conftest import needs_pdflatex, pdflatex_log
+from conftest import ROOT, needs_pdflatex, pdflatex_log
 
 from graphcomp.core.errors import GraphcompError
 from graphcomp.frontends import answers
@@ -575,3 +575,80 @@ def test_contributions_added_in_another_order_say_so():
     row = next(r for r in report.rows if r.slot[0] == "s" and r.symbol == "v̄₀")
     assert row.verdict == "wrong value" and "in another order" in row.why and "v̄₆'s first" in row.why, row.why
     assert "-1.4614" in row.why  # the number the slides' order gives
+
+
+def _eq2_answers(cli, tmp_path):
+    """eq2's right reverse-mode answers, as trace writes them in CSV."""
+    path = tmp_path / "answers.csv"
+    assert cli("trace", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", "--format", "csv", "-o", path).status == 0
+    return path
+
+
+@pytest.mark.parametrize("name, text, variable", [
+    ("wide.csv", "1," * 3000 + "\n", "GRAPHCOMP_MAX_ANSWER_ENTRIES"),
+    ("wide.txt", "W1.d = [" + ", ".join(["1.0"] * 3000) + "]\n", "GRAPHCOMP_MAX_ANSWER_ENTRIES"),
+    ("wide.tex", "\\begin{tabular}{ll}\nv1 " + "& 1 " * 3000 + "\\\\\n\\end{tabular}\n",
+     "GRAPHCOMP_MAX_MARKUP_ENTRIES"),
+    ("wide.md", "| a | b |\n|---|---|\n| v1 " + "| 1 " * 3000 + "|\n", "GRAPHCOMP_MAX_MARKUP_ENTRIES"),
+])
+def test_an_answer_file_of_more_entries_than_the_limit_is_refused_before_it_is_parsed(cli, tmp_path, name, text,
+                                                                                      variable):
+    path = tmp_path / name
+    path.write_text(text)
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", path, env={variable: "2000"})
+    assert ran.status == 2 and ran.stderr.count("\n") == 1, ran.stderr[-500:]
+    assert "more than 2,000 entries" in ran.stderr and variable in ran.stderr and name in ran.stderr
+
+
+def test_the_entries_are_counted_on_the_raw_lines_up_to_the_limit_only(monkeypatch):
+    """The count stops one past the limit: a line of millions of fields costs no more than the limit's counting."""
+    monkeypatch.setenv("GRAPHCOMP_MAX_ANSWER_ENTRIES", "10")
+    out = answers.Answers("a.csv", "csv", None)
+    seen = []
+    lines = answers._counted(iter(["a,b\n", "1," * 10**6 + "\n", "never read\n"]), out)
+    with pytest.raises(GraphcompError, match="line 2: more than 10 entries"):
+        seen.extend(lines)
+    assert seen == ["a,b\n"]
+
+
+def test_the_default_entry_limits_pass_a_tensor_trace(cli, tmp_path):
+    """Fig. 1 with 256 data points, all its .v and .d written out in CSV, is far within the default."""
+    spec = tmp_path / "fig256.yaml"
+    spec.write_text((ROOT / "graphs" / "fig1_batch.yaml").read_text().replace("[2, 16]", "[2, 256]"))
+    path = tmp_path / "fig256.csv"
+    assert cli("trace", spec, "--mode", "reverse", "--format", "csv", "-o", path).status == 0
+    assert cli("check", spec, "--mode", "reverse", path).status == 0
+
+
+def test_a_csv_first_line_of_far_more_fields_than_a_header_has_is_refused_at_once(cli, tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text("node," * 99 + "value\nv1,1.5\n")
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", path)
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and "line 1: 100 fields" in ran.stderr, ran.stderr
+
+
+@pytest.mark.parametrize("link", [False, True])
+def test_the_feedback_is_not_written_over_the_answer_file(cli, tmp_path, link):
+    path = _eq2_answers(cli, tmp_path)
+    before = path.read_bytes()
+    out = path
+    if link:
+        out = tmp_path / "link.csv"
+        out.symlink_to(path.name)
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", path, "-o", out)
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and "overwrite the submission" in ran.stderr, ran.stderr
+    assert path.read_bytes() == before
+
+
+def test_old_mac_line_ends_are_line_ends(cli, tmp_path):
+    path = _eq2_answers(cli, tmp_path)
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r"))
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", path)
+    assert ran.status == 0, ran.stderr
+
+
+def test_a_utf16_file_is_said_to_be_utf16(cli, tmp_path):
+    path = _eq2_answers(cli, tmp_path)
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", path)
+    assert ran.status == 2 and ran.stderr.count("\n") == 1 and "UTF-16" in ran.stderr and "UTF-8" in ran.stderr

@@ -46,6 +46,7 @@ SUFFIXES = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".tex": "
 
 VALUE, TANGENT, ADJOINT, DERIVATIVE = "value", "tangent", "adjoint", "derivative"  # DERIVATIVE: the mode's
 LIST_CAP = 50  # unreadable lines (and, in check, unknown rows) listed; the rest are counted
+MAX_COLUMNS = 64  # columns a CSV header may name: the formats have at most 8 (a tensor's numbers are in one field)
 HEAD = 65536  # bytes looked at to tell the format, binary data and an empty file
 
 
@@ -90,7 +91,7 @@ class Answers:
     def __iter__(self):
         self.unreadable, self.unreadable_count, n = [], 0, 0
         try:
-            for entry in _READERS[self.format](self._lines(), self):
+            for entry in _READERS[self.format](_counted(self._lines(), self), self):
                 n += not entry.unread  # a file of decimal commas alone is one that cannot be read
                 yield entry
         except RecursionError:  # pylatexenc's parser recurses once per level of nesting
@@ -103,6 +104,25 @@ class Answers:
                 more = f" (and {spaced(rest)} more unreadable line{'s' * (rest != 1)})" if rest else ""
                 raise GraphcompError(f"line {line}: {why}: '{shown}'{more}", file=self.file)
             raise GraphcompError(f"no answers found (read as {self.format})", file=self.file)
+
+
+# what separates entries: a comma, semicolon, &, |, [ or ( (with the spaces around it), LaTeX's \\\\, or spaces;
+# possessive, so that a long run of spaces is matched once, in linear time
+_SEPARATORS = re.compile(r"\s*+(?:[,;&|\[(]|\\\\)\s*|\s+")
+
+
+def _counted(lines, out):
+    """The lines, each passed on once the entries in the file so far are counted within GRAPHCOMP_MAX_ANSWER_ENTRIES
+    (separators counted on the raw text, before a reader builds a list of its fields or cells; at most the limit's
+    count of matches, so a line of millions of fields costs no more than the limit's worth of counting)."""
+    name = "GRAPHCOMP_MAX_MARKUP_ENTRIES" if out.format in ("markdown", "latex") else "GRAPHCOMP_MAX_ANSWER_ENTRIES"
+    cap, n = limit(name), 0
+    for k, line in enumerate(lines, 1):
+        n += sum(1 for _ in itertools.islice(_SEPARATORS.finditer(line), cap - n + 1))
+        if n > cap:
+            raise GraphcompError(f"line {k}: more than {cap:,} entries (fields, cells, numbers) by this line, over "
+                                 f"the limit; raise it with {name}=N if this is meant", file=out.file)
+        yield line
 
 
 def spaced(n):
@@ -482,6 +502,9 @@ def _csv(lines, out):
         if cells[0].lstrip().startswith("#"):
             continue
         if header is None and block is None and not blocks:
+            if len(cells) > MAX_COLUMNS:  # refused before a header is made of them
+                raise GraphcompError(f"line {line}: {len(cells):,} fields; the first line is a header (at most "
+                                     f"{MAX_COLUMNS} columns) or a node's name starting a block (W1.d)", file=out.file)
             header = _Header(cells)
             if header.ok:
                 continue
@@ -723,15 +746,27 @@ def read(path, fmt=None):
         raise GraphcompError("the file is empty", file=path)
     if head.startswith(b"%PDF"):
         raise GraphcompError("a PDF is not read: give the .tex, .md or .csv the answers were written in", file=path)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise GraphcompError("UTF-16 text (Excel's \"Unicode Text\"); save it as UTF-8 (CSV UTF-8) and check that",
+                             file=path)
     if b"\0" in head:
         raise GraphcompError("not a text file (it holds NUL bytes)", file=path)
     return Answers(path, fmt or detect(path, head.decode("utf-8-sig", errors="replace")), lambda: _decoded(path))
 
 
+def _line_ends(fh):
+    """The lines of a binary file, ended by \\n, \\r\\n or an old Mac's \\r alone."""
+    for raw in fh:
+        if b"\r" in raw[:-2]:
+            yield from raw.splitlines(keepends=True)
+        else:
+            yield raw
+
+
 def _decoded(path):
     """The lines of a file as text, one at a time; a line that is not UTF-8 is a GraphcompError naming it."""
     with regular_file(path, "GRAPHCOMP_MAX_ANSWERS_MB") as fh:
-        for line, raw in enumerate(fh, 1):
+        for line, raw in enumerate(_line_ends(fh), 1):
             try:
                 yield raw.decode("utf-8-sig" if line == 1 else "utf-8")
             except UnicodeDecodeError as exc:

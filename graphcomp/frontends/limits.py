@@ -20,6 +20,10 @@ LIMITS = {  # name: (default, what it bounds)
     "GRAPHCOMP_MAX_ANSWERS_MB": (256, "MiB in an answer file"),
     "GRAPHCOMP_MAX_MARKUP_LINES": (5_000, "lines in a Markdown or LaTeX answer file (read whole; CSV and "
                                    "name = number lines are read as a stream, with no such limit)"),
+    "GRAPHCOMP_MAX_ANSWER_ENTRIES": (5_000_000, "entries (fields, cells, numbers) in an answer file, counted as the "
+                                     "separators between them"),
+    "GRAPHCOMP_MAX_MARKUP_ENTRIES": (200_000, "entries (cells, numbers) in a Markdown or LaTeX answer file, counted "
+                                     "as the separators between them (a parsed cell costs far more than a CSV field)"),
     # a command's work, estimated from the graph before it runs (graphcomp.cli.sizes, where the measurements are)
     "GRAPHCOMP_MAX_JACOBIAN_WORK": (10_000_000, "node entries swept (jacobian: n + m sweeps, each over every node)"),
     "GRAPHCOMP_MAX_HESSIAN_WORK": (1_000_000, "node entries swept on dual numbers (hessian: a sweep pair per column)"),
