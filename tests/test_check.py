@@ -611,6 +611,13 @@ def test_the_entries_are_counted_on_the_raw_lines_up_to_the_limit_only(monkeypat
     assert seen == ["a,b\n"]
 
 
+def test_a_streamed_answer_file_is_counted_line_by_line(cli, tmp_path):
+    """CSV and name = number lines are read as a stream: the limit bounds a line (a 10⁶-row trace passes)."""
+    path = _eq2_answers(cli, tmp_path)  # 20 rows of 6 fields: 100 and more separators in all, under 20 a row
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", path, env={"GRAPHCOMP_MAX_ANSWER_ENTRIES": "20"})
+    assert ran.status == 0, ran.stderr
+
+
 def test_the_default_entry_limits_pass_a_tensor_trace(cli, tmp_path):
     """Fig. 1 with 256 data points, all its .v and .d written out in CSV, is far within the default."""
     spec = tmp_path / "fig256.yaml"

@@ -112,16 +112,20 @@ _SEPARATORS = re.compile(r"\s*+(?:[,;&|\[(]|\\\\)\s*|\s+")
 
 
 def _counted(lines, out):
-    """The lines, each passed on once the entries in the file so far are counted within GRAPHCOMP_MAX_ANSWER_ENTRIES
-    (separators counted on the raw text, before a reader builds a list of its fields or cells; at most the limit's
-    count of matches, so a line of millions of fields costs no more than the limit's worth of counting)."""
-    name = "GRAPHCOMP_MAX_MARKUP_ENTRIES" if out.format in ("markdown", "latex") else "GRAPHCOMP_MAX_ANSWER_ENTRIES"
+    """The lines, each passed on once its entries are counted within GRAPHCOMP_MAX_ANSWER_ENTRIES (CSV and name =
+    number lines, read as a stream: a line's) or those of the file so far within GRAPHCOMP_MAX_MARKUP_ENTRIES
+    (Markdown and LaTeX, read whole); separators counted on the raw text, before a reader builds a list of its
+    fields or cells, at most the limit's count of them, so a line of millions of fields costs no more than that."""
+    whole = out.format in ("markdown", "latex")
+    name = "GRAPHCOMP_MAX_MARKUP_ENTRIES" if whole else "GRAPHCOMP_MAX_ANSWER_ENTRIES"
     cap, n = limit(name), 0
     for k, line in enumerate(lines, 1):
+        n = n if whole else 0
         n += sum(1 for _ in itertools.islice(_SEPARATORS.finditer(line), cap - n + 1))
         if n > cap:
-            raise GraphcompError(f"line {k}: more than {cap:,} entries (fields, cells, numbers) by this line, over "
-                                 f"the limit; raise it with {name}=N if this is meant", file=out.file)
+            where = "by this line" if whole else "in this line"
+            raise GraphcompError(f"line {k}: more than {cap:,} entries (fields, cells, numbers) {where}, over the "
+                                 f"limit; raise it with {name}=N if this is meant", file=out.file)
         yield line
 
 

@@ -20,8 +20,8 @@ LIMITS = {  # name: (default, what it bounds)
     "GRAPHCOMP_MAX_ANSWERS_MB": (256, "MiB in an answer file"),
     "GRAPHCOMP_MAX_MARKUP_LINES": (5_000, "lines in a Markdown or LaTeX answer file (read whole; CSV and "
                                    "name = number lines are read as a stream, with no such limit)"),
-    "GRAPHCOMP_MAX_ANSWER_ENTRIES": (5_000_000, "entries (fields, cells, numbers) in an answer file, counted as the "
-                                     "separators between them"),
+    "GRAPHCOMP_MAX_ANSWER_ENTRIES": (5_000_000, "entries (fields, numbers) in one line of a CSV or name = number "
+                                     "answer file, counted as the separators between them"),
     "GRAPHCOMP_MAX_MARKUP_ENTRIES": (200_000, "entries (cells, numbers) in a Markdown or LaTeX answer file, counted "
                                      "as the separators between them (a parsed cell costs far more than a CSV field)"),
     # a command's work, estimated from the graph before it runs (graphcomp.cli.sizes, where the measurements are)
