@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphcomp.cli.io import is_stream, write_atomic
+from graphcomp.cli.io import check_writable, is_stream, write_all, write_atomic
 from graphcomp.core.errors import GraphcompError
 from graphcomp.frontends.arrays import read_npz
 
@@ -34,10 +34,39 @@ def test_a_symlink_is_written_through_and_kept(tmp_path):
 
 
 def test_a_dangling_symlink_creates_its_target(tmp_path):
+    (tmp_path / "sub").mkdir()
     link = tmp_path / "link.md"
     link.symlink_to(tmp_path / "sub" / "t.md")
     write_atomic(link, b"\x00bytes")
     assert link.is_symlink() and (tmp_path / "sub" / "t.md").read_bytes() == b"\x00bytes"
+
+
+@pytest.mark.parametrize("through", ["file", "folder"])
+def test_a_dangling_symlink_does_not_create_its_targets_folders(tmp_path, through):
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "nowhere" / ("t.md" if through == "file" else "d"))
+    path = link if through == "file" else link / "t.md"
+    for call in (check_writable, lambda p: write_atomic(p, "text")):
+        with pytest.raises(GraphcompError, match="symlink .* does not exist"):
+            call(path)
+    assert _names(tmp_path) == ["link"]
+
+
+def test_a_regular_path_still_gets_its_missing_folders(tmp_path):
+    write_atomic(tmp_path / "a" / "b" / "t.md", "text")
+    assert (tmp_path / "a" / "b" / "t.md").read_text() == "text"
+
+
+def test_write_all_writes_all_or_none(tmp_path):
+    (tmp_path / "t.md").write_text("old")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(GraphcompError, match="is a file"):
+        write_all([(tmp_path / "t.md", "new"), (tmp_path / "new" / "p.png", b"png"),
+                   (tmp_path / "file" / "under", "text")])
+    assert (tmp_path / "t.md").read_text() == "old"  # not replaced: the last one could not be written
+    assert _names(tmp_path) == ["file", "t.md"]  # no temporary file, nor the folder made for p.png
+    write_all([(tmp_path / "t.md", "new"), (tmp_path / "new" / "p.png", b"png")])
+    assert (tmp_path / "t.md").read_text() == "new" and (tmp_path / "new" / "p.png").read_bytes() == b"png"
 
 
 @pytest.mark.parametrize("kind, words", [("dir", "directory"), ("fifo", "pipe"), ("loop", "symbolic links"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs_pdflatex
 
 from graphcomp.problems import phase
 
@@ -204,13 +205,22 @@ def solve_in_a_new_process(*args):
     (("--plot", "out.jpg"), "PNG"),
     (("--derivatives", "torch"), "unknown derivative source 'torch'"),
     (("--trials", "2", "--plot", "out.png"), "does not combine with --trials"),
+    (("-o", "out.png"), "-o writes text, not a picture (.png): give a .tex, .md, .csv or .json"),
+    (("-o", "out.PDF", "--format", "csv"), "--plot, `draw`"),
+    (("-o", ""), "-o is empty"),
+    (("--plot", ""), "--plot is empty"),
+    (("--tol", "inf"), "--tol must be a positive finite number"),
+    (("--tol", "nan"), "--tol must be a positive finite number"),
 ])
 def test_cli_bad_arguments_exit_2_with_one_message(solve, args, message):
-    p = solve(*args)
-    assert p.status == 2
-    assert "Traceback" not in p.stderr
+    _one_error(solve(*args), message)
+
+
+def _one_error(p, words):
+    assert p.status == 2 and "Traceback" not in p.stderr
     lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("graphcomp: error:") and message in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("graphcomp: error:") and words in lines[0], p.stderr
+    assert p.stdout == ""
 
 
 @pytest.mark.parametrize("source", phase.SOURCES)
@@ -264,3 +274,65 @@ def test_cli_plots_are_valid_deterministic_pngs(solve, tmp_path):
     assert p.status == 0, p.stderr
     assert is_png(ph) and "m/n" in p.stdout
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_cli_a_plot_that_cannot_be_written_leaves_no_table(solve, tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "t.tex").write_text("old")
+    # a plot the checks let through (as /proc/p.png is, for root) but whose write fails
+    monkeypatch.setattr("graphcomp.cli.solve.check_writable", lambda path: None)
+    for table in ("t.tex", "new.tex"):
+        p = solve("--n", "5", "--m", "20", "-o", str(tmp_path / table), "--plot", str(tmp_path / "file" / "p.png"))
+        _one_error(p, "is a file")
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["file", "t.tex"] and (tmp_path / "t.tex").read_text() == "old"
+
+
+def test_cli_refuses_a_plot_and_a_table_in_one_file(solve, tmp_path):
+    (tmp_path / "t.png").symlink_to("t.csv")
+    p = solve("--n", "5", "--m", "20", "-o", str(tmp_path / "t.csv"), "--plot", str(tmp_path / "t.png"))
+    _one_error(p, "--plot and -o name the same file")
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["t.png"]
+
+
+def test_cli_refuses_a_dangling_symlink_to_a_missing_folder(solve, tmp_path):
+    (tmp_path / "t.tex").symlink_to(tmp_path / "nowhere" / "zz.tex")
+    (tmp_path / "p.png").symlink_to(tmp_path / "nowhere" / "zz.png")
+    for args in (("-o", str(tmp_path / "t.tex")), ("--plot", str(tmp_path / "p.png"))):
+        _one_error(solve("--n", "5", "--m", "20", *args), "is a symlink to")
+    assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize("command", [("trace", "eq2.yaml"), ("jacobian", "eq2.yaml"), ("hessian", "eq2.yaml")])
+def test_every_text_command_refuses_a_picture_or_an_empty_output(cli, tmp_path, command):
+    for out, words in ((tmp_path / "x.png", "not a picture (.png)"), (tmp_path / "x.svg", "not a picture (.svg)"),
+                       ("", "-o is empty")):
+        _one_error(cli(*command, "-o", str(out)), words)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_trials_print_nothing_on_stderr(solve, tmp_path):
+    for out in (("-o", str(tmp_path / "tr.csv")), ("--format", "csv"), ()):  # progress goes to stderr with a file
+        p = solve("--trials", "2", "--n", "5", "--m", "20", "--method", "gauss-newton", *out)
+        assert p.status == 0 and p.stderr == "", repr(p.stderr)
+
+
+def test_cli_wrote_lines_go_where_the_table_goes(solve, tmp_path):
+    args = ("--phase-transition", "--trials", "2", "--n", "5", "--plot", str(tmp_path / "pt.png"))
+    p = solve(*args, "-o", str(tmp_path / "pt.tex"))
+    assert p.status == 0 and p.stderr == ""
+    assert p.stdout == f"wrote {tmp_path / 'pt.png'}\nwrote {tmp_path / 'pt.tex'}\n"
+    p = solve(*args, "--format", "csv")  # the table on standard output: the 'wrote' line stays off it
+    assert p.status == 0 and p.stdout.startswith("m_over_n,") and "wrote" not in p.stdout
+    assert p.stderr == f"wrote {tmp_path / 'pt.png'}\n"
+
+
+@needs_pdflatex
+def test_trials_latex_fits_an_articles_text(solve, tmp_path):
+    p = solve("--trials", "2", "--n", "5", "--m", "20", "--restarts", "10", "-o", str(tmp_path / "tr.tex"))
+    assert p.status == 0, p.stderr
+    (tmp_path / "doc.tex").write_text("\\documentclass{article}\\usepackage{booktabs}\\begin{document}\n"
+                                      "\\noindent\\input{tr.tex}\\par\n\\end{document}\n", encoding="utf-8")
+    ran = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    assert ran.returncode == 0 and "Overfull" not in log, log[-2000:]

@@ -2,12 +2,13 @@
 import argparse
 import io
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 
-from graphcomp.cli.io import is_stream, write_atomic
+from graphcomp.cli.io import is_stream, write_all
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.labels import shorten
 from graphcomp.core.values import DISTS, SEEDS, parse_float
@@ -66,6 +67,7 @@ def parse_shapes(text):
 
 
 SUFFIXES = {".tex": "latex", ".md": "markdown", ".csv": "csv", ".json": "json"}
+PICTURES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".gif")
 
 
 def add_backend_args(p):
@@ -101,8 +103,23 @@ def output_format(args):
 
 
 def format_of(args):
-    """The --format asked for, else the one the extension of -o names, else rich."""
+    """The --format asked for, else the one the extension of -o names, else rich; an empty -o, or one named as a
+    picture (a table is text), is a GraphcompError."""
+    check_output(args.output)
     return args.format or SUFFIXES.get(Path(args.output or "").suffix.lower(), "rich")
+
+
+def check_output(output, what="-o"):
+    """A GraphcompError if `output` (a text output's -o) is empty or ends as a picture file does."""
+    if output is None:
+        return
+    if not output.strip():
+        raise GraphcompError(f"{what} is empty: give a file name, or '-' for standard output")
+    suffix = Path(output).suffix.lower()
+    if suffix in PICTURES:
+        raise GraphcompError(f"{what} writes text, not a picture ({suffix}): give a .tex, .md, .csv or "
+                             f".json file (or another name for the terminal's text), or '-' (pictures: --plot, "
+                             "`draw`)", file=output)
 
 
 def seed_arg(text):
@@ -185,19 +202,32 @@ def load_graph(args):
     return graph, at
 
 
-def emit(args, text=None, renderables=None):
+def emit(args, text=None, renderables=None, also=()):
     """Write text (a str, or an iterable of str pieces) to -o FILE (atomically; '-' is standard output) or print it;
-    rich renderables go to the console."""
-    if text is None:
-        console = Console(record=True, width=120, file=io.StringIO()) if args.output else Console()
+    rich renderables go to the console. `also` holds more (path, data) to write: all are written or none.
+    A 'wrote FILE' line goes where the table goes, or to stderr when the table goes to standard output as text."""
+    also = list(also)
+    if text is None and not args.output:
+        write_all(also)  # the files first: a table printed on the terminal is never half a result
+        console = Console()
         for r in renderables:
             console.print(r)
-        if not args.output:
-            return
+        _wrote([path for path, _ in also], sys.stdout)
+        return
+    if text is None:
+        console = Console(record=True, width=120, file=io.StringIO())
+        for r in renderables:
+            console.print(r)
         text = console.export_text()
-    write_atomic(args.output or "-", text)
-    if args.output and not is_stream(args.output):
-        print(f"wrote {args.output}")
+    out = args.output or "-"
+    write_all(also + [(out, text)])
+    _wrote([path for path, _ in also] + [out], sys.stderr if is_stream(out) else sys.stdout)
+
+
+def _wrote(paths, stream):
+    for path in paths:
+        if not is_stream(path):
+            print(f"wrote {path}", file=stream, flush=True)
 
 
 def read_data(args, graph):

@@ -23,14 +23,42 @@ def write_atomic(path, data):
     shell's `>` or `>>` opened for it): that is written as the stream it is, not replaced. A path that
     is, or leads to, a directory, device, pipe or socket, or that cannot be written, is a GraphcompError.
     """
-    stream = _stream(path)
-    if stream is not None:
-        _write_stream(stream, data, path)
-        return path
+    write_all([(path, data)])
+    return path if _stream(path) is not None else Path(path)
+
+
+def write_all(outputs):
+    """Write each (path, data) of `outputs` as write_atomic does, all or none: every file is first written to a
+    temporary file beside it, and only when all are written are they moved into place (the streams, '-', last);
+    if one cannot be written, none is changed and no temporary file or folder made for them is left."""
+    staged, made = [], []
+    try:
+        for path, data in outputs:
+            if _stream(path) is None:
+                staged.append(_stage(path, data, made))
+    except BaseException:
+        _discard(staged, made)
+        raise
+    for k, (tmp, target, path) in enumerate(staged):
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            _discard(staged[k:], ())
+            raise GraphcompError(f"cannot write here: {exc.strerror or exc}", file=path) from None
+    for path, data in outputs:
+        stream = _stream(path)
+        if stream is not None:
+            _write_stream(stream, data, path)
+
+
+def _stage(path, data, made):
+    """(temporary file holding `data`, the file it is to replace, path); the folders it made are added to `made`."""
     target = _regular_target(path)
     tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
     try:
+        missing = [f for f in (target.parent, *target.parent.parents) if not f.exists()]
         target.parent.mkdir(parents=True, exist_ok=True)
+        made.extend(reversed(missing))
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the kernel applies the umask
     except OSError as exc:
         raise GraphcompError(f"cannot write here: {exc.strerror or exc}", file=path) from None
@@ -39,7 +67,6 @@ def write_atomic(path, data):
             fh.writelines(_encoded(data))
         if target.exists():
             os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))
-        os.replace(tmp, target)
     except BaseException as exc:
         os.unlink(tmp)
         if isinstance(exc, OSError):
@@ -47,7 +74,21 @@ def write_atomic(path, data):
         if isinstance(exc, UnicodeEncodeError):
             raise _not_text(exc, path) from None
         raise
-    return Path(path)
+    return tmp, target, path
+
+
+def _discard(staged, made):
+    """Remove the temporary files of `staged` and the folders in `made` (made for them, deepest last)."""
+    for tmp, _, _ in staged:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def check_writable(path):
@@ -117,6 +158,7 @@ def _regular_target(path):
     try:
         st = os.stat(path)  # follows symlinks (a loop raises), and /proc's links to pipes and terminals
     except FileNotFoundError:
+        _check_links(path)
         return Path(os.path.realpath(path))  # a dangling link is written through too: its target is created
     except NotADirectoryError:
         raise GraphcompError("cannot write here: a folder on its path is a file", file=path) from None
@@ -127,3 +169,21 @@ def _regular_target(path):
         hint = "give a file name" if stat.S_ISDIR(st.st_mode) else "give a regular file, or '-' for standard output"
         raise GraphcompError(f"cannot write here: it is {what}; {hint}", file=path)
     return Path(os.path.realpath(path))
+
+
+def _check_links(path):
+    """A GraphcompError if the first missing part of `path` is a symlink that leads where no folder is: writing
+    through a dangling link creates its target file, but not the folders its target names."""
+    parts = Path(path).absolute().parts
+    for k in range(1, len(parts) + 1):
+        prefix = Path(*parts[:k])
+        if prefix.exists():
+            continue
+        if not prefix.is_symlink():
+            return  # an ordinary missing folder or file: write_atomic makes it
+        last = k == len(parts)
+        if last and Path(os.path.realpath(prefix)).parent.is_dir():
+            return
+        where = "its target's folder" if last else "the folder it names"
+        raise GraphcompError(f"cannot write here: {prefix} is a symlink to {os.readlink(prefix)}, and {where} "
+                             "does not exist (make it first)", file=path)

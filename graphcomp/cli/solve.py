@@ -1,4 +1,5 @@
 """`graphcomp solve`: Problem 1 — recover x from y_i = (a_iᵀx)² with Newton and Gauss–Newton."""
+import math
 import os
 
 from rich.console import Console
@@ -6,7 +7,7 @@ from rich.progress import Progress
 
 from graphcomp.cli import common
 from graphcomp.cli.common import seed_arg
-from graphcomp.cli.io import check_writable, write_atomic
+from graphcomp.cli.io import check_writable, is_stream
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.values import SEEDS
 from graphcomp.problems import phase, plots, results
@@ -56,19 +57,34 @@ def _check(args):
                              "(numpy.random.seed's range)")
     if args.restarts < 0:
         raise GraphcompError(f"--restarts must be at least 0, got {args.restarts}")
-    if not args.tol > 0:
-        raise GraphcompError(f"--tol must be positive, got {args.tol}")
+    if not (args.tol > 0 and math.isfinite(args.tol)):
+        raise GraphcompError(f"--tol must be a positive finite number, got {args.tol}")
+    common.format_of(args)  # an empty -o, or one named as a picture, is refused here
+    if args.plot is not None and not args.plot.strip():
+        raise GraphcompError("--plot is empty: give a file name ending in .png")
     if args.plot and not args.plot.lower().endswith(".png"):
         raise GraphcompError(f"--plot writes a PNG; give a file name ending in .png, not '{args.plot}'")
     if args.plot:
         check_writable(args.plot)
     if args.output:
         check_writable(args.output)
+    if args.plot and args.output and not is_stream(args.output) and _same_file(args.plot, args.output):
+        raise GraphcompError(f"--plot and -o name the same file ({args.plot}, {args.output}): give two names")
     if args.plot and args.trials and not args.phase_transition:
         raise GraphcompError("--plot draws one instance or, with --phase-transition, the success rates; "
                              "it does not combine with --trials alone")
     phase.check_source(args.derivatives)
     _check_memory(args.n, int(max(phase.PHASE_RATIOS) * args.n) if args.phase_transition else args.m)
+
+
+def _same_file(a, b):
+    """True when paths a and b lead to one file (symlinks followed; neither need exist yet), or are hard links."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)  # hard links too
+    except OSError:
+        return False
 
 
 def _check_memory(n, m):
@@ -110,19 +126,18 @@ def _solve(args):
         runs = {mt: phase.recover(instance, mt, args.init, iters=args.iters, tol=args.tol, restarts=args.restarts,
                                   source=args.derivatives)
                 for mt in methods}
+        also = [(args.plot, plots.convergence_png({mt: r[0] for mt, r in runs.items()}, n=args.n, m=args.m,
+                                                  seed=args.seed, init=args.init))] if args.plot else []
         if fmt == "rich":
             common.emit(args, renderables=[item for mt, rs in runs.items() for item in results.runs_renderables(
-                mt, rs, init=args.init, n=args.n, m=args.m, seed=args.seed, source=args.derivatives)])
+                mt, rs, init=args.init, n=args.n, m=args.m, seed=args.seed, source=args.derivatives)], also=also)
         else:
             named = {mt: (args.init, r) for mt, r in runs.items()}
             common.emit(args, text={
                 "latex": lambda: results.runs_latex(named, n=args.n, m=args.m, seed=args.seed),
                 "markdown": lambda: results.runs_markdown(named),
                 "csv": lambda: csv_lines([results.RUN_COLUMNS, *results.runs_rows(named)]),
-                "json": lambda: results.runs_json(named)}[fmt]())
-        if args.plot:
-            _write(console, args.plot, plots.convergence_png({mt: r[0] for mt, r in runs.items()}, n=args.n, m=args.m,
-                                                                  seed=args.seed, init=args.init))
+                "json": lambda: results.runs_json(named)}[fmt](), also=also)
     return 0
 
 
@@ -133,7 +148,7 @@ def _trials(console, args, methods, fmt):
         methods = methods + (phase.REFERENCE,)
     except ImportError:
         console.print("scipy is not installed: the scipy least_squares reference is left out")
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"{args.trials} instances", total=args.trials)
         summaries = phase.trials(args.n, args.m, args.trials, seed=args.seed, methods=methods, iters=args.iters,
                                  tol=args.tol, restarts=args.restarts, source=args.derivatives,
@@ -155,21 +170,16 @@ def _trials(console, args, methods, fmt):
 def _phase_transition(console, args, fmt):
     count = args.trials or 20
     ratios = phase.PHASE_RATIOS
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"{len(ratios)} ratios × {count} instances", total=len(ratios) * count)
         rates = phase.phase_transition(args.n, count, ratios=ratios, seed=args.seed, iters=args.iters, tol=args.tol,
                                        source=args.derivatives, progress=lambda: progress.advance(task))
     rows = results.phase_rows(ratios, rates, n=args.n)
-    common.emit(args, **({"renderables": [results.phase_table(ratios, rates, n=args.n, count=count)]} if fmt == "rich"
-                         else {"text": {"latex": lambda: results.phase_latex(ratios, rates, n=args.n, count=count),
-                                        "markdown": lambda: results.phase_markdown(ratios, rates, n=args.n),
-                                        "csv": lambda: csv_lines(rows),
-                                        "json": lambda: indented_json([dict(zip(rows[0], r))
-                                                                               for r in rows[1:]])}[fmt]()}))
-    if args.plot:
-        _write(console, args.plot, plots.phase_png(ratios, rates, n=args.n, count=count))
-
-
-def _write(console, path, data):
-    write_atomic(path, data)
-    console.print(f"wrote {path}")
+    also = [(args.plot, plots.phase_png(ratios, rates, n=args.n, count=count))] if args.plot else []
+    if fmt == "rich":
+        common.emit(args, renderables=[results.phase_table(ratios, rates, n=args.n, count=count)], also=also)
+        return
+    common.emit(args, text={"latex": lambda: results.phase_latex(ratios, rates, n=args.n, count=count),
+                            "markdown": lambda: results.phase_markdown(ratios, rates, n=args.n),
+                            "csv": lambda: csv_lines(rows),
+                            "json": lambda: indented_json([dict(zip(rows[0], r)) for r in rows[1:]])}[fmt](), also=also)

@@ -151,14 +151,24 @@ def trials_rows(summaries, kinds=phase.FAILURES):
 def trials_latex(summaries, *, n, m, seed, count, restarts):
     """The trials table (success rates, median iterations, failure kinds) as a booktabs tabular."""
     rows, kinds = trials_rows(summaries)
-    failures = " & ".join(TEX_COLUMNS.get(k) or COLUMNS[k].replace("\n", " ") for k in kinds)
+    tops, bottoms = zip(*(_tex_head(k) for k in kinds))  # two lines of heads keep the table inside a page's text
     head = [f"% {count} instances, n={n}, m={m}, seeds {seed}..{seed + count - 1}; needs \\usepackage{{booktabs}}",
-            "\\begin{tabular}{@{}ll" + "r" * (3 + len(kinds)) + "@{}}", "\\toprule",
-            f"& & \\multicolumn{{2}}{{c}}{{success \\%}} & median & \\multicolumn{{{len(kinds)}}}{{c@{{}}}}{{how the first "
+            "{\\setlength{\\tabcolsep}{4pt}%", "\\begin{tabular}{@{}ll" + "r" * (3 + len(kinds)) + "@{}}", "\\toprule",
+            f"& & \\multicolumn{{2}}{{c}}{{success \\%}} & & \\multicolumn{{{len(kinds)}}}{{c@{{}}}}{{how the first "
             "run failed} \\\\", f"\\cmidrule(lr){{3-4}}\\cmidrule(l){{6-{5 + len(kinds)}}}",
-            f"method & init & first run & {restarts} restarts & iters & {failures} \\\\", "\\midrule"]
+            f"& & first & with {restarts} & median & {' & '.join(tops)} \\\\",
+            f"method & init & run & restarts & iters & {' & '.join(bottoms)} \\\\", "\\midrule"]
     body = [" & ".join(r) + " \\\\" for r in rows]
-    return "\n".join(head + body + ["\\bottomrule", "\\end{tabular}"]) + "\n"
+    return "\n".join(head + body + ["\\bottomrule", "\\end{tabular}}"]) + "\n"
+
+
+def _tex_head(kind):
+    """A failure kind's column head in LaTeX as (first line, second line); a one-word head is on the second."""
+    if kind in TEX_COLUMNS:
+        top, _, bottom = TEX_COLUMNS[kind].partition(" ")
+        return top, bottom
+    top, _, bottom = COLUMNS[kind].rpartition("\n")
+    return top, bottom
 
 
 def trials_markdown(summaries, *, restarts):
