@@ -175,3 +175,10 @@ def test_graph_jacobian_is_the_closed_form():
     r, t = 2.0, 0.3  # polar: (x, y) = (r cos θ, r sin θ)
     np.testing.assert_allclose(graphcomp.load("polar.yaml").jacobian({"r": r, "theta": t}),
                                [[math.cos(t), -r * math.sin(t)], [math.sin(t), r * math.cos(t)]], rtol=1e-14)
+
+
+def test_cost_refuses_one_file_for_the_table_and_the_plot(cli, tmp_path):
+    """-o and --plot leading to one file (here through a symlink) would leave only the last written: refused first."""
+    (tmp_path / "link.csv").symlink_to(tmp_path / "cost.csv")
+    ran = cli("jacobian", "--cost", "-o", str(tmp_path / "cost.csv"), "--plot", str(tmp_path / "link.csv"))
+    assert ran.status == 2 and "name the same file" in ran.stderr and not (tmp_path / "cost.csv").exists()

@@ -1,7 +1,7 @@
 """`graphcomp check`: grade a student's hand-filled trace table, row by row, with the likely cause of each mistake."""
-import os
 
 from graphcomp.cli import common
+from graphcomp.cli.io import same_file
 from graphcomp.core.errors import GraphcompError
 from graphcomp.frontends import answers
 from graphcomp.problems import feedback
@@ -41,7 +41,7 @@ def run(args):
     if args.answers is None:
         raise GraphcompError("name the answer file: check SPEC ANSWERS (or check --expr FORMULA ANSWERS)")
     common.check_digits(args, 12)
-    if args.output and args.output != "-" and _same_file(args.output, args.answers):
+    if args.output and args.output != "-" and same_file(args.output, args.answers):
         raise GraphcompError("-o names the answer file itself: the feedback would overwrite the submission; write it "
                              "to another file", file=args.output)
     fmt = args.format or common.SUFFIXES.get(
@@ -63,11 +63,3 @@ def run(args):
     else:
         common.emit(args, text=feedback.render(report, fmt))
     return 0 if report.all_right else 1
-
-
-def _same_file(a, b):
-    """Whether the paths a and b are one file (after symlinks; os.path.samefile when both exist)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)

@@ -187,3 +187,13 @@ def _check_links(path):
         where = "its target's folder" if last else "the folder it names"
         raise GraphcompError(f"cannot write here: {prefix} is a symlink to {os.readlink(prefix)}, and {where} "
                              "does not exist (make it first)", file=path)
+
+
+def same_file(a, b):
+    """Whether paths a and b lead to one file: after symlinks (neither need exist yet), or hard links."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

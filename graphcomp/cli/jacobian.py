@@ -1,7 +1,7 @@
 """`graphcomp jacobian`: the full Jacobian of a graph's outputs by forward and by reverse mode, and what each cost;
 with --cost, the cost of both modes over the family f: ℝⁿ → ℝᵐ of graphcomp.problems.costs (and --plot)."""
 from graphcomp.cli import common, sizes
-from graphcomp.cli.io import check_writable, write_atomic
+from graphcomp.cli.io import check_writable, is_stream, same_file
 from graphcomp.core.errors import GraphcompError
 from graphcomp.engine.jacobian import jacobian
 from graphcomp.problems import costs, plots, results
@@ -49,12 +49,12 @@ def _cost(args, fmt):
                              + "".join(f" or {k}" for k in given))
     if args.plot:
         check_writable(args.plot)
+        if args.output and not is_stream(args.output) and same_file(args.plot, args.output):
+            raise GraphcompError(f"--plot and -o name the same file ({args.plot}, {args.output}): give two names")
     by_n, by_m = costs.sweep()
+    also = [(args.plot, plots.cost_png(by_n, by_m))] if args.plot else []  # the table and the plot, or neither
     if fmt == "rich":
-        common.emit(args, renderables=results.cost_renderables(by_n, by_m, costs.crossover))
+        common.emit(args, renderables=results.cost_renderables(by_n, by_m, costs.crossover), also=also)
     else:
-        common.emit(args, text=results.cost_csv(by_n, by_m))
-    if args.plot:
-        write_atomic(args.plot, plots.cost_png(by_n, by_m))
-        print(f"wrote {args.plot}")
+        common.emit(args, text=results.cost_csv(by_n, by_m), also=also)
     return 0 if all(p.agree for p in by_n + by_m) else 1

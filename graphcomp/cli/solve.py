@@ -7,7 +7,7 @@ from rich.progress import Progress
 
 from graphcomp.cli import common
 from graphcomp.cli.common import seed_arg
-from graphcomp.cli.io import check_writable, is_stream
+from graphcomp.cli.io import check_writable, is_stream, same_file
 from graphcomp.core.errors import GraphcompError
 from graphcomp.core.values import SEEDS
 from graphcomp.problems import phase, plots, results
@@ -68,23 +68,13 @@ def _check(args):
         check_writable(args.plot)
     if args.output:
         check_writable(args.output)
-    if args.plot and args.output and not is_stream(args.output) and _same_file(args.plot, args.output):
+    if args.plot and args.output and not is_stream(args.output) and same_file(args.plot, args.output):
         raise GraphcompError(f"--plot and -o name the same file ({args.plot}, {args.output}): give two names")
     if args.plot and args.trials and not args.phase_transition:
         raise GraphcompError("--plot draws one instance or, with --phase-transition, the success rates; "
                              "it does not combine with --trials alone")
     phase.check_source(args.derivatives)
     _check_memory(args.n, int(max(phase.PHASE_RATIOS) * args.n) if args.phase_transition else args.m)
-
-
-def _same_file(a, b):
-    """True when paths a and b lead to one file (symlinks followed; neither need exist yet), or are hard links."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)  # hard links too
-    except OSError:
-        return False
 
 
 def _check_memory(n, m):
