@@ -273,17 +273,21 @@ def test_a_scalar_relu_whose_adjoint_is_a_float_runs_on_torch(nodes):
     np.testing.assert_allclose(grads[0], [1.0, 2.0] if len(nodes) == 2 else [2.0, 4.0], rtol=1e-15)
 
 
-def test_forward_mode_on_torch_names_a_nan_partial_of_an_exponent_whose_tangent_is_0():
-    """pow(x, y) along x with a negative base: ∂p/∂y = p ln x is nan though ẏ = 0; numpy raises computing it, and
-    torch's tangent shows it (nan · 0), so both give the same one-line error (found by a reviewer)."""
+def test_forward_mode_along_a_negative_base_needs_no_partial_in_the_exponent():
+    """pow(x, y) along x with a negative base: ∂p/∂y = p ln x has no value, but ẏ = 0, so it is not computed (pow's
+    partials one at a time, Op.jvp_args): on numpy and torch alike, the tangent is y x^(y−1) ẋ, and along y, whose
+    partial is needed, the one-line domain error (a reviewer found numpy raising and torch giving nan · 0)."""
     pytest.importorskip("torch")
     inputs = [{"name": "x", "shape": [2]}, {"name": "y", "shape": [2]}]
     g = graphcomp.from_dict({"name": "p", "output": "f", "inputs": inputs,
                              "nodes": [{"name": "p", "op": "pow", "inputs": ["x", "y"]},
                                        {"name": "f", "op": "sum", "inputs": ["p"]}]})
+    x, y = np.array([-2.0, 1.0]), np.array([3.0, 2.0])
     for backend in ("numpy", "torch"):
+        t = g.trace(at={"x": x, "y": y}, mode="forward", wrt="x", backend=backend)
+        np.testing.assert_allclose(t.derivative, np.sum(y * x ** (y - 1) * t.direction["x"]), rtol=1e-14)
         with pytest.raises(graphcomp.DomainError, match="node 'p': a variable exponent needs a positive base"):
-            g.trace(at={"x": [-2.0, 1.0], "y": [3.0, 2.0]}, mode="forward", wrt="x", backend=backend)
+            g.trace(at={"x": x, "y": y}, mode="forward", wrt="y", backend=backend)
 
 
 def test_cli_backend_torch_prints_the_numpy_table(capsys):

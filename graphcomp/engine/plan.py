@@ -99,11 +99,12 @@ class Plan:
             if op.elementwise and not local:
                 rule = _unbroadcasting(rule, [nodes[j].shape for j in (a, b) if j >= 0], self.kit)
             ta, tb = a if active[a] else sink, b if b < 0 or active[b] else sink
-            if sink in (ta, tb) and not scalar:  # one argument is data: compute only the other's contribution
-                if local:
+            one_sided = op.vjp_args and not (op.elementwise and nodes[a].shape != nodes[b].shape)  # no broadcast
+            if sink in (ta, tb) and (not scalar or one_sided):  # one argument is data: only the other's contribution
+                if one_sided:
+                    rule, local = _one_side(self._bind(op.vjp_args[ta == sink], params), ta == sink), False
+                elif local:
                     rule, local = _one_side(_times(rule, int(ta == sink)), ta == sink), False
-                elif op.vjp_args:
-                    rule = _one_side(self._bind(op.vjp_args[ta == sink], params), ta == sink)
             out.append((i, rule, a, b, ta, tb, local))
         return out
 

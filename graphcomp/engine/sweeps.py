@@ -55,11 +55,11 @@ def tangents(graph, plan_, v, seed, counted=None):
                 if live[a]:
                     t[i], live[i] = f(v[i], v[a])[0] * t[a] if local else f(v[i], v[a], t[a]), True
             elif live[a] or live[b]:
-                if local:
-                    da, db = f(v[i], v[a], v[b])
-                    t[i] = da * t[a] + db * t[b]  # a 0 tangent is the float 0.0: a nan partial still shows (pow's log)
-                elif sides and not (live[a] and live[b]):
+                if sides and not (live[a] and live[b]):  # one term: the other argument's partial is not computed
                     t[i] = sides[0](v[i], v[a], v[b], t[a]) if live[a] else sides[1](v[i], v[a], v[b], t[b])
+                elif local:
+                    da, db = f(v[i], v[a], v[b])
+                    t[i] = da * t[a] + db * t[b]
                 else:
                     ta = t[a] if live[a] else kit.zeros(nodes[a].shape)
                     t[i] = f(v[i], v[a], v[b], ta, t[b] if live[b] else kit.zeros(nodes[b].shape))

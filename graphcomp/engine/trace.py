@@ -4,6 +4,7 @@ What the renderers need beyond the numbers is computed here once and only read
 there: the order of the adjoint trace, the edges the derivative flows along,
 and each edge's local partial as a number. How they print is graphcomp.render.rows.
 """
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,6 +18,16 @@ from graphcomp.ops.kits import FloatKit
 
 def _same(xs):
     return xs
+
+
+def _one_partial(vjp_arg, params, y, args, needed):
+    """One argument's local partial (its VJP with adjoint 1); nan for a data argument's that is undefined here."""
+    try:
+        return float(vjp_arg(FloatKit, 1.0, y, *args, **params))
+    except (ValueError, ArithmeticError):
+        if needed:
+            raise
+        return math.nan
 
 
 def _converted(name, doc):
@@ -193,12 +204,16 @@ class Trace:
         where a local derivative is a Jacobian, not a number)."""
         if not self.graph.scalar:
             return {}
-        v, out = self.values, {}
+        v, out, active = self.values, {}, self.graph.active
         for j, n in enumerate(self.graph.nodes):
             if n.op is None:
                 continue
-            numbers = local_partials(ops.REGISTRY[n.op], FloatKit, n.params)(v[j], *(v[a] for a in n.args))
-            for k, x in enumerate(numbers):
+            op, args = ops.REGISTRY[n.op], [v[a] for a in n.args]
+            if op.vjp_args and op.elementwise:  # one at a time: a data argument's may be undefined (pow's y ln x, x < 0)
+                for k, a in enumerate(n.args):
+                    out[(j, k)] = _one_partial(op.vjp_args[k], n.params, v[j], args, needed=active[a])
+                continue
+            for k, x in enumerate(local_partials(op, FloatKit, n.params)(v[j], *args)):
                 out[(j, k)] = float(x)
         return out
 

@@ -106,14 +106,24 @@ def _same(s, **_):
 
 
 def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc="", on_floats=None,
-                keeps_finite=False, propagates=False, times_partial=None, tensor_tex=None):
+                keeps_finite=False, propagates=False, times_partial=None, tensor_tex=None, one_sided=False):
     """An elementwise op from its forward function and its local partial derivatives.
 
     `partials(m, y, *args, **params)` returns one ∂y/∂arg per argument; the JVP is
     their sum weighted by the tangents, the VJP multiplies each by the adjoint.
     `partials_tex` gives each partial in LaTeX; `keeps_finite`, `propagates` and `tensor_tex` are Op's.
+    A binary op whose `partials` is a tuple of one function per argument, `one_sided`, also gets Op.jvp_args and
+    Op.vjp_args from them, so that a sweep computes only the partial it needs (pow's y ln x is undefined for x < 0,
+    where ∂/∂x = y x^(y−1) is not: along x alone, or with y data, it is not computed).
     A unary op may give `times_partial(m, g, y, a)`, g · ∂y/∂a in one kit call, for its JVP and VJP (Op.fused).
     """
+    sides = None
+    if one_sided:
+        sides = partials
+
+        def partials(m, y, a, b, **p):
+            return sides[0](m, y, a, b, **p), sides[1](m, y, a, b, **p)
+
     if times_partial is not None:
 
         def jvp(m, y, a, ta, **p):
@@ -150,8 +160,20 @@ def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", par
     return register(
         Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, partials,
            partials_tex=tuple(partials_tex), on_floats=on_floats, keeps_finite=keeps_finite, propagates=propagates,
-           fused=times_partial is not None, tensor_tex=tensor_tex)
+           fused=times_partial is not None, tensor_tex=tensor_tex,
+           jvp_args=sides and tuple(_term(side) for side in sides),
+           vjp_args=sides and tuple(_contribution_of(side) for side in sides))
     )
+
+
+def _term(side):
+    """An argument's tangent term, its local partial times its tangent (Op.jvp_args)."""
+    return lambda m, y, a, b, t, **p: side(m, y, a, b, **p) * t
+
+
+def _contribution_of(side):
+    """An argument's adjoint contribution, ȳ times its local partial (Op.vjp_args)."""
+    return lambda m, g, y, a, b, **p: g * side(m, y, a, b, **p)
 
 
 def _times(sym, partial, shapes):

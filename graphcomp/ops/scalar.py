@@ -15,9 +15,10 @@ elementwise(
     "{0} / {1}", ("1/{1}", "(-{y}/{1})"), domain="the divisor is 0", on_floats=operator.truediv,
 )
 elementwise(
-    "pow", 2, lambda m, a, b: m.power(a, b), lambda m, y, a, b: (b * m.power(a, b - 1.0), y * m.log(a)),
+    "pow", 2, lambda m, a, b: m.power(a, b),
+    (lambda m, y, a, b: b * m.power(a, b - 1.0), lambda m, y, a, b: y * m.log(a)),  # ∂/∂a, ∂/∂b: one at a time
     "{0}^{{{1}}}", ("{1}\\,{0}^{{{1}-1}}", "{y} \\ln {0}"),
-    domain="a variable exponent needs a positive base",
+    domain="a variable exponent needs a positive base", one_sided=True,
 )
 elementwise(
     "powc", 1, lambda m, a, p: m.power(a, p), lambda m, y, a, p: (p * m.power(a, p - 1.0),),
