@@ -268,3 +268,4 @@ def test_a_powers_domain_error_names_its_exponent_and_the_derivatives_case(cli):
     ran = cli("trace", "--expr", "sin(x)", "--fixed", "x")  # no value first: then there would be nothing to differentiate
     assert ran.status == 2 and "input 'x' has no value" in ran.stderr
     assert cli("trace", "--expr", "sin(x)", "--fixed", "x", "--at", "x=1", "--mode", "value", "--wrt", "x").status == 0
+    assert cli("trace", "eq2.yaml", "--mode", "value", "--wrt", "zz").status == 0  # wrt is not read in value mode

@@ -212,6 +212,7 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     """Evaluate and differentiate `graph`; returns a Trace (see Graph.trace)."""
     if mode not in ("forward", "reverse", "both", "value"):
         raise GraphcompError(f"unknown mode '{mode}'; choose forward, reverse, both or value")
+    wrt = None if mode == "value" else wrt  # nothing is differentiated: wrt is not read
     kit = kit_for(graph.scalar, backend, device)
     p = plan(graph, kit)
     inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)  # a missing value is said first
@@ -306,8 +307,6 @@ def _columns(graph, wrt, mode, seed, kit):
     `wrt` names several (a column each, as the textbook's forward table), else the one direction wrt gives."""
     if mode in ("forward", "both") and isinstance(wrt, (list, tuple)) and len(wrt) > 1:
         return [(name, _direction(graph, name, mode, seed, kit)) for name in wrt]
-    if mode == "value":
-        return []  # nothing is differentiated: wrt is not read
     if mode not in ("forward", "both"):
         wrt_names = [wrt] if isinstance(wrt, str) else list(wrt or [])
         for name in wrt_names:
