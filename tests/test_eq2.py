@@ -171,7 +171,7 @@ def test_cli_latex_is_balanced_booktabs(cli):
         assert body.index("\\toprule") < body.index("\\midrule") < body.index("\\bottomrule")
         assert "\\hline" not in body
         columns = len(re.match(r"\{(.*?)\}\n", body).group(1).replace("@{}", "").replace("@{\\;}", "")
-                      .replace("@{\\qquad}", ""))
+                      .replace("@{\\qquad}", "").replace("@{\\quad}", ""))
         assert all(row.count("&") == columns - 1 for row in body.splitlines() if row.endswith("\\\\")
                    and "multicolumn" not in row)
     outside_comments = "\n".join(line.split("%")[0] for line in tex.splitlines())

@@ -179,7 +179,8 @@ def test_a_negative_constant_is_a_factor_in_parentheses_not_a_difference():
 def test_tensor_rules_write_entrywise_products_and_the_sum_of_a_broadcast_number():
     vectors = _rules(graphcomp.parse_expr("sum(w*x)", at={}, shapes={"w": (2,), "x": (2,)}))
     assert vectors[("primal", "v1")][0] == "w.v \\odot x.v"  # w.v x.v reads as a matrix product
-    assert vectors[("adjoint", "w")] == ("v_{1}.d \\odot x.v^\\top", "(x.v)^\\top")
+    assert vectors[("adjoint", "w")] == ("v_{1}.d \\odot (x.v)^\\top", "(x.v)^\\top")  # (x.v)ᵀ, as closed forms
+    assert vectors[("adjoint", "v1")] == ("v_{2}.d \\mathbf{1}^\\top", "\\mathbf{1}^\\top")  # not (𝟙)ᵀ
     scaled = _rules(graphcomp.parse_expr("sum(c*w)", at={"c": 3.0}, shapes={"w": (2,)}))
     assert scaled[("primal", "v1")][0] == "c.v w.v"
     # c is a number broadcast over w: its .d sums the contributions, the row v₁.d times the column w.v

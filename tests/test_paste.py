@@ -92,3 +92,12 @@ def test_every_fragment_compiles_in_a_plain_article_without_an_overfull_box(cli,
 def test_a_data_inputs_missing_derivative_is_a_dash_not_two_minus_signs(cli):
     tex = cli("trace", "fig1.yaml", "--mode", "reverse", "--format", "latex").stdout
     assert "$--$" not in tex and tex.count("$\\text{--}$") == 2  # ∂D/∂y and ∂V₁/∂x: y and x are data
+
+
+def test_a_value_column_stands_apart_and_rows_of_matrices_have_room(cli):
+    """A quad before each value (= v̄₆ · (−v₆/v₀) −1.4614 read as a difference), room under a row of matrices (their
+    brackets touched), and a fragment that starts a line of its own (a scalar one was indented as a paragraph)."""
+    scalar = cli("trace", "eq2.yaml", "--wrt", "x2", "--format", "latex").stdout
+    assert scalar.splitlines()[1] == "\\noindent" and "l@{\\quad}r@{\\qquad}" in scalar
+    tensor = cli("trace", "fig1.yaml", "--mode", "reverse", "--format", "latex").stdout
+    assert "\\end{bmatrix}$ \\\\[3pt]" in tensor

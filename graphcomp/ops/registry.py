@@ -206,7 +206,7 @@ def _contribution(pt, shapes, k):
     out, tensor = _broadcast(*shapes), bool(partial_shape(pt, shapes))
     if shapes[k] or not out:  # the argument has the result's shape
         if len(out) == 1 and tensor:
-            pt = f"{_grouped(pt)}^\\top"
+            pt = f"({pt})^\\top" if re.fullmatch(r"\{\w+\}", pt) else f"{_grouped(pt)}^\\top"  # (x.v)ᵀ, not x.vᵀ
         return _times("{g}", pt, shapes if tensor else [()])
     if len(out) == 1:  # a row times a column: the sum of the entrywise products
         ones = "{g} \\mathbf{{1}}"

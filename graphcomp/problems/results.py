@@ -19,6 +19,7 @@ from graphcomp.render.text import (
     indented_json,
     tex_matrix,
     tex_to_text,
+    text_to_tex,
 )
 
 NAMES = {
@@ -65,8 +66,9 @@ def run_latex(method, init, run, *, n, m, seed):
     """One run's iterations as a booktabs tabular, split as tables.tabulars splits one taller than a page (its
     verdict in a comment; run_sentence says it in prose)."""
     def head(more):
-        return ["\\begin{tabular}{@{}rllll@{}}", "\\toprule"] + (
-            [f"\\multicolumn{{5}}{{@{{}}l}}{{{NAMES[method]}{more}}} \\\\"] if more else []) + [
+        return ["\\begin{tabular}{@{}rllll@{}}", "\\toprule",  # which method, typeset: three tables look alike
+                f"\\multicolumn{{5}}{{@{{}}l}}{{{text_to_tex(NAMES[method])} from the {init} start{more}}} \\\\",
+                "\\midrule"] + [
             "$k$ & $f(x_k)$ & $\\|\\nabla f(x_k)\\|$ & $\\|x_k - x_{k-1}\\|$ & "
             "$\\min_\\pm \\|x_k \\mp x\\| / \\|x\\|$ \\\\", "\\midrule"]
 

@@ -423,8 +423,9 @@ def _plus(a, b):
 
 def _as_d(node, e):
     """How the problem set writes the .d of `node`: a vector's .d is a row, the transpose of its gradient."""
-    neg, tex, _ = e
-    return ("-" if neg else "") + (f"({tex})^\\top" if len(node.shape) == 1 else tex)
+    neg, tex, atom = e
+    transposed = f"{tex}^\\top" if atom and tex == _ONES else f"({tex})^\\top"  # 𝟙ᵀ, not (𝟙)ᵀ
+    return ("-" if neg else "") + (transposed if len(node.shape) == 1 else tex)
 
 
 def split_label(label):

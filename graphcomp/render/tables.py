@@ -92,7 +92,7 @@ def _spaced(trace, rule):
     """Thin spaces between juxtaposed factors: LaTeX would run `W_{1}.v x.v` together as W₁.vx.v."""
     if trace.graph.notation != "dot":
         return rule
-    return re.sub(r"(?<=[\w}).])\s+(?=[\w(])", r"\\, ", rule)
+    return re.sub(r"(?<=[\w}).])\s+(?=[\w(]|\\mathbf)", r"\\, ", rule)
 
 
 def _results(trace):
@@ -244,7 +244,7 @@ def latex(trace, digits=4, style=None):
     blocks = [latex_beside(trace, digits, sects=sects)] if beside else []
     blocks += [_tex_section(trace, key, rows, digits) for key, _, rows in sects[2 if beside else 0:]]
     body = f"\n{BREAK}\n".join(blocks)
-    parts += (["\\noindent"] if BREAK in body else []) + [body]
+    parts += ["\\noindent", body]  # a line of its own, not indented as a paragraph's start
     parts += [f"% ${s} = {tex_value(x, digits, True)}$" for s, x in _results(trace)]
     return "\n".join(parts) + "\n"
 
@@ -257,11 +257,11 @@ def latex_beside(trace, digits=4, value=None, gap="", sects=None):
     key = sects[1][0]
     steps = key == "steps"
     right = 4 if steps else 2 + len(_column_labels(trace, key))
-    cols = "l@{\\;}" * (2 + steps) + "@{\\;}".join("r" * (right - 2 - steps))
+    cols = "l@{\\;}" * (1 + steps) + "l" + _NUMBERS + _NUMBERS.join("r" * (right - 2 - steps))
     labels = _column_labels(trace, key)
 
     def head(more):
-        parts = [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l@{{\\;}}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
+        parts = [f"\\begin{{tabular}}{{@{{}}l@{{\\;}}l{_NUMBERS}r@{{\\qquad}}{cols}@{{}}}}", "\\toprule",
                  f"\\multicolumn{{3}}{{@{{}}l}}{{{HEADS['primal']}{more}}} & "
                  f"\\multicolumn{{{right}}}{{l@{{}}}}{{{HEADS[key]}{more}}} \\\\", "\\midrule"]
         if labels != [None]:
@@ -269,9 +269,17 @@ def latex_beside(trace, digits=4, value=None, gap="", sects=None):
         return parts
 
     rows = [([" & ".join(_tex_cells(trace, "primal", left, digits, value) + _tex_cells(trace, key, r, digits, value))
-              + " \\\\" + gap], max(_height(trace, "primal", left), _height(trace, key, r)))
-            for left, r in side_by_side(trace, sects)]
+              + _end(h, gap)], h) for left, r in side_by_side(trace, sects)
+            for h in [max(_height(trace, "primal", left), _height(trace, key, r))]]
     return tabulars(head, rows)
+
+
+_NUMBERS = "@{\\quad}"  # before a value column: a rule's last term and its value, −1.7735, would read as one
+
+
+def _end(height, gap=""):
+    """A row's end: a row of matrices taller than a line gets room below, so that their brackets do not touch."""
+    return " \\\\" + (gap or ("[3pt]" if height > 1 else ""))
 
 
 def _tex_section(trace, key, rows, digits):
@@ -280,7 +288,7 @@ def _tex_section(trace, key, rows, digits):
     width = 2 + len(labels)
 
     def head(more):
-        parts = ["\\begin{tabular}{@{}l@{\\;}l@{\\;}" + "@{\\;}".join("r" * len(labels)) + "@{}}", "\\toprule",
+        parts = ["\\begin{tabular}{@{}l@{\\;}l" + _NUMBERS + _NUMBERS.join("r" * len(labels)) + "@{}}", "\\toprule",
                  f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}{more}}} \\\\", "\\midrule"]
         if labels != [None]:
             parts += [" & ".join(["", "", *(f"${label}$" for label in labels)]) + " \\\\", "\\midrule"]
@@ -288,10 +296,11 @@ def _tex_section(trace, key, rows, digits):
 
     lines = []
     for r in rows:
-        lines.append(([" & ".join(_tex_cells(trace, key, r, digits)) + " \\\\"], _height(trace, key, r)))
+        h = _height(trace, key, r)
+        lines.append(([" & ".join(_tex_cells(trace, key, r, digits)) + _end(h)], h))
         if r.closed:  # the same .d in the .v fields alone, on a line of its own
             closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
-            lines[-1][0].append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\")
+            lines[-1][0].append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\[3pt]")
             lines[-1] = (lines[-1][0], lines[-1][1] + 1)
     return tabulars(head, lines)
 
