@@ -350,3 +350,12 @@ def test_forward_mode_through_a_matmul_with_a_data_argument_is_the_other_argumen
     np.testing.assert_allclose(t["u"].d, expected, rtol=1e-14)
     np.testing.assert_allclose(t.derivative, (A @ x) @ expected, rtol=1e-13)
     assert np.array_equal(t[data].d, np.zeros(np.shape(A if data == "A" else x)))
+
+
+def test_trace_says_how_its_tensor_inputs_were_drawn(cli):
+    ran = cli("trace", "--expr", "sum(w*x)", "--shape", "w=3,x=3", "--mode", "reverse", env={"COLUMNS": "200"})
+    assert ran.status == 0 and "tensor inputs drawn as numpy.random.seed(0); w = numpy.random.standard_normal(3); " \
+        "x = numpy.random.standard_normal(3)" in ran.stdout
+    np.random.seed(0)
+    w = np.random.standard_normal(3)
+    assert f"[{w[0]:.4f}, {w[1]:.4f}, {w[2]:.4f}]ᵀ" in ran.stdout  # the lines do draw the numbers the trace shows

@@ -1,4 +1,6 @@
 """`graphcomp trace`: evaluate a spec or a formula and print its evaluation, tangent and adjoint traces."""
+from rich.text import Text
+
 from graphcomp.cli import common
 from graphcomp.frontends.limits import limit
 from graphcomp.render import tables
@@ -28,7 +30,9 @@ def run(args):
     t = common.trace(args, graph, at, wrt=common.parse_wrt(args.wrt), mode=args.mode)
     if fmt == "rich":
         rows = limit("GRAPHCOMP_MAX_TERMINAL_ROWS")
-        common.emit(args, renderables=tables.rich_renderables(t, args.digits, args.style, rows=rows))
+        drawn = common.data_source(args, graph)  # the tensor inputs' numbers, that the header does not show
+        common.emit(args, renderables=tables.rich_renderables(t, args.digits, args.style, rows=rows)
+                    + ([Text(f"tensor inputs {drawn}", style="dim")] if drawn else []))
     elif fmt == "json":
         # streamed: a 10⁶-row trace is never one string
         common.emit(args, text=tables.json_chunks(t, args.digits, args.style))
