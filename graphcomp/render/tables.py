@@ -88,11 +88,15 @@ def _is_row(trace, key):
     return key in ("adjoint", "steps") and trace.graph.notation == "dot"
 
 
+_FACTORS = re.compile(r"(\\(?:odot|cdot|times)\s+)|(?<=[\w}).])\s+(?=[\w(]|\\mathbf)")
+
+
 def _spaced(trace, rule):
     """Thin spaces between juxtaposed factors: LaTeX would run `W_{1}.v x.v` together as W₁.vx.v."""
     if trace.graph.notation != "dot":
         return rule
-    return re.sub(r"(?<=[\w}).])\s+(?=[\w(]|\\mathbf)", r"\\, ", rule)
+    # an operator and its space are kept (\odot x, not \odot\, x); between juxtaposed factors, a thin space
+    return _FACTORS.sub(lambda m: m.group(1) or "\\, ", rule)
 
 
 def _results(trace):
