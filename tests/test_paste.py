@@ -100,5 +100,5 @@ def test_a_value_column_stands_apart_and_rows_of_matrices_have_room(cli):
     scalar = cli("trace", "eq2.yaml", "--wrt", "x2", "--format", "latex").stdout
     assert scalar.splitlines()[1] == "\\noindent" and "l@{\\quad}r@{\\qquad}" in scalar
     tensor = cli("trace", "fig1.yaml", "--mode", "reverse", "--format", "latex").stdout
-    assert "\\end{bmatrix}$ \\\\[3pt]" in tensor
+    assert "\\end{bmatrix}$ \\\\ \\addlinespace\n" in tensor
     assert "\\odot (" in tensor and "\\odot\\," not in tensor and "^\\top\\, (V_{4}.v)" in tensor  # factors spaced

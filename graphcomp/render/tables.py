@@ -281,9 +281,12 @@ def latex_beside(trace, digits=4, value=None, gap="", sects=None):
 _NUMBERS = "@{\\quad}"  # before a value column: a rule's last term and its value, −1.7735, would read as one
 
 
+_ROOM = " \\addlinespace"  # booktabs' space under a row (0.5em): \\[3pt] adds none under one deeper than a strut
+
+
 def _end(height, gap=""):
     """A row's end: a row of matrices taller than a line gets room below, so that their brackets do not touch."""
-    return " \\\\" + (gap or ("[3pt]" if height > 1 else ""))
+    return " \\\\" + (gap or (_ROOM if height > 1 else ""))
 
 
 def _tex_section(trace, key, rows, digits):
@@ -304,7 +307,7 @@ def _tex_section(trace, key, rows, digits):
         lines.append(([" & ".join(_tex_cells(trace, key, r, digits)) + _end(h)], h))
         if r.closed:  # the same .d in the .v fields alone, on a line of its own
             closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
-            lines[-1][0].append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\[3pt]")
+            lines[-1][0].append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\" + _ROOM)
             lines[-1] = (lines[-1][0], lines[-1][1] + 1)
     return tabulars(head, lines)
 
