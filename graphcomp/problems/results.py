@@ -225,7 +225,8 @@ def gradients_latex(report, digits=4, differences=False):
            " & " + " & ".join(f"$\\nabla_{{{g.node(k).label}}} f$" for k in params) + " \\\\", "\\midrule"]
     for m, grads in report.gradients.items():
         out.append(f"{TABLE_METHODS[m]} & "
-                   + " & ".join(f"${tex_matrix(grads[k], digits, vector='row^T')}$" for k in params) + " \\\\[2pt]")
+                   + " & ".join(f"${tex_matrix(grads[k], digits, vector='row^T')}$" for k in params)
+                   + " \\\\ \\addlinespace")  # room between rows of matrices: \\[2pt] adds none under a tall row
     if differences and report.comparisons:
         out += ["\\midrule", f"\\multicolumn{{{1 + len(params)}}}{{@{{}}l}}{{largest relative difference "
                 "(\\textbf{bold}: out of tolerance)} \\\\", "\\midrule"]
