@@ -298,9 +298,8 @@ def _float(node, text, where):
         raise SpecError(f"the number {_shown(source)} is out of the range of a float (about ±1.8e308)", file=where)
     try:
         return parse_float(source.replace("_", "")) if value == 0.0 and isinstance(node.value, float) else value
-    except ValueError:  # 1e-400: float reads it as 0
-        raise SpecError(f"the number {_shown(source)} is too small for a float (it would be 0; the smallest is about "
-                        "5e-324)", file=where) from None
+    except ValueError as exc:  # 1e-400: float reads it as 0
+        raise SpecError(f"the number {exc}", file=where) from None
 
 
 def _shown(source):

@@ -22,7 +22,7 @@ from graphcomp import ops
 from graphcomp.core.errors import SpecError
 from graphcomp.core.labels import default_label, label_problem, number_tex
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE, Node, no_gc
-from graphcomp.core.values import DISTS, RNGS, SEEDS, as_value
+from graphcomp.core.values import DISTS, RNGS, SEEDS, as_value, parse_float
 from graphcomp.engine.graph import Graph
 from graphcomp.frontends.limits import MAX_DEPTH, check_entries, limit, over, read_text
 
@@ -212,8 +212,11 @@ def _construct(loader, node):
     except (ValueError, TypeError, OverflowError) as exc:  # !!float abc, 2024-02-30, an int of 5000 digits
         raise _at(node, f"{_shown(node)!r} cannot be read as {node.tag.rsplit(':', 1)[-1]}: "
                         f"{str(exc).splitlines()[0]}") from None
-    if node.tag == _FLOAT and value == 0.0 and any(c in "123456789" for c in node.value.lower().split("e")[0]):
-        raise _at(node, f"{_shown(node)!r} is too small for a float (it would be 0; the smallest is about 5e-324)")
+    if node.tag == _FLOAT and value == 0.0:
+        try:
+            parse_float(node.value.replace("_", ""))  # 1.0e-400: too small for a float, read as 0
+        except ValueError as exc:
+            raise _at(node, str(exc)) from None
     if node.tag == _INT and not _DECIMAL.fullmatch(node.value):
         raise _at(node, f"YAML reads {_shown(node)!r} as {value} (base 60, 16, 8 or 2): write the number in decimal")
     return value

@@ -82,7 +82,7 @@ class Symbols:
         named = _NAMED.get(template)
         if named is None:
             named = _NAMED[template] = _named(template)
-        f = _param_fields(n.params)  # a parameter may also be named inside a format spec ({0:^{p}})
+        f = param_fields(n.params)  # a parameter may also be named inside a format spec ({0:^{p}})
         for name, kind, k in named:
             f[name] = (self.value(n.args[k]) if kind == "value" else self.deriv(n.args[k], "tangent")
                        if kind == "tangent" else self.value(i) if kind == "y" else self.deriv(i, "adjoint"))
@@ -266,14 +266,15 @@ def forward_tex(graph, n):
 def fields(graph, i):
     """The values of a template's fields at node i (see graphcomp.ops.registry)."""
     n = graph.nodes[i]
-    f = {"y": value_sym(graph, i), "g": deriv_sym(graph, i, "adjoint"), **_param_fields(n.params)}
+    f = {"y": value_sym(graph, i), "g": deriv_sym(graph, i, "adjoint"), **param_fields(n.params)}
     for k, a in enumerate(n.args):
         f[str(k)] = value_sym(graph, a)
         f[f"t{k}"] = deriv_sym(graph, a, "tangent")
     return f
 
 
-def _param_fields(params):
+def param_fields(params):
+    """The fields of a node's constant parameters ({p}, {pm1} = p − 1, {pc}: p as a factor) as LaTeX numbers."""
     if not params:
         return {}
     f = {**params, **{f"{k}m1": x - 1.0 for k, x in params.items()},
@@ -312,7 +313,7 @@ def _text_form(template, arity, params):
     where = {"y": (0, 1), "g": (0, 3), **{str(k): (k + 1, 1) for k in range(arity)},
              **{f"t{k}": (k + 1, 2) for k in range(arity)}}
     marks = {name: chr(_SENTINEL + f) for f, name in enumerate(where)}
-    latex = fill(template, {**_param_fields(params), **marks})
+    latex = fill(template, {**param_fields(params), **marks})
     used = [(ord(marks[name]), *place) for name, place in where.items() if marks[name] in latex]
     opened = []
     for k, c in enumerate(latex):

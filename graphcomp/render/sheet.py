@@ -8,10 +8,10 @@ as parts (a) and (b) of the same sheet.
 import csv
 import io
 
-from graphcomp.core.labels import default_label, number_tex
+from graphcomp.core.labels import default_label
 from graphcomp.core.nodes import CONST, INPUT
 from graphcomp.render import tables
-from graphcomp.render.rows import deriv_sym, fill, forward_tex, value_sym
+from graphcomp.render.rows import deriv_sym, fill, forward_tex, param_fields, value_sym
 from graphcomp.render.text import csv_lines, fmt_number, tex_to_text, text_to_tex
 
 BLANK_TEX = "\\rule{4em}{0.4pt}"  # a line to write the number on
@@ -33,7 +33,7 @@ def function_tex(graph):
             expr[i] = (n.label if n.kind == CONST else default_label(n.name), "atom")
             continue
         template = "\\frac{{{0}}}{{{1}}}" if n.op == "div" else forward_tex(graph, n)
-        f = {k: (number_tex(x, factor=False) if isinstance(x, float) else x) for k, x in n.params.items()}
+        f = param_fields(n.params)
         for k, a in enumerate(n.args):
             tex, level = expr[a]
             f[str(k)] = f"\\left({tex}\\right)" if _parenthesised(n.op, k, level, template) else tex
