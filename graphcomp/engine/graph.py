@@ -153,9 +153,10 @@ class Graph:
                                  "scalar output first", file=self.file, node=n.name)
         return self.output
 
-    def gradient(self, at=None, **kw):
-        """{input name: ∂f/∂input} by one reverse sweep."""
-        return self.trace(at=at, mode="reverse", **kw).gradient
+    def gradient(self, at=None, *, seed=None, data=None, dist=None, jit=False, backend=None, device=None):
+        """{input name: ∂f/∂input} by one reverse sweep, as trace(at, ...).gradient (the arguments are trace's); on
+        a tensor graph each intermediate .v and .d is dropped once used, and no Trace is kept (a training loop's)."""
+        return sweeps.gradient(self, at=at, seed=seed, data=data, dist=dist, jit=jit, backend=backend, device=device)
 
     def hvp(self, at, direction):
         """Hessian–vector product {input: (∇²f · direction)[input]} by forward over reverse."""

@@ -80,6 +80,20 @@ class Plan:
                 steps = self._vjp[output] = self._reverse_steps(output)
         return steps
 
+    @cached_property
+    def lean_vjp(self):
+        """The reverse steps of vjp cut into runs, each with the nodes whose .v and .d no later step reads (a
+        node's own step reads them last): a gradient drops those arrays after the run. Inputs are kept, and so
+        are the adjoints a kit that does not raise searches for inf and nan (adjoint_checks)."""
+        kept = set(self.graph.inputs).union(() if self.kit.raises else self.adjoint_checks)
+        nodes, runs, start = self.graph.nodes, [], 0
+        steps = self.vjp
+        for k, step in enumerate(steps):
+            if step[0] not in kept and nodes[step[0]].shape:
+                runs.append((steps[start:k + 1], [step[0]]))
+                start = k + 1
+        return runs + [(steps[start:], [])] if start < len(steps) else runs
+
     def _reverse_steps(self, output):
         # the path back to the output is found on the way (graph.reaches_to's walk): a step is kept when its node
         # is active and the seed or a kept step reads it

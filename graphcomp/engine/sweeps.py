@@ -97,6 +97,14 @@ def adjoints(graph, plan_, v, seed=1.0, output=None, counted=None):
         counted.append(len(steps))
     d = [_ZERO] * plan_.n + [_SINK]
     d[output] = seed
+    _reverse(graph, steps, v, d)
+    d.pop()
+    return finish_adjoints(graph, plan_, d, v, steps)
+
+
+def _reverse(graph, steps, v, d):
+    """The reverse sweep's loop over `steps`: each node's adjoint d[i] times its local partials, added to its
+    arguments' adjoints."""
     step = None
     try:
         for step in steps:
@@ -116,8 +124,32 @@ def adjoints(graph, plan_, v, seed=1.0, output=None, counted=None):
     except (ArithmeticError, ValueError) as exc:
         _reraise_bugs(exc)
         raise _domain(graph, step, v, exc, "computing adjoints (reverse mode)") from None
-    d.pop()
-    return finish_adjoints(graph, plan_, d, v, steps)
+
+
+def gradient(graph, *, at=None, seed=None, data=None, dist=None, jit=False, backend=None, device=None):
+    """{input name: ∂f/∂input}, as run(...).gradient gives it; on a tensor graph each intermediate .v and .d is
+    dropped once the reverse sweep has used it, and no Trace is made (less memory, less time)."""
+    kit = kit_for(graph.scalar, backend, device)
+    if graph.scalar:  # floats: nothing large to drop
+        return run(graph, at=at, seed=seed, data=data, dist=dist, jit=jit, backend=backend, device=device).gradient
+    p = plan(graph, kit)
+    inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)
+    _differentiable(graph)
+    d = [_ZERO] * p.n + [_SINK]
+    d[graph.output] = _output_seeds(graph, seed, kit)[0]
+    with np.errstate(divide="raise", over="raise", invalid="raise") if kit.raises else nullcontext():
+        v = values(graph, p, inputs)
+        for steps, dropped in p.lean_vjp:
+            _reverse(graph, steps, v, d)
+            for j in dropped:
+                d[j] = v[j] = None
+    if not kit.finite([d[i] for i in p.adjoint_checks]):
+        # an inf or nan: the whole trace finds the node where it arose, and says so
+        return run(graph, at=at, seed=seed, data=data, dist=dist, backend=backend, device=device).gradient
+    nodes = graph.nodes
+    wanted = [i for i in graph.inputs if nodes[i].kind == INPUT]
+    grads = [kit.zeros(nodes[i].shape) if d[i] is _ZERO and nodes[i].shape else d[i] for i in wanted]
+    return dict(zip((nodes[i].name for i in wanted), kit.to_numpy(grads)))
 
 
 def finish_adjoints(graph, plan_, d, v, steps=None):
@@ -216,9 +248,8 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     kit = kit_for(graph.scalar, backend, device)
     p = plan(graph, kit)
     inputs = input_values(graph, at, kit, seed=seed, data=data, dist=dist)  # a missing value is said first
-    if mode != "value" and not any(graph.nodes[i].kind == INPUT for i in graph.inputs):
-        raise GraphcompError("nothing to differentiate: every input of the graph is data (kind: data, --fixed); make "
-                             "one an input, or evaluate only (mode='value', --mode value)", file=graph.file)
+    if mode != "value":
+        _differentiable(graph)
     columns = _columns(graph, wrt, mode, seed, kit)
     direction = columns[0][1] if columns else {}
     reverse = mode in ("reverse", "both")
@@ -246,6 +277,12 @@ def run(graph, *, at=None, wrt=None, mode="reverse", seed=None, data=None, dist=
     direction = _named(graph, kit, direction) if direction else {}
     return Trace(graph, mode, v, t[0] if t else None, d, wrt=wrt, direction=direction, inputs=inputs,
                  columns=named if len(named) > 1 else None, adjoint_columns=by_output, to_numpy=kit.to_numpy)
+
+
+def _differentiable(graph):
+    if not any(graph.nodes[i].kind == INPUT for i in graph.inputs):
+        raise GraphcompError("nothing to differentiate: every input of the graph is data (kind: data, --fixed); make "
+                             "one an input, or evaluate only (mode='value', --mode value)", file=graph.file)
 
 
 def _output_seeds(graph, seed, kit):

@@ -183,8 +183,11 @@ class ArrayKit:
         return self.xp.sum(g, axis=axes, keepdims=True) if axes else g
 
     def coerce(self, x):
-        if self._numpy and type(x) is np.ndarray and x.dtype == np.float64:
-            return x  # as xp.asarray would give it (no copy), without its two calls
+        if type(x) is np.ndarray and x.dtype == np.float64:
+            if self._numpy:
+                return x  # as xp.asarray would give it (no copy), without its two calls
+            if self._cpu and x.flags.writeable:  # torch warns of a read-only array's memory
+                return self.xp.from_numpy(x)  # its memory shared, as PyTorch users do (the sweeps write in no value)
         return self.xp.asarray(np.asarray(x, dtype=float), dtype=self.xp.float64, device=self.device)
 
     def finite(self, xs):
