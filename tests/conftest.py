@@ -34,7 +34,7 @@ def _warn_to_stderr(message, category, filename, lineno, file=None, line=None):
 def run_cli(*args, cwd=ROOT, env=None):
     """`python cli.py ARGS` without a new interpreter: graphcomp.cli.main(ARGS) in this process.
 
-    Runs in `cwd` (the project root by default, as `cwd=ROOT` did) with the variables of `env` set,
+    Runs in `cwd` (the project root by default, as `cwd=ROOT` did) with the variables of `env` set (None: unset),
     both put back afterwards. sys.stdout and sys.stderr are captured for this call alone (rich's
     Console is made inside the call, so it writes to them too), and warnings are written to stderr
     under Python's default filters, as the process would, so that "one line on stderr" still means it.
@@ -44,7 +44,10 @@ def run_cli(*args, cwd=ROOT, env=None):
     with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
         mp.chdir(cwd)
         for name, value in (env or {}).items():
-            mp.setenv(name, value)
+            if value is None:
+                mp.delenv(name, raising=False)  # pytest-xdist's workers set COLUMNS=80, say
+            else:
+                mp.setenv(name, value)
         warnings.resetwarnings()  # Python's defaults with no -W: DeprecationWarning and the like are not shown
         for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
             warnings.simplefilter("ignore", category)

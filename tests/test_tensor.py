@@ -352,10 +352,31 @@ def test_forward_mode_through_a_matmul_with_a_data_argument_is_the_other_argumen
     assert np.array_equal(t[data].d, np.zeros(np.shape(A if data == "A" else x)))
 
 
-def test_trace_says_how_its_tensor_inputs_were_drawn(cli):
-    ran = cli("trace", "--expr", "sum(w*x)", "--shape", "w=3,x=3", "--mode", "reverse", env={"COLUMNS": "200"})
-    assert ran.status == 0 and "tensor inputs drawn as numpy.random.seed(0); w = numpy.random.standard_normal(3); " \
-        "x = numpy.random.standard_normal(3)" in ran.stdout
-    np.random.seed(0)
-    w = np.random.standard_normal(3)
-    assert f"[{w[0]:.4f}, {w[1]:.4f}, {w[2]:.4f}]ᵀ" in ran.stdout  # the lines do draw the numbers the trace shows
+def test_trace_says_how_its_tensor_inputs_were_drawn_in_lines_of_python(cli):
+    ran = cli("trace", "--expr", "sum(w*x)", "--shape", "w=3,x=3", "--mode", "reverse")
+    assert ran.status == 0
+    tail = ran.stdout.split("tensor inputs drawn as\n")[1].splitlines()
+    assert [line.strip() for line in tail] == ["numpy.random.seed(0)", "w = numpy.random.standard_normal(3)",
+                                               "x = numpy.random.standard_normal(3)"]
+    drawn = {}
+    exec("\n".join(line.strip() for line in tail), {"numpy": np}, drawn)  # pasted into Python, they run as written
+    w = drawn["w"]
+    assert f"[{w[0]:.4f}, {w[1]:.4f}, {w[2]:.4f}]ᵀ" in ran.stdout  # and draw the numbers the trace shows
+
+
+def test_a_matrix_in_a_terminal_table_keeps_its_columns_in_a_pipe(cli):
+    """Each matrix's entries right-aligned in their columns, its lines one length (commas between the rows), never
+    wrapped; written to a pipe the table is 120 columns wide, as with -o FILE (rich would make it 80)."""
+    ran = cli("trace", "fig1.yaml", "--mode", "reverse", env={"COLUMNS": None})
+    assert ran.status == 0
+    lines = ran.stdout.splitlines()
+    assert max(len(line) for line in lines) > 80
+    k = next(k for k, line in enumerate(lines) if line.startswith(" W2    W₂.v"))
+    block = lines[k:k + 3]
+    ends = {len(line.rstrip()) for line in block}
+    assert len(ends) == 1, block  # the three rows end in one column
+    cells = [line[line.index("["):].strip("[], ") for line in block]
+    commas = {tuple(k for k, ch in enumerate(line.rstrip().rstrip(",")) if ch == ",") for line in block}
+    assert len(commas) == 1, block  # entries aligned: the commas stand in the same columns
+    W2 = graphcomp.load("fig1.yaml").defaults()["W2"]
+    assert [[float(x) for x in c.split(",")] for c in cells] == pytest.approx(W2, abs=5e-5)

@@ -1,6 +1,7 @@
 """What the commands share: arguments naming a graph and its inputs, reading data, writing output."""
 import argparse
 import io
+import os
 import re
 import sys
 from pathlib import Path
@@ -201,6 +202,8 @@ def load_graph(args):
                              f"inputs: {', '.join(graph.input_names)}", file=graph.file)
     return graph, at
 
+TEXT_WIDTH = 120  # columns of a table written to a file or a pipe
+
 
 def emit(args, text=None, renderables=None, also=()):
     """Write text (a str, or an iterable of str pieces) to -o FILE (atomically; '-' is standard output) or print it;
@@ -210,12 +213,14 @@ def emit(args, text=None, renderables=None, also=()):
     if text is None and not args.output:
         write_all(also)  # the files first: a table printed on the terminal is never half a result
         console = Console()
+        if not console.is_terminal and "COLUMNS" not in os.environ:
+            console = Console(width=TEXT_WIDTH)  # `> table.txt` writes what -o table.txt does, not 80 columns
         for r in renderables:
             console.print(r)
         _wrote([path for path, _ in also], sys.stdout)
         return
     if text is None:
-        console = Console(record=True, width=120, file=io.StringIO())
+        console = Console(record=True, width=TEXT_WIDTH, file=io.StringIO())
         for r in renderables:
             console.print(r)
         text = console.export_text()
@@ -239,12 +244,13 @@ def read_data(args, graph):
 
 
 def data_source(args, graph):
-    """Where the tensor inputs came from, in words: the .npz file, or the numpy calls that drew them."""
+    """Where the tensor inputs came from, in words: the .npz file, or the numpy calls that drew them, a line each
+    (Python to paste, never wrapped)."""
     if args.data:
         return f"from {args.data}"
     if not any(n.op is None and n.shape and n.value is None for n in graph.nodes):
         return ""
-    return "drawn as " + "; ".join(graph.draw_calls(args.seed, args.dist))
+    return "drawn as\n" + "\n".join("    " + line for line in graph.draw_calls(args.seed, args.dist))
 
 
 def trace(args, graph, at, **kw):

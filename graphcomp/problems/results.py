@@ -277,7 +277,7 @@ def verify_renderables(report, *, source, digits=4):
         for k in params:
             for m in methods:
                 t.add_row(_param(g, k) if m == methods[0] else "", METHOD_NAMES[m],
-                          fmt_value(report.gradients[m][k], digits, row=True), end_section=m == methods[-1])
+                          fmt_value(report.gradients[m][k], digits, row=True, align=True), end_section=m == methods[-1])
         items.append(t)
     t = Table(title="Differences between methods (max over entries)", box=box.SIMPLE_HEAD, title_justify="left",
               title_style="bold", header_style="bold cyan")

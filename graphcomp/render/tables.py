@@ -159,9 +159,15 @@ def rich_renderables(trace, digits=4, style=None, rows=None):
             if r.closed:  # the same .d in the .v fields alone, on a line of its own
                 t.add_row("", "", Text("= " + tex_to_text(r.closed)), "")
         items += [t, *_left_out(total.get(key, 0), rows)]
-    lines = [f"{tex_to_text(s)} = {fmt_value(x, digits, row=True, shown=TEX_SHOWN)}" for s, x in _results(trace)]
+    lines = [_hanging(f"{tex_to_text(s)} = ", fmt_value(x, digits, row=True, shown=TEX_SHOWN, align=True))
+             for s, x in _results(trace)]
     items.append(Panel(Text("\n".join(lines), style="bold"), expand=False, border_style="green"))
     return items
+
+
+def _hanging(head, value):
+    """head + value, a matrix's later rows indented under its first."""
+    return head + value.replace("\n", "\n" + " " * len(head))
 
 
 def _row_count(trace, key, made):
@@ -185,7 +191,7 @@ def _left_out(total, rows):
 
 
 _RICH_COLUMNS = {"node": {"style": "dim"}, "symbol": {"style": "bold"}, "tangent": {"style": "bold"},
-                 "step": {}, "rule": {}, "value": {"justify": "right", "style": "green"}}
+                 "step": {}, "rule": {}, "value": {"justify": "right", "style": "green", "no_wrap": True}}  # a matrix row is never broken
 
 
 def _rich_table(title):
@@ -200,7 +206,7 @@ def _rich_cells(trace, key, r, digits):
     symbol, generic, rule = row_text(r)
     step = (Text("= " + generic) if r.generic else "",) if key == "steps" else ()
     return (symbol, *step, Text("= " + rule),
-            *(fmt_value(x, digits, row=_is_row(trace, key), shown=TEX_SHOWN) for x in _values(r)))
+            *(fmt_value(x, digits, row=_is_row(trace, key), shown=TEX_SHOWN, align=True) for x in _values(r)))
 
 
 def _values(r):

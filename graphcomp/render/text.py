@@ -226,23 +226,28 @@ def cut(xs, shown):
     return xs if shown is None or len(xs) <= shown else xs[:shown - 1] + [None]
 
 
-def fmt_value(x, digits, *, row=False, shown=None):
+def fmt_value(x, digits, *, row=False, shown=None, align=False):
     """A scalar, vector or matrix as text; vectors print as a row, marked ᵀ when they are columns. Past `shown`
-    entries along an axis, the first shown − 1 and then ⋯ (along a row) or ⋮ (down the rows)."""
+    entries along an axis, the first shown − 1 and then ⋯ (along a row) or ⋮ (down the rows). With `align` (a
+    table cell), a matrix's entries are right-aligned in their columns, its rows separated by commas."""
     if x is None:
         return "—"
     a = np.asarray(x)
     if a.ndim == 0:
         return fmt_number(a, digits)
-
-    def line(v):
-        return ", ".join("⋯" if e is None else fmt_number(e, digits) for e in cut(v, shown))
-
     if a.ndim == 1:
-        body = "[" + line(a) + "]"
+        body = "[" + ", ".join("⋯" if e is None else fmt_number(e, digits) for e in cut(a, shown)) + "]"
         return body if row else body + "ᵀ"
-    return "\n".join(" ⋮" if r is None else ("[[" if k == 0 else " [") + line(r) + "]"
-                     for k, r in enumerate(cut(a, shown))) + "]"
+    rows = [None if r is None else ["⋯" if e is None else fmt_number(e, digits) for e in cut(r, shown)]
+            for r in cut(a, shown)]
+    if not align:
+        return "\n".join(" ⋮" if r is None else ("[[" if k == 0 else " [") + ", ".join(r) + "]"
+                         for k, r in enumerate(rows)) + "]"
+    widths = [max(len(r[k]) for r in rows if r is not None) for k in range(len(rows[0]))]
+    rows = [r or ["⋮"] * len(widths) for r in rows]
+    # a comma after each row but the last makes every line as long as the one that closes with ]]
+    return ",\n".join(("[[" if k == 0 else " [") + ", ".join(e.rjust(w) for e, w in zip(r, widths)) + "]"
+                      for k, r in enumerate(rows)) + "]"
 
 
 def point_text(values, digits):
