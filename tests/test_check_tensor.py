@@ -4,6 +4,8 @@ The right numbers are computed here by hand in numpy (the forward pass and the b
 out, checked against torch autograd), never taken from graphcomp; each answer file is typed from them, in every
 form a tensor can be written, and each wrong one has one deliberate mistake.
 """
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -346,3 +348,23 @@ def test_a_cut_right_column_writes_numbers_as_the_tables_do(cli, tmp_path):
     ran = cli("check", spec, answers, "--format", "markdown")
     assert ran.status == 1 and "[-1.0000e-07, 2.0000e+13, 1.0000," in ran.stdout, ran.stdout
     assert "-0.0000" not in ran.stdout.split("W.d")[-1]
+
+
+def test_a_matrix_copied_from_the_terminal_table_reads_and_shows_aligned(cli, tmp_path):
+    """W₁.d as the terminal table prints it (rows ended by commas, entries padded to their column) is read as typed;
+    check's own table shows yours and the right one a row per line, columns aligned, not wrapped."""
+    W1 = D["W1"]
+    rows = [[f"{x:.4f}" for x in r] for r in W1]
+    width = [max(len(r[k]) for r in rows) for k in range(2)]
+    typed = ",\n".join(("W1.d = [[" if k == 0 else "        [") + ", ".join(e.rjust(w) for e, w in zip(r, width)) + "]"
+                       for k, r in enumerate(rows)) + "]\n"
+    path = tmp_path / "mine.txt"
+    path.write_text(typed, encoding="utf-8")
+    ran = cli("check", "fig1.yaml", "--mode", "reverse", path, env={"COLUMNS": "200"})
+    line = next(k for k, text in enumerate(ran.stdout.splitlines()) if text.startswith(" W₁.d"))
+    block = ran.stdout.splitlines()[line:line + 3]
+    assert "correct" in block[0], block
+    points = {tuple(m.start() for m in re.finditer(r"(?<=[0-9])\.(?=[0-9])", text)) for text in block}
+    assert len(points) == 1 and len(points.pop()) == 4, block  # yours, then right: decimal points in columns
+    numbers = [[float(x) for x in re.findall(r"-?\d+\.\d+", text)] for text in block]
+    assert numbers[0][:2] == pytest.approx(W1[0], abs=5e-5) and numbers[2][2:4] == pytest.approx(W1[2], abs=5e-5)

@@ -9,7 +9,13 @@ from rich.text import Text
 from graphcomp.frontends.answers import spaced
 from graphcomp.problems.check import CARRIED, CORRECT, MISSING, UNKNOWN, line_value
 from graphcomp.render.tables import tex_value
-from graphcomp.render.text import fmt_number, indented_json, text_to_tex
+from graphcomp.render.text import (
+    fmt_number,
+    fmt_value,
+    indented_json,
+    matrix_text,
+    text_to_tex,
+)
 
 FORMATS = ("rich", "markdown", "latex", "json")
 _STYLE = {CORRECT: "green", CARRIED: "yellow", MISSING: "magenta", UNKNOWN: "magenta"}
@@ -91,13 +97,24 @@ def _more(report):
     return f"… and {spaced(rest)} more rows not graded (unknown, repeated or of the other mode)" if rest > 0 else None
 
 
+def _aligned(report, r, cells):
+    """The row's cells with a matrix (yours as written, the right one) on lines of its own, columns aligned."""
+    yours, right = cells[1:3]
+    if r.entry is not None and r.entry.tensor and r.entry.value.ndim == 2 and r.entry.value.size <= SHOWN:
+        d = np.broadcast_to(r.entry.decimals, r.entry.value.shape)
+        yours = matrix_text([[_as_written(v, k) for v, k in zip(*row)] for row in zip(r.entry.value, d)])
+    if np.ndim(r.expected) == 2 and np.size(r.expected) <= SHOWN:
+        right = fmt_value(r.expected, report.digits, row=True, align=True)
+    return (cells[0], yours, right, *cells[3:])
+
+
 def rich_renderables(report):
     table = Table(title=_title(report), title_justify="left", box=None, header_style="bold")
     for name, justify in (("row", "left"), ("yours", "right"), ("right", "right"), ("verdict", "left"),
                           ("rule", "left")):
-        table.add_column(name, justify=justify)
+        table.add_column(name, justify=justify, no_wrap=name in ("yours", "right"))
     for r in _all(report):
-        cells = _cells(report, r)
+        cells = _aligned(report, r, _cells(report, r))
         mark = " bold reverse" if r.first else ""
         table.add_row(Text(("▶ " if r.first else "") + cells[0], style="bold" if r.first else ""), *cells[1:3],
                       Text(cells[3], style=_STYLE.get(r.verdict, "red") + mark), cells[4])

@@ -243,9 +243,13 @@ def fmt_value(x, digits, *, row=False, shown=None, align=False):
     if not align:
         return "\n".join(" ⋮" if r is None else ("[[" if k == 0 else " [") + ", ".join(r) + "]"
                          for k, r in enumerate(rows)) + "]"
-    widths = [max(len(r[k]) for r in rows if r is not None) for k in range(len(rows[0]))]
-    rows = [r or ["⋮"] * len(widths) for r in rows]
-    # a comma after each row but the last makes every line as long as the one that closes with ]]
+    return matrix_text([r or ["⋮"] * len(rows[0]) for r in rows])
+
+
+def matrix_text(rows):
+    """A matrix of number strings on lines of one length: each entry right-aligned in its column, each row but the
+    last ended by a comma (as long as the last's closing ]])."""
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
     return ",\n".join(("[[" if k == 0 else " [") + ", ".join(e.rjust(w) for e, w in zip(r, widths)) + "]"
                       for k, r in enumerate(rows)) + "]"
 
