@@ -17,6 +17,7 @@ pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which
 
 TRACES = [("eq2.yaml", "--wrt", "x2", "--mode", mode, *style) for mode in ("forward", "reverse", "both")
           for style in ((), ("--style", "summed"))]
+TRACES += [("eq2.yaml", "--wrt", "x2", "--mode", "both", "--style", "steps")]  # the adjoint steps below, 4 columns
 TRACES += [("fig1.yaml", "--mode", "reverse"), ("fig1.yaml", "--mode", "forward"), ("fig1_batch.yaml",),
            ("fig1.yaml", "--mode", "forward", "--wrt", "W1"),  # taller than a page: it breaks between its tables
            ("eq2.yaml", "--wrt", "x1,x2,x3", "--mode", "forward"), ("polar.yaml", "--mode", "both", "--wrt", "r,theta"),
@@ -46,8 +47,9 @@ def _fragments(cli, folder):
     for k, args in enumerate(MATRICES):
         made.append(folder / f"matrix{k}.tex")
         assert cli(*args, "-o", str(made[-1])).status == 0, args
-    made.append(folder / "verify.tex")
-    assert cli("verify", "fig1.yaml", "-o", str(made[-1])).status == 0
+    for spec in ("fig1.yaml", "fig1_batch.yaml"):  # fig1_batch's matrices side by side would not fit a line
+        made.append(folder / f"verify_{spec[:-5]}.tex")
+        assert cli("verify", spec, "-o", str(made[-1])).status == 0
     made.append(folder / "solve.tex")  # three tables, one per method
     assert cli("solve", "--init", "spectral", "--n", "8", "--m", "40", "-o", str(made[-1])).status == 0
     for k, args in enumerate(DRAWINGS):
@@ -69,8 +71,8 @@ def test_every_fragment_compiles_in_a_plain_article_without_an_overfull_box(cli,
         assert all(len(re.findall(r"\\begin\{(tabular|tikzpicture|gather\*|align\*)\}", p)) == 1 for p in pieces), \
             f"{name}: not one table between breaks"
         own_line = "\n\\noindent\n\\begin{tabular}" in pieces[0]  # a trace in pieces starts a line of its own
-        several = text.startswith(("% graphcomp trace", "% graphcomp solve")) and own_line
-        assert len(pieces) == 1 or several, f"{name}: breaks, not a trace or solve's tables"
+        several = text.startswith(("% graphcomp trace", "% graphcomp solve", "% gradients of")) and own_line
+        assert len(pieces) == 1 or several, f"{name}: breaks, not a trace's, solve's or verify's tables"
         needs = re.search(r"\\usepackage\{([^}]*)\}", text.splitlines()[0])
         packages |= set(needs.group(1).split(",")) if needs else set()
         (tmp_path / name).write_text(text)

@@ -214,20 +214,35 @@ def phase_latex(ratios, rates, *, n, count):
     return "\n".join(head + body + ["\\bottomrule", "\\end{tabular}"]) + "\n"
 
 
+ROW_CHARACTERS = 72  # a row of matrices as wide as this many characters of numbers fits an article's line (10 pt)
+
+
 def gradients_latex(report, digits=4, differences=False):
-    """Problem 3(c) as one booktabs tabular: every method's gradient of every parameter, a row per method, and
-    with `differences` a row per pair of methods: the largest relative difference, marked where out of tolerance."""
+    """Problem 3(c) as booktabs tabulars: every method's gradient of every parameter, a row per method (a tabular
+    per parameter when the matrices side by side would not fit a line; past tables.TEX_SHOWN entries along an
+    axis, cut), and with `differences` a row per pair of methods: the largest relative difference, marked where
+    out of tolerance."""
     g = report.graph
     params = list(report.gradients["engine"])
+    columns = sum(min(np.shape(x)[-1] if np.ndim(x) else 1, tables.TEX_SHOWN) for x in report.gradients["engine"].values())
+    groups = [params] if columns * (digits + 5) <= ROW_CHARACTERS else [[k] for k in params]
     out = [f"% gradients of {g.name} computed {len(report.gradients)} ways; f = {report.value!r}; needs "
-           "\\usepackage{booktabs,amsmath}",
-           "\\begin{tabular}{@{}l" + "@{\\;}c" * len(params) + "@{}}", "\\toprule",  # narrow gaps: wide matrices
-           " & " + " & ".join(f"$\\nabla_{{{g.node(k).label}}} f$" for k in params) + " \\\\", "\\midrule"]
-    for m, grads in report.gradients.items():
-        out.append(f"{TABLE_METHODS[m]} & "
-                   + " & ".join(f"${tex_matrix(grads[k], digits, vector='row^T')}$" for k in params)
-                   + " \\\\ \\addlinespace")  # room between rows of matrices: \\[2pt] adds none under a tall row
+           "\\usepackage{booktabs,amsmath}"] + ["\\noindent"] * (len(groups) > 1)  # tabulars a line each
+    for k, group in enumerate(groups):
+        out += [tables.BREAK] * (k > 0) + [
+            "\\begin{tabular}{@{}l" + "@{\\;}c" * len(group) + "@{}}", "\\toprule",  # narrow gaps: wide matrices
+            " & " + " & ".join(f"$\\nabla_{{{g.node(k).label}}} f$" for k in group) + " \\\\", "\\midrule"]
+        for m, grads in report.gradients.items():
+            out.append(f"{TABLE_METHODS[m]} & "
+                       + " & ".join(f"${tables.tex_value(grads[k], digits, True, vector='row^T')}$" for k in group)
+                       + " \\\\ \\addlinespace")  # room between rows of matrices: \\[2pt] adds none under a tall row
+        if k < len(groups) - 1:
+            out += ["\\bottomrule", "\\end{tabular}"]
     if differences and report.comparisons:
+        if len(groups) > 1:  # a tabular of its own, a column per parameter
+            out += ["\\bottomrule", "\\end{tabular}", tables.BREAK,
+                    "\\begin{tabular}{@{}l" + "@{\\;}c" * len(params) + "@{}}", "\\toprule",
+                    " & " + " & ".join(f"$\\nabla_{{{g.node(k).label}}} f$" for k in params) + " \\\\"]
         out += ["\\midrule", f"\\multicolumn{{{1 + len(params)}}}{{@{{}}l}}{{largest relative difference "
                 "(\\textbf{bold}: out of tolerance)} \\\\", "\\midrule"]
         pairs = {}

@@ -228,12 +228,13 @@ def _column_labels(trace, key="tangent"):
 TEX_SHOWN = 6  # entries per axis of a matrix in a LaTeX table: more would not fit a page (JSON has them all)
 
 
-def tex_value(x, digits, row):
-    """A number, vector or matrix in LaTeX; past TEX_SHOWN entries along an axis the rest is \\cdots or \\vdots."""
+def tex_value(x, digits, row, vector=None):
+    """A number, vector or matrix in LaTeX (a vector as a row, else a column; or as tex_matrix's `vector` says);
+    past TEX_SHOWN entries along an axis the rest is \\cdots or \\vdots."""
     if x is None:
         return "\\text{--}"  # the terminal's dash for no derivative (in math, -- would be two minus signs)
     cut = (TEX_SHOWN, TEX_SHOWN - 1, TEX_SHOWN - 1, False) if max(np.shape(x), default=0) > TEX_SHOWN else None
-    return tex_matrix(x, digits, vector="row" if row else "column", cut=cut)
+    return tex_matrix(x, digits, vector=vector or ("row" if row else "column"), cut=cut)
 
 
 BREAK = "\\par\\medskip\\noindent"  # between a trace's tabulars: a line of its own, where a page may break
@@ -298,13 +299,14 @@ def _end(height, gap=""):
 def _tex_section(trace, key, rows, digits):
     """The tabular of one section: its heading, its value columns' labels if it has several, its rows."""
     labels = _column_labels(trace, key)
-    width = 2 + len(labels)
+    steps = key == "steps"  # a column more: the step, then the rule (as latex_beside's)
+    width = 2 + steps + len(labels)
 
     def head(more):
-        parts = ["\\begin{tabular}{@{}l@{\\;}l" + _NUMBERS + _NUMBERS.join("r" * len(labels)) + "@{}}", "\\toprule",
-                 f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}{more}}} \\\\", "\\midrule"]
+        parts = ["\\begin{tabular}{@{}" + "l@{\\;}" * (1 + steps) + "l" + _NUMBERS + _NUMBERS.join("r" * len(labels))
+                 + "@{}}", "\\toprule", f"\\multicolumn{{{width}}}{{@{{}}l}}{{{HEADS[key]}{more}}} \\\\", "\\midrule"]
         if labels != [None]:
-            parts += [" & ".join(["", "", *(f"${label}$" for label in labels)]) + " \\\\", "\\midrule"]
+            parts += [" & ".join(["", "", *[""] * steps, *(f"${label}$" for label in labels)]) + " \\\\", "\\midrule"]
         return parts
 
     lines = []
@@ -313,7 +315,7 @@ def _tex_section(trace, key, rows, digits):
         lines.append(([" & ".join(_tex_cells(trace, key, r, digits)) + _end(h)], h))
         if r.closed:  # the same .d in the .v fields alone, on a line of its own
             closed = f"\\multicolumn{{2}}{{l@{{}}}}{{$= {_spaced(trace, r.closed)}$}}"  # the value column is free
-            lines[-1][0].append(" & ".join(["", closed] + [""] * (width - 3)) + " \\\\" + _ROOM)
+            lines[-1][0].append(" & ".join(["", *[""] * steps, closed] + [""] * (width - 3 - steps)) + " \\\\" + _ROOM)
             lines[-1] = (lines[-1][0], lines[-1][1] + 1)
     return tabulars(head, lines)
 
