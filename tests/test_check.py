@@ -231,6 +231,29 @@ def test_every_reader_reads_a_right_table_as_right(name, text, fmt):
     assert len(report.rows) == 18 + 2 * (text is STEPS)
 
 
+# Eq. 2 at (1, 1.5, 2) along x2, by hand: v1 = x1 x2, v̇1 = x1; v2 = sin x3, v̇2 = 0; v3 = e^{v1}, v̇3 = v3 v̇1;
+# v4 = v1 v2, v̇4 = v̇1 v2; v5 = v4 + v3; v6 = v5 / x3
+_E = math.exp(1.5)
+_TANGENTS = [(-2, 1.0, 0.0), (-1, 1.5, 1.0), (0, 2.0, 0.0), (1, 1.5, 1.0), (2, math.sin(2), 0.0), (3, _E, _E),
+             (4, 1.5 * math.sin(2), math.sin(2)), (5, 1.5 * math.sin(2) + _E, math.sin(2) + _E),
+             (6, (1.5 * math.sin(2) + _E) / 2, (math.sin(2) + _E) / 2)]
+
+
+@pytest.mark.parametrize("head", ["$\\dot v_i$", "$\\dot{v}_i$", "v̇ᵢ", "v̇_i", "vdot"])
+@pytest.mark.parametrize("fmt", ["markdown", "latex"])
+def test_a_tangent_column_headed_in_the_lectures_notation_is_read(head, fmt):
+    """The forward table's header as the slides write it (\\dot v_i, or v̇ᵢ in Unicode), like \\bar v_i's."""
+    if fmt == "markdown":
+        text = f"| $i$ | $v_i$ | {head} |\n|---|---|---|\n" + "".join(
+            f"| {i} | {v:.4f} | {t:.4f} |\n" for i, v, t in _TANGENTS)
+    else:
+        text = f"\\begin{{tabular}}{{lll}}\n$i$ & $v_i$ & {head} \\\\\n" + "".join(
+            f"{i} & ${v:.4f}$ & ${t:.4f}$ \\\\\n" for i, v, t in _TANGENTS) + "\\end{tabular}\n"
+    report = check.check(_trace("forward"), answers.parse(text, "mine." + ("md" if fmt == "markdown" else "tex")))
+    assert report.all_right, [(r.symbol, r.verdict, r.why) for r in report.rows if r.verdict != "correct"]
+    assert sum(r.symbol.startswith("v̇") for r in report.rows) == 9
+
+
 @pytest.mark.parametrize("mode, style", [("reverse", "steps"), ("reverse", "summed"), ("forward", None)])
 @pytest.mark.parametrize("fmt, suffix", [("latex", "tex"), ("markdown", "md"), ("csv", "csv")])
 def test_the_tools_own_tables_read_back_as_right(cli, tmp_path, mode, style, fmt, suffix):

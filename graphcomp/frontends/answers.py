@@ -369,7 +369,7 @@ _TRACE_KINDS = {"tangent": TANGENT, "forward": TANGENT, "steps": ADJOINT, "adjoi
 
 
 def _column(text):
-    return _NAME_NOISE.sub("", latex_text(text)).lower().replace("\u0305", "\u0304")
+    return _NAME_NOISE.sub("", latex_text(text)).lower().replace("\u0305", "\u0304").replace("ᵢ", "i")
 
 
 class _Header:
@@ -381,7 +381,7 @@ class _Header:
         self.name = next((names.index(c) for c in _NAME_COLUMNS if c in names), None)
         self.symbol = names.index("symbol") if "symbol" in names else None
         self.trace = names.index("trace") if "trace" in names else None
-        self.numbers = [(k, _VALUE_COLUMNS.get(c) or _DERIV_COLUMNS.get(c.replace("\u0304", "bar")))
+        self.numbers = [(k, _VALUE_COLUMNS.get(c) or _DERIV_COLUMNS.get(c.replace("\u0304", "bar").replace("\u0307", "dot")))
                         for k, c in enumerate(names)]
         self.numbers = [(k, kind) for k, kind in self.numbers if kind is not None and k != self.name]
         self.ok = self.name is not None and bool(self.numbers) and len(set(names)) == len(names)
