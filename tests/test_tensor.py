@@ -3,6 +3,9 @@ forward mode on tensors, many data points, ReLU at 0, and the printed trace.
 
 References are numpy written here from the problem's formulas, never the engine's rules.
 """
+import csv
+import io
+import json
 import re
 from pathlib import Path
 
@@ -380,3 +383,13 @@ def test_a_matrix_in_a_terminal_table_keeps_its_columns_in_a_pipe(cli):
     assert len(commas) == 1, block  # entries aligned: the commas stand in the same columns
     W2 = graphcomp.load("fig1.yaml").defaults()["W2"]
     assert [[float(x) for x in c.split(",")] for c in cells] == pytest.approx(W2, abs=5e-5)
+
+
+def test_a_csv_cell_of_a_matrix_is_a_json_and_python_literal(cli):
+    """Problem 3(c) copies the numbers into PyTorch: each CSV value cell reads with json.loads, to the 4 decimals."""
+    ran = cli("trace", "fig1.yaml", "--mode", "reverse", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(ran.stdout)))
+    W2 = graphcomp.load("fig1.yaml").defaults()["W2"]
+    cell = next(r["value"] for r in rows if r["trace"] == "primal" and r["node"] == "W2")
+    assert np.array(json.loads(cell)) == pytest.approx(W2, abs=5e-5)
+    assert all(json.loads(r["value"]) is not None for r in rows if r["value"] not in ("—", ""))

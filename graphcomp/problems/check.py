@@ -34,7 +34,7 @@ from graphcomp.frontends.answers import (
 )
 from graphcomp.ops.kits import FloatKit, numpy_kit
 from graphcomp.render import rows
-from graphcomp.render.text import fmt_number, fmt_value, tex_to_text
+from graphcomp.render.text import fmt_number, line_value, tex_to_text
 
 CORRECT, CARRIED, ROUNDING, SIGN, MISSING_TERM, PARTIAL, TRANSPOSED, SHAPE, WRONG, MISSING, UNKNOWN, UNREAD = (
     "correct", "carried", "rounding", "sign", "missing contribution", "wrong local partial", "transposed", "shape",
@@ -633,11 +633,6 @@ def _comma_hint(e):
 def _vectorish(shape):
     """A number, a vector, or a matrix of one row or one column."""
     return sum(d != 1 for d in shape) <= 1
-
-
-def line_value(x, digits):
-    """A number, vector or matrix on one line: 1.5000, [1.4303, -2.7805], [[7.5913, 1.7220], [-0.9565, -0.2170]]."""
-    return fmt_value(x, digits, row=True).replace("\n", ",")
 
 
 def _one(e):

@@ -7,12 +7,13 @@ from rich.table import Table
 from rich.text import Text
 
 from graphcomp.frontends.answers import spaced
-from graphcomp.problems.check import CARRIED, CORRECT, MISSING, UNKNOWN, line_value
+from graphcomp.problems.check import CARRIED, CORRECT, MISSING, UNKNOWN
 from graphcomp.render.tables import tex_value
 from graphcomp.render.text import (
     fmt_number,
     fmt_value,
     indented_json,
+    line_value,
     matrix_text,
     text_to_tex,
 )

@@ -16,7 +16,13 @@ import numpy as np
 from graphcomp.core.labels import default_label, fmt_shape, space
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE
 from graphcomp.render import rows
-from graphcomp.render.text import fmt_number, fmt_value, tex_matrix, tex_to_text
+from graphcomp.render.text import (
+    fmt_number,
+    fmt_value,
+    line_value,
+    tex_matrix,
+    tex_to_text,
+)
 
 FONT = "Helvetica,Arial,sans-serif"
 INK, MUTED = "#333333", "#6b6b6b"
@@ -209,7 +215,7 @@ def _html_box(box, digits, i=None, ids=False, shown=None):
     for (symbol, value, row, colour), key in zip(box.numbers, box.keys):
         # Graphviz writes a cell's ID into the SVG only for a link; its tooltip is the full value, within the
         # 16 384 characters Graphviz takes in a label
-        full = escape(fmt_value(value, digits, row=row).replace("\n", " ") if np.size(value) <= TOOLTIP_ENTRIES
+        full = escape(line_value(value, digits, row) if np.size(value) <= TOOLTIP_ENTRIES
                       else f"a {fmt_shape(np.shape(value))} array: every entry is in the table")
         cells.append(f' ID="{ID}{key}-{i}" HREF="#" TOOLTIP="{full}"' if ids else "")
         if (i, key) in (shown or {}):

@@ -18,6 +18,7 @@ from graphcomp.render.rows import fill, result_tex, row_text
 from graphcomp.render.text import (
     csv_lines,
     fmt_value,
+    line_value,
     point_text,
     tex_matrix,
     tex_to_text,
@@ -404,7 +405,7 @@ def csv_text(trace, digits=4, style=None):
                 symbol, generic, text = row_text(r)
                 text += f" = {tex_to_text(r.closed)}" if r.closed else ""
                 yield from ([key if name is None else f"{key}:{name}", r.node, symbol, generic, text,
-                             fmt_value(x, digits, row=True).replace("\n", " ")] for name, x in values)
+                             line_value(x, digits)] for name, x in values)
 
     return csv_lines(lines())
 

@@ -246,6 +246,11 @@ def fmt_value(x, digits, *, row=False, shown=None, align=False):
     return matrix_text([r or ["⋮"] * len(rows[0]) for r in rows])
 
 
+def line_value(x, digits, row=True):
+    """fmt_value on one line, as a Python or JSON literal: 1.5000, [1.4303, -2.7805], [[7.5913, 1.7220], [-0.9565,
+    -0.2170]] (a column vector marked ᵀ unless `row`)."""
+    return fmt_value(x, digits, row=row).replace("\n", ",")
+
 def matrix_text(rows):
     """A matrix of number strings on lines of one length: each entry right-aligned in its column, each row but the
     last ended by a comma (as long as the last's closing ]])."""
