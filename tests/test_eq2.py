@@ -263,3 +263,13 @@ def test_parse_writes_a_spec_that_loads_back(cli, tmp_path):
     assert tr.gradient == pytest.approx({k: adjoints[k] for k in AT}, rel=1e-13)
     res = cli("trace", str(out), "--wrt", "x2")
     assert res.status == 0 and "2.6955" in res.stdout, res.stderr
+
+
+def test_forward_mode_without_wrt_says_on_stderr_which_input_it_took(cli):
+    """2(b) asks for ∂f/∂x2: a forward table run without --wrt is along x1, and says so beside the table (on stderr:
+    the table itself may be going to standard output)."""
+    ran = cli("trace", "eq2.yaml", "--mode", "forward", "--format", "latex")
+    assert ran.status == 0 and ran.stderr == "note: forward mode along x1: --wrt chooses\n"
+    assert "note" not in ran.stdout
+    assert cli("trace", "eq2.yaml", "--mode", "forward", "--wrt", "x2").stderr == ""
+    assert cli("trace", "eq2.yaml", "--mode", "reverse").stderr == ""

@@ -253,6 +253,11 @@ def data_source(args, graph):
     return "drawn as\n" + "\n".join("    " + line for line in graph.draw_calls(args.seed, args.dist))
 
 
+def chosen_direction(args, t):
+    """'forward mode along x1: --wrt chooses' when the tangents ran along inputs no --wrt named, else ''."""
+    took = list(t.direction) if t is not None and not args.wrt else []
+    return f"forward mode along {', '.join(took)}: --wrt chooses" if took else ""
+
 def trace(args, graph, at, **kw):
     """graph.trace with the inputs the command line gives (--at, --data, --seed)."""
     backend = {"backend": getattr(args, "backend", None), "device": getattr(args, "device", None)}

@@ -48,8 +48,8 @@ def run(args):
         t = common.trace(args, graph, at, mode="value")
     write(graph, t, out, values=args.values, edge_partials=args.edge_partials, digits=args.digits,
           rankdir=args.rankdir)
-    took = [n for n in (t.direction if t is not None and not args.wrt else ())]
-    print(f"wrote {out}" + (f" (forward mode along {', '.join(took)}: --wrt chooses)" if took else ""))
+    note = common.chosen_direction(args, t)
+    print(f"wrote {out}" + (f" ({note})" if note else ""))
 
 
 def default_output(name):

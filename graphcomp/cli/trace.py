@@ -1,4 +1,6 @@
 """`graphcomp trace`: evaluate a spec or a formula and print its evaluation, tangent and adjoint traces."""
+import sys
+
 from rich.text import Text
 
 from graphcomp.cli import common
@@ -14,7 +16,8 @@ def register(sub):
     common.add_graph_args(p)
     common.add_backend_args(p)
     p.add_argument("--wrt", help="input(s) to differentiate with respect to: x2, or x1,x2, "
-                   "or a forward-mode direction x1=1,x2=0.5")
+                   "or a forward-mode direction x1=1,x2=0.5 (forward mode's default: the first input; a tensor "
+                   "graph's, a seeded random direction)")
     p.add_argument("--mode", choices=("forward", "reverse", "both", "value"), default="reverse",
                    help="forward (tangents), reverse (adjoints), both, or value (the evaluation trace alone; "
                    "default: reverse)")
@@ -28,6 +31,9 @@ def run(args):
     fmt = common.output_format(args)
     graph, at = common.load_graph(args)
     t = common.trace(args, graph, at, wrt=common.parse_wrt(args.wrt), mode=args.mode)
+    note = common.chosen_direction(args, t)
+    if note:  # on stderr: the table may be going to standard output
+        print(f"note: {note}", file=sys.stderr)
     if fmt == "rich":
         rows = limit("GRAPHCOMP_MAX_TERMINAL_ROWS")
         drawn = common.data_source(args, graph)  # the tensor inputs' numbers, that the header does not show
