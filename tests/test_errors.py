@@ -88,6 +88,7 @@ CASES = [
     Bad("--at separated by semicolons", None, ("--at", "x1=1;x2=2"),
         words=("'1;x2=2' is not a number", "separate the values with commas: x1=1,x2=2")),
     Bad("--at names no input", None, ("--at", "x7=1"), words=("eq2.yaml", "--at", "x7")),
+    Bad("--at with an empty item", None, ("--at", "x1=1,,x2=2"), words=("--at: an empty item between commas",)),
     Bad("x3 = 0: division", None, ("--at", "x1=1,x2=1.5,x3=0"), words=("eq2.yaml", "'v6'", "divisor is 0", "x3 = 0")),
     Bad("x3 = 0: division, forward mode", None, ("--at", "x3=0", "--mode", "forward", "--wrt", "x2"),
         words=("eq2.yaml", "'v6'", "divisor is 0")),

@@ -137,7 +137,10 @@ def seed_arg(text):
 def parse_assignments(text, what="--at"):
     """'x1=1,x2=1.5' → {'x1': 1.0, 'x2': 1.5}; anything else is a GraphcompError."""
     out, before = {}, None
-    for part in filter(None, (s.strip() for s in text.split(","))):
+    parts = [s.strip() for s in text.split(",")]
+    if "" in parts[:-1]:  # a trailing comma is harmless; one between items may be a value left out
+        raise GraphcompError(f"{what}: an empty item between commas in '{shorten(text)}' (e.g. {what} x1=1,x2=1.5)")
+    for part in filter(None, parts):
         name, eq, value = part.partition("=")
         name = name.strip()
         if not eq or not name:
