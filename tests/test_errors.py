@@ -60,6 +60,8 @@ def _drop_output(doc):
 
 CASES = [
     Bad("unknown op", eq2_with(_set(["nodes", 1, "op"], "sinn")), words=("{file}", "'v2'", "'op'", "'sinn'", "did you mean 'sin'")),
+    Bad("an op in the tables' capitals", eq2_with(_set(["nodes", 1, "op"], "ReLU")),
+        words=("{file}", "'v2'", "'op'", "'ReLU'", "did you mean 'relu'")),
     Bad("wrong arity", eq2_with(_set(["nodes", 0, "inputs"], ["x1"])), words=("{file}", "'v1'", "'inputs'", "takes 2", "got 1")),
     Bad("undefined name", eq2_with(_set(["nodes", 3, "inputs"], ["v1", "v9"])), words=("{file}", "'v4'", "'inputs'", "'v9'", "not defined")),
     Bad("duplicate name", eq2_with(_set(["nodes", 4, "name"], "v3")), words=("{file}", "'v3'", "'name'", "duplicate")),
@@ -109,6 +111,9 @@ CASES = [
     Bad("formula: lambda called", None, expr="(lambda x: x)(x1)", words=("--expr", "not allowed")),
     Bad("formula: __import__", None, expr="__import__('os').system('touch {marker}')", words=("--expr", "not allowed")),
     Bad("formula: unknown function", None, expr="open(x1)", words=("--expr", "unknown function 'open'")),
+    Bad("formula: a function in capitals", None, expr="Sin(x1)", words=("unknown function 'Sin' (did you mean 'sin'?)",
+                                                                      "ln", "sigma")),
+    Bad("formula: ^ lists the same functions", None, expr="x1^2", words=("'^' (a power is **)", "ln", "sigma")),
     Bad("formula: subscript", None, expr="x1[0] + x2", words=("--expr", "indexing (a[i])", "not allowed")),
     Bad("formula: ^ for a power", None, expr="x1^2 + x2", words=("--expr", "'^' (a power is **)", "not allowed")),
     Bad("formula: syntax", None, expr="x1 +* x2", words=("--expr", "not a formula")),

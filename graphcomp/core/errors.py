@@ -1,4 +1,5 @@
 """The one exception a user sees: it names the file, the node and the key."""
+import difflib
 
 
 class GraphcompError(Exception):
@@ -39,3 +40,13 @@ class SpecError(GraphcompError):
 
 class DomainError(GraphcompError):
     """A value outside an op's domain met during a sweep (x3 = 0 in a division, log of a negative)."""
+
+
+def closest(name, known):
+    """The known name `name` was likely meant to be: the same but for case (ReLU for relu), else a near spelling
+    (sine for sin); None if none is near."""
+    folded = {k.lower(): k for k in known}
+    if str(name).lower() in folded:
+        return folded[str(name).lower()]
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    return close[0] if close else None

@@ -17,7 +17,7 @@ from collections import deque
 
 import numpy as np
 
-from graphcomp.core.errors import SpecError
+from graphcomp.core.errors import SpecError, closest
 from graphcomp.core.values import as_value, parse_float
 from graphcomp.frontends.limits import limit, over
 from graphcomp.frontends.spec import from_dict
@@ -26,6 +26,7 @@ from graphcomp.ops import REGISTRY
 BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul", ast.Pow: "pow"}
 FUNCS = {name for name, op in REGISTRY.items() if op.arity == 1 and not op.params}  # every unary op, by name
 ALIASES = {"ln": "log", "sigma": "sigmoid"}
+ALLOWED = ", ".join(sorted([*FUNCS, *ALIASES]))  # the functions a formula may call, as every message lists them
 E = math.e
 CONSTANTS = {"e": E, "pi": math.pi}  # names that stand for numbers, not inputs
 ORDERS = ("level", "formula")
@@ -320,17 +321,18 @@ def _children(node, where):
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         fname = ALIASES.get(node.func.id, node.func.id)
         if fname not in FUNCS:
-            raise SpecError(f"unknown function '{node.func.id}'; allowed: {', '.join(sorted([*FUNCS, *ALIASES]))}",
-                            file=where)
+            close = closest(node.func.id, [*FUNCS, *ALIASES])
+            raise SpecError(f"unknown function '{node.func.id}'" + (f" (did you mean '{close}'?)" if close else "")
+                            + f"; allowed: {ALLOWED}", file=where)
         if len(node.args) != 1:
             raise SpecError(f"{node.func.id}() takes one argument, got {len(node.args)}", file=where)
         return list(node.args)
     if isinstance(node, ast.Call):
-        raise SpecError(f"this call is not allowed; only {', '.join(sorted(FUNCS))} may be called, with one argument",
+        raise SpecError(f"this call is not allowed; only {ALLOWED} may be called, with one argument",
                         file=where)
     what = type(node.op).__name__ if isinstance(node, (ast.BinOp, ast.UnaryOp)) else type(node).__name__
     raise SpecError(f"{_SHOWN.get(what, repr(what))} is not allowed in a formula (use + - * / ** @, numbers, names "
-                    f"and {', '.join(sorted(FUNCS))})", file=where)
+                    f"and {ALLOWED})", file=where)
 
 
 # what a student typed, for the Python syntax a formula does not take (ast's names otherwise)

@@ -9,7 +9,6 @@
 
 Every error names the file, the node and the key.
 """
-import difflib
 import json
 import re
 from collections.abc import Hashable
@@ -19,7 +18,7 @@ import numpy as np
 import yaml
 
 from graphcomp import ops
-from graphcomp.core.errors import SpecError
+from graphcomp.core.errors import SpecError, closest
 from graphcomp.core.labels import default_label, label_problem, number_tex
 from graphcomp.core.nodes import CONST, DATA, INPUT, NODE, Node, no_gc
 from graphcomp.core.values import DISTS, RNGS, SEEDS, as_value, parse_float
@@ -349,8 +348,8 @@ def _no_unknown(entry, allowed, file, node, extra=()):
     for key in entry:
         if key not in allowed and key not in extra:
             known = sorted(allowed | set(extra))
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            close = closest(key, known)
+            hint = f"did you mean '{close}'? " if close else ""
             raise SpecError(f"unknown key '{key}' ({hint}allowed: {', '.join(known)})", file=file, node=node, key=key)
 
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from graphcomp.core.errors import SpecError
+from graphcomp.core.errors import SpecError, closest
 from graphcomp.core.labels import fmt_shape
 
 
@@ -78,10 +78,8 @@ def get(name, *, file=None, node=None):
     try:
         return REGISTRY[name]
     except (KeyError, TypeError):
-        import difflib
-
-        close = difflib.get_close_matches(str(name), REGISTRY, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else f"; known ops: {', '.join(sorted(REGISTRY))}"
+        close = closest(name, REGISTRY)
+        hint = f" (did you mean '{close}'?)" if close else f"; known ops: {', '.join(sorted(REGISTRY))}"
         raise SpecError(f"unknown op '{name}'{hint}", file=file, node=node, key="op") from None
 
 
