@@ -682,3 +682,12 @@ def test_a_utf16_file_is_said_to_be_utf16(cli, tmp_path):
     path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
     ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", path)
     assert ran.status == 2 and ran.stderr.count("\n") == 1 and "UTF-16" in ran.stderr and "UTF-8" in ran.stderr
+
+
+def test_the_tools_own_json_is_one_line_asking_for_a_table(cli, tmp_path):
+    """trace --format json is for programs; handed to check it is refused in one line, not read line by line."""
+    path = tmp_path / "mine.json"
+    assert cli("trace", "eq2.yaml", "--wrt", "x2", "--format", "json", "-o", path).status == 0
+    ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", path)
+    assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1, ran.stderr
+    assert "JSON is not read" in ran.stderr and "--format csv" in ran.stderr

@@ -750,6 +750,9 @@ def read(path, fmt=None):
         raise GraphcompError("the file is empty", file=path)
     if head.startswith(b"%PDF"):
         raise GraphcompError("a PDF is not read: give the .tex, .md or .csv the answers were written in", file=path)
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):  # trace --format json's, say
+        raise GraphcompError("JSON is not read: give the .csv, .md or .tex the answers were written in (trace "
+                             "--format csv writes one to fill in)", file=path)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise GraphcompError("UTF-16 text (Excel's \"Unicode Text\"); save it as UTF-8 (CSV UTF-8) and check that",
                              file=path)
