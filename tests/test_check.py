@@ -4,6 +4,7 @@ The right numbers come from Eq. 2's closed form (below), not from the engine; ev
 hand, each wrong one with one deliberate mistake, and its verdict is asserted on that row.
 """
 import math
+import re
 import tracemalloc
 
 import pytest
@@ -691,3 +692,12 @@ def test_the_tools_own_json_is_one_line_asking_for_a_table(cli, tmp_path):
     ran = cli("check", "eq2.yaml", "--wrt", "x2", "--mode", "reverse", path)
     assert ran.status == 2 and ran.stdout == "" and ran.stderr.count("\n") == 1, ran.stderr
     assert "JSON is not read" in ran.stderr and "--format csv" in ran.stderr
+
+
+def test_the_adjoint_names_that_code_writes_are_read():
+    """`graphcomp code` names the adjoints x2_bar, v1_bar: a student's lines in those names grade as v̄'s."""
+    names = {"6": "v6", "5": "v5", "4": "v4", "3": "v3", "2": "v2", "1": "v1", "0": "x3", "-2": "x1", "-1": "x2"}
+    text = VALUES + "".join(f"{names[k]}_bar = {x}\n" for k, x in re.findall(r"v̄(-?\d) = (\S+)", SUMMED))
+    assert text.count("_bar") == 9
+    report = _grade(text)
+    assert report.all_right and sum(r.symbol.startswith("v̄") for r in report.rows) == 9

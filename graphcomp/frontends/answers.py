@@ -179,7 +179,8 @@ def _worded(s, kind):
 
 def name_key(text):
     """(key, kind) of a row's name, or None if it is not a name: 'v̄₋₁' → ('v-1', 'adjoint'),
-    'vdot1' → ('v1', 'tangent'), 'v_{-2}' → ('v-2', 'value'), 'W1.d' → ('W1', 'derivative'), '-2' → ('-2', 'value')."""
+    'vdot1' → ('v1', 'tangent'), 'v_{-2}' → ('v-2', 'value'), 'W1.d' → ('W1', 'derivative'), '-2' → ('-2', 'value'),
+    'x2_bar' → ('x2', 'adjoint')."""
     s = text.strip()
     if _NAME.fullmatch(s):  # the common case, v1 or x2, without the work below
         return _worded(s, VALUE)
@@ -192,6 +193,8 @@ def name_key(text):
         s, kind = s[:-2], DERIVATIVE
     elif s.endswith(".v"):
         s = s[:-2]
+    elif s.endswith(("_bar", "_dot")) and kind == VALUE:  # the names `graphcomp code` gives: x2_bar, v1_dot
+        s, kind = s[:-4], ADJOINT if s.endswith("_bar") else TANGENT
     s, kind = _worded(_NAME_NOISE.sub("", s), kind)
     return (s, kind) if _NAME.fullmatch(s) else None
 
