@@ -317,8 +317,8 @@ def verify_notes(report):
         out.append(("no differentiable input reaches the output (only constants and data do), so every gradient "
                     "is 0", "bold yellow"))
     elif report.all_zero:
-        out.append(("every gradient is 0 at these inputs (for Fig. 1: every ReLU path is dead), so the agreement "
-                    "below says little; try another --seed", "bold yellow"))
+        out.append(("every gradient is 0 at these inputs (for Fig. 1: every ReLU path is dead), so the methods' "
+                    "agreement says little; try another --seed", "bold yellow"))
     out += [(f"{METHOD_NAMES[m]}: {why}", "yellow") for m, why in report.skipped.items()]
     out += [(f"{node}: {count} ReLU input{'s' * (count > 1)} at the kink 0, where ReLU′(0) = 0 and central "
              "differences straddle it", "yellow") for node, count in report.kinks.items()]
