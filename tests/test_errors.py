@@ -114,6 +114,8 @@ CASES = [
     Bad("formula: a function in capitals", None, expr="Sin(x1)", words=("unknown function 'Sin' (did you mean 'sin'?)",
                                                                       "ln", "sigma")),
     Bad("formula: ^ lists the same functions", None, expr="x1^2", words=("'^' (a power is **)", "ln", "sigma")),
+    Bad("formula: a function without brackets", None, expr="(x1*x2*sin x3 + exp(x1*x2))/x3",
+        words=("'sin x3' at column 8", "brackets, sin(x3)")),
     Bad("formula: subscript", None, expr="x1[0] + x2", words=("--expr", "indexing (a[i])", "not allowed")),
     Bad("formula: ^ for a power", None, expr="x1^2 + x2", words=("--expr", "'^' (a power is **)", "not allowed")),
     Bad("formula: syntax", None, expr="x1 +* x2", words=("--expr", "not a formula")),

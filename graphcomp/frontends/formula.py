@@ -239,6 +239,10 @@ def _parse(text, where):
     if isinstance(tree, RecursionError):
         tree = _deep(text + "\n")
     if isinstance(tree, SyntaxError):
+        bare = _BARE_CALL.search(text)  # sin x3: Python's message points at the bracket around it, not at sin
+        if bare:
+            raise SpecError(f"not a formula: '{bare[0]}' at column {bare.start() + 1}: a function's argument goes in "
+                            f"brackets, {bare[1]}({bare[2]})", file=where)
         raise SpecError(f"not a formula: {tree.msg}{_position(tree, text)}", file=where)
     if isinstance(tree, (RecursionError, MemoryError)):
         raise SpecError("the formula is too deeply nested or too long for Python's parser; "
@@ -276,6 +280,9 @@ def _ast_or_error(text):
         except SyntaxError as exc:
             errors.append(exc)
     return max(errors, key=lambda exc: (exc.lineno or 0, exc.offset or 0))  # on a tie, eval's
+
+
+_BARE_CALL = re.compile(r"\b(" + "|".join(sorted([*FUNCS, *ALIASES], key=len, reverse=True)) + r")\s+([A-Za-z_]\w*|\d[\d.]*)")
 
 
 def _position(exc, text):
