@@ -136,6 +136,15 @@ def test_the_same_command_gives_byte_identical_files(cli, tmp_path):
     assert len(one) == 1 + 4 * 7 and one == two
 
 
+def test_no_drawn_input_is_0_or_1_where_a_dropped_factor_would_go_unseen(cli, tmp_path):
+    """At x1 = 1 or x3 = 1 a trace that drops the factor v₋₂ or 1/v₀ is still right: no variant gets such a point
+    (the roster the review found: alice had x1 = 1, x3 = 1 at seed 7)."""
+    roster = _roster(tmp_path, "".join(f"s{k}\n" for k in range(40)) + "alice\nbob\n")
+    rows = _exercise(cli, tmp_path / "out", "eq2.yaml", "--seed", "7", "--students", roster)
+    values = [float(v) for r in rows for v in (p.split("=")[1] for p in r["point"].split(","))]
+    assert len(values) == 3 * 42 and not {abs(v) for v in values} & {0.0, 1.0}
+
+
 def test_drawn_points_stay_in_every_ops_domain(cli, tmp_path):
     rows = _exercise(cli, tmp_path, "--expr", "log(x - 1) + sqrt(y)/x", "--at", "x=1.2,y=0.1", "--seed", "1",
                      "--count", "20", "--decimals", "2")
@@ -361,11 +370,15 @@ def test_a_roster_past_the_cap_or_with_names_equal_but_for_case_is_one_line(cli,
 
 
 def test_running_out_of_distinct_points_says_so(cli, tmp_path):
-    """At 0 decimals around (1, 1.5, 2) only a handful of points exist: the 7th student finds none left."""
-    ran = cli("exercise", "eq2.yaml", "--seed", "1", "--count", "200", "--decimals", "0", "--wrt", "x2", "--no-draw",
-              "--no-pdf", "-o", tmp_path / "c")
+    """At 0 decimals around (3, 1.5, 2) six points exist ({2, 3, 4} × {2} × {2, 3}: no input 0 or 1): the 7th student
+    finds none left. Around x1 = 1 none exists at all (x1 would be 0 or 1), and it says so."""
+    ran = cli("exercise", "eq2.yaml", "--at", "x1=3", "--seed", "1", "--count", "200", "--decimals", "0", "--wrt",
+              "x2", "--no-draw", "--no-pdf", "-o", tmp_path / "c")
     assert ran.status == 2 and ran.stderr.count("\n") == 1 and "no point left for another student" in ran.stderr
-    assert "more --decimals" in ran.stderr and not (tmp_path / "c").exists()
+    assert "(6 so far)" in ran.stderr and "more --decimals" in ran.stderr and not (tmp_path / "c").exists()
+    ran = cli("exercise", "eq2.yaml", "--seed", "1", "--count", "2", "--decimals", "0", "--wrt", "x2", "--no-draw",
+              "--no-pdf", "-o", tmp_path / "d")
+    assert ran.status == 2 and "without an input 0 or ±1" in ran.stderr and "more --decimals" in ran.stderr
 
 
 def test_a_folder_that_is_not_empty_is_refused_and_left_as_it_was(cli, tmp_path):

@@ -5,7 +5,8 @@ as an integer); the student's point is the first draw of numpy.random.default_rn
 (no domain error, no overflow) and whose trace prints comfortably at 4 decimals (every value, tangent and adjoint
 0 or between 1e-3 and 1e4 in magnitude), and that differs from the points of the students before it. Each input
 is drawn uniformly within ±max(0.5, |x₀|/2) of its base value x₀ (the spec's, or --at's; 1 where there is none)
-and rounded to `decimals` places, so that the numbers are easy to work with by hand.
+and rounded to `decimals` places, so that the numbers are easy to work with by hand; none is 0 or ±1, where a
+product or a quotient by it would hide a missing factor.
 
 Without a spec, each student gets a random function too (random_variant), drawn from default_rng([seed, 1]): `ops`
 ops from `ops_from` in turn, each argument an earlier node (one not yet used, 7 times in 10, while there is one),
@@ -109,7 +110,7 @@ def draw_point(graph, base, seed, wrt, mode, decimals=1, taken=()):
     """The point of one variant: {input: value}, the first draw from default_rng(seed) that fits (see the module)
     in `mode`: forward, reverse, or both (the tangents and the adjoints)."""
     rng = np.random.default_rng(seed)
-    names, repeated = graph.input_names, 0
+    names, repeated, trivial = graph.input_names, 0, 0
     for _ in range(DRAWS):
         point = {}
         for name in names:
@@ -119,17 +120,23 @@ def draw_point(graph, base, seed, wrt, mode, decimals=1, taken=()):
         if tuple(point.values()) in taken:
             repeated += 1
             continue
+        if any(abs(x) in (0.0, 1.0) for x in point.values()):
+            trivial += 1  # a factor 1 or 0 hides a missing factor: x3 = 1 makes v6 = v5 and v̄5 = v̄6 whatever is dropped
+            continue
         try:
             t = graph.trace(at=point, wrt=wrt, mode=mode)
         except (GraphcompError, ArithmeticError, ValueError):
             continue
         if _fits(t):
             return point, t
-    if repeated > DRAWS // 2:  # the points this near the base, to these decimals, are (nearly) all handed out
+    if repeated > (DRAWS - trivial) // 2:  # the points this near the base, to these decimals, are nearly all taken
         around = ", ".join(f"{k} = {v:g}" for k, v in base.items())
         more = ", or more --decimals" if decimals < 4 else ""
         raise GraphcompError(f"no point left for another student: {repeated} of {DRAWS} draws around {around} were "
                              f"other students' ({len(taken)} so far); fewer students{more}")
+    if trivial > DRAWS // 2:
+        raise GraphcompError(f"no point in {DRAWS} draws around {base} to {decimals} decimals without an input 0 or "
+                             "±1 (it would hide a missing factor); more --decimals, or other values with --at")
     raise GraphcompError(f"no point in {DRAWS} draws around {base} where every op is in its domain and every "
                          "number prints at 4 decimals; give other values with --at")
 
