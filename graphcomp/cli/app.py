@@ -7,6 +7,7 @@ are, for the help. Every user error is a GraphcompError: one line, exit status 2
 """
 import argparse
 import importlib
+import os
 import sys
 
 from graphcomp.core.errors import GraphcompError
@@ -55,3 +56,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("graphcomp: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of standard output stopped reading (| head): quietly, with a shell's status for SIGPIPE; what is
+        # left unflushed goes nowhere, so that Python's exit does not report the pipe again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

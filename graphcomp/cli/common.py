@@ -218,6 +218,7 @@ def emit(args, text=None, renderables=None, also=()):
         console = Console()
         if not console.is_terminal and "COLUMNS" not in os.environ:
             console = Console(width=TEXT_WIDTH)  # `> table.txt` writes what -o table.txt does, not 80 columns
+        console.on_broken_pipe = _reader_stopped
         for r in renderables:
             console.print(r)
         _wrote([path for path, _ in also], sys.stdout)
@@ -231,6 +232,10 @@ def emit(args, text=None, renderables=None, also=()):
     write_all(also + [(out, text)])
     _wrote([path for path, _ in also] + [out], sys.stderr if is_stream(out) else sys.stdout)
 
+
+def _reader_stopped():
+    """rich's hook for a closed pipe (it would exit with status 1): main's ending, as every format has."""
+    raise BrokenPipeError
 
 def _wrote(paths, stream):
     for path in paths:

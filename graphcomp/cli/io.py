@@ -145,6 +145,8 @@ def _write_stream(stream, data, path):
         else:
             stream.writelines([data] if isinstance(data, str) else data)
         stream.flush()
+    except BrokenPipeError:
+        raise  # the reader stopped (| head): main ends quietly, as any filter does
     except OSError as exc:
         raise GraphcompError(f"cannot write here: {exc.strerror or exc}", file=path) from None
     except UnicodeEncodeError as exc:
