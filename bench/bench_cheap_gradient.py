@@ -70,7 +70,7 @@ def sweep_costs(graph, at, rounds):
     jit = None
     if graph.scalar:  # the same two sweeps compiled to straight-line Python (jit=True)
         jit = [best(lambda: jit_.run(graph, p, inputs, reverse), rounds) for reverse in (False, True)]
-    ops = len(p.fwd)
+    ops = len(p.steps)
     return {"evaluation": (ops, times[0]), "gradient": (ops + sum(reverse), times[1]),
             "forward": (ops + sum(forward), times[2]), "n": len(seeds), "jit": jit}
 
