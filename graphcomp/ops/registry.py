@@ -60,6 +60,8 @@ class Op:
     # m.mask(g, a) is one pass where g · step(a) takes three
     fused: bool = False
     tensor_tex: str | None = None  # the definition when every argument is a tensor, if not `tex`: mul's {0} \odot {1}
+    # the definition when argument 1 is a number constant, if not `tex`: mul's {0} \cdot {1} (x_{1} 2 reads badly)
+    number_tex: str | None = None
 
 
 REGISTRY: dict[str, Op] = {}
@@ -104,12 +106,13 @@ def _same(s, **_):
 
 
 def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", params=(), doc="", on_floats=None,
-                keeps_finite=False, propagates=False, times_partial=None, tensor_tex=None, one_sided=False):
+                keeps_finite=False, propagates=False, times_partial=None, tensor_tex=None, number_tex=None,
+                one_sided=False):
     """An elementwise op from its forward function and its local partial derivatives.
 
     `partials(m, y, *args, **params)` returns one ∂y/∂arg per argument; the JVP is
     their sum weighted by the tangents, the VJP multiplies each by the adjoint.
-    `partials_tex` gives each partial in LaTeX; `keeps_finite`, `propagates` and `tensor_tex` are Op's.
+    `partials_tex` gives each partial in LaTeX; `keeps_finite`, `propagates`, `tensor_tex` and `number_tex` are Op's.
     A binary op whose `partials` is a tuple of one function per argument, `one_sided`, also gets Op.jvp_args and
     Op.vjp_args from them, so that a sweep computes only the partial it needs (pow's y ln x is undefined for x < 0,
     where ∂/∂x = y x^(y−1) is not: along x alone, or with y data, it is not computed).
@@ -158,7 +161,7 @@ def elementwise(name, arity, fwd, partials, tex, partials_tex, *, domain="", par
     return register(
         Op(name, arity, fwd, jvp, vjp, tex, jvp_tex, vjp_tex, shape, params, domain, True, doc, partials,
            partials_tex=tuple(partials_tex), on_floats=on_floats, keeps_finite=keeps_finite, propagates=propagates,
-           fused=times_partial is not None, tensor_tex=tensor_tex,
+           fused=times_partial is not None, tensor_tex=tensor_tex, number_tex=number_tex,
            jvp_args=sides and tuple(_term(side) for side in sides),
            vjp_args=sides and tuple(_contribution_of(side) for side in sides))
     )

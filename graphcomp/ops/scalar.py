@@ -9,7 +9,8 @@ elementwise("add", 2, lambda m, a, b: a + b, lambda m, y, a, b: (1.0, 1.0), "{0}
 elementwise("sub", 2, lambda m, a, b: a - b, lambda m, y, a, b: (1.0, -1.0), "{0} - {1}", ("1", "-1"),
             on_floats=operator.sub, propagates=True)
 elementwise("mul", 2, lambda m, a, b: a * b, lambda m, y, a, b: (b, a), "{0} {1}", ("{1}", "{0}"),
-            on_floats=operator.mul, propagates=True, tensor_tex="{0} \\odot {1}")
+            on_floats=operator.mul, propagates=True, tensor_tex="{0} \\odot {1}",
+            number_tex="{0} \\cdot {1}")
 elementwise(
     "div", 2, lambda m, a, b: a / b, lambda m, y, a, b: (1.0 / b, -y / b),
     "{0} / {1}", ("1/{1}", "(-{y}/{1})"), domain="the divisor is 0", on_floats=operator.truediv,

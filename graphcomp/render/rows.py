@@ -253,13 +253,13 @@ def _shapes(graph, n):
 
 def forward_tex(graph, n):
     """The definition template of op node n: its op's, or its tensor form when every argument is a tensor (w ⊙ x:
-    juxtaposed, w x would read as a matrix product), or a product written with · when its second factor is a
-    number (x_{1} \\cdot 2, not x_{1} 2)."""
+    juxtaposed, w x would read as a matrix product), or its form when argument 1 is a number constant
+    (Op.number_tex: x_{1} \\cdot 2, not x_{1} 2)."""
     op = ops.REGISTRY[n.op]
     if op.tensor_tex and all(graph.nodes[a].shape for a in n.args):
         return op.tensor_tex
-    if n.op == "mul" and graph.nodes[n.args[1]].kind == CONST and not graph.nodes[n.args[1]].shape:
-        return "{0} \\cdot {1}"
+    if op.number_tex and graph.nodes[n.args[1]].kind == CONST and not graph.nodes[n.args[1]].shape:
+        return op.number_tex
     return op.tex
 
 
