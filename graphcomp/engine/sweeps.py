@@ -15,7 +15,7 @@ from graphcomp.core.errors import DomainError, GraphcompError
 from graphcomp.core.nodes import CONST, DATA, INPUT
 from graphcomp.core.values import as_value
 from graphcomp.engine import jit as jit_
-from graphcomp.engine.plan import local_partials, plan
+from graphcomp.engine.plan import plan
 from graphcomp.engine.trace import Trace
 from graphcomp.ops.kits import FloatKit, kit_for, numpy_kit
 
@@ -196,7 +196,7 @@ def _nan_partial(op, params, y, args):
     if op.partials is None:
         return False
     with np.errstate(all="ignore"):
-        partials = local_partials(op, numpy_kit(), params)(np.asarray(y, dtype=float), *args)
+        partials = op.partials(numpy_kit(), np.asarray(y, dtype=float), *args, **params)
     return any(np.isnan(p).any() for p in partials)
 
 
