@@ -302,7 +302,8 @@ def test_cli_refuses_a_dangling_symlink_to_a_missing_folder(solve, tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
-@pytest.mark.parametrize("command", [("trace", "eq2.yaml"), ("jacobian", "eq2.yaml"), ("hessian", "eq2.yaml")])
+@pytest.mark.parametrize("command", [("trace", "eq2.yaml"), ("jacobian", "eq2.yaml"), ("hessian", "eq2.yaml"),
+                                     ("check", "eq2.yaml", "--wrt", "x2", "answers.txt")])
 def test_every_text_command_refuses_a_picture_or_an_empty_output(cli, tmp_path, command):
     for out, words in ((tmp_path / "x.png", "not a picture (.png)"), (tmp_path / "x.svg", "not a picture (.svg)"),
                        ("", "-o is empty")):

@@ -44,9 +44,8 @@ def run(args):
     if args.output and args.output != "-" and same_file(args.output, args.answers):
         raise GraphcompError("-o names the answer file itself: the feedback would overwrite the submission; write it "
                              "to another file", file=args.output)
-    fmt = args.format or common.SUFFIXES.get(
-        "." + (args.output or "").rsplit(".", 1)[-1].lower() if args.output and "." in args.output else "", "rich")
-    fmt = fmt if fmt in feedback.FORMATS else "rich"
+    fmt = common.format_of(args)
+    fmt = fmt if fmt in feedback.FORMATS else "rich"  # feedback has no csv: a .csv -o gets the rich table's text
     graph, at = common.load_graph(args)
     if args.mode == "forward" and not graph.scalar:  # said before --wrt is asked for: no --wrt would do
         raise GraphcompError(TENSOR_MODES, file=graph.file)

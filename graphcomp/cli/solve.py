@@ -43,6 +43,7 @@ def register(sub):
 
 
 def _check(args):
+    """Refuse bad arguments before any work; the output format (format_of's)."""
     if args.method != "all" and args.method not in phase.METHODS:
         raise GraphcompError(f"unknown method '{args.method}' (choose from {', '.join(phase.METHODS)} or all)")
     if args.init not in phase.INITS:
@@ -59,7 +60,7 @@ def _check(args):
         raise GraphcompError(f"--restarts must be at least 0, got {args.restarts}")
     if not (args.tol > 0 and math.isfinite(args.tol)):
         raise GraphcompError(f"--tol must be a positive finite number, got {args.tol}")
-    common.format_of(args)  # an empty -o, or one named as a picture, is refused here
+    fmt = common.format_of(args)  # an empty -o, or one named as a picture, is refused here
     if args.plot is not None and not args.plot.strip():
         raise GraphcompError("--plot is empty: give a file name ending in .png")
     if args.plot and not args.plot.lower().endswith(".png"):
@@ -75,6 +76,7 @@ def _check(args):
                              "it does not combine with --trials alone")
     phase.check_source(args.derivatives)
     _check_memory(args.n, int(max(phase.PHASE_RATIOS) * args.n) if args.phase_transition else args.m)
+    return fmt
 
 
 def _check_memory(n, m):
@@ -96,15 +98,14 @@ def _physical_memory():
 
 def run(args):
     """Solve, run the trials or the phase transition; running out of memory is a one-line error too."""
-    _check(args)
+    fmt = _check(args)
     try:
-        return _solve(args)
+        return _solve(args, fmt)
     except MemoryError:
         raise GraphcompError(f"out of memory with --n {args.n} --m {args.m}: choose smaller sizes") from None
 
 
-def _solve(args):
-    fmt = common.format_of(args)
+def _solve(args, fmt):
     console = Console(stderr=fmt != "rich")  # progress and 'wrote' lines stay off a table written to stdout
     methods = phase.METHODS if args.method == "all" else (args.method,)
     if args.phase_transition:
